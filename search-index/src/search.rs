@@ -1,0 +1,433 @@
+//! Search: text query + filters + visibility rule → ranked hits with
+//! highlighted snippets, exact total, facet counts and a cursor.
+
+use std::collections::{BTreeMap, HashSet};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::snippet::{Snippet, SnippetGenerator};
+use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+
+use crate::document::DocType;
+use crate::error::Result;
+use crate::fingerprint::fnv1a64;
+use crate::index::SearchIndex;
+use crate::query::{self, QueryError};
+use crate::region::{NATIONWIDE, covering_regions, is_prefecture};
+use crate::schema::{FACETS, Fields};
+
+/// Most hits per page.
+pub const MAX_LIMIT: usize = 100;
+/// Deepest offset a cursor may reach; past it, refine the query.
+pub const MAX_OFFSET: usize = 10_000;
+const TITLE_SNIPPET_CHARS: usize = 200;
+const BODY_SNIPPET_CHARS: usize = 160;
+
+/// Which non-public records a searcher may see.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VisibilityScope {
+    /// Outsiders, partners: public records only.
+    #[default]
+    PublicOnly,
+    /// Staff of one municipality: public records plus that municipality's
+    /// internal ones (never another municipality's).
+    PublicPlusInternalOf(String),
+}
+
+/// Filters; every set filter must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filters {
+    pub policy_field: Option<String>,
+    /// A municipality or prefecture code. Needs match their own municipality
+    /// (or any in the prefecture); offers match when a region covers it:
+    /// the code itself, its prefecture, or nationwide.
+    pub municipality: Option<String>,
+    pub zone: Option<String>,
+    /// Offers of this partner kind, and needs that want it.
+    pub partner_kind: Option<String>,
+    /// Any of these statuses (empty: any status).
+    pub status: Vec<String>,
+    pub department_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub visibility: VisibilityScope,
+}
+
+/// One search.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    pub query: String,
+    /// Empty: all types.
+    pub doc_types: Vec<DocType>,
+    pub filters: Filters,
+    /// 1..=100.
+    pub limit: usize,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Hit {
+    pub doc_type: DocType,
+    pub id: i64,
+    pub score: f32,
+    /// HTML: matches in `<mark>`, everything else escaped.
+    pub title_snippet: String,
+    pub body_snippet: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SearchResults {
+    /// Exact number of matching records.
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    /// Facet name → (value, count), most frequent first.
+    pub facets: BTreeMap<String, Vec<(String, u64)>>,
+    pub next_cursor: Option<String>,
+}
+
+impl SearchIndex {
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
+        if req.limit == 0 || req.limit > MAX_LIMIT {
+            return Err(QueryError::BadLimit { max: MAX_LIMIT }.into());
+        }
+        let checksum = request_checksum(req);
+        let offset = match &req.cursor {
+            Some(c) => decode_cursor(c, checksum)?,
+            None => 0,
+        };
+        let f = self.fields();
+        let text = query::build(&req.query, self.analyzers(), f)?;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text.query.box_clone())];
+        for filter in filter_clauses(f, &req.doc_types, &req.filters) {
+            // Filters decide membership only; scoring stays with the text.
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+        }
+        let full = BooleanQuery::new(clauses);
+        let searcher = self.searcher();
+        let mut facet_collector = FacetCollector::for_field("facet");
+        for name in FACETS {
+            facet_collector.add_facet(format!("/{name}").as_str());
+        }
+        let top = TopDocs::with_limit(req.limit).and_offset(offset);
+        let (scored, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = if text.ranked {
+            searcher.search(&full, &(top.order_by_score(), Count, facet_collector))?
+        } else {
+            let (newest, total, facets) = searcher.search(
+                &full,
+                &(
+                    top.order_by_fast_field::<i64>("updated_at", Order::Desc),
+                    Count,
+                    facet_collector,
+                ),
+            )?;
+            (
+                newest.into_iter().map(|(_, a)| (0.0, a)).collect(),
+                total,
+                facets,
+            )
+        };
+
+        let snippets = Snippets::new(self, &text.parsed)?;
+        let mut hits = Vec::with_capacity(scored.len());
+        for (score, addr) in scored {
+            let (doc_type, id) = read_identity(&searcher, addr)?;
+            let stored: TantivyDocument = searcher.doc(addr)?;
+            let title = stored_text(&stored, f.title_ja);
+            let body = stored_text(&stored, f.body_ja);
+            hits.push(Hit {
+                doc_type,
+                id,
+                score,
+                title_snippet: snippets.title(title),
+                body_snippet: snippets.body(body),
+            });
+        }
+
+        let mut facets = BTreeMap::new();
+        for name in FACETS {
+            let mut values: Vec<(String, u64)> = facet_counts
+                .get(format!("/{name}").as_str())
+                .filter_map(|(facet, count)| {
+                    facet
+                        .to_path()
+                        .last()
+                        .map(|value| (value.to_string(), count))
+                })
+                .collect();
+            values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            facets.insert(name.to_string(), values);
+        }
+
+        let next = offset + hits.len();
+        let next_cursor = (next < total && next < MAX_OFFSET && !hits.is_empty())
+            .then(|| encode_cursor(next, checksum));
+        Ok(SearchResults {
+            total,
+            hits,
+            facets,
+            next_cursor,
+        })
+    }
+}
+
+/// The doc type and id of a hit, from fast fields (no document load).
+pub(crate) fn read_identity(searcher: &Searcher, addr: DocAddress) -> Result<(DocType, i64)> {
+    let ff = searcher.segment_reader(addr.segment_ord).fast_fields();
+    let kind = ff.u64("kind")?.first(addr.doc_id).unwrap_or(0);
+    let id = ff.i64("id")?.first(addr.doc_id).unwrap_or(0);
+    Ok((DocType::from_code(kind).unwrap_or(DocType::Need), id))
+}
+
+pub(crate) fn stored_text(doc: &TantivyDocument, field: Field) -> &str {
+    doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+fn term_query(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(
+        queries.into_iter().map(|q| (Occur::Should, q)).collect(),
+    ))
+}
+
+/// The filter clauses of a request (each must match).
+pub(crate) fn filter_clauses(
+    f: &Fields,
+    doc_types: &[DocType],
+    filters: &Filters,
+) -> Vec<Box<dyn Query>> {
+    let mut out: Vec<Box<dyn Query>> = Vec::new();
+    if !doc_types.is_empty() {
+        out.push(any_of(
+            doc_types
+                .iter()
+                .map(|t| term_query(f.doc_type, t.as_str()))
+                .collect(),
+        ));
+    }
+    if let Some(p) = &filters.policy_field {
+        out.push(term_query(f.policy_field, p));
+    }
+    if let Some(m) = &filters.municipality {
+        out.push(municipality_filter(f, m));
+    }
+    if let Some(z) = &filters.zone {
+        out.push(term_query(f.zone, z));
+    }
+    if let Some(k) = &filters.partner_kind {
+        out.push(any_of(vec![
+            term_query(f.partner_kind, k),
+            term_query(f.partner_kind_wanted, k),
+        ]));
+    }
+    if !filters.status.is_empty() {
+        out.push(any_of(
+            filters
+                .status
+                .iter()
+                .map(|s| term_query(f.status, s))
+                .collect(),
+        ));
+    }
+    if let Some(d) = filters.department_id {
+        out.push(Box::new(TermQuery::new(
+            Term::from_field_i64(f.department, d),
+            IndexRecordOption::Basic,
+        )));
+    }
+    if let Some(o) = filters.owner_id {
+        out.push(Box::new(TermQuery::new(
+            Term::from_field_i64(f.owner, o),
+            IndexRecordOption::Basic,
+        )));
+    }
+    out.push(visibility_filter(f, &filters.visibility));
+    out
+}
+
+/// Records located in or serving `code` (see [`Filters::municipality`]).
+pub(crate) fn municipality_filter(f: &Fields, code: &str) -> Box<dyn Query> {
+    if is_prefecture(code) {
+        any_of(vec![
+            term_query(f.municipality, code),
+            term_query(f.municipality, NATIONWIDE),
+            term_query(f.prefecture, code),
+        ])
+    } else {
+        any_of(
+            covering_regions(code)
+                .iter()
+                .map(|r| term_query(f.municipality, r))
+                .collect(),
+        )
+    }
+}
+
+fn visibility_filter(f: &Fields, scope: &VisibilityScope) -> Box<dyn Query> {
+    let public = term_query(f.visibility, "public");
+    match scope {
+        VisibilityScope::PublicOnly => public,
+        VisibilityScope::PublicPlusInternalOf(municipality) => {
+            // Exactly the municipality's own code: an internal record is
+            // never shown to a neighbour through prefecture or nationwide.
+            let own_internal = BooleanQuery::new(vec![
+                (Occur::Must, term_query(f.visibility, "internal")),
+                (Occur::Must, term_query(f.municipality, municipality)),
+            ]);
+            any_of(vec![public, Box::new(own_internal)])
+        }
+    }
+}
+
+// ---- cursors ----
+
+/// Binds a cursor to the search it came from (everything but the page).
+fn request_checksum(req: &SearchRequest) -> u64 {
+    let filters = serde_json::to_vec(&req.filters).unwrap_or_default();
+    let types: Vec<&str> = req.doc_types.iter().map(|t| t.as_str()).collect();
+    fnv1a64(&[
+        req.query.trim().as_bytes(),
+        types.join(",").as_bytes(),
+        &filters,
+    ])
+}
+
+fn encode_cursor(offset: usize, checksum: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{offset}.{checksum:016x}"))
+}
+
+fn decode_cursor(cursor: &str, checksum: u64) -> Result<usize, QueryError> {
+    let raw = URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .map_err(|_| QueryError::BadCursor)?;
+    let raw = String::from_utf8(raw).map_err(|_| QueryError::BadCursor)?;
+    let (offset, sum) = raw.split_once('.').ok_or(QueryError::BadCursor)?;
+    let offset: usize = offset.parse().map_err(|_| QueryError::BadCursor)?;
+    if sum != format!("{checksum:016x}") || offset > MAX_OFFSET {
+        return Err(QueryError::BadCursor);
+    }
+    Ok(offset)
+}
+
+// ---- snippets ----
+
+/// Snippet generators for one search: morphological first, bigram when the
+/// hit matched only as a substring.
+struct Snippets {
+    title_ja: SnippetGenerator,
+    body_ja: SnippetGenerator,
+    title_bi: SnippetGenerator,
+    body_bi: SnippetGenerator,
+}
+
+impl Snippets {
+    /// Highlight terms are the positive words' own tokens (not exclusions,
+    /// which tantivy's `SnippetGenerator::create` would also pick up).
+    fn new(index: &SearchIndex, parsed: &query::ParsedQuery) -> Result<Snippets> {
+        let a = index.analyzers();
+        let f = index.fields();
+        let mut ja = BTreeMap::new();
+        let mut bi = BTreeMap::new();
+        for term in parsed.positive() {
+            for t in a.ja_query_tokens(&term.text) {
+                ja.insert(t.text, 1.0);
+            }
+            for t in a.bigram_query_tokens(&term.text) {
+                bi.insert(t.text, 1.0);
+            }
+        }
+        let tk = |field: Field| index.tantivy_index().tokenizer_for_field(field);
+        Ok(Snippets {
+            title_ja: SnippetGenerator::new(ja.clone(), tk(f.title_ja)?, f.title_ja, TITLE_SNIPPET_CHARS),
+            body_ja: SnippetGenerator::new(ja, tk(f.body_ja)?, f.body_ja, BODY_SNIPPET_CHARS),
+            title_bi: SnippetGenerator::new(bi.clone(), tk(f.title_bi)?, f.title_bi, TITLE_SNIPPET_CHARS),
+            body_bi: SnippetGenerator::new(bi, tk(f.body_bi)?, f.body_bi, BODY_SNIPPET_CHARS),
+        })
+    }
+
+    fn title(&self, text: &str) -> String {
+        render(&self.title_ja, &self.title_bi, text, TITLE_SNIPPET_CHARS)
+    }
+
+    fn body(&self, text: &str) -> String {
+        render(&self.body_ja, &self.body_bi, text, BODY_SNIPPET_CHARS)
+    }
+}
+
+fn render(ja: &SnippetGenerator, bi: &SnippetGenerator, text: &str, max_chars: usize) -> String {
+    let s = ja.snippet(text);
+    if !s.highlighted().is_empty() {
+        return snippet_html(&s);
+    }
+    let s = bi.snippet(text);
+    if !s.highlighted().is_empty() {
+        return snippet_html(&s);
+    }
+    // No match in this field: show its beginning.
+    let head: String = text.chars().take(max_chars).collect();
+    escape_html(&head)
+}
+
+/// `<mark>` around highlighted ranges, everything else escaped. Overlapping
+/// bigram ranges (東京 + 京都) merge into one mark.
+fn snippet_html(s: &Snippet) -> String {
+    let fragment = s.fragment();
+    let mut ranges: Vec<std::ops::Range<usize>> = s.highlighted().to_vec();
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    let mut out = String::with_capacity(fragment.len() + merged.len() * 13);
+    let mut at = 0;
+    for r in merged {
+        let (Some(before), Some(marked)) = (fragment.get(at..r.start), fragment.get(r.start..r.end))
+        else {
+            continue;
+        };
+        out.push_str(&escape_html(before));
+        out.push_str("<mark>");
+        out.push_str(&escape_html(marked));
+        out.push_str("</mark>");
+        at = r.end;
+    }
+    out.push_str(&escape_html(fragment.get(at..).unwrap_or("")));
+    out
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Distinct values, for callers that build filters from lists.
+pub fn dedup(values: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    values
+        .iter()
+        .filter(|v| seen.insert(v.as_str()))
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,45 @@
+//! Liveness and readiness probes, and the OpenAPI document.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+
+use super::problem::{ApiResult, Problem};
+use super::state::{AppState, run};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    /// `sqlite` or `postgresql`.
+    pub database: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+/// The service can serve requests: the database answers.
+#[utoipa::path(tag = "health", responses((status = 200, body = Readiness), (status = 503, body = Problem)))]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Readiness>> {
+    let database = state.db.target().backend_name();
+    run(&state, |db| db.ping()).await.map_err(|e| {
+        log::warn!("readiness: database check failed: {e}");
+        crate::domain::error::AppError::Unavailable(format!("the {database} database does not answer"))
+    })?;
+    Ok(web::Json(Readiness { status: "ready", database }))
+}
+
+/// This document.
+#[utoipa::path(tag = "health", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+#[get("/openapi.json")]
+pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(state.openapi_json.as_str().to_owned())
+}

@@ -1,0 +1,15 @@
+//! The JSON API v1: thin handlers that extract the caller and input, call one domain
+//! function and render the result; errors as RFC 9457 problem documents.
+
+pub mod auth;
+pub mod fallback;
+pub mod health;
+pub mod keys;
+pub mod municipalities;
+pub mod needs;
+pub mod offers;
+pub mod partners;
+pub mod problem;
+pub mod routes;
+pub mod staff;
+pub mod state;

@@ -1,0 +1,74 @@
+//! The whole route table, in one place. Every API route is registered through the
+//! OpenAPI-collecting scope, so the document at /api/v1/openapi.json cannot miss one.
+
+use actix_web::dev::{ServiceFactory, ServiceRequest};
+use actix_web::{App, Error, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_actix_web::{AppExt, scope};
+
+use super::{health, keys, municipalities, needs, offers, partners, staff};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "kyoso API", version = "1", description = "共創 (co-creation) between municipalities and partners: needs, offers, partners, municipalities. Errors are RFC 9457 problem documents."),
+    components(schemas(super::problem::Problem)),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("api_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// Registers every route on `app`; returns the app and the OpenAPI document.
+pub fn register<T>(app: App<T>) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = Error, InitError = ()>,
+{
+    app.into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope::scope("/api/v1")
+                .service(health::openapi_json)
+                .service(keys::get_me)
+                .service(keys::list_keys)
+                .service(keys::create_key)
+                .service(keys::revoke_key)
+                .service(partners::register_partner)
+                .service(partners::get_own_partner)
+                .service(partners::update_own_partner)
+                .service(partners::get_partner)
+                .service(offers::list_offers)
+                .service(offers::create_offer)
+                .service(offers::get_offer)
+                .service(offers::update_offer)
+                .service(offers::archive_offer)
+                .service(needs::list_needs)
+                .service(needs::create_need)
+                .service(needs::get_need)
+                .service(needs::update_need)
+                .service(needs::publish_need)
+                .service(needs::close_need)
+                .service(municipalities::list_municipalities)
+                .service(municipalities::create_municipality)
+                .service(municipalities::get_municipality)
+                .service(municipalities::update_municipality)
+                .service(municipalities::create_zone)
+                .service(municipalities::list_departments)
+                .service(municipalities::create_department)
+                .service(municipalities::get_department)
+                .service(municipalities::update_department)
+                .service(staff::list_staff)
+                .service(staff::create_staff),
+        )
+        .default_service(web::to(super::fallback::not_routed))
+        .split_for_parts()
+}

@@ -1,0 +1,120 @@
+//! The application factory shared by `kyoso serve` and the tests: state, extractor
+//! limits and error shapes, middleware, routes; and the HTTP server itself.
+
+use actix_web::error::{InternalError, JsonPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlers, Logger};
+use actix_web::{App, HttpRequest, HttpServer, web};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use crate::api::problem::{self, Problem, generic};
+use crate::api::routes;
+use crate::api::state::AppState;
+use crate::domain::error::{ErrorCode, FieldError};
+use crate::storage::Db;
+
+/// Largest request body accepted, in bytes. Text fields are limited far below this.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The OpenAPI document of every registered route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::register(App::new()).1
+}
+
+pub fn state(db: Db) -> web::Data<AppState> {
+    let doc = openapi();
+    let route_methods = doc
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let methods = [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ];
+            (path.clone(), methods.iter().filter(|(_, on)| *on).map(|(m, _)| (*m).to_owned()).collect())
+        })
+        .collect();
+    let json = doc.to_json().expect("the OpenAPI document serialises");
+    web::Data::new(AppState { db, openapi_json: Arc::new(json), route_methods: Arc::new(route_methods) })
+}
+
+/// Turns serde's message about a body into field errors where it names a field.
+fn field_errors(message: &str) -> Vec<FieldError> {
+    let named = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_owned);
+    if let Some(f) = named("missing field `") {
+        vec![FieldError { field: f, code: "required", message: "is required".into() }]
+    } else if let Some(f) = named("unknown field `") {
+        vec![FieldError { field: f, code: "unknown_field", message: "is not a field of this request".into() }]
+    } else {
+        vec![]
+    }
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let (status, detail, errors) = match &err {
+        JsonPayloadError::ContentType => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as Content-Type: application/json".to_owned(), vec![])
+        }
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            (StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {MAX_BODY_BYTES} bytes"), vec![])
+        }
+        JsonPayloadError::Deserialize(e) => {
+            let msg = e.to_string();
+            let errors = field_errors(&msg);
+            (StatusCode::BAD_REQUEST, format!("the JSON body does not fit this request: {msg}"), errors)
+        }
+        other => (StatusCode::BAD_REQUEST, format!("the body could not be read: {other}"), vec![]),
+    };
+    let mut p = Problem::new(status, ErrorCode::Invalid, detail);
+    p.errors = errors;
+    InternalError::from_response(err, p.response()).into()
+}
+
+fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let msg = err.to_string();
+    let mut p = Problem::new(StatusCode::BAD_REQUEST, ErrorCode::Invalid, format!("the query string is invalid: {msg}"));
+    p.errors = field_errors(msg.trim_start_matches("Query deserialize error: "));
+    InternalError::from_response(err, p.response()).into()
+}
+
+fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    let p = generic(StatusCode::NOT_FOUND, format!("no such resource: {}", req.path()));
+    InternalError::from_response(err, p.response()).into()
+}
+
+/// Builds the app around `state`; called once per server worker.
+pub fn build(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let app = App::new()
+        .app_data(state)
+        .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).content_type_required(true).error_handler(json_error))
+        .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error));
+    let (app, _doc) = routes::register(app);
+    app.wrap(ErrorHandlers::new().default_handler(problem::catch_all)).wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+}
+
+/// Serves on an already bound listener until the server stops.
+pub async fn serve(db: Db, listener: TcpListener, workers: Option<usize>) -> std::io::Result<()> {
+    let state = state(db);
+    let mut server = HttpServer::new(move || build(state.clone())).listen(listener)?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    server.run().await
+}

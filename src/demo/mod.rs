@@ -1,0 +1,288 @@
+//! The demo data set (data.json): a few real municipalities with departments, zones and
+//! staff, partners of every kind with their offers, and needs. Loaded through the same
+//! domain functions the API uses, so it obeys every rule real data does.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+
+use crate::domain::actor::{Actor, StaffActor};
+use crate::domain::error::AppError;
+use crate::domain::municipalities::{self, DepartmentInput, NewMunicipalityInput};
+use crate::domain::needs::{self, NewNeedInput};
+use crate::domain::offers::{self, NewOfferInput};
+use crate::domain::partners::{self, RegisterPartner};
+use crate::domain::staff::{self, NewStaffInput};
+use crate::domain::vocab::{PartnerKind, Role};
+use crate::storage::{self, Db};
+
+const DATA: &str = include_str!("data.json");
+
+#[derive(Deserialize)]
+struct DemoData {
+    municipalities: Vec<DemoMunicipality>,
+    partners: Vec<DemoPartner>,
+    needs: Vec<DemoNeed>,
+}
+
+#[derive(Deserialize)]
+struct DemoMunicipality {
+    code: String,
+    name: String,
+    prefecture: String,
+    first_response_days: i32,
+    decision_days: i32,
+    zones: Vec<String>,
+    departments: Vec<DemoDepartment>,
+    staff: Vec<DemoStaff>,
+}
+
+#[derive(Deserialize)]
+struct DemoDepartment {
+    key: String,
+    name: String,
+    email: Option<String>,
+    policy_fields: Vec<String>,
+    #[serde(default)]
+    is_desk: bool,
+}
+
+#[derive(Deserialize)]
+struct DemoStaff {
+    email: String,
+    name: String,
+    role: String,
+    department_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DemoPartner {
+    kind: String,
+    name: String,
+    corporate_number: Option<String>,
+    contact_name: String,
+    contact_email: String,
+    phone: Option<String>,
+    website: Option<String>,
+    description: String,
+    regions: Vec<String>,
+    offers: Vec<DemoOffer>,
+}
+
+#[derive(Deserialize)]
+struct DemoOffer {
+    kind: Option<String>,
+    title: String,
+    body: String,
+    policy_fields: Vec<String>,
+    regions: Option<Vec<String>>,
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct DemoNeed {
+    municipality: String,
+    department_key: String,
+    title: String,
+    body: String,
+    policy_field: String,
+    zone: Option<String>,
+    desired_partner_kinds: Vec<String>,
+    visibility: String,
+    status: String,
+    open_until: Option<chrono::NaiveDate>,
+}
+
+/// What was loaded, and the demo accounts' keys.
+pub struct DemoReport {
+    pub municipalities: usize,
+    pub departments: usize,
+    pub partners: usize,
+    pub offers: usize,
+    pub needs: usize,
+    /// (who, role, key)
+    pub accounts: Vec<(String, String, String)>,
+}
+
+impl DemoReport {
+    pub fn summary(&self) -> String {
+        format!(
+            "デモデータを読み込みました / demo data loaded: {} municipalities, {} departments, {} partners, {} offers, {} needs\n",
+            self.municipalities, self.departments, self.partners, self.offers, self.needs
+        )
+    }
+
+    pub fn credentials(&self) -> String {
+        let mut s = String::from("# kyoso demo accounts: send the key as `Authorization: Bearer <key>`\n");
+        for (who, role, key) in &self.accounts {
+            s.push_str(&format!("{role}\t{who}\t{key}\n"));
+        }
+        s
+    }
+}
+
+fn step<T>(what: &str, r: Result<T, AppError>) -> anyhow::Result<T> {
+    r.map_err(|e| match e {
+        AppError::Invalid(errors) => anyhow::anyhow!("demo data, {what}: {errors:?}"),
+        e => anyhow::anyhow!("demo data, {what}: {e}"),
+    })
+}
+
+/// Loads the demo set into an empty database. Refuses when its municipalities exist.
+pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
+    let data: DemoData = serde_json::from_str(DATA)?;
+    let first = data.municipalities.first().map(|m| m.code.clone()).unwrap_or_default();
+    let exists = step("check", db.read(|conn| Ok(storage::municipalities::by_code(conn, &first)?.is_some())))?;
+    if exists {
+        anyhow::bail!("the demo data is already loaded (municipality {first} exists); use a fresh data directory or database");
+    }
+    let mut report = DemoReport { municipalities: 0, departments: 0, partners: 0, offers: 0, needs: 0, accounts: vec![] };
+
+    let operator = step(
+        "operator",
+        staff::create(
+            db,
+            None,
+            NewStaffInput {
+                email: "operator@kyoso.example.jp".into(),
+                display_name: "kyoso 運用管理者".into(),
+                role: "admin".into(),
+                municipality_code: None,
+                department_id: None,
+                locale: None,
+            },
+        ),
+    )?;
+    report.accounts.push((operator.staff.email.clone(), "deployment admin".into(), operator.api_key.key));
+    let admin = Actor::Staff(StaffActor { id: operator.staff.id, role: Role::Admin, municipality: None, department: None });
+
+    let mut departments: HashMap<(String, String), i64> = HashMap::new();
+    for m in &data.municipalities {
+        let view = step(
+            &m.name,
+            municipalities::create(
+                db,
+                &admin,
+                NewMunicipalityInput {
+                    code: m.code.clone(),
+                    name: m.name.clone(),
+                    prefecture: m.prefecture.clone(),
+                    first_response_days: Some(m.first_response_days),
+                    decision_days: Some(m.decision_days),
+                    zones: m.zones.clone(),
+                },
+            ),
+        )?;
+        report.municipalities += 1;
+        for d in &m.departments {
+            let dv = step(
+                &d.name,
+                municipalities::create_department(
+                    db,
+                    &admin,
+                    &m.code,
+                    DepartmentInput { name: d.name.clone(), email: d.email.clone(), policy_fields: d.policy_fields.clone(), is_desk: d.is_desk },
+                ),
+            )?;
+            departments.insert((m.code.clone(), d.key.clone()), dv.id.0);
+            report.departments += 1;
+        }
+        for s in &m.staff {
+            let department_id = s.department_key.as_ref().and_then(|k| departments.get(&(m.code.clone(), k.clone())).copied());
+            let created = step(
+                &s.email,
+                staff::create(
+                    db,
+                    Some(&admin),
+                    NewStaffInput {
+                        email: s.email.clone(),
+                        display_name: s.name.clone(),
+                        role: s.role.clone(),
+                        municipality_code: Some(m.code.clone()),
+                        department_id,
+                        locale: None,
+                    },
+                ),
+            )?;
+            report.accounts.push((format!("{} {} ({})", view.name, s.name, s.email), s.role.clone(), created.api_key.key));
+        }
+    }
+
+    for p in &data.partners {
+        let registered = step(
+            &p.name,
+            partners::register(
+                db,
+                RegisterPartner {
+                    kind: p.kind.clone(),
+                    name: p.name.clone(),
+                    corporate_number: p.corporate_number.clone(),
+                    contact_name: p.contact_name.clone(),
+                    contact_email: p.contact_email.clone(),
+                    phone: p.phone.clone(),
+                    website: p.website.clone(),
+                    description: Some(p.description.clone()),
+                    regions: Some(p.regions.clone()),
+                    locale: None,
+                    key_label: None,
+                },
+            ),
+        )?;
+        report.partners += 1;
+        if report.accounts.iter().filter(|a| a.1 == "partner").count() < 5 {
+            report.accounts.push((p.name.clone(), "partner".into(), registered.api_key.key.clone()));
+        }
+        let actor = Actor::Partner(registered.partner.id);
+        for o in &p.offers {
+            let kind = o.kind.clone().unwrap_or_else(|| default_offer_kind(&p.kind).into());
+            let created = step(
+                &o.title,
+                offers::create(
+                    db,
+                    &actor,
+                    NewOfferInput { kind, title: o.title.clone(), body: o.body.clone(), policy_fields: o.policy_fields.clone(), regions: o.regions.clone() },
+                ),
+            )?;
+            if o.status == "archived" {
+                step(&o.title, offers::archive(db, &actor, created.id))?;
+            }
+            report.offers += 1;
+        }
+    }
+
+    for n in &data.needs {
+        let department = departments
+            .get(&(n.municipality.clone(), n.department_key.clone()))
+            .copied()
+            .ok_or_else(|| anyhow::anyhow!("demo need {}: unknown department {}", n.title, n.department_key))?;
+        step(
+            &n.title,
+            needs::create(
+                db,
+                &admin,
+                NewNeedInput {
+                    municipality_code: Some(n.municipality.clone()),
+                    department_id: Some(department),
+                    zone: n.zone.clone(),
+                    title: n.title.clone(),
+                    body: n.body.clone(),
+                    policy_field: n.policy_field.clone(),
+                    desired_partner_kinds: Some(n.desired_partner_kinds.clone()),
+                    visibility: Some(n.visibility.clone()),
+                    status: Some(n.status.clone()),
+                    open_until: n.open_until,
+                },
+            ),
+        )?;
+        report.needs += 1;
+    }
+    Ok(report)
+}
+
+/// The usual kind of offer for a kind of partner, where the data does not say.
+fn default_offer_kind(partner_kind: &str) -> &'static str {
+    match PartnerKind::parse(partner_kind) {
+        Some(PartnerKind::University) => "research",
+        Some(PartnerKind::Npo) | Some(PartnerKind::Other) => "expertise",
+        _ => "technology",
+    }
+}

@@ -1,0 +1,116 @@
+//! The one error type of the domain, with the closed set of stable codes clients see.
+//! Causes of internal errors are logged once where they are rendered, never shown.
+
+use serde::Serialize;
+
+/// The stable machine codes; their spelling is part of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    NotFound,
+    Conflict,
+    Invalid,
+    Forbidden,
+    Unauthenticated,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Invalid => "invalid",
+            Self::Forbidden => "forbidden",
+            Self::Unauthenticated => "unauthenticated",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// One problem with one field of the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// JSON pointer-like path of the field, e.g. `title` or `regions/2`.
+    pub field: String,
+    /// Stable code: `required`, `too_long`, `too_short`, `format`, `check_digit`,
+    /// `unknown_value`, `not_found`, `control_characters`, `duplicate`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request is invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Invalid(_) | Self::BadRequest(_) => ErrorCode::Invalid,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn field(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError { field: field.into(), code, message: message.into() }])
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => Self::NotFound("record"),
+            E::DatabaseError(K::UniqueViolation, _) => {
+                Self::Conflict("a record with the same unique value already exists".into())
+            }
+            E::DatabaseError(K::SerializationFailure, _) => {
+                Self::Unavailable("the database was busy; retry the request".into())
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<r2d2_error::PoolError> for AppError {
+    fn from(e: r2d2_error::PoolError) -> Self {
+        log::error!("database pool: {e}");
+        Self::Unavailable("the database is not reachable".into())
+    }
+}
+
+/// The pool's error type, named here so the domain need not depend on r2d2 directly.
+pub mod r2d2_error {
+    pub use diesel::r2d2::PoolError;
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,32 @@
+//! The domain: what kyoso does, apart from HTTP and from SQL. The API and the console
+//! both call these functions; each takes the caller (`Actor`), checks permissions and
+//! input, and writes in one transaction.
+
+pub mod actor;
+pub mod api_keys;
+pub mod codes;
+pub mod error;
+pub mod ids;
+pub mod municipalities;
+pub mod needs;
+pub mod offers;
+pub mod pagination;
+pub mod partners;
+pub mod staff;
+pub mod validate;
+pub mod vocab;
+
+/// A stored UTC time as an API instant (RFC 3339 with `Z`).
+pub fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    t.and_utc()
+}
+
+/// For partial updates: tells an absent field (`None`) from an explicit `null`
+/// (`Some(None)`).
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}

@@ -1,0 +1,258 @@
+//! Partners (企業・大学・NPO・その他団体): self-registration with a first API key, the
+//! profile, and who may see a partner's contact details (the partner and staff only).
+
+use serde::{Deserialize, Serialize};
+
+use super::actor::Actor;
+use super::api_keys::{self, IssuedKey, KeyOwner};
+use super::codes::{CorporateNumber, Region};
+use super::error::{AppError, AppResult};
+use super::ids::PartnerId;
+use super::validate::Check;
+use super::vocab::{Locale, PartnerKind, PartnerStatus};
+use super::utc;
+use chrono::{DateTime, Utc};
+use crate::storage::models::{PartnerRow, PartnerWrite};
+use crate::storage::{self, Db, now};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPartner {
+    pub kind: String,
+    /// Organisation name, e.g. 株式会社みなと測量.
+    pub name: String,
+    /// 法人番号, 13 digits with its check digit.
+    pub corporate_number: Option<String>,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub description: Option<String>,
+    /// `nationwide`, prefecture codes or municipality codes; default nationwide.
+    pub regions: Option<Vec<String>>,
+    /// `ja` (default) or `en`, for mail.
+    pub locale: Option<String>,
+    /// Label of the first API key; default "初期キー".
+    pub key_label: Option<String>,
+}
+
+/// A partial update: absent fields stay as they are; `null` clears optional ones.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePartner {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub corporate_number: Option<Option<String>>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub website: Option<Option<String>>,
+    pub description: Option<String>,
+    pub regions: Option<Vec<String>>,
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PartnerView {
+    pub id: PartnerId,
+    pub kind: PartnerKind,
+    pub name: String,
+    pub corporate_number: Option<String>,
+    pub description: String,
+    pub website: Option<String>,
+    pub regions: Vec<String>,
+    pub status: PartnerStatus,
+    pub locale: Locale,
+    /// Only for the partner itself and for municipal staff.
+    pub contact: Option<Contact>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    pub partner: PartnerView,
+    pub api_key: IssuedKey,
+}
+
+/// Checks a list of region codes; empty or absent means nationwide.
+pub fn parse_regions(check: &mut Check, field: &str, regions: Option<&[String]>) -> Vec<String> {
+    let Some(regions) = regions.filter(|r| !r.is_empty()) else {
+        return vec![Region::NATIONWIDE.to_owned()];
+    };
+    if regions.len() > 100 {
+        check.push(field, "too_long", "at most 100 regions");
+        return vec![];
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, r) in regions.iter().enumerate() {
+        match Region::parse(r.trim()) {
+            Ok(region) if !out.iter().any(|o| o == region.as_str()) => out.push(region.as_str().to_owned()),
+            Ok(_) => {}
+            Err(e) => check.push(format!("{field}/{i}"), "format", format!("`nationwide` or a 6-digit local government code: {e}")),
+        }
+    }
+    out
+}
+
+struct Profile {
+    kind: PartnerKind,
+    name: String,
+    corporate_number: Option<String>,
+    contact_name: String,
+    contact_email: String,
+    phone: Option<String>,
+    website: Option<String>,
+    description: String,
+    regions: Vec<String>,
+    locale: Locale,
+}
+
+impl Profile {
+    fn write(&self) -> PartnerWrite<'_> {
+        PartnerWrite {
+            kind: self.kind.as_str(),
+            name: &self.name,
+            corporate_number: self.corporate_number.as_deref(),
+            contact_name: &self.contact_name,
+            contact_email: &self.contact_email,
+            phone: self.phone.as_deref(),
+            website: self.website.as_deref(),
+            description: &self.description,
+            locale: self.locale.as_str(),
+            updated_at: now(),
+        }
+    }
+}
+
+fn check_profile(c: &mut Check, kind: &str, corporate_number: Option<&str>, locale: Option<&str>) -> (Option<PartnerKind>, Option<String>, Locale) {
+    let kind = c.one_of("kind", kind, PartnerKind::parse, &PartnerKind::expected());
+    let corporate_number = match corporate_number.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(n) => match CorporateNumber::parse(n) {
+            Ok(n) => Some(n.as_str().to_owned()),
+            Err(e) => {
+                c.push("corporate_number", "check_digit", format!("not a valid 法人番号: {e}"));
+                None
+            }
+        },
+    };
+    let locale = c.one_of("locale", locale.unwrap_or("ja"), Locale::parse, &Locale::expected()).unwrap_or(Locale::Ja);
+    (kind, corporate_number, locale)
+}
+
+fn conflict_on_corporate_number(e: AppError) -> AppError {
+    match e {
+        AppError::Conflict(_) => AppError::Conflict("a partner with this corporate number is already registered".into()),
+        e => e,
+    }
+}
+
+/// Registers a partner and issues its first API key, in one transaction.
+pub fn register(db: &Db, input: RegisterPartner) -> AppResult<Registered> {
+    let mut c = Check::new();
+    let (kind, corporate_number, locale) = check_profile(&mut c, &input.kind, input.corporate_number.as_deref(), input.locale.as_deref());
+    let profile = Profile {
+        kind: kind.unwrap_or(PartnerKind::Other),
+        name: c.line("name", &input.name, 200),
+        corporate_number,
+        contact_name: c.line("contact_name", &input.contact_name, 100),
+        contact_email: c.email("contact_email", &input.contact_email),
+        phone: c.opt_line("phone", input.phone.as_deref(), 30),
+        website: c.url("website", input.website.as_deref()),
+        description: c.text("description", input.description.as_deref().unwrap_or(""), 4000, true),
+        regions: parse_regions(&mut c, "regions", input.regions.as_deref()),
+        locale,
+    };
+    let label = c.line("key_label", input.key_label.as_deref().unwrap_or("初期キー"), 100);
+    c.finish()?;
+    db.write(|conn| {
+        let row = storage::partners::insert(conn, &profile.write(), now()).map_err(|e| conflict_on_corporate_number(e.into()))?;
+        let regions: Vec<&str> = profile.regions.iter().map(String::as_str).collect();
+        storage::partners::set_regions(conn, row.id, &regions)?;
+        let api_key = api_keys::issue(conn, KeyOwner::Partner(PartnerId(row.id)), &label)?;
+        Ok(Registered { partner: view(row, profile.regions.clone(), true), api_key })
+    })
+}
+
+fn view(r: PartnerRow, regions: Vec<String>, with_contact: bool) -> PartnerView {
+    PartnerView {
+        id: PartnerId(r.id),
+        kind: PartnerKind::from_db(&r.kind),
+        corporate_number: r.corporate_number,
+        description: r.description,
+        website: r.website,
+        regions,
+        status: PartnerStatus::from_db(&r.status),
+        locale: Locale::from_db(&r.locale),
+        contact: with_contact.then(|| Contact { name: r.contact_name, email: r.contact_email, phone: r.phone }),
+        name: r.name,
+        created_at: utc(r.created_at),
+        updated_at: utc(r.updated_at),
+    }
+}
+
+/// A partner's profile; suspended partners are hidden from outsiders.
+pub fn get(db: &Db, actor: &Actor, id: PartnerId) -> AppResult<PartnerView> {
+    db.read(|conn| {
+        let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
+        let own = actor.partner() == Some(id);
+        let staff = actor.staff().is_some();
+        if row.status == PartnerStatus::Suspended.as_str() && !own && !staff {
+            return Err(AppError::NotFound("partner"));
+        }
+        let regions = storage::partners::regions(conn, id.0)?;
+        Ok(view(row, regions, own || staff))
+    })
+}
+
+/// Changes the caller's own profile.
+pub fn update_own(db: &Db, actor: &Actor, input: UpdatePartner) -> AppResult<PartnerView> {
+    let id = actor.require_partner()?;
+    db.write(|conn| {
+        let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
+        let current_regions = storage::partners::regions(conn, id.0)?;
+        let mut c = Check::new();
+        let corporate = match &input.corporate_number {
+            Some(v) => v.clone(),
+            None => row.corporate_number.clone(),
+        };
+        let (kind, corporate_number, locale) = check_profile(
+            &mut c,
+            input.kind.as_deref().unwrap_or(&row.kind),
+            corporate.as_deref(),
+            Some(input.locale.as_deref().unwrap_or(&row.locale)),
+        );
+        let profile = Profile {
+            kind: kind.unwrap_or(PartnerKind::Other),
+            name: c.line("name", input.name.as_deref().unwrap_or(&row.name), 200),
+            corporate_number,
+            contact_name: c.line("contact_name", input.contact_name.as_deref().unwrap_or(&row.contact_name), 100),
+            contact_email: c.email("contact_email", input.contact_email.as_deref().unwrap_or(&row.contact_email)),
+            phone: c.opt_line("phone", input.phone.clone().unwrap_or(row.phone.clone()).as_deref(), 30),
+            website: c.url("website", input.website.clone().unwrap_or(row.website.clone()).as_deref()),
+            description: c.text("description", input.description.as_deref().unwrap_or(&row.description), 4000, true),
+            regions: match &input.regions {
+                Some(r) => parse_regions(&mut c, "regions", Some(r)),
+                None => current_regions,
+            },
+            locale,
+        };
+        c.finish()?;
+        storage::partners::update(conn, id.0, &profile.write()).map_err(|e| conflict_on_corporate_number(e.into()))?;
+        let regions: Vec<&str> = profile.regions.iter().map(String::as_str).collect();
+        storage::partners::set_regions(conn, id.0, &regions)?;
+        let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
+        Ok(view(row, profile.regions.clone(), true))
+    })
+}

@@ -1,0 +1,159 @@
+//! Staff users (department, desk, admin) and "who am I". Staff are created by the CLI
+//! (`kyoso staff add`) or by admins through the API; each comes with a first API key.
+
+use serde::{Deserialize, Serialize};
+
+use super::actor::{ADMINS, Actor};
+use super::api_keys::{self, IssuedKey, KeyOwner};
+use super::error::{AppError, AppResult};
+use super::ids::{DepartmentId, MunicipalityId, PartnerId, StaffUserId};
+use super::municipalities::find_by_code;
+use super::validate::Check;
+use super::vocab::{Locale, Role};
+use super::utc;
+use chrono::{DateTime, Utc};
+use crate::storage::models::{NewStaffUser, StaffUserRow};
+use crate::storage::{self, Db, now};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaffInput {
+    pub email: String,
+    pub display_name: String,
+    /// `department`, `desk` or `admin`.
+    pub role: String,
+    /// Default: the calling admin's municipality. Omit for a deployment admin (only a
+    /// deployment admin may create one).
+    pub municipality_code: Option<String>,
+    /// Required for department staff.
+    pub department_id: Option<i64>,
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffView {
+    pub id: StaffUserId,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub municipality_code: Option<String>,
+    pub department_id: Option<DepartmentId>,
+    pub locale: Locale,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedStaff {
+    pub staff: StaffView,
+    pub api_key: IssuedKey,
+}
+
+/// The caller, as the API describes it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Me {
+    Partner { partner_id: PartnerId },
+    Staff { staff: StaffView },
+}
+
+fn view(conn: &mut storage::AnyConnection, r: StaffUserRow) -> AppResult<StaffView> {
+    let code = match r.municipality_id {
+        Some(m) => Some(storage::municipalities::by_id(conn, m)?.code),
+        None => None,
+    };
+    Ok(StaffView {
+        id: StaffUserId(r.id),
+        email: r.email,
+        display_name: r.display_name,
+        role: Role::from_db(&r.role),
+        municipality_code: code,
+        department_id: r.department_id.map(DepartmentId),
+        locale: Locale::from_db(&r.locale),
+        status: r.status,
+        created_at: utc(r.created_at),
+    })
+}
+
+/// Creates a staff user with a first API key. `actor` is `None` for the CLI, which runs
+/// with the operator's authority.
+pub fn create(db: &Db, actor: Option<&Actor>, input: NewStaffInput) -> AppResult<CreatedStaff> {
+    let caller = actor.map(Actor::require_staff).transpose()?;
+    let mut c = Check::new();
+    let email = c.email("email", &input.email).to_lowercase();
+    let display_name = c.line("display_name", &input.display_name, 100);
+    let role = c.one_of("role", &input.role, Role::parse, &Role::expected());
+    let locale = c.one_of("locale", input.locale.as_deref().unwrap_or("ja"), Locale::parse, &Locale::expected());
+    c.finish()?;
+    let (role, locale) = (role.expect("checked"), locale.expect("checked"));
+    db.write(|conn| {
+        let municipality = match (&input.municipality_code, caller.and_then(|s| s.municipality)) {
+            (Some(code), _) => Some(find_by_code(conn, code).map_err(|_| AppError::field("municipality_code", "not_found", "no such municipality"))?.id),
+            (None, Some(own)) => Some(own.0),
+            (None, None) => None,
+        };
+        match (municipality, actor) {
+            (Some(m), Some(a)) => {
+                a.require_staff_of(MunicipalityId(m), ADMINS)?;
+            }
+            (None, Some(a)) => {
+                a.require_deployment_admin()?;
+            }
+            (_, None) => {}
+        }
+        if municipality.is_none() && role != Role::Admin {
+            return Err(AppError::field("municipality_code", "required", "department and desk staff belong to a municipality"));
+        }
+        let department = match input.department_id {
+            None if role == Role::Department => {
+                return Err(AppError::field("department_id", "required", "department staff need a department"));
+            }
+            None => None,
+            Some(d) => match storage::municipalities::department(conn, d)? {
+                Some(row) if Some(row.municipality_id) == municipality => Some(row.id),
+                _ => return Err(AppError::field("department_id", "not_found", "no such department in this municipality")),
+            },
+        };
+        let at = now();
+        let row = storage::staff::insert(
+            conn,
+            &NewStaffUser {
+                municipality_id: municipality,
+                department_id: department,
+                role: role.as_str(),
+                email: &email,
+                display_name: &display_name,
+                locale: locale.as_str(),
+                created_at: at,
+                updated_at: at,
+            },
+        )
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict("a staff user with this e-mail address already exists".into()),
+            e => e,
+        })?;
+        let api_key = api_keys::issue(conn, KeyOwner::Staff(StaffUserId(row.id)), "初期キー")?;
+        Ok(CreatedStaff { staff: view(conn, row)?, api_key })
+    })
+}
+
+/// Staff of the admin's municipality (all staff for a deployment admin).
+pub fn list(db: &Db, actor: &Actor) -> AppResult<Vec<StaffView>> {
+    let s = actor.require_staff()?;
+    if s.role != Role::Admin {
+        return Err(AppError::Forbidden("only admins list staff"));
+    }
+    let scope = s.municipality.map(|m| m.0);
+    db.read(|conn| storage::staff::list(conn, scope)?.into_iter().map(|r| view(conn, r)).collect())
+}
+
+pub fn me(db: &Db, actor: &Actor) -> AppResult<Me> {
+    match actor {
+        Actor::Anonymous => Err(AppError::Unauthenticated),
+        Actor::Partner(p) => Ok(Me::Partner { partner_id: *p }),
+        Actor::Staff(s) => db.read(|conn| {
+            let row = storage::staff::find(conn, s.id.0)?.ok_or(AppError::Unauthenticated)?;
+            Ok(Me::Staff { staff: view(conn, row)? })
+        }),
+    }
+}

@@ -1,0 +1,122 @@
+//! Checks on client-supplied text, collected into field errors so one response lists
+//! every problem. Limits match the database's CHECK constraints.
+
+use super::error::{AppError, FieldError};
+
+/// Collects field errors; `finish` turns them into one `Invalid` error.
+#[derive(Default)]
+pub struct Check {
+    errors: Vec<FieldError>,
+}
+
+impl Check {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+        self.errors.push(FieldError { field: field.into(), code, message: message.into() });
+    }
+
+    /// A single-line text: trimmed, 1..=max characters, no control characters.
+    pub fn line(&mut self, field: &str, value: &str, max: usize) -> String {
+        let v = value.trim();
+        if v.is_empty() {
+            self.push(field, "required", "must not be empty");
+        } else if v.chars().count() > max {
+            self.push(field, "too_long", format!("must be at most {max} characters"));
+        } else if v.chars().any(char::is_control) {
+            self.push(field, "control_characters", "must not contain control characters");
+        }
+        v.to_owned()
+    }
+
+    /// An optional single-line text; empty means absent.
+    pub fn opt_line(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        match value.map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(self.line(field, v, max)),
+        }
+    }
+
+    /// A multi-line text: 1..=max characters (min 0 when `allow_empty`); tabs and line
+    /// breaks allowed, other control characters not.
+    pub fn text(&mut self, field: &str, value: &str, max: usize, allow_empty: bool) -> String {
+        let v = value.trim();
+        if v.is_empty() && !allow_empty {
+            self.push(field, "required", "must not be empty");
+        } else if v.chars().count() > max {
+            self.push(field, "too_long", format!("must be at most {max} characters"));
+        } else if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            self.push(field, "control_characters", "must not contain control characters");
+        }
+        v.replace("\r\n", "\n")
+    }
+
+    /// An e-mail address: one `@`, something on each side, a dot in the domain, no spaces.
+    pub fn email(&mut self, field: &str, value: &str) -> String {
+        let v = value.trim();
+        let ok = v.len() <= 254
+            && v.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+            })
+            && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ok {
+            self.push(field, "format", "must be an e-mail address like name@example.jp");
+        }
+        v.to_owned()
+    }
+
+    /// An http(s) URL, for partner web sites.
+    pub fn url(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        let v = self.opt_line(field, value, 500)?;
+        if !(v.starts_with("https://") || v.starts_with("http://")) || v.contains(' ') {
+            self.push(field, "format", "must be an http:// or https:// address");
+        }
+        Some(v)
+    }
+
+    /// A value from a closed vocabulary.
+    pub fn one_of<T>(&mut self, field: &str, value: &str, parse: fn(&str) -> Option<T>, expected: &str) -> Option<T> {
+        let parsed = parse(value);
+        if parsed.is_none() {
+            self.push(field, "unknown_value", format!("must be one of: {expected}"));
+        }
+        parsed
+    }
+
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.errors)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collects_every_problem() {
+        let mut c = Check::new();
+        c.line("title", "  ", 10);
+        c.line("name", "あいうえおかきくけこさ", 10);
+        c.email("email", "no-at-sign");
+        c.text("body", "ok\nfine\u{0}", 100, false);
+        let Err(AppError::Invalid(errs)) = c.finish() else { panic!("expected errors") };
+        let codes: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            codes,
+            [("title", "required"), ("name", "too_long"), ("email", "format"), ("body", "control_characters")]
+        );
+    }
+
+    #[test]
+    fn japanese_text_counts_characters_not_bytes() {
+        let mut c = Check::new();
+        c.line("title", "子育て支援", 5);
+        assert!(c.finish().is_ok());
+    }
+}

@@ -1,0 +1,9 @@
+//! kyoso (共創): the desk and marketplace where Japanese municipalities meet the
+//! companies, universities and NPOs that want to work with them. See ARCHITECTURE.md.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod storage;

@@ -1,0 +1,173 @@
+//! The `kyoso` command: serve the API, migrate, load demo data, manage staff.
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kyoso::config::{Layer, SETTINGS, Settings};
+use kyoso::domain::staff::{self, NewStaffInput};
+use kyoso::storage::Db;
+use kyoso::storage::connection::{DatabaseTarget, revert_all_migrations};
+
+/// kyoso (共創): the desk and marketplace where municipalities meet companies,
+/// universities and NPOs.
+#[derive(Parser)]
+#[command(name = "kyoso", version)]
+struct Cli {
+    /// Settings file (TOML); default ./kyoso.toml when it exists. Also KYOSO_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for the SQLite file, index, dictionary cache and mail files (KYOSO_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (JSON API under /api/v1). Applies pending migrations first.
+    Serve {
+        /// Address and port to listen on, e.g. 0.0.0.0:8080 (KYOSO_BIND).
+        #[arg(long, value_name = "ADDR:PORT")]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        /// Revert every migration instead (drops all of kyoso's tables and data).
+        #[arg(long)]
+        revert_all: bool,
+    },
+    /// Load the Japanese demo data set (municipalities, departments, staff, partners,
+    /// offers, needs) and print the demo accounts' API keys.
+    Demo,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a staff user and print its first API key (shown once).
+    Add(StaffAdd),
+}
+
+#[derive(Args)]
+struct StaffAdd {
+    #[arg(long)]
+    email: String,
+    /// Display name, e.g. "山田 花子".
+    #[arg(long)]
+    name: String,
+    /// department, desk or admin.
+    #[arg(long)]
+    role: String,
+    /// Municipality code; omit only for a deployment admin.
+    #[arg(long, value_name = "CODE")]
+    municipality: Option<String>,
+    /// Department id (required for department staff).
+    #[arg(long, value_name = "ID")]
+    department: Option<i64>,
+}
+
+fn settings_help() -> String {
+    let mut s = String::from("Settings (lowest first: defaults, kyoso.toml, environment, flags):\n");
+    for d in SETTINGS {
+        s.push_str(&format!("  {:<18} {:<18} {}\n", d.env, d.key, d.help));
+    }
+    s
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().after_help(settings_help()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kyoso: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::open(settings.database.clone(), settings.pool_size)?;
+    let applied = db.migrate()?;
+    if !applied.is_empty() {
+        log::info!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+    }
+    Ok(db)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let bind = match &cli.command {
+        Command::Serve { bind } => bind.clone(),
+        _ => None,
+    };
+    let flags = Layer { data_dir: cli.data_dir.clone(), bind, ..Layer::default() };
+    let settings = Settings::load(cli.config.as_deref(), flags, true)?;
+    env_logger::Builder::new().parse_filters(&settings.log).format_timestamp_millis().init();
+    match cli.command {
+        Command::Serve { .. } => {
+            let db = open_db(&settings)?;
+            let listener = TcpListener::bind(settings.bind).map_err(|e| anyhow::anyhow!("cannot listen on {} (bind): {e}", settings.bind))?;
+            let where_ = match &settings.database {
+                DatabaseTarget::Sqlite(p) => format!("SQLite {}", p.display()),
+                DatabaseTarget::Postgres(_) => "PostgreSQL".to_owned(),
+            };
+            log::info!("kyoso listening on http://{} ({where_}); API at /api/v1, OpenAPI at /api/v1/openapi.json", settings.bind);
+            actix_web::rt::System::new().block_on(kyoso::app::serve(db, listener, None))?;
+            Ok(())
+        }
+        Command::Migrate { revert_all } => {
+            let db = Db::open(settings.database.clone(), 1)?;
+            let mut conn = db.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let names = if revert_all { revert_all_migrations(&mut conn)? } else { kyoso::storage::connection::run_migrations(&mut conn)? };
+            let verb = if revert_all { "reverted" } else { "applied" };
+            println!("{verb} {} migration(s){}{}", names.len(), if names.is_empty() { "" } else { ": " }, names.join(", "));
+            Ok(())
+        }
+        Command::Demo => {
+            let db = open_db(&settings)?;
+            let report = kyoso::demo::load(&db)?;
+            print!("{}", report.summary());
+            let path = settings.data_dir.join("demo-credentials.txt");
+            std::fs::write(&path, report.credentials())?;
+            println!("The demo accounts' API keys are also in {}.", path.display());
+            Ok(())
+        }
+        Command::Staff(StaffCommand::Add(a)) => {
+            let db = open_db(&settings)?;
+            let created = staff::create(
+                &db,
+                None,
+                NewStaffInput {
+                    email: a.email,
+                    display_name: a.name,
+                    role: a.role,
+                    municipality_code: a.municipality,
+                    department_id: a.department,
+                    locale: None,
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            println!("created staff user {} ({}, id {})", created.staff.email, created.staff.role, created.staff.id);
+            println!("API key (shown once): {}", created.api_key.key);
+            Ok(())
+        }
+    }
+}
+
+/// A domain error as one line for the terminal, with field errors spelled out.
+fn describe(e: &kyoso::domain::error::AppError) -> String {
+    match e {
+        kyoso::domain::error::AppError::Invalid(errors) => {
+            errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,223 @@
+//! Database connections for both backends: the backend is chosen from the URL scheme,
+//! connections are pooled with r2d2, SQLite is configured on every connect (WAL, foreign
+//! keys, busy timeout), and writes go through one transaction helper.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::domain::error::{AppError, AppResult};
+
+/// One connection type over both backends. SQLite goes last: it accepts any string.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Which database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TargetError {
+    #[error("unsupported database URL scheme `{0}:`; use postgres://… or sqlite://PATH (or a plain file path)")]
+    UnknownScheme(String),
+    #[error("the SQLite database's directory `{0}` does not exist; create it or choose another path")]
+    MissingDirectory(String),
+    #[error("the database URL is empty")]
+    Empty,
+}
+
+impl DatabaseTarget {
+    /// Parses `postgres://…`, `postgresql://…`, `sqlite://PATH`, `sqlite:PATH` or a plain
+    /// path. A SQLite file's directory must exist already.
+    pub fn parse(url: &str) -> Result<Self, TargetError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(TargetError::Empty);
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            rest
+        } else if let Some((scheme, _)) = url.split_once("://") {
+            return Err(TargetError::UnknownScheme(scheme.to_owned()));
+        } else {
+            url
+        };
+        let path = PathBuf::from(path);
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(TargetError::MissingDirectory(dir.display().to_string()));
+        }
+        Ok(Self::Sqlite(path))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgresql",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+/// Opens connections of the backend the URL named, never falling back to another one.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    target: DatabaseTarget,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(AnyConnection::Postgresql)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            DatabaseTarget::Sqlite(path) => {
+                let mut c = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; the busy timeout makes a second
+                // process (a CLI command beside the server) wait instead of failing.
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// The database handle the domain uses: a pool plus the rule for write transactions.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    target: DatabaseTarget,
+    /// SQLite allows one writer; serialising writes in-process avoids SQLITE_BUSY on
+    /// lock upgrades inside deferred transactions.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    pub fn open(target: DatabaseTarget, pool_size: u32) -> anyhow::Result<Self> {
+        let sqlite = matches!(target, DatabaseTarget::Sqlite(_));
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager { target: target.clone() })
+            .map_err(|e| anyhow::anyhow!("cannot connect to the {} database: {e}", target.backend_name()))?;
+        Ok(Self { pool, target, sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))) })
+    }
+
+    pub fn target(&self) -> &DatabaseTarget {
+        &self.target
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.sqlite_writer.is_some()
+    }
+
+    pub fn conn(&self) -> AppResult<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` in one transaction: everything it writes commits together or not at all.
+    pub fn write<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = self.conn()?;
+        let _guard = self.sqlite_writer.as_ref().map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
+        let conn: &mut AnyConnection = &mut conn;
+        conn.transaction(f)
+    }
+
+    /// Runs `f` on one connection, in a transaction so that it reads one snapshot.
+    pub fn read<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = self.conn()?;
+        let conn: &mut AnyConnection = &mut conn;
+        conn.transaction(f)
+    }
+
+    pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self.pool.get()?;
+        run_migrations(&mut conn)
+    }
+
+    pub fn ping(&self) -> AppResult<()> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1").map_err(AppError::internal)
+    }
+}
+
+/// Applies pending migrations of the connection's backend; returns the names applied.
+pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Reverts every applied migration, newest first (used by the migration test and by
+/// `kyoso migrate --down-all`).
+pub fn revert_all_migrations(conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
+    let reverted = match conn {
+        AnyConnection::Postgresql(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+        AnyConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("reverting migrations failed: {e}"))?;
+    Ok(reverted.iter().map(ToString::to_string).collect())
+}
+
+/// The default SQLite file under the data directory.
+pub fn default_sqlite_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("kyoso.sqlite3")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_scheme() {
+        assert!(matches!(DatabaseTarget::parse("postgres://u@h/db"), Ok(DatabaseTarget::Postgres(_))));
+        assert!(matches!(DatabaseTarget::parse("postgresql://u@h/db"), Ok(DatabaseTarget::Postgres(_))));
+        assert!(matches!(DatabaseTarget::parse("sqlite://kyoso.db"), Ok(DatabaseTarget::Sqlite(_))));
+        assert!(matches!(DatabaseTarget::parse("kyoso.db"), Ok(DatabaseTarget::Sqlite(_))));
+        assert_eq!(DatabaseTarget::parse("mysql://x/y"), Err(TargetError::UnknownScheme("mysql".into())));
+        assert!(matches!(
+            DatabaseTarget::parse("sqlite:///no/such/dir/kyoso.db"),
+            Err(TargetError::MissingDirectory(_))
+        ));
+        assert_eq!(DatabaseTarget::parse("  "), Err(TargetError::Empty));
+    }
+}

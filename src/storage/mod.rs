@@ -1,0 +1,22 @@
+//! Storage: the one schema, row types and the queries of each aggregate, for SQLite and
+//! PostgreSQL through one connection type. The domain calls these; handlers never do.
+
+pub mod api_keys;
+pub mod connection;
+pub mod index_log;
+pub mod models;
+pub mod municipalities;
+pub mod needs;
+pub mod offers;
+pub mod partners;
+pub mod schema;
+pub mod staff;
+
+pub use connection::{AnyConnection, Db};
+
+/// The current time as stored: UTC, truncated to microseconds (PostgreSQL's precision) so
+/// both backends give back exactly what was written.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

@@ -1,0 +1,253 @@
+//! Row types: what diesel reads from and writes to each table. Domain code turns them
+//! into typed views; nothing outside `storage` and `domain` sees them.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = municipalities)]
+pub struct MunicipalityRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub prefecture: String,
+    pub first_response_days: i32,
+    pub decision_days: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = municipalities)]
+pub struct NewMunicipality<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub prefecture: &'a str,
+    pub first_response_days: i32,
+    pub decision_days: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = zones)]
+pub struct ZoneRow {
+    pub id: i64,
+    pub municipality_id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = departments)]
+pub struct DepartmentRow {
+    pub id: i64,
+    pub municipality_id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub is_desk: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = departments)]
+pub struct NewDepartment<'a> {
+    pub municipality_id: i64,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    pub is_desk: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = staff_users)]
+pub struct StaffUserRow {
+    pub id: i64,
+    pub municipality_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub role: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub locale: String,
+    pub status: String,
+    pub failed_logins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = staff_users)]
+pub struct NewStaffUser<'a> {
+    pub municipality_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub role: &'a str,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub locale: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = partners)]
+pub struct PartnerRow {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub corporate_number: Option<String>,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub description: String,
+    pub status: String,
+    pub locale: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = partners)]
+pub struct PartnerWrite<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    #[diesel(treat_none_as_null = true)]
+    pub corporate_number: Option<&'a str>,
+    pub contact_name: &'a str,
+    pub contact_email: &'a str,
+    #[diesel(treat_none_as_null = true)]
+    pub phone: Option<&'a str>,
+    #[diesel(treat_none_as_null = true)]
+    pub website: Option<&'a str>,
+    pub description: &'a str,
+    pub locale: &'a str,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: i64,
+    pub partner_id: Option<i64>,
+    pub staff_user_id: Option<i64>,
+    pub label: String,
+    pub prefix: String,
+    pub secret_hash: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct NewApiKey<'a> {
+    pub partner_id: Option<i64>,
+    pub staff_user_id: Option<i64>,
+    pub label: &'a str,
+    pub prefix: &'a str,
+    pub secret_hash: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = needs)]
+pub struct NeedRow {
+    pub id: i64,
+    pub municipality_id: i64,
+    pub department_id: i64,
+    pub zone_id: Option<i64>,
+    pub title: String,
+    pub body: String,
+    pub policy_field: String,
+    pub visibility: String,
+    pub status: String,
+    pub open_until: Option<NaiveDate>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub published_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = needs)]
+pub struct NewNeed<'a> {
+    pub municipality_id: i64,
+    pub department_id: i64,
+    pub zone_id: Option<i64>,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub policy_field: &'a str,
+    pub visibility: &'a str,
+    pub status: &'a str,
+    pub open_until: Option<NaiveDate>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub published_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = needs)]
+pub struct NeedChanges<'a> {
+    pub department_id: i64,
+    #[diesel(treat_none_as_null = true)]
+    pub zone_id: Option<i64>,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub policy_field: &'a str,
+    pub visibility: &'a str,
+    pub status: &'a str,
+    #[diesel(treat_none_as_null = true)]
+    pub open_until: Option<NaiveDate>,
+    pub updated_at: NaiveDateTime,
+    #[diesel(treat_none_as_null = true)]
+    pub published_at: Option<NaiveDateTime>,
+    #[diesel(treat_none_as_null = true)]
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = offers)]
+pub struct OfferRow {
+    pub id: i64,
+    pub partner_id: i64,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub archived_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = offers)]
+pub struct NewOffer<'a> {
+    pub partner_id: i64,
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub archived_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = offers)]
+pub struct OfferChanges<'a> {
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub status: &'a str,
+    pub updated_at: NaiveDateTime,
+    #[diesel(treat_none_as_null = true)]
+    pub archived_at: Option<NaiveDateTime>,
+}

@@ -1,0 +1,92 @@
+//! Queries on needs and the partner kinds they ask for.
+
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::models::{NeedChanges, NeedRow, NewNeed};
+use super::schema::{need_partner_kinds as npk, needs};
+
+pub fn insert(conn: &mut AnyConnection, new: &NewNeed) -> QueryResult<NeedRow> {
+    diesel::insert_into(needs::table).values(new).returning(needs::id)
+        .get_result::<i64>(conn)
+        .and_then(|id| needs::table.find(id).select(NeedRow::as_select()).first(conn))
+}
+
+pub fn update(conn: &mut AnyConnection, id: i64, changes: &NeedChanges) -> QueryResult<()> {
+    diesel::update(needs::table.find(id)).set(changes).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<NeedRow>> {
+    needs::table.find(id).select(NeedRow::as_select()).first(conn).optional()
+}
+
+pub fn set_partner_kinds(conn: &mut AnyConnection, need_id: i64, kinds: &[&str]) -> QueryResult<()> {
+    diesel::delete(npk::table.filter(npk::need_id.eq(need_id))).execute(conn)?;
+    for k in kinds {
+        diesel::insert_into(npk::table).values((npk::need_id.eq(need_id), npk::partner_kind.eq(*k))).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// (need id, partner kind) pairs for the given needs.
+pub fn partner_kinds_of(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    npk::table
+        .filter(npk::need_id.eq_any(ids))
+        .select((npk::need_id, npk::partner_kind))
+        .order((npk::need_id, npk::partner_kind))
+        .load(conn)
+}
+
+/// Who may see what: public non-draft needs everywhere, plus everything of the
+/// municipalities listed in `internal_of` (all of them when `all_internal`).
+#[derive(Debug, Default, Clone)]
+pub struct NeedFilter {
+    pub municipality_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub zone_id: Option<i64>,
+    pub policy_field: Option<String>,
+    pub statuses: Option<Vec<String>>,
+    pub visibility: Option<String>,
+    pub partner_kind: Option<String>,
+    pub internal_of: Option<i64>,
+    pub all_internal: bool,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut AnyConnection, f: &NeedFilter) -> QueryResult<Vec<NeedRow>> {
+    let mut q = needs::table.select(NeedRow::as_select()).order(needs::id.desc()).limit(f.limit).into_boxed();
+    if !f.all_internal {
+        let public = needs::visibility.eq("public").and(needs::status.ne("draft"));
+        q = match f.internal_of {
+            Some(m) => q.filter(public.or(needs::municipality_id.eq(m))),
+            None => q.filter(public),
+        };
+    }
+    if let Some(m) = f.municipality_id {
+        q = q.filter(needs::municipality_id.eq(m));
+    }
+    if let Some(d) = f.department_id {
+        q = q.filter(needs::department_id.eq(d));
+    }
+    if let Some(z) = f.zone_id {
+        q = q.filter(needs::zone_id.eq(z));
+    }
+    if let Some(p) = &f.policy_field {
+        q = q.filter(needs::policy_field.eq(p.clone()));
+    }
+    if let Some(s) = &f.statuses {
+        q = q.filter(needs::status.eq_any(s.clone()));
+    }
+    if let Some(v) = &f.visibility {
+        q = q.filter(needs::visibility.eq(v.clone()));
+    }
+    if let Some(k) = &f.partner_kind {
+        q = q.filter(needs::id.eq_any(npk::table.filter(npk::partner_kind.eq(k.clone())).select(npk::need_id)));
+    }
+    if let Some(b) = f.before_id {
+        q = q.filter(needs::id.lt(b));
+    }
+    q.load(conn)
+}
