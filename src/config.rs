@@ -158,8 +158,8 @@ impl Settings {
         let database = match &l.database_url {
             Some(url) => DatabaseTarget::parse(url.expose())
                 .map_err(|e| ConfigError::invalid("database_url (DATABASE_URL)", e.to_string()))?,
-            None => DatabaseTarget::parse(&default_sqlite_path(&data_dir).to_string_lossy())
-                .map_err(|e| ConfigError::invalid("data_dir (KYOSO_DATA_DIR)", e.to_string()))?,
+            // The default file lives in the data directory, which `serve` creates.
+            None => DatabaseTarget::Sqlite(default_sqlite_path(&data_dir)),
         };
         let bind_text = l.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
         let bind: SocketAddr = bind_text

@@ -3,10 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 use tantivy::TantivyDocument;
-use tantivy::schema::Facet;
+use tantivy::schema::{Facet, Field};
 
 use crate::region::{NATIONWIDE, prefecture_of};
 use crate::schema::Fields;
+
+/// Stored in `partner_kind_wanted` for needs that want any kind of partner.
+pub const ANY_PARTNER_KIND: &str = "any";
 
 /// The three kinds of searchable records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -90,16 +93,15 @@ impl Document {
         d.add_text(f.body_ja, &self.body);
         d.add_text(f.title_bi, &self.title);
         d.add_text(f.body_bi, &self.body);
-        let facet = |name: &str, value: &str| Facet::from_path([name, value]);
-        d.add_facet(f.facet, facet("doc_type", self.doc_type.as_str()));
+        add_facet(&mut d, f.facet, "doc_type", self.doc_type.as_str());
         for p in &self.policy_fields {
             d.add_text(f.policy_field, p);
-            d.add_facet(f.facet, facet("policy_field", p));
+            add_facet(&mut d, f.facet, "policy_field", p);
         }
         let mut prefectures: Vec<String> = Vec::new();
         for m in &self.municipality_codes {
             d.add_text(f.municipality, m);
-            d.add_facet(f.facet, facet("municipality", m));
+            add_facet(&mut d, f.facet, "municipality", m);
             if m != NATIONWIDE
                 && let Some(p) = prefecture_of(m)
                 && !prefectures.contains(&p)
@@ -112,18 +114,23 @@ impl Document {
         }
         if let Some(z) = &self.zone {
             d.add_text(f.zone, z);
-            d.add_facet(f.facet, facet("zone", z));
+            add_facet(&mut d, f.facet, "zone", z);
         }
         if let Some(k) = &self.partner_kind {
             d.add_text(f.partner_kind, k);
-            d.add_facet(f.facet, facet("partner_kind", k));
+            add_facet(&mut d, f.facet, "partner_kind", k);
         }
         for k in &self.partner_kinds_wanted {
             d.add_text(f.partner_kind_wanted, k);
-            d.add_facet(f.facet, facet("partner_kind", k));
+            add_facet(&mut d, f.facet, "partner_kind", k);
+        }
+        if self.doc_type == DocType::Need && self.partner_kinds_wanted.is_empty() {
+            // A need that names no kind welcomes every kind; the sentinel
+            // lets a partner-kind filter say so in one term.
+            d.add_text(f.partner_kind_wanted, ANY_PARTNER_KIND);
         }
         d.add_text(f.status, &self.status);
-        d.add_facet(f.facet, facet("status", &self.status));
+        add_facet(&mut d, f.facet, "status", &self.status);
         d.add_text(f.visibility, &self.visibility);
         if let Some(dep) = self.department_id {
             d.add_i64(f.department, dep);
@@ -133,5 +140,14 @@ impl Document {
         }
         d.add_i64(f.updated_at, self.updated_at_unix);
         d
+    }
+}
+
+/// Facet paths are separated by NUL internally, so NUL is removed from
+/// values; an empty value would add a meaningless empty child.
+fn add_facet(d: &mut TantivyDocument, field: Field, name: &str, value: &str) {
+    let value = value.replace('\0', "");
+    if !value.is_empty() {
+        d.add_facet(field, Facet::from_path([name, value.as_str()]));
     }
 }

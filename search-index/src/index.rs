@@ -21,7 +21,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 
 use crate::analysis::{AnalysisMode, Analyzers};
 use crate::document::{DocType, Document};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::schema::{Fields, SCHEMA_VERSION, build_schema};
 
 /// Name of the marker file in the index directory.

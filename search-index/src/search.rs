@@ -1,7 +1,7 @@
 //! Search: text query + filters + visibility rule → ranked hits with
 //! highlighted snippets, exact total, facet counts and a cursor.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,7 +12,7 @@ use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::{Snippet, SnippetGenerator};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
-use crate::document::DocType;
+use crate::document::{ANY_PARTNER_KIND, DocType};
 use crate::error::Result;
 use crate::fingerprint::fnv1a64;
 use crate::index::SearchIndex;
@@ -47,7 +47,7 @@ pub struct Filters {
     /// the code itself, its prefecture, or nationwide.
     pub municipality: Option<String>,
     pub zone: Option<String>,
-    /// Offers of this partner kind, and needs that want it.
+    /// Offers of this partner kind, and needs that want it (or any kind).
     pub partner_kind: Option<String>,
     /// Any of these statuses (empty: any status).
     pub status: Vec<String>,
@@ -227,6 +227,7 @@ pub(crate) fn filter_clauses(
         out.push(any_of(vec![
             term_query(f.partner_kind, k),
             term_query(f.partner_kind_wanted, k),
+            term_query(f.partner_kind_wanted, ANY_PARTNER_KIND),
         ]));
     }
     if !filters.status.is_empty() {
@@ -420,14 +421,4 @@ fn escape_html(s: &str) -> String {
         }
     }
     out
-}
-
-/// Distinct values, for callers that build filters from lists.
-pub fn dedup(values: &[String]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    values
-        .iter()
-        .filter(|v| seen.insert(v.as_str()))
-        .cloned()
-        .collect()
 }

@@ -1,0 +1,12 @@
+//! Integration tests: one binary driving the real HTTP app on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod authorization;
+mod cli;
+mod compose;
+mod demo;
+mod errors;
+mod marketplace;
+mod migrations;
+mod openapi;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace against real servers. It starts a throwaway
+# PostgreSQL server (the integration tests create one database per test on it), runs
+# `cargo test`, and stops the server again. Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$pg_bin" ]; then
+  echo "PostgreSQL server binaries not found; install them: apt-get install postgresql-15" >&2
+  exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kyoso-test.XXXXXX")
+chmod 755 "$work"
+if [ "$(id -u)" = 0 ]; then
+  # initdb refuses to run as root.
+  chown postgres "$work"
+  as_pg() { runuser -u postgres -- "$@"; }
+else
+  as_pg() { "$@"; }
+fi
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+stop() {
+  as_pg "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap stop EXIT
+
+as_pg "$pg_bin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$work/initdb.log"
+as_pg "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
+  -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off" >/dev/null
+export KYOSO_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+echo "test PostgreSQL on port $port"
+
+cargo test --workspace --locked "$@"
