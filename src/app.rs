@@ -36,20 +36,44 @@ pub fn state(db: Db) -> web::Data<AppState> {
                 ("PATCH", item.patch.is_some()),
                 ("DELETE", item.delete.is_some()),
             ];
-            (path.clone(), methods.iter().filter(|(_, on)| *on).map(|(m, _)| (*m).to_owned()).collect())
+            (
+                path.clone(),
+                methods
+                    .iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(m, _)| (*m).to_owned())
+                    .collect(),
+            )
         })
         .collect();
     let json = doc.to_json().expect("the OpenAPI document serialises");
-    web::Data::new(AppState { db, openapi_json: Arc::new(json), route_methods: Arc::new(route_methods) })
+    web::Data::new(AppState {
+        db,
+        openapi_json: Arc::new(json),
+        route_methods: Arc::new(route_methods),
+    })
 }
 
 /// Turns serde's message about a body into field errors where it names a field.
 fn field_errors(message: &str) -> Vec<FieldError> {
-    let named = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_owned);
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
     if let Some(f) = named("missing field `") {
-        vec![FieldError { field: f, code: "required", message: "is required".into() }]
+        vec![FieldError {
+            field: f,
+            code: "required",
+            message: "is required".into(),
+        }]
     } else if let Some(f) = named("unknown field `") {
-        vec![FieldError { field: f, code: "unknown_field", message: "is not a field of this request".into() }]
+        vec![FieldError {
+            field: f,
+            code: "unknown_field",
+            message: "is not a field of this request".into(),
+        }]
     } else {
         vec![]
     }
@@ -57,18 +81,30 @@ fn field_errors(message: &str) -> Vec<FieldError> {
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let (status, detail, errors) = match &err {
-        JsonPayloadError::ContentType => {
-            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as Content-Type: application/json".to_owned(), vec![])
-        }
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            (StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {MAX_BODY_BYTES} bytes"), vec![])
-        }
+        JsonPayloadError::ContentType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as Content-Type: application/json".to_owned(),
+            vec![],
+        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            vec![],
+        ),
         JsonPayloadError::Deserialize(e) => {
             let msg = e.to_string();
             let errors = field_errors(&msg);
-            (StatusCode::BAD_REQUEST, format!("the JSON body does not fit this request: {msg}"), errors)
+            (
+                StatusCode::BAD_REQUEST,
+                format!("the JSON body does not fit this request: {msg}"),
+                errors,
+            )
         }
-        other => (StatusCode::BAD_REQUEST, format!("the body could not be read: {other}"), vec![]),
+        other => (
+            StatusCode::BAD_REQUEST,
+            format!("the body could not be read: {other}"),
+            vec![],
+        ),
     };
     let mut p = Problem::new(status, ErrorCode::Invalid, detail);
     p.errors = errors;
@@ -77,13 +113,20 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
 
 fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let msg = err.to_string();
-    let mut p = Problem::new(StatusCode::BAD_REQUEST, ErrorCode::Invalid, format!("the query string is invalid: {msg}"));
+    let mut p = Problem::new(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::Invalid,
+        format!("the query string is invalid: {msg}"),
+    );
     p.errors = field_errors(msg.trim_start_matches("Query deserialize error: "));
     InternalError::from_response(err, p.response()).into()
 }
 
 fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
-    let p = generic(StatusCode::NOT_FOUND, format!("no such resource: {}", req.path()));
+    let p = generic(
+        StatusCode::NOT_FOUND,
+        format!("no such resource: {}", req.path()),
+    );
     InternalError::from_response(err, p.response()).into()
 }
 
@@ -101,12 +144,18 @@ pub fn build(
 > {
     let app = App::new()
         .app_data(state)
-        .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).content_type_required(true).error_handler(json_error))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(MAX_BODY_BYTES)
+                .content_type_required(true)
+                .error_handler(json_error),
+        )
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error));
     let (app, _doc) = routes::register(app);
-    app.wrap(ErrorHandlers::new().default_handler(problem::catch_all)).wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+    app.wrap(ErrorHandlers::new().default_handler(problem::catch_all))
+        .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
 }
 
 /// Serves on an already bound listener until the server stops.

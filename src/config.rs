@@ -41,15 +41,51 @@ pub struct SettingDoc {
 /// Every setting kyoso knows. The README table, `kyoso --help` and the docker-compose
 /// test are all checked against this list.
 pub const SETTINGS: &[SettingDoc] = &[
-    SettingDoc { key: "database_url", env: "DATABASE_URL", help: "postgres://USER:PASS@HOST/DB, or sqlite://PATH; default: sqlite file DATA_DIR/kyoso.sqlite3" },
-    SettingDoc { key: "data_dir", env: "KYOSO_DATA_DIR", help: "directory for the SQLite file, search index, dictionary cache and mail files; default ./data" },
-    SettingDoc { key: "bind", env: "KYOSO_BIND", help: "address and port to listen on; default 127.0.0.1:8080" },
-    SettingDoc { key: "public_url", env: "KYOSO_PUBLIC_URL", help: "base URL used in links in mails; default http://BIND" },
-    SettingDoc { key: "pool_size", env: "KYOSO_POOL_SIZE", help: "database connections per process, 1..=64; default 8" },
-    SettingDoc { key: "log", env: "KYOSO_LOG", help: "log filter, e.g. info or kyoso=debug; default info" },
-    SettingDoc { key: "smtp_url", env: "KYOSO_SMTP_URL", help: "smtp://USER:PASS@HOST:PORT (STARTTLS when offered), smtps://… (TLS) or smtp+plain://… (no TLS); default: mail written as .eml files under DATA_DIR/mail" },
-    SettingDoc { key: "mail_from", env: "KYOSO_MAIL_FROM", help: "sender of kyoso's mail; default \"kyoso <noreply@kyoso.invalid>\"" },
-    SettingDoc { key: "ipadic_dir", env: "KYOSO_IPADIC_DIR", help: "IPADIC source directory (Debian package mecab-ipadic); default /usr/share/mecab/dic/ipadic" },
+    SettingDoc {
+        key: "database_url",
+        env: "DATABASE_URL",
+        help: "postgres://USER:PASS@HOST/DB, or sqlite://PATH; default: sqlite file DATA_DIR/kyoso.sqlite3",
+    },
+    SettingDoc {
+        key: "data_dir",
+        env: "KYOSO_DATA_DIR",
+        help: "directory for the SQLite file, search index, dictionary cache and mail files; default ./data",
+    },
+    SettingDoc {
+        key: "bind",
+        env: "KYOSO_BIND",
+        help: "address and port to listen on; default 127.0.0.1:8080",
+    },
+    SettingDoc {
+        key: "public_url",
+        env: "KYOSO_PUBLIC_URL",
+        help: "base URL used in links in mails; default http://BIND",
+    },
+    SettingDoc {
+        key: "pool_size",
+        env: "KYOSO_POOL_SIZE",
+        help: "database connections per process, 1..=64; default 8",
+    },
+    SettingDoc {
+        key: "log",
+        env: "KYOSO_LOG",
+        help: "log filter, e.g. info or kyoso=debug; default info",
+    },
+    SettingDoc {
+        key: "smtp_url",
+        env: "KYOSO_SMTP_URL",
+        help: "smtp://USER:PASS@HOST:PORT (STARTTLS when offered), smtps://… (TLS) or smtp+plain://… (no TLS); default: mail written as .eml files under DATA_DIR/mail",
+    },
+    SettingDoc {
+        key: "mail_from",
+        env: "KYOSO_MAIL_FROM",
+        help: "sender of kyoso's mail; default \"kyoso <noreply@kyoso.invalid>\"",
+    },
+    SettingDoc {
+        key: "ipadic_dir",
+        env: "KYOSO_IPADIC_DIR",
+        help: "IPADIC source directory (Debian package mecab-ipadic); default /usr/share/mecab/dic/ipadic",
+    },
 ];
 
 /// The settings file's shape; every field optional, unknown keys refused.
@@ -86,7 +122,9 @@ impl Layer {
     /// Reads the environment given as a map (so tests need not touch the process's).
     pub fn from_env(env: &BTreeMap<String, String>) -> Result<Layer, ConfigError> {
         for name in env.keys() {
-            let known = SETTINGS.iter().any(|s| s.env == name) || name == "KYOSO_CONFIG" || name == "KYOSO_DATABASE_URL";
+            let known = SETTINGS.iter().any(|s| s.env == name)
+                || name == "KYOSO_CONFIG"
+                || name == "KYOSO_DATABASE_URL";
             // KYOSO_TEST_* belong to the test harness, not to the service.
             if name.starts_with("KYOSO_") && !known && !name.starts_with("KYOSO_TEST_") {
                 return Err(ConfigError::Unknown(format!("environment variable {name}")));
@@ -95,10 +133,15 @@ impl Layer {
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         let pool_size = match get("KYOSO_POOL_SIZE") {
             None => None,
-            Some(v) => Some(v.parse().map_err(|_| ConfigError::invalid("KYOSO_POOL_SIZE", "must be a number"))?),
+            Some(v) => Some(
+                v.parse()
+                    .map_err(|_| ConfigError::invalid("KYOSO_POOL_SIZE", "must be a number"))?,
+            ),
         };
         Ok(Layer {
-            database_url: get("KYOSO_DATABASE_URL").or_else(|| get("DATABASE_URL")).map(Secret),
+            database_url: get("KYOSO_DATABASE_URL")
+                .or_else(|| get("DATABASE_URL"))
+                .map(Secret),
             data_dir: get("KYOSO_DATA_DIR").map(PathBuf::from),
             bind: get("KYOSO_BIND"),
             public_url: get("KYOSO_PUBLIC_URL"),
@@ -111,7 +154,8 @@ impl Layer {
     }
 
     pub fn from_toml(text: &str, origin: &Path) -> Result<Layer, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::File(origin.display().to_string(), e.message().to_owned()))
+        toml::from_str(text)
+            .map_err(|e| ConfigError::File(origin.display().to_string(), e.message().to_owned()))
     }
 }
 
@@ -148,12 +192,21 @@ pub struct Settings {
 impl Settings {
     /// Builds settings from the layers. `create_data_dir` makes the default data
     /// directory when it is missing (for `serve`, `migrate`, `demo`).
-    pub fn resolve(file: Layer, env: Layer, flags: Layer, create_data_dir: bool) -> Result<Settings, ConfigError> {
+    pub fn resolve(
+        file: Layer,
+        env: Layer,
+        flags: Layer,
+        create_data_dir: bool,
+    ) -> Result<Settings, ConfigError> {
         let l = flags.over(env.over(file));
         let data_dir = l.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         if create_data_dir {
-            std::fs::create_dir_all(&data_dir)
-                .map_err(|e| ConfigError::invalid("data_dir (KYOSO_DATA_DIR)", format!("cannot create {}: {e}", data_dir.display())))?;
+            std::fs::create_dir_all(&data_dir).map_err(|e| {
+                ConfigError::invalid(
+                    "data_dir (KYOSO_DATA_DIR)",
+                    format!("cannot create {}: {e}", data_dir.display()),
+                )
+            })?;
         }
         let database = match &l.database_url {
             Some(url) => DatabaseTarget::parse(url.expose())
@@ -162,26 +215,45 @@ impl Settings {
             None => DatabaseTarget::Sqlite(default_sqlite_path(&data_dir)),
         };
         let bind_text = l.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind: SocketAddr = bind_text
-            .parse()
-            .map_err(|_| ConfigError::invalid("bind (KYOSO_BIND, --bind)", format!("`{bind_text}` is not ADDRESS:PORT, e.g. 127.0.0.1:8080")))?;
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            ConfigError::invalid(
+                "bind (KYOSO_BIND, --bind)",
+                format!("`{bind_text}` is not ADDRESS:PORT, e.g. 127.0.0.1:8080"),
+            )
+        })?;
         let pool_size = l.pool_size.unwrap_or(8);
         if !(1..=64).contains(&pool_size) {
-            return Err(ConfigError::invalid("pool_size (KYOSO_POOL_SIZE)", "must be between 1 and 64"));
+            return Err(ConfigError::invalid(
+                "pool_size (KYOSO_POOL_SIZE)",
+                "must be between 1 and 64",
+            ));
         }
         let public_url = l.public_url.unwrap_or_else(|| format!("http://{bind}"));
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(ConfigError::invalid("public_url (KYOSO_PUBLIC_URL)", "must start with http:// or https://"));
+            return Err(ConfigError::invalid(
+                "public_url (KYOSO_PUBLIC_URL)",
+                "must start with http:// or https://",
+            ));
         }
         if let Some(smtp) = &l.smtp_url {
-            let ok = ["smtp://", "smtps://", "smtp+plain://"].iter().any(|p| smtp.expose().starts_with(p));
+            let ok = ["smtp://", "smtps://", "smtp+plain://"]
+                .iter()
+                .any(|p| smtp.expose().starts_with(p));
             if !ok {
-                return Err(ConfigError::invalid("smtp_url (KYOSO_SMTP_URL)", "must start with smtp://, smtps:// or smtp+plain://"));
+                return Err(ConfigError::invalid(
+                    "smtp_url (KYOSO_SMTP_URL)",
+                    "must start with smtp://, smtps:// or smtp+plain://",
+                ));
             }
         }
-        let mail_from = l.mail_from.unwrap_or_else(|| "kyoso <noreply@kyoso.invalid>".into());
+        let mail_from = l
+            .mail_from
+            .unwrap_or_else(|| "kyoso <noreply@kyoso.invalid>".into());
         if !mail_from.contains('@') {
-            return Err(ConfigError::invalid("mail_from (KYOSO_MAIL_FROM)", "must contain an e-mail address"));
+            return Err(ConfigError::invalid(
+                "mail_from (KYOSO_MAIL_FROM)",
+                "must contain an e-mail address",
+            ));
         }
         Ok(Settings {
             database,
@@ -192,13 +264,19 @@ impl Settings {
             log: l.log.unwrap_or_else(|| "info".into()),
             smtp_url: l.smtp_url,
             mail_from,
-            ipadic_dir: l.ipadic_dir.unwrap_or_else(|| PathBuf::from("/usr/share/mecab/dic/ipadic")),
+            ipadic_dir: l
+                .ipadic_dir
+                .unwrap_or_else(|| PathBuf::from("/usr/share/mecab/dic/ipadic")),
         })
     }
 
     /// Loads kyoso.toml (from `config_path`, or ./kyoso.toml when present), the process
     /// environment and the flags.
-    pub fn load(config_path: Option<&Path>, flags: Layer, create_data_dir: bool) -> Result<Settings, ConfigError> {
+    pub fn load(
+        config_path: Option<&Path>,
+        flags: Layer,
+        create_data_dir: bool,
+    ) -> Result<Settings, ConfigError> {
         let env: BTreeMap<String, String> = std::env::vars().collect();
         let path = config_path
             .map(Path::to_path_buf)
@@ -206,7 +284,8 @@ impl Settings {
             .or_else(|| Some(PathBuf::from("kyoso.toml")).filter(|p| p.exists()));
         let file = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(&p).map_err(|e| ConfigError::File(p.display().to_string(), e.to_string()))?;
+                let text = std::fs::read_to_string(&p)
+                    .map_err(|e| ConfigError::File(p.display().to_string(), e.to_string()))?;
                 Layer::from_toml(&text, &p)?
             }
             None => Layer::default(),
@@ -220,14 +299,24 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn flags_beat_env_beat_file() {
-        let file = Layer::from_toml("bind = \"127.0.0.1:1000\"\npool_size = 3\n", Path::new("kyoso.toml")).unwrap();
+        let file = Layer::from_toml(
+            "bind = \"127.0.0.1:1000\"\npool_size = 3\n",
+            Path::new("kyoso.toml"),
+        )
+        .unwrap();
         let env = Layer::from_env(&env(&[("KYOSO_BIND", "127.0.0.1:2000")])).unwrap();
-        let flags = Layer { bind: Some("127.0.0.1:3000".into()), ..Layer::default() };
+        let flags = Layer {
+            bind: Some("127.0.0.1:3000".into()),
+            ..Layer::default()
+        };
         let s = Settings::resolve(file, env, flags, false).unwrap();
         assert_eq!(s.bind.port(), 3000);
         assert_eq!(s.pool_size, 3);
@@ -235,23 +324,40 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_setting() {
-        let e = Settings::resolve(Layer::default(), Layer::from_env(&env(&[("KYOSO_BIND", "nowhere")])).unwrap(), Layer::default(), false)
-            .unwrap_err()
-            .to_string();
+        let e = Settings::resolve(
+            Layer::default(),
+            Layer::from_env(&env(&[("KYOSO_BIND", "nowhere")])).unwrap(),
+            Layer::default(),
+            false,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("KYOSO_BIND"), "{e}");
-        let e = Layer::from_env(&env(&[("KYOSO_BINDD", "x")])).unwrap_err().to_string();
-        assert!(e.contains("KYOSO_BINDD"), "{e}");
-        let e = Layer::from_toml("bnd = 1", Path::new("kyoso.toml")).unwrap_err().to_string();
-        assert!(e.contains("bnd"), "{e}");
-        let e = Settings::resolve(Layer::default(), Layer::from_env(&env(&[("DATABASE_URL", "mysql://x")])).unwrap(), Layer::default(), false)
+        let e = Layer::from_env(&env(&[("KYOSO_BINDD", "x")]))
             .unwrap_err()
             .to_string();
+        assert!(e.contains("KYOSO_BINDD"), "{e}");
+        let e = Layer::from_toml("bnd = 1", Path::new("kyoso.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bnd"), "{e}");
+        let e = Settings::resolve(
+            Layer::default(),
+            Layer::from_env(&env(&[("DATABASE_URL", "mysql://x")])).unwrap(),
+            Layer::default(),
+            false,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("DATABASE_URL") && e.contains("mysql"), "{e}");
     }
 
     #[test]
     fn secrets_do_not_print() {
-        let l = Layer { smtp_url: Some(Secret::new("smtp://u:hunter2@h")), ..Layer::default() };
+        let l = Layer {
+            smtp_url: Some(Secret::new("smtp://u:hunter2@h")),
+            ..Layer::default()
+        };
         assert!(!format!("{l:?}").contains("hunter2"));
     }
 }

@@ -72,7 +72,8 @@ struct StaffAdd {
 }
 
 fn settings_help() -> String {
-    let mut s = String::from("Settings (lowest first: defaults, kyoso.toml, environment, flags):\n");
+    let mut s =
+        String::from("Settings (lowest first: defaults, kyoso.toml, environment, flags):\n");
     for d in SETTINGS {
         s.push_str(&format!("  {:<18} {:<18} {}\n", d.env, d.key, d.help));
     }
@@ -98,7 +99,11 @@ fn open_db(settings: &Settings) -> anyhow::Result<Db> {
     let db = Db::open(settings.database.clone(), settings.pool_size)?;
     let applied = db.migrate()?;
     if !applied.is_empty() {
-        log::info!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+        log::info!(
+            "applied {} migration(s): {}",
+            applied.len(),
+            applied.join(", ")
+        );
     }
     Ok(db)
 }
@@ -108,27 +113,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { bind } => bind.clone(),
         _ => None,
     };
-    let flags = Layer { data_dir: cli.data_dir.clone(), bind, ..Layer::default() };
+    let flags = Layer {
+        data_dir: cli.data_dir.clone(),
+        bind,
+        ..Layer::default()
+    };
     let settings = Settings::load(cli.config.as_deref(), flags, true)?;
-    env_logger::Builder::new().parse_filters(&settings.log).format_timestamp_millis().init();
+    env_logger::Builder::new()
+        .parse_filters(&settings.log)
+        .format_timestamp_millis()
+        .init();
     match cli.command {
         Command::Serve { .. } => {
             let db = open_db(&settings)?;
-            let listener = TcpListener::bind(settings.bind).map_err(|e| anyhow::anyhow!("cannot listen on {} (bind): {e}", settings.bind))?;
+            let listener = TcpListener::bind(settings.bind)
+                .map_err(|e| anyhow::anyhow!("cannot listen on {} (bind): {e}", settings.bind))?;
             let where_ = match &settings.database {
                 DatabaseTarget::Sqlite(p) => format!("SQLite {}", p.display()),
                 DatabaseTarget::Postgres(_) => "PostgreSQL".to_owned(),
             };
-            log::info!("kyoso listening on http://{} ({where_}); API at /api/v1, OpenAPI at /api/v1/openapi.json", settings.bind);
+            log::info!(
+                "kyoso listening on http://{} ({where_}); API at /api/v1, OpenAPI at /api/v1/openapi.json",
+                settings.bind
+            );
             actix_web::rt::System::new().block_on(kyoso::app::serve(db, listener, None))?;
             Ok(())
         }
         Command::Migrate { revert_all } => {
             let db = Db::open(settings.database.clone(), 1)?;
             let mut conn = db.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let names = if revert_all { revert_all_migrations(&mut conn)? } else { kyoso::storage::connection::run_migrations(&mut conn)? };
+            let names = if revert_all {
+                revert_all_migrations(&mut conn)?
+            } else {
+                kyoso::storage::connection::run_migrations(&mut conn)?
+            };
             let verb = if revert_all { "reverted" } else { "applied" };
-            println!("{verb} {} migration(s){}{}", names.len(), if names.is_empty() { "" } else { ": " }, names.join(", "));
+            println!(
+                "{verb} {} migration(s){}{}",
+                names.len(),
+                if names.is_empty() { "" } else { ": " },
+                names.join(", ")
+            );
             Ok(())
         }
         Command::Demo => {
@@ -137,7 +162,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", report.summary());
             let path = settings.data_dir.join("demo-credentials.txt");
             std::fs::write(&path, report.credentials())?;
-            println!("The demo accounts' API keys are also in {}.", path.display());
+            println!(
+                "The demo accounts' API keys are also in {}.",
+                path.display()
+            );
             Ok(())
         }
         Command::Staff(StaffCommand::Add(a)) => {
@@ -155,7 +183,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )
             .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
-            println!("created staff user {} ({}, id {})", created.staff.email, created.staff.role, created.staff.id);
+            println!(
+                "created staff user {} ({}, id {})",
+                created.staff.email, created.staff.role, created.staff.id
+            );
             println!("API key (shown once): {}", created.api_key.key);
             Ok(())
         }
@@ -165,9 +196,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// A domain error as one line for the terminal, with field errors spelled out.
 fn describe(e: &kyoso::domain::error::AppError) -> String {
     match e {
-        kyoso::domain::error::AppError::Invalid(errors) => {
-            errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
-        }
+        kyoso::domain::error::AppError::Invalid(errors) => errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
         other => other.to_string(),
     }
 }

@@ -35,3 +35,6 @@ pub use matching::{MatchHit, MatchRequest};
 pub use query::QueryError;
 pub use schema::SCHEMA_VERSION;
 pub use search::{Filters, Hit, SearchRequest, SearchResults, VisibilityScope};
+
+#[cfg(test)]
+mod tests;

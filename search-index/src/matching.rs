@@ -35,8 +35,11 @@ use crate::search::{MAX_LIMIT, read_identity};
 pub const MAX_TERMS: usize = 60;
 /// Bigram terms kept in addition.
 pub const MAX_BIGRAM_TERMS: usize = 8;
-/// Terms in more than this share of documents say nothing about a topic.
+/// Terms in more than this share of documents say nothing about a topic…
 pub const MAX_DF_RATIO: f32 = 0.25;
+/// …once the index is large enough for shares to mean something: in a
+/// young index of a few dozen records every topic word looks common.
+const MIN_DF_FOR_RATIO: u64 = 20;
 /// A title word counts as this many body words: titles state the topic.
 const SOURCE_TITLE_WEIGHT: f32 = 2.0;
 /// A match in the candidate's title weighs more than one in its body.
@@ -188,7 +191,7 @@ impl SearchIndex {
                 continue;
             }
             let df = doc_freq(searcher, &[f.title_ja, f.body_ja], &text)?;
-            if df == 0 || df as f32 / n > MAX_DF_RATIO {
+            if df == 0 || too_common(df, n) {
                 continue;
             }
             ja.push(WeightedTerm {
@@ -214,7 +217,7 @@ impl SearchIndex {
         let mut bi = Vec::with_capacity(bi_tf.len());
         for (text, freq) in bi_tf {
             let df = doc_freq(searcher, &[f.title_bi, f.body_bi], &text)?;
-            if df == 0 || df as f32 / n > MAX_DF_RATIO {
+            if df == 0 || too_common(df, n) {
                 continue;
             }
             bi.push(WeightedTerm {
@@ -235,6 +238,10 @@ impl SearchIndex {
 /// highly weighted by idf, yet meaningless.
 fn is_hiragana(c: char) -> bool {
     matches!(c, '\u{3041}'..='\u{309F}')
+}
+
+fn too_common(df: u64, n: f32) -> bool {
+    df > MIN_DF_FOR_RATIO && df as f32 / n > MAX_DF_RATIO
 }
 
 /// BM25's idf.

@@ -19,14 +19,20 @@ impl FromRequest for Actor {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let value = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().map(str::to_owned));
+        let value = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().map(str::to_owned));
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?;
+            let state = state
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?;
             let key = match value {
                 None => return Ok(Actor::Anonymous),
                 Some(Err(_)) => return Err(AppError::Unauthenticated.into()),
                 Some(Ok(v)) => match v.split_once(' ') {
-                    Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => key.trim().to_owned(),
+                    Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => {
+                        key.trim().to_owned()
+                    }
                     _ => return Err(AppError::Unauthenticated.into()),
                 },
             };

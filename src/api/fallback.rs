@@ -11,7 +11,10 @@ use super::state::AppState;
 fn template_matches(template: &str, path: &str) -> bool {
     let t: Vec<&str> = template.trim_end_matches('/').split('/').collect();
     let p: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
 }
 
 pub async fn not_routed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -22,9 +25,21 @@ pub async fn not_routed(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
         .flat_map(|(_, methods)| methods.iter().cloned())
         .collect();
     if allowed.is_empty() {
-        return generic(StatusCode::NOT_FOUND, format!("no route for {}", req.path())).response();
+        return generic(
+            StatusCode::NOT_FOUND,
+            format!("no route for {}", req.path()),
+        )
+        .response();
     }
-    let mut r = generic(StatusCode::METHOD_NOT_ALLOWED, format!("{} is not allowed here; allowed: {}", req.method(), allowed.join(", "))).response();
+    let mut r = generic(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed here; allowed: {}",
+            req.method(),
+            allowed.join(", ")
+        ),
+    )
+    .response();
     if let Ok(v) = header::HeaderValue::from_str(&allowed.join(", ")) {
         r.headers_mut().insert(header::ALLOW, v);
     }
@@ -39,7 +54,10 @@ mod tests {
     fn templates() {
         assert!(template_matches("/api/v1/offers/{id}", "/api/v1/offers/12"));
         assert!(!template_matches("/api/v1/offers/{id}", "/api/v1/offers"));
-        assert!(!template_matches("/api/v1/offers/{id}", "/api/v1/offers/12/archive"));
+        assert!(!template_matches(
+            "/api/v1/offers/{id}",
+            "/api/v1/offers/12/archive"
+        ));
         assert!(template_matches("/api/v1/offers", "/api/v1/offers/"));
     }
 }

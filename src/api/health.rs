@@ -32,14 +32,21 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Readiness
     let database = state.db.target().backend_name();
     run(&state, |db| db.ping()).await.map_err(|e| {
         log::warn!("readiness: database check failed: {e}");
-        crate::domain::error::AppError::Unavailable(format!("the {database} database does not answer"))
+        crate::domain::error::AppError::Unavailable(format!(
+            "the {database} database does not answer"
+        ))
     })?;
-    Ok(web::Json(Readiness { status: "ready", database }))
+    Ok(web::Json(Readiness {
+        status: "ready",
+        database,
+    }))
 }
 
 /// This document.
 #[utoipa::path(tag = "health", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 #[get("/openapi.json")]
 pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(state.openapi_json.as_str().to_owned())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.openapi_json.as_str().to_owned())
 }

@@ -20,15 +20,24 @@ pub struct NewKey {
 #[utoipa::path(tag = "keys", security(("api_key" = [])),
     responses((status = 200, body = Vec<KeyInfo>), (status = "4XX", body = Problem)))]
 #[get("/keys")]
-pub async fn list_keys(state: web::Data<AppState>, actor: Actor) -> ApiResult<web::Json<Vec<KeyInfo>>> {
-    Ok(web::Json(run(&state, move |db| api_keys::list(db, &actor)).await?))
+pub async fn list_keys(
+    state: web::Data<AppState>,
+    actor: Actor,
+) -> ApiResult<web::Json<Vec<KeyInfo>>> {
+    Ok(web::Json(
+        run(&state, move |db| api_keys::list(db, &actor)).await?,
+    ))
 }
 
 /// Create another key for the caller; the secret is shown once.
 #[utoipa::path(tag = "keys", request_body = NewKey, security(("api_key" = [])),
     responses((status = 201, body = IssuedKey), (status = "4XX", body = Problem)))]
 #[post("/keys")]
-pub async fn create_key(state: web::Data<AppState>, actor: Actor, body: web::Json<NewKey>) -> ApiResult<HttpResponse> {
+pub async fn create_key(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<NewKey>,
+) -> ApiResult<HttpResponse> {
     let k = run(&state, move |db| api_keys::create(db, &actor, &body.label)).await?;
     Ok(HttpResponse::Created().json(k))
 }
@@ -37,7 +46,11 @@ pub async fn create_key(state: web::Data<AppState>, actor: Actor, body: web::Jso
 #[utoipa::path(tag = "keys", params(("id" = i64, Path, description = "key id")), security(("api_key" = [])),
     responses((status = 204), (status = "4XX", body = Problem)))]
 #[delete("/keys/{id}")]
-pub async fn revoke_key(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn revoke_key(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let id = ApiKeyId(id.into_inner());
     run(&state, move |db| api_keys::revoke(db, &actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -48,5 +61,7 @@ pub async fn revoke_key(state: web::Data<AppState>, actor: Actor, id: web::Path<
     responses((status = 200, body = Me), (status = "4XX", body = Problem)))]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, actor: Actor) -> ApiResult<web::Json<Me>> {
-    Ok(web::Json(run(&state, move |db| staff::me(db, &actor)).await?))
+    Ok(web::Json(
+        run(&state, move |db| staff::me(db, &actor)).await?,
+    ))
 }

@@ -7,12 +7,15 @@ use super::state::{AppState, run};
 use crate::domain::actor::Actor;
 use crate::domain::ids::DepartmentId;
 use crate::domain::municipalities::{
-    self, DepartmentInput, DepartmentView, MunicipalityView, NewMunicipalityInput, UpdateMunicipalityInput, ZoneInput, ZoneView,
+    self, DepartmentInput, DepartmentView, MunicipalityView, NewMunicipalityInput,
+    UpdateMunicipalityInput, ZoneInput, ZoneView,
 };
 
 #[utoipa::path(tag = "municipalities", responses((status = 200, body = Vec<MunicipalityView>), (status = "4XX", body = Problem)))]
 #[get("/municipalities")]
-pub async fn list_municipalities(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<MunicipalityView>>> {
+pub async fn list_municipalities(
+    state: web::Data<AppState>,
+) -> ApiResult<web::Json<Vec<MunicipalityView>>> {
     Ok(web::Json(run(&state, municipalities::list).await?))
 }
 
@@ -20,16 +23,28 @@ pub async fn list_municipalities(state: web::Data<AppState>) -> ApiResult<web::J
 #[utoipa::path(tag = "municipalities", request_body = NewMunicipalityInput, security(("api_key" = [])),
     responses((status = 201, body = MunicipalityView), (status = "4XX", body = Problem)))]
 #[post("/municipalities")]
-pub async fn create_municipality(state: web::Data<AppState>, actor: Actor, body: web::Json<NewMunicipalityInput>) -> ApiResult<HttpResponse> {
-    let m = run(&state, move |db| municipalities::create(db, &actor, body.into_inner())).await?;
+pub async fn create_municipality(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<NewMunicipalityInput>,
+) -> ApiResult<HttpResponse> {
+    let m = run(&state, move |db| {
+        municipalities::create(db, &actor, body.into_inner())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(m))
 }
 
 #[utoipa::path(tag = "municipalities", params(("code" = String, Path, description = "local government code")),
     responses((status = 200, body = MunicipalityView), (status = "4XX", body = Problem)))]
 #[get("/municipalities/{code}")]
-pub async fn get_municipality(state: web::Data<AppState>, code: web::Path<String>) -> ApiResult<web::Json<MunicipalityView>> {
-    Ok(web::Json(run(&state, move |db| municipalities::get(db, &code)).await?))
+pub async fn get_municipality(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> ApiResult<web::Json<MunicipalityView>> {
+    Ok(web::Json(
+        run(&state, move |db| municipalities::get(db, &code)).await?,
+    ))
 }
 
 /// Change a municipality's name or business-day targets (its admins).
@@ -43,7 +58,12 @@ pub async fn update_municipality(
     code: web::Path<String>,
     body: web::Json<UpdateMunicipalityInput>,
 ) -> ApiResult<web::Json<MunicipalityView>> {
-    Ok(web::Json(run(&state, move |db| municipalities::update(db, &actor, &code, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            municipalities::update(db, &actor, &code, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// Add a zone (地域区分) to a municipality (its admins).
@@ -51,16 +71,32 @@ pub async fn update_municipality(
     request_body = ZoneInput, security(("api_key" = [])),
     responses((status = 201, body = ZoneView), (status = "4XX", body = Problem)))]
 #[post("/municipalities/{code}/zones")]
-pub async fn create_zone(state: web::Data<AppState>, actor: Actor, code: web::Path<String>, body: web::Json<ZoneInput>) -> ApiResult<HttpResponse> {
-    let z = run(&state, move |db| municipalities::add_zone(db, &actor, &code, body.into_inner())).await?;
+pub async fn create_zone(
+    state: web::Data<AppState>,
+    actor: Actor,
+    code: web::Path<String>,
+    body: web::Json<ZoneInput>,
+) -> ApiResult<HttpResponse> {
+    let z = run(&state, move |db| {
+        municipalities::add_zone(db, &actor, &code, body.into_inner())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(z))
 }
 
 #[utoipa::path(tag = "municipalities", params(("code" = String, Path, description = "local government code")),
     responses((status = 200, body = Vec<DepartmentView>), (status = "4XX", body = Problem)))]
 #[get("/municipalities/{code}/departments")]
-pub async fn list_departments(state: web::Data<AppState>, code: web::Path<String>) -> ApiResult<web::Json<Vec<DepartmentView>>> {
-    Ok(web::Json(run(&state, move |db| municipalities::list_departments(db, &code)).await?))
+pub async fn list_departments(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> ApiResult<web::Json<Vec<DepartmentView>>> {
+    Ok(web::Json(
+        run(&state, move |db| {
+            municipalities::list_departments(db, &code)
+        })
+        .await?,
+    ))
 }
 
 /// Add a department with the policy fields it owns (the municipality's admins).
@@ -68,17 +104,30 @@ pub async fn list_departments(state: web::Data<AppState>, code: web::Path<String
     request_body = DepartmentInput, security(("api_key" = [])),
     responses((status = 201, body = DepartmentView), (status = "4XX", body = Problem)))]
 #[post("/municipalities/{code}/departments")]
-pub async fn create_department(state: web::Data<AppState>, actor: Actor, code: web::Path<String>, body: web::Json<DepartmentInput>) -> ApiResult<HttpResponse> {
-    let d = run(&state, move |db| municipalities::create_department(db, &actor, &code, body.into_inner())).await?;
+pub async fn create_department(
+    state: web::Data<AppState>,
+    actor: Actor,
+    code: web::Path<String>,
+    body: web::Json<DepartmentInput>,
+) -> ApiResult<HttpResponse> {
+    let d = run(&state, move |db| {
+        municipalities::create_department(db, &actor, &code, body.into_inner())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(d))
 }
 
 #[utoipa::path(tag = "municipalities", params(("id" = i64, Path, description = "department id")),
     responses((status = 200, body = DepartmentView), (status = "4XX", body = Problem)))]
 #[get("/departments/{id}")]
-pub async fn get_department(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<web::Json<DepartmentView>> {
+pub async fn get_department(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<DepartmentView>> {
     let id = DepartmentId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| municipalities::get_department(db, id)).await?))
+    Ok(web::Json(
+        run(&state, move |db| municipalities::get_department(db, id)).await?,
+    ))
 }
 
 /// Replace a department's name, address, desk flag and policy fields (the municipality's admins).
@@ -86,7 +135,17 @@ pub async fn get_department(state: web::Data<AppState>, id: web::Path<i64>) -> A
     request_body = DepartmentInput, security(("api_key" = [])),
     responses((status = 200, body = DepartmentView), (status = "4XX", body = Problem)))]
 #[put("/departments/{id}")]
-pub async fn update_department(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, body: web::Json<DepartmentInput>) -> ApiResult<web::Json<DepartmentView>> {
+pub async fn update_department(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<DepartmentInput>,
+) -> ApiResult<web::Json<DepartmentView>> {
     let id = DepartmentId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| municipalities::update_department(db, &actor, id, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            municipalities::update_department(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }

@@ -13,41 +13,76 @@ use crate::domain::pagination::Page;
 #[utoipa::path(tag = "offers", params(OfferQuery),
     responses((status = 200, body = Page<OfferView>), (status = "4XX", body = Problem)))]
 #[get("/offers")]
-pub async fn list_offers(state: web::Data<AppState>, actor: Actor, q: web::Query<OfferQuery>) -> ApiResult<web::Json<Page<OfferView>>> {
-    Ok(web::Json(run(&state, move |db| offers::list(db, &actor, q.into_inner())).await?))
+pub async fn list_offers(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<OfferQuery>,
+) -> ApiResult<web::Json<Page<OfferView>>> {
+    Ok(web::Json(
+        run(&state, move |db| offers::list(db, &actor, q.into_inner())).await?,
+    ))
 }
 
 /// Publish an offer (partners).
 #[utoipa::path(tag = "offers", request_body = NewOfferInput, security(("api_key" = [])),
     responses((status = 201, body = OfferView), (status = "4XX", body = Problem)))]
 #[post("/offers")]
-pub async fn create_offer(state: web::Data<AppState>, actor: Actor, body: web::Json<NewOfferInput>) -> ApiResult<HttpResponse> {
-    let o = run(&state, move |db| offers::create(db, &actor, body.into_inner())).await?;
+pub async fn create_offer(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<NewOfferInput>,
+) -> ApiResult<HttpResponse> {
+    let o = run(&state, move |db| {
+        offers::create(db, &actor, body.into_inner())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(o))
 }
 
 #[utoipa::path(tag = "offers", params(("id" = i64, Path, description = "offer id")),
     responses((status = 200, body = OfferView), (status = "4XX", body = Problem)))]
 #[get("/offers/{id}")]
-pub async fn get_offer(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<web::Json<OfferView>> {
+pub async fn get_offer(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<OfferView>> {
     let id = OfferId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| offers::get(db, &actor, id)).await?))
+    Ok(web::Json(
+        run(&state, move |db| offers::get(db, &actor, id)).await?,
+    ))
 }
 
 /// Change one of the caller's offers; absent fields stay as they are.
 #[utoipa::path(tag = "offers", params(("id" = i64, Path, description = "offer id")), request_body = UpdateOfferInput,
     security(("api_key" = [])), responses((status = 200, body = OfferView), (status = "4XX", body = Problem)))]
 #[patch("/offers/{id}")]
-pub async fn update_offer(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, body: web::Json<UpdateOfferInput>) -> ApiResult<web::Json<OfferView>> {
+pub async fn update_offer(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<UpdateOfferInput>,
+) -> ApiResult<web::Json<OfferView>> {
     let id = OfferId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| offers::update(db, &actor, id, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            offers::update(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// Take one of the caller's offers off the board.
 #[utoipa::path(tag = "offers", params(("id" = i64, Path, description = "offer id")), security(("api_key" = [])),
     responses((status = 200, body = OfferView), (status = "4XX", body = Problem)))]
 #[post("/offers/{id}/archive")]
-pub async fn archive_offer(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<web::Json<OfferView>> {
+pub async fn archive_offer(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<OfferView>> {
     let id = OfferId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| offers::archive(db, &actor, id)).await?))
+    Ok(web::Json(
+        run(&state, move |db| offers::archive(db, &actor, id)).await?,
+    ))
 }

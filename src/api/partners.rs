@@ -12,7 +12,10 @@ use crate::domain::partners::{self, PartnerView, RegisterPartner, Registered, Up
 #[utoipa::path(tag = "partners", request_body = RegisterPartner,
     responses((status = 201, body = Registered), (status = "4XX", body = Problem)))]
 #[post("/partners")]
-pub async fn register_partner(state: web::Data<AppState>, body: web::Json<RegisterPartner>) -> ApiResult<HttpResponse> {
+pub async fn register_partner(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterPartner>,
+) -> ApiResult<HttpResponse> {
     let r = run(&state, move |db| partners::register(db, body.into_inner())).await?;
     Ok(HttpResponse::Created().json(r))
 }
@@ -21,24 +24,44 @@ pub async fn register_partner(state: web::Data<AppState>, body: web::Json<Regist
 #[utoipa::path(tag = "partners", security(("api_key" = [])),
     responses((status = 200, body = PartnerView), (status = "4XX", body = Problem)))]
 #[get("/partners/me")]
-pub async fn get_own_partner(state: web::Data<AppState>, actor: Actor) -> ApiResult<web::Json<PartnerView>> {
+pub async fn get_own_partner(
+    state: web::Data<AppState>,
+    actor: Actor,
+) -> ApiResult<web::Json<PartnerView>> {
     let id = actor.require_partner()?;
-    Ok(web::Json(run(&state, move |db| partners::get(db, &actor, id)).await?))
+    Ok(web::Json(
+        run(&state, move |db| partners::get(db, &actor, id)).await?,
+    ))
 }
 
 /// Change the calling partner's profile; absent fields stay as they are.
 #[utoipa::path(tag = "partners", request_body = UpdatePartner, security(("api_key" = [])),
     responses((status = 200, body = PartnerView), (status = "4XX", body = Problem)))]
 #[patch("/partners/me")]
-pub async fn update_own_partner(state: web::Data<AppState>, actor: Actor, body: web::Json<UpdatePartner>) -> ApiResult<web::Json<PartnerView>> {
-    Ok(web::Json(run(&state, move |db| partners::update_own(db, &actor, body.into_inner())).await?))
+pub async fn update_own_partner(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<UpdatePartner>,
+) -> ApiResult<web::Json<PartnerView>> {
+    Ok(web::Json(
+        run(&state, move |db| {
+            partners::update_own(db, &actor, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// A partner's public profile; contact details only for the partner itself and staff.
 #[utoipa::path(tag = "partners", params(("id" = i64, Path, description = "partner id")),
     responses((status = 200, body = PartnerView), (status = "4XX", body = Problem)))]
 #[get("/partners/{id}")]
-pub async fn get_partner(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<web::Json<PartnerView>> {
+pub async fn get_partner(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<PartnerView>> {
     let id = PartnerId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| partners::get(db, &actor, id)).await?))
+    Ok(web::Json(
+        run(&state, move |db| partners::get(db, &actor, id)).await?,
+    ))
 }

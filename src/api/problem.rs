@@ -81,7 +81,9 @@ pub fn problem_of(e: &AppError) -> Problem {
             let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
             format!("some fields are invalid: {}", fields.join(", "))
         }
-        AppError::Unauthenticated => "send a valid API key as `Authorization: Bearer <key>`".to_owned(),
+        AppError::Unauthenticated => {
+            "send a valid API key as `Authorization: Bearer <key>`".to_owned()
+        }
         other => other.to_string(),
     };
     let mut p = Problem::new(status, e.code(), detail);
@@ -136,8 +138,13 @@ pub fn generic(status: StatusCode, detail: impl Into<String>) -> Problem {
 
 /// Middleware hook: any error response that is not yet a problem document becomes one,
 /// keeping its status and, where actix gave one, its message.
-pub fn catch_all<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(CONTENT_TYPE.as_bytes()));
+pub fn catch_all<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(CONTENT_TYPE.as_bytes()));
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
@@ -146,14 +153,14 @@ pub fn catch_all<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web
         Some(e) if status.is_client_error() => e.to_string(),
         _ => match status {
             StatusCode::NOT_FOUND => "no such resource".to_owned(),
-            StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this resource".to_owned(),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                "this method is not allowed on this resource".to_owned()
+            }
             s => s.canonical_reason().unwrap_or("error").to_owned(),
         },
     };
-    if status.is_server_error() {
-        if let Some(e) = res.response().error() {
-            log::error!("{} {}: {e}", res.request().method(), res.request().path());
-        }
+    if let (true, Some(e)) = (status.is_server_error(), res.response().error()) {
+        log::error!("{} {}: {e}", res.request().method(), res.request().path());
     }
     let problem = generic(status, detail);
     let (req, res) = res.into_parts();
@@ -162,7 +169,8 @@ pub fn catch_all<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web
     if let Some(allow) = allow {
         new.headers_mut().insert(header::ALLOW, allow);
     }
-    new.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    new.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     let res = ServiceResponse::new(req, new.map_into_boxed_body()).map_into_right_body::<B>();
     Ok(ErrorHandlerResponse::Response(res))
 }

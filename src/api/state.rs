@@ -15,7 +15,12 @@ pub struct AppState {
 }
 
 /// Runs a domain call (which does blocking database work) on actix's blocking pool.
-pub async fn run<T: Send + 'static>(state: &web::Data<AppState>, f: impl FnOnce(&Db) -> AppResult<T> + Send + 'static) -> AppResult<T> {
+pub async fn run<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&Db) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
     let db = state.db.clone();
-    web::block(move || f(&db)).await.map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    web::block(move || f(&db))
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }

@@ -112,7 +112,8 @@ impl DemoReport {
     }
 
     pub fn credentials(&self) -> String {
-        let mut s = String::from("# kyoso demo accounts: send the key as `Authorization: Bearer <key>`\n");
+        let mut s =
+            String::from("# kyoso demo accounts: send the key as `Authorization: Bearer <key>`\n");
         for (who, role, key) in &self.accounts {
             s.push_str(&format!("{role}\t{who}\t{key}\n"));
         }
@@ -130,12 +131,28 @@ fn step<T>(what: &str, r: Result<T, AppError>) -> anyhow::Result<T> {
 /// Loads the demo set into an empty database. Refuses when its municipalities exist.
 pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
     let data: DemoData = serde_json::from_str(DATA)?;
-    let first = data.municipalities.first().map(|m| m.code.clone()).unwrap_or_default();
-    let exists = step("check", db.read(|conn| Ok(storage::municipalities::by_code(conn, &first)?.is_some())))?;
+    let first = data
+        .municipalities
+        .first()
+        .map(|m| m.code.clone())
+        .unwrap_or_default();
+    let exists = step(
+        "check",
+        db.read(|conn| Ok(storage::municipalities::by_code(conn, &first)?.is_some())),
+    )?;
     if exists {
-        anyhow::bail!("the demo data is already loaded (municipality {first} exists); use a fresh data directory or database");
+        anyhow::bail!(
+            "the demo data is already loaded (municipality {first} exists); use a fresh data directory or database"
+        );
     }
-    let mut report = DemoReport { municipalities: 0, departments: 0, partners: 0, offers: 0, needs: 0, accounts: vec![] };
+    let mut report = DemoReport {
+        municipalities: 0,
+        departments: 0,
+        partners: 0,
+        offers: 0,
+        needs: 0,
+        accounts: vec![],
+    };
 
     let operator = step(
         "operator",
@@ -152,8 +169,17 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
             },
         ),
     )?;
-    report.accounts.push((operator.staff.email.clone(), "deployment admin".into(), operator.api_key.key));
-    let admin = Actor::Staff(StaffActor { id: operator.staff.id, role: Role::Admin, municipality: None, department: None });
+    report.accounts.push((
+        operator.staff.email.clone(),
+        "deployment admin".into(),
+        operator.api_key.key,
+    ));
+    let admin = Actor::Staff(StaffActor {
+        id: operator.staff.id,
+        role: Role::Admin,
+        municipality: None,
+        department: None,
+    });
 
     let mut departments: HashMap<(String, String), i64> = HashMap::new();
     for m in &data.municipalities {
@@ -180,14 +206,22 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                     db,
                     &admin,
                     &m.code,
-                    DepartmentInput { name: d.name.clone(), email: d.email.clone(), policy_fields: d.policy_fields.clone(), is_desk: d.is_desk },
+                    DepartmentInput {
+                        name: d.name.clone(),
+                        email: d.email.clone(),
+                        policy_fields: d.policy_fields.clone(),
+                        is_desk: d.is_desk,
+                    },
                 ),
             )?;
             departments.insert((m.code.clone(), d.key.clone()), dv.id.0);
             report.departments += 1;
         }
         for s in &m.staff {
-            let department_id = s.department_key.as_ref().and_then(|k| departments.get(&(m.code.clone(), k.clone())).copied());
+            let department_id = s
+                .department_key
+                .as_ref()
+                .and_then(|k| departments.get(&(m.code.clone(), k.clone())).copied());
             let created = step(
                 &s.email,
                 staff::create(
@@ -203,7 +237,11 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                     },
                 ),
             )?;
-            report.accounts.push((format!("{} {} ({})", view.name, s.name, s.email), s.role.clone(), created.api_key.key));
+            report.accounts.push((
+                format!("{} {} ({})", view.name, s.name, s.email),
+                s.role.clone(),
+                created.api_key.key,
+            ));
         }
     }
 
@@ -229,17 +267,30 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
         )?;
         report.partners += 1;
         if report.accounts.iter().filter(|a| a.1 == "partner").count() < 5 {
-            report.accounts.push((p.name.clone(), "partner".into(), registered.api_key.key.clone()));
+            report.accounts.push((
+                p.name.clone(),
+                "partner".into(),
+                registered.api_key.key.clone(),
+            ));
         }
         let actor = Actor::Partner(registered.partner.id);
         for o in &p.offers {
-            let kind = o.kind.clone().unwrap_or_else(|| default_offer_kind(&p.kind).into());
+            let kind = o
+                .kind
+                .clone()
+                .unwrap_or_else(|| default_offer_kind(&p.kind).into());
             let created = step(
                 &o.title,
                 offers::create(
                     db,
                     &actor,
-                    NewOfferInput { kind, title: o.title.clone(), body: o.body.clone(), policy_fields: o.policy_fields.clone(), regions: o.regions.clone() },
+                    NewOfferInput {
+                        kind,
+                        title: o.title.clone(),
+                        body: o.body.clone(),
+                        policy_fields: o.policy_fields.clone(),
+                        regions: o.regions.clone(),
+                    },
                 ),
             )?;
             if o.status == "archived" {
@@ -253,7 +304,13 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
         let department = departments
             .get(&(n.municipality.clone(), n.department_key.clone()))
             .copied()
-            .ok_or_else(|| anyhow::anyhow!("demo need {}: unknown department {}", n.title, n.department_key))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "demo need {}: unknown department {}",
+                    n.title,
+                    n.department_key
+                )
+            })?;
         step(
             &n.title,
             needs::create(

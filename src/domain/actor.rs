@@ -92,7 +92,9 @@ impl Actor {
     pub fn require_deployment_admin(&self) -> AppResult<&StaffActor> {
         let s = self.require_staff()?;
         if !s.is_deployment_admin() {
-            return Err(AppError::Forbidden("only a deployment administrator can do this"));
+            return Err(AppError::Forbidden(
+                "only a deployment administrator can do this",
+            ));
         }
         Ok(s)
     }

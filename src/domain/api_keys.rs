@@ -9,12 +9,12 @@ use sha2::{Digest, Sha256};
 use super::actor::{Actor, StaffActor};
 use super::error::{AppError, AppResult};
 use super::ids::{ApiKeyId, DepartmentId, MunicipalityId, PartnerId, StaffUserId};
+use super::utc;
 use super::validate::Check;
 use super::vocab::{PartnerStatus, Role};
-use super::utc;
-use chrono::{DateTime, Utc};
 use crate::storage::models::{ApiKeyRow, NewApiKey};
 use crate::storage::{self, AnyConnection, Db, now};
+use chrono::{DateTime, Utc};
 
 const KEY_PREFIX: &str = "kyoso_";
 
@@ -75,7 +75,10 @@ pub enum KeyOwner {
 
 /// Creates a key inside the caller's transaction.
 pub fn issue(conn: &mut AnyConnection, owner: KeyOwner, label: &str) -> AppResult<IssuedKey> {
-    let prefix: String = random_bytes::<6>().iter().map(|b| format!("{b:02x}")).collect();
+    let prefix: String = random_bytes::<6>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>());
     let key = format!("{KEY_PREFIX}{prefix}_{secret}");
     let (partner_id, staff_user_id) = match owner {
@@ -84,9 +87,21 @@ pub fn issue(conn: &mut AnyConnection, owner: KeyOwner, label: &str) -> AppResul
     };
     let row = storage::api_keys::insert(
         conn,
-        &NewApiKey { partner_id, staff_user_id, label, prefix: &prefix, secret_hash: &hash(&key), created_at: now() },
+        &NewApiKey {
+            partner_id,
+            staff_user_id,
+            label,
+            prefix: &prefix,
+            secret_hash: &hash(&key),
+            created_at: now(),
+        },
     )?;
-    Ok(IssuedKey { id: ApiKeyId(row.id), label: row.label, prefix, key })
+    Ok(IssuedKey {
+        id: ApiKeyId(row.id),
+        label: row.label,
+        prefix,
+        key,
+    })
 }
 
 /// Finds who a bearer key belongs to. Unknown, malformed and revoked keys are all
@@ -100,14 +115,18 @@ pub fn authenticate(db: &Db, key: &str) -> AppResult<Actor> {
         .ok_or(AppError::Unauthenticated)?;
     let (actor, row_id, last_used) = db.read(|conn| {
         let row = storage::api_keys::by_prefix(conn, prefix)?.ok_or(AppError::Unauthenticated)?;
-        if row.revoked_at.is_some() || !constant_time_eq(row.secret_hash.as_bytes(), hash(key).as_bytes()) {
+        if row.revoked_at.is_some()
+            || !constant_time_eq(row.secret_hash.as_bytes(), hash(key).as_bytes())
+        {
             return Err(AppError::Unauthenticated);
         }
         let actor = match (row.partner_id, row.staff_user_id) {
             (Some(p), _) => {
                 let partner = storage::partners::find(conn, p)?.ok_or(AppError::Unauthenticated)?;
                 if PartnerStatus::from_db(&partner.status) == PartnerStatus::Suspended {
-                    return Err(AppError::Forbidden("this partner account is suspended; contact the municipality"));
+                    return Err(AppError::Forbidden(
+                        "this partner account is suspended; contact the municipality",
+                    ));
                 }
                 Actor::Partner(PartnerId(p))
             }
@@ -144,7 +163,12 @@ fn owner_of(actor: &Actor) -> AppResult<(Option<i64>, Option<i64>)> {
 
 pub fn list(db: &Db, actor: &Actor) -> AppResult<Vec<KeyInfo>> {
     let (p, s) = owner_of(actor)?;
-    db.read(|conn| Ok(storage::api_keys::list(conn, p, s)?.into_iter().map(KeyInfo::from).collect()))
+    db.read(|conn| {
+        Ok(storage::api_keys::list(conn, p, s)?
+            .into_iter()
+            .map(KeyInfo::from)
+            .collect())
+    })
 }
 
 pub fn create(db: &Db, actor: &Actor, label: &str) -> AppResult<IssuedKey> {
@@ -178,7 +202,10 @@ mod tests {
 
     #[test]
     fn hash_is_stable_hex() {
-        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -135,7 +135,10 @@ impl Region {
     /// The region codes that cover `municipality`: the code itself, its prefecture, and
     /// nationwide.
     pub fn covering(municipality: &MunicipalityCode) -> Vec<String> {
-        let mut v = vec![municipality.as_str().to_owned(), Self::NATIONWIDE.to_owned()];
+        let mut v = vec![
+            municipality.as_str().to_owned(),
+            Self::NATIONWIDE.to_owned(),
+        ];
         let pref = municipality.prefecture();
         if pref != *municipality {
             v.push(pref.0);
@@ -150,16 +153,25 @@ mod tests {
 
     #[test]
     fn real_municipality_codes_pass() {
-        for c in ["141003", "281000", "401307", "130001", "011002", "110001", "122173", "142051", "232114"] {
+        for c in [
+            "141003", "281000", "401307", "130001", "011002", "110001", "122173", "142051",
+            "232114",
+        ] {
             assert!(MunicipalityCode::parse(c).is_ok(), "{c}");
         }
     }
 
     #[test]
     fn wrong_check_digit_or_shape_fails() {
-        assert_eq!(MunicipalityCode::parse("141004"), Err(CodeError::CheckDigit));
+        assert_eq!(
+            MunicipalityCode::parse("141004"),
+            Err(CodeError::CheckDigit)
+        );
         assert_eq!(MunicipalityCode::parse("14100"), Err(CodeError::Shape(6)));
-        assert_eq!(MunicipalityCode::parse("１４１００３"), Err(CodeError::Shape(6)));
+        assert_eq!(
+            MunicipalityCode::parse("１４１００３"),
+            Err(CodeError::Shape(6))
+        );
     }
 
     #[test]
@@ -176,7 +188,13 @@ mod tests {
         // Published numbers: 国税庁 and トヨタ自動車株式会社.
         assert!(CorporateNumber::parse("7000012050002").is_ok());
         assert!(CorporateNumber::parse("1180301018771").is_ok());
-        assert_eq!(CorporateNumber::parse("2180301018771"), Err(CodeError::CheckDigit));
-        assert_eq!(CorporateNumber::parse("118030101877"), Err(CodeError::Shape(13)));
+        assert_eq!(
+            CorporateNumber::parse("2180301018771"),
+            Err(CodeError::CheckDigit)
+        );
+        assert_eq!(
+            CorporateNumber::parse("118030101877"),
+            Err(CodeError::Shape(13))
+        );
     }
 }

@@ -77,7 +77,11 @@ impl AppError {
     }
 
     pub fn field(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid(vec![FieldError { field: field.into(), code, message: message.into() }])
+        Self::Invalid(vec![FieldError {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }])
     }
 
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {

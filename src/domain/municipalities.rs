@@ -83,7 +83,11 @@ pub struct MunicipalityView {
     pub departments: Vec<DepartmentView>,
 }
 
-fn department_views(conn: &mut AnyConnection, code: &str, rows: Vec<DepartmentRow>) -> AppResult<Vec<DepartmentView>> {
+fn department_views(
+    conn: &mut AnyConnection,
+    code: &str,
+    rows: Vec<DepartmentRow>,
+) -> AppResult<Vec<DepartmentView>> {
     let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
     let mut fields: HashMap<i64, Vec<PolicyField>> = HashMap::new();
     for (id, f) in storage::municipalities::department_fields(conn, &ids)? {
@@ -103,7 +107,13 @@ fn department_views(conn: &mut AnyConnection, code: &str, rows: Vec<DepartmentRo
 }
 
 fn view(conn: &mut AnyConnection, m: MunicipalityRow) -> AppResult<MunicipalityView> {
-    let zones = storage::municipalities::zones_of(conn, m.id)?.into_iter().map(|z| ZoneView { id: ZoneId(z.id), name: z.name }).collect();
+    let zones = storage::municipalities::zones_of(conn, m.id)?
+        .into_iter()
+        .map(|z| ZoneView {
+            id: ZoneId(z.id),
+            name: z.name,
+        })
+        .collect();
     let departments = storage::municipalities::departments_of(conn, m.id)?;
     let departments = department_views(conn, &m.code, departments)?;
     Ok(MunicipalityView {
@@ -120,19 +130,29 @@ fn view(conn: &mut AnyConnection, m: MunicipalityRow) -> AppResult<MunicipalityV
 
 /// Finds a municipality by code; a malformed code is a 404 too (it names nothing).
 pub fn find_by_code(conn: &mut AnyConnection, code: &str) -> AppResult<MunicipalityRow> {
-    let code = MunicipalityCode::parse(code.trim()).map_err(|_| AppError::NotFound("municipality"))?;
+    let code =
+        MunicipalityCode::parse(code.trim()).map_err(|_| AppError::NotFound("municipality"))?;
     storage::municipalities::by_code(conn, code.as_str())?.ok_or(AppError::NotFound("municipality"))
 }
 
 fn check_days(c: &mut Check, field: &str, v: i32, max: i32) -> i32 {
     if !(1..=max).contains(&v) {
-        c.push(field, "out_of_range", format!("must be between 1 and {max} business days"));
+        c.push(
+            field,
+            "out_of_range",
+            format!("must be between 1 and {max} business days"),
+        );
     }
     v
 }
 
 pub fn list(db: &Db) -> AppResult<Vec<MunicipalityView>> {
-    db.read(|conn| storage::municipalities::list(conn)?.into_iter().map(|m| view(conn, m)).collect())
+    db.read(|conn| {
+        storage::municipalities::list(conn)?
+            .into_iter()
+            .map(|m| view(conn, m))
+            .collect()
+    })
 }
 
 pub fn get(db: &Db, code: &str) -> AppResult<MunicipalityView> {
@@ -148,15 +168,34 @@ pub fn create(db: &Db, actor: &Actor, input: NewMunicipalityInput) -> AppResult<
     let code = match MunicipalityCode::parse(input.code.trim()) {
         Ok(code) => Some(code),
         Err(e) => {
-            c.push("code", "check_digit", format!("not a valid local government code: {e}"));
+            c.push(
+                "code",
+                "check_digit",
+                format!("not a valid local government code: {e}"),
+            );
             None
         }
     };
     let name = c.line("name", &input.name, 100);
     let prefecture = c.line("prefecture", &input.prefecture, 10);
-    let first = check_days(&mut c, "first_response_days", input.first_response_days.unwrap_or(10), 365);
-    let decision = check_days(&mut c, "decision_days", input.decision_days.unwrap_or(40), 730);
-    let zones: Vec<String> = input.zones.iter().enumerate().map(|(i, z)| c.line(&format!("zones/{i}"), z, 100)).collect();
+    let first = check_days(
+        &mut c,
+        "first_response_days",
+        input.first_response_days.unwrap_or(10),
+        365,
+    );
+    let decision = check_days(
+        &mut c,
+        "decision_days",
+        input.decision_days.unwrap_or(40),
+        730,
+    );
+    let zones: Vec<String> = input
+        .zones
+        .iter()
+        .enumerate()
+        .map(|(i, z)| c.line(&format!("zones/{i}"), z, 100))
+        .collect();
     c.finish()?;
     let code = code.expect("checked above");
     db.write(|conn| {
@@ -174,7 +213,9 @@ pub fn create(db: &Db, actor: &Actor, input: NewMunicipalityInput) -> AppResult<
             },
         )
         .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict(format!("municipality {code} already exists")),
+            AppError::Conflict(_) => {
+                AppError::Conflict(format!("municipality {code} already exists"))
+            }
             e => e,
         })?;
         for z in &zones {
@@ -184,14 +225,29 @@ pub fn create(db: &Db, actor: &Actor, input: NewMunicipalityInput) -> AppResult<
     })
 }
 
-pub fn update(db: &Db, actor: &Actor, code: &str, input: UpdateMunicipalityInput) -> AppResult<MunicipalityView> {
+pub fn update(
+    db: &Db,
+    actor: &Actor,
+    code: &str,
+    input: UpdateMunicipalityInput,
+) -> AppResult<MunicipalityView> {
     db.write(|conn| {
         let m = find_by_code(conn, code)?;
         actor.require_staff_of(MunicipalityId(m.id), ADMINS)?;
         let mut c = Check::new();
         let name = c.line("name", input.name.as_deref().unwrap_or(&m.name), 100);
-        let first = check_days(&mut c, "first_response_days", input.first_response_days.unwrap_or(m.first_response_days), 365);
-        let decision = check_days(&mut c, "decision_days", input.decision_days.unwrap_or(m.decision_days), 730);
+        let first = check_days(
+            &mut c,
+            "first_response_days",
+            input.first_response_days.unwrap_or(m.first_response_days),
+            365,
+        );
+        let decision = check_days(
+            &mut c,
+            "decision_days",
+            input.decision_days.unwrap_or(m.decision_days),
+            730,
+        );
         c.finish()?;
         storage::municipalities::update(conn, m.id, &name, first, decision)?;
         let m = storage::municipalities::by_id(conn, m.id)?;
@@ -206,23 +262,42 @@ pub fn add_zone(db: &Db, actor: &Actor, code: &str, input: ZoneInput) -> AppResu
         let mut c = Check::new();
         let name = c.line("name", &input.name, 100);
         c.finish()?;
-        let z = storage::municipalities::insert_zone(conn, m.id, &name).map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("a zone of this name already exists".into()),
-            e => e,
+        let z = storage::municipalities::insert_zone(conn, m.id, &name).map_err(|e| {
+            match AppError::from(e) {
+                AppError::Conflict(_) => {
+                    AppError::Conflict("a zone of this name already exists".into())
+                }
+                e => e,
+            }
         })?;
-        Ok(ZoneView { id: ZoneId(z.id), name: z.name })
+        Ok(ZoneView {
+            id: ZoneId(z.id),
+            name: z.name,
+        })
     })
 }
 
-fn check_department(c: &mut Check, input: &DepartmentInput) -> (String, Option<String>, Vec<&'static str>) {
+fn check_department(
+    c: &mut Check,
+    input: &DepartmentInput,
+) -> (String, Option<String>, Vec<&'static str>) {
     let name = c.line("name", &input.name, 100);
-    let email = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(|e| c.email("email", e));
+    let email = input
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| c.email("email", e));
     let mut fields = Vec::new();
     for (i, f) in input.policy_fields.iter().enumerate() {
         match PolicyField::parse(f) {
             Some(p) if !fields.contains(&p.as_str()) => fields.push(p.as_str()),
             Some(_) => {}
-            None => c.push(format!("policy_fields/{i}"), "unknown_value", format!("must be one of: {}", PolicyField::expected())),
+            None => c.push(
+                format!("policy_fields/{i}"),
+                "unknown_value",
+                format!("must be one of: {}", PolicyField::expected()),
+            ),
         }
     }
     (name, email, fields)
@@ -230,7 +305,9 @@ fn check_department(c: &mut Check, input: &DepartmentInput) -> (String, Option<S
 
 fn duplicate_department(e: diesel::result::Error) -> AppError {
     match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict("a department of this name already exists in the municipality".into()),
+        AppError::Conflict(_) => AppError::Conflict(
+            "a department of this name already exists in the municipality".into(),
+        ),
         e => e,
     }
 }
@@ -245,13 +322,21 @@ pub fn list_departments(db: &Db, code: &str) -> AppResult<Vec<DepartmentView>> {
 
 pub fn get_department(db: &Db, id: DepartmentId) -> AppResult<DepartmentView> {
     db.read(|conn| {
-        let d = storage::municipalities::department(conn, id.0)?.ok_or(AppError::NotFound("department"))?;
+        let d = storage::municipalities::department(conn, id.0)?
+            .ok_or(AppError::NotFound("department"))?;
         let m = storage::municipalities::by_id(conn, d.municipality_id)?;
-        department_views(conn, &m.code, vec![d])?.pop().ok_or(AppError::NotFound("department"))
+        department_views(conn, &m.code, vec![d])?
+            .pop()
+            .ok_or(AppError::NotFound("department"))
     })
 }
 
-pub fn create_department(db: &Db, actor: &Actor, code: &str, input: DepartmentInput) -> AppResult<DepartmentView> {
+pub fn create_department(
+    db: &Db,
+    actor: &Actor,
+    code: &str,
+    input: DepartmentInput,
+) -> AppResult<DepartmentView> {
     db.write(|conn| {
         let m = find_by_code(conn, code)?;
         actor.require_staff_of(MunicipalityId(m.id), ADMINS)?;
@@ -261,25 +346,50 @@ pub fn create_department(db: &Db, actor: &Actor, code: &str, input: DepartmentIn
         let at = now();
         let d = storage::municipalities::insert_department(
             conn,
-            &NewDepartment { municipality_id: m.id, name: &name, email: email.as_deref(), is_desk: input.is_desk, created_at: at, updated_at: at },
+            &NewDepartment {
+                municipality_id: m.id,
+                name: &name,
+                email: email.as_deref(),
+                is_desk: input.is_desk,
+                created_at: at,
+                updated_at: at,
+            },
         )
         .map_err(duplicate_department)?;
         storage::municipalities::set_department_fields(conn, d.id, &fields)?;
-        department_views(conn, &m.code, vec![d])?.pop().ok_or(AppError::NotFound("department"))
+        department_views(conn, &m.code, vec![d])?
+            .pop()
+            .ok_or(AppError::NotFound("department"))
     })
 }
 
-pub fn update_department(db: &Db, actor: &Actor, id: DepartmentId, input: DepartmentInput) -> AppResult<DepartmentView> {
+pub fn update_department(
+    db: &Db,
+    actor: &Actor,
+    id: DepartmentId,
+    input: DepartmentInput,
+) -> AppResult<DepartmentView> {
     db.write(|conn| {
-        let d = storage::municipalities::department(conn, id.0)?.ok_or(AppError::NotFound("department"))?;
+        let d = storage::municipalities::department(conn, id.0)?
+            .ok_or(AppError::NotFound("department"))?;
         actor.require_staff_of(MunicipalityId(d.municipality_id), ADMINS)?;
         let mut c = Check::new();
         let (name, email, fields) = check_department(&mut c, &input);
         c.finish()?;
-        storage::municipalities::update_department(conn, d.id, &name, email.as_deref(), input.is_desk).map_err(duplicate_department)?;
+        storage::municipalities::update_department(
+            conn,
+            d.id,
+            &name,
+            email.as_deref(),
+            input.is_desk,
+        )
+        .map_err(duplicate_department)?;
         storage::municipalities::set_department_fields(conn, d.id, &fields)?;
         let m = storage::municipalities::by_id(conn, d.municipality_id)?;
-        let d = storage::municipalities::department(conn, d.id)?.ok_or(AppError::NotFound("department"))?;
-        department_views(conn, &m.code, vec![d])?.pop().ok_or(AppError::NotFound("department"))
+        let d = storage::municipalities::department(conn, d.id)?
+            .ok_or(AppError::NotFound("department"))?;
+        department_views(conn, &m.code, vec![d])?
+            .pop()
+            .ok_or(AppError::NotFound("department"))
     })
 }

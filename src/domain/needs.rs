@@ -11,14 +11,14 @@ use super::codes::MunicipalityCode;
 use super::error::{AppError, AppResult};
 use super::ids::{DepartmentId, MunicipalityId, NeedId};
 use super::pagination::{Page, PageRequest};
+use super::utc;
 use super::validate::Check;
 use super::vocab::{NeedStatus, PartnerKind, PolicyField, Visibility};
-use super::utc;
-use chrono::{DateTime, Utc};
 use crate::storage::index_log::{self, DocType};
 use crate::storage::models::{NeedChanges, NeedRow, NewNeed};
 use crate::storage::needs::NeedFilter;
 use crate::storage::{self, AnyConnection, Db, now};
+use chrono::{DateTime, Utc};
 
 pub const TITLE_MAX: usize = 200;
 pub const BODY_MAX: usize = 10_000;
@@ -118,25 +118,30 @@ fn views(conn: &mut AnyConnection, rows: Vec<NeedRow>) -> AppResult<Vec<NeedView
     for (id, k) in storage::needs::partner_kinds_of(conn, &ids)? {
         kinds.entry(id).or_default().push(PartnerKind::from_db(&k));
     }
-    let mut municipalities = HashMap::new();
-    let mut departments = HashMap::new();
-    let mut zones = HashMap::new();
+    let mut municipalities: HashMap<i64, MunicipalityRef> = HashMap::new();
+    let mut departments: HashMap<i64, String> = HashMap::new();
+    let mut zones: HashMap<i64, Option<String>> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        if !municipalities.contains_key(&r.municipality_id) {
+        if let std::collections::hash_map::Entry::Vacant(e) =
+            municipalities.entry(r.municipality_id)
+        {
             let m = storage::municipalities::by_id(conn, r.municipality_id)?;
-            municipalities.insert(r.municipality_id, MunicipalityRef { code: m.code, name: m.name });
+            e.insert(MunicipalityRef {
+                code: m.code,
+                name: m.name,
+            });
         }
-        if !departments.contains_key(&r.department_id) {
-            let d = storage::municipalities::department(conn, r.department_id)?.ok_or(AppError::NotFound("department"))?;
-            departments.insert(r.department_id, d.name);
+        if let std::collections::hash_map::Entry::Vacant(e) = departments.entry(r.department_id) {
+            let d = storage::municipalities::department(conn, r.department_id)?
+                .ok_or(AppError::NotFound("department"))?;
+            e.insert(d.name);
         }
         let zone = match r.zone_id {
             None => None,
             Some(z) => {
-                if !zones.contains_key(&z) {
-                    let name = storage::municipalities::zone(conn, z)?.map(|z| z.name);
-                    zones.insert(z, name);
+                if let std::collections::hash_map::Entry::Vacant(e) = zones.entry(z) {
+                    e.insert(storage::municipalities::zone(conn, z)?.map(|z| z.name));
                 }
                 zones[&z].clone()
             }
@@ -144,8 +149,14 @@ fn views(conn: &mut AnyConnection, rows: Vec<NeedRow>) -> AppResult<Vec<NeedView
         let m = &municipalities[&r.municipality_id];
         out.push(NeedView {
             id: NeedId(r.id),
-            municipality: MunicipalityRef { code: m.code.clone(), name: m.name.clone() },
-            department: DepartmentRef { id: DepartmentId(r.department_id), name: departments[&r.department_id].clone() },
+            municipality: MunicipalityRef {
+                code: m.code.clone(),
+                name: m.name.clone(),
+            },
+            department: DepartmentRef {
+                id: DepartmentId(r.department_id),
+                name: departments[&r.department_id].clone(),
+            },
             zone,
             desired_partner_kinds: kinds.remove(&r.id).unwrap_or_default(),
             policy_field: PolicyField::from_db(&r.policy_field),
@@ -164,7 +175,9 @@ fn views(conn: &mut AnyConnection, rows: Vec<NeedRow>) -> AppResult<Vec<NeedView
 }
 
 fn one_view(conn: &mut AnyConnection, row: NeedRow) -> AppResult<NeedView> {
-    views(conn, vec![row])?.pop().ok_or(AppError::NotFound("need"))
+    views(conn, vec![row])?
+        .pop()
+        .ok_or(AppError::NotFound("need"))
 }
 
 /// Whether `actor` may read this need at all.
@@ -182,14 +195,23 @@ fn parse_kinds(c: &mut Check, kinds: Option<&[String]>) -> Vec<PartnerKind> {
         match PartnerKind::parse(k) {
             Some(p) if !out.contains(&p) => out.push(p),
             Some(_) => {}
-            None => c.push(format!("desired_partner_kinds/{i}"), "unknown_value", format!("must be one of: {}", PartnerKind::expected())),
+            None => c.push(
+                format!("desired_partner_kinds/{i}"),
+                "unknown_value",
+                format!("must be one of: {}", PartnerKind::expected()),
+            ),
         }
     }
     out
 }
 
 /// Resolves a department id within municipality `m`, as a field error when it is not one of its.
-fn department_in(conn: &mut AnyConnection, c: &mut Check, m: i64, id: Option<i64>) -> AppResult<Option<i64>> {
+fn department_in(
+    conn: &mut AnyConnection,
+    c: &mut Check,
+    m: i64,
+    id: Option<i64>,
+) -> AppResult<Option<i64>> {
     let Some(id) = id else {
         c.push("department_id", "required", "give the owning department");
         return Ok(None);
@@ -197,28 +219,51 @@ fn department_in(conn: &mut AnyConnection, c: &mut Check, m: i64, id: Option<i64
     match storage::municipalities::department(conn, id)? {
         Some(d) if d.municipality_id == m => Ok(Some(d.id)),
         _ => {
-            c.push("department_id", "not_found", "no such department in this municipality");
+            c.push(
+                "department_id",
+                "not_found",
+                "no such department in this municipality",
+            );
             Ok(None)
         }
     }
 }
 
-fn zone_in(conn: &mut AnyConnection, c: &mut Check, m: i64, name: Option<&str>) -> AppResult<Option<i64>> {
-    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
-    let zone = storage::municipalities::zones_of(conn, m)?.into_iter().find(|z| z.name == name);
+fn zone_in(
+    conn: &mut AnyConnection,
+    c: &mut Check,
+    m: i64,
+    name: Option<&str>,
+) -> AppResult<Option<i64>> {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    let zone = storage::municipalities::zones_of(conn, m)?
+        .into_iter()
+        .find(|z| z.name == name);
     if zone.is_none() {
-        c.push("zone", "not_found", "no zone of this name in the municipality");
+        c.push(
+            "zone",
+            "not_found",
+            "no zone of this name in the municipality",
+        );
     }
     Ok(zone.map(|z| z.id))
 }
 
 /// Publication timestamps implied by a status.
-fn stamps(status: NeedStatus, row: Option<&NeedRow>) -> (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) {
+fn stamps(
+    status: NeedStatus,
+    row: Option<&NeedRow>,
+) -> (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) {
     let published = row.and_then(|r| r.published_at);
     match status {
         NeedStatus::Draft => (published, None),
         NeedStatus::Open => (published.or_else(|| Some(now())), None),
-        NeedStatus::Closed => (published, Some(row.and_then(|r| r.closed_at).unwrap_or_else(now))),
+        NeedStatus::Closed => (
+            published,
+            Some(row.and_then(|r| r.closed_at).unwrap_or_else(now)),
+        ),
     }
 }
 
@@ -230,24 +275,54 @@ pub fn create(db: &Db, actor: &Actor, input: NewNeedInput) -> AppResult<NeedView
                 let code = MunicipalityCode::parse(code.trim())
                     .map_err(|e| AppError::field("municipality_code", "format", e.to_string()))?;
                 storage::municipalities::by_code(conn, code.as_str())?
-                    .ok_or_else(|| AppError::field("municipality_code", "not_found", "no such municipality"))?
+                    .ok_or_else(|| {
+                        AppError::field("municipality_code", "not_found", "no such municipality")
+                    })?
                     .id
             }
             (None, Some(own)) => own.0,
-            (None, None) => return Err(AppError::field("municipality_code", "required", "give the municipality")),
+            (None, None) => {
+                return Err(AppError::field(
+                    "municipality_code",
+                    "required",
+                    "give the municipality",
+                ));
+            }
         };
         actor.require_staff_of(MunicipalityId(m), NEED_EDITORS)?;
         let mut c = Check::new();
-        let department = department_in(conn, &mut c, m, input.department_id.or(staff.department.map(|d| d.0)))?;
+        let department = department_in(
+            conn,
+            &mut c,
+            m,
+            input.department_id.or(staff.department.map(|d| d.0)),
+        )?;
         let zone = zone_in(conn, &mut c, m, input.zone.as_deref())?;
         let title = c.line("title", &input.title, TITLE_MAX);
         let body = c.text("body", &input.body, BODY_MAX, false);
-        let field = c.one_of("policy_field", &input.policy_field, PolicyField::parse, &PolicyField::expected());
+        let field = c.one_of(
+            "policy_field",
+            &input.policy_field,
+            PolicyField::parse,
+            &PolicyField::expected(),
+        );
         let kinds = parse_kinds(&mut c, input.desired_partner_kinds.as_deref());
-        let visibility = c.one_of("visibility", input.visibility.as_deref().unwrap_or("public"), Visibility::parse, &Visibility::expected());
-        let status = c.one_of("status", input.status.as_deref().unwrap_or("draft"), NeedStatus::parse, &NeedStatus::expected());
+        let visibility = c.one_of(
+            "visibility",
+            input.visibility.as_deref().unwrap_or("public"),
+            Visibility::parse,
+            &Visibility::expected(),
+        );
+        let status = c.one_of(
+            "status",
+            input.status.as_deref().unwrap_or("draft"),
+            NeedStatus::parse,
+            &NeedStatus::expected(),
+        );
         c.finish()?;
-        let (Some(department), Some(field), Some(visibility), Some(status)) = (department, field, visibility, status) else {
+        let (Some(department), Some(field), Some(visibility), Some(status)) =
+            (department, field, visibility, status)
+        else {
             unreachable!("field errors were reported above");
         };
         let (published_at, closed_at) = stamps(status, None);
@@ -282,7 +357,9 @@ pub fn create(db: &Db, actor: &Actor, input: NewNeedInput) -> AppResult<NeedView
 /// does not leak.
 pub fn get(db: &Db, actor: &Actor, id: NeedId) -> AppResult<NeedView> {
     db.read(|conn| {
-        let row = storage::needs::find(conn, id.0)?.filter(|r| may_see(actor, r)).ok_or(AppError::NotFound("need"))?;
+        let row = storage::needs::find(conn, id.0)?
+            .filter(|r| may_see(actor, r))
+            .ok_or(AppError::NotFound("need"))?;
         one_view(conn, row)
     })
 }
@@ -290,23 +367,59 @@ pub fn get(db: &Db, actor: &Actor, id: NeedId) -> AppResult<NeedView> {
 pub fn update(db: &Db, actor: &Actor, id: NeedId, input: UpdateNeedInput) -> AppResult<NeedView> {
     actor.require_staff()?;
     db.write(|conn| {
-        let row = storage::needs::find(conn, id.0)?.filter(|r| may_see(actor, r)).ok_or(AppError::NotFound("need"))?;
+        let row = storage::needs::find(conn, id.0)?
+            .filter(|r| may_see(actor, r))
+            .ok_or(AppError::NotFound("need"))?;
         let m = row.municipality_id;
         actor.require_staff_of(MunicipalityId(m), NEED_EDITORS)?;
         let mut c = Check::new();
-        let department = department_in(conn, &mut c, m, Some(input.department_id.unwrap_or(row.department_id)))?;
+        let department = department_in(
+            conn,
+            &mut c,
+            m,
+            Some(input.department_id.unwrap_or(row.department_id)),
+        )?;
         let zone = match &input.zone {
             None => row.zone_id,
             Some(z) => zone_in(conn, &mut c, m, z.as_deref())?,
         };
-        let title = c.line("title", input.title.as_deref().unwrap_or(&row.title), TITLE_MAX);
-        let body = c.text("body", input.body.as_deref().unwrap_or(&row.body), BODY_MAX, false);
-        let field = c.one_of("policy_field", input.policy_field.as_deref().unwrap_or(&row.policy_field), PolicyField::parse, &PolicyField::expected());
-        let kinds = input.desired_partner_kinds.as_ref().map(|k| parse_kinds(&mut c, Some(k)));
-        let visibility = c.one_of("visibility", input.visibility.as_deref().unwrap_or(&row.visibility), Visibility::parse, &Visibility::expected());
-        let status = c.one_of("status", input.status.as_deref().unwrap_or(&row.status), NeedStatus::parse, &NeedStatus::expected());
+        let title = c.line(
+            "title",
+            input.title.as_deref().unwrap_or(&row.title),
+            TITLE_MAX,
+        );
+        let body = c.text(
+            "body",
+            input.body.as_deref().unwrap_or(&row.body),
+            BODY_MAX,
+            false,
+        );
+        let field = c.one_of(
+            "policy_field",
+            input.policy_field.as_deref().unwrap_or(&row.policy_field),
+            PolicyField::parse,
+            &PolicyField::expected(),
+        );
+        let kinds = input
+            .desired_partner_kinds
+            .as_ref()
+            .map(|k| parse_kinds(&mut c, Some(k)));
+        let visibility = c.one_of(
+            "visibility",
+            input.visibility.as_deref().unwrap_or(&row.visibility),
+            Visibility::parse,
+            &Visibility::expected(),
+        );
+        let status = c.one_of(
+            "status",
+            input.status.as_deref().unwrap_or(&row.status),
+            NeedStatus::parse,
+            &NeedStatus::expected(),
+        );
         c.finish()?;
-        let (Some(department), Some(field), Some(visibility), Some(status)) = (department, field, visibility, status) else {
+        let (Some(department), Some(field), Some(visibility), Some(status)) =
+            (department, field, visibility, status)
+        else {
             unreachable!("field errors were reported above");
         };
         let (published_at, closed_at) = stamps(status, Some(&row));
@@ -338,21 +451,58 @@ pub fn update(db: &Db, actor: &Actor, id: NeedId, input: UpdateNeedInput) -> App
 }
 
 pub fn set_status(db: &Db, actor: &Actor, id: NeedId, status: NeedStatus) -> AppResult<NeedView> {
-    update(db, actor, id, UpdateNeedInput { status: Some(status.as_str().into()), ..Default::default() })
+    update(
+        db,
+        actor,
+        id,
+        UpdateNeedInput {
+            status: Some(status.as_str().into()),
+            ..Default::default()
+        },
+    )
 }
 
 pub fn list(db: &Db, actor: &Actor, q: NeedQuery) -> AppResult<Page<NeedView>> {
     let page = PageRequest::parse(q.cursor.as_deref(), q.limit)?;
     let mut c = Check::new();
-    let policy_field = q.policy_field.as_deref().and_then(|f| c.one_of("policy_field", f, PolicyField::parse, &PolicyField::expected()));
-    let partner_kind = q.partner_kind.as_deref().and_then(|k| c.one_of("partner_kind", k, PartnerKind::parse, &PartnerKind::expected()));
-    let visibility = q.visibility.as_deref().and_then(|v| c.one_of("visibility", v, Visibility::parse, &Visibility::expected()));
+    let policy_field = q.policy_field.as_deref().and_then(|f| {
+        c.one_of(
+            "policy_field",
+            f,
+            PolicyField::parse,
+            &PolicyField::expected(),
+        )
+    });
+    let partner_kind = q.partner_kind.as_deref().and_then(|k| {
+        c.one_of(
+            "partner_kind",
+            k,
+            PartnerKind::parse,
+            &PartnerKind::expected(),
+        )
+    });
+    let visibility = q
+        .visibility
+        .as_deref()
+        .and_then(|v| c.one_of("visibility", v, Visibility::parse, &Visibility::expected()));
     let statuses = match q.status.as_deref() {
         None => Some(vec![NeedStatus::Open.as_str().to_owned()]),
         Some("all") => None,
-        Some(s) => c.one_of("status", s, NeedStatus::parse, &format!("{}, all", NeedStatus::expected())).map(|s| vec![s.as_str().to_owned()]),
+        Some(s) => c
+            .one_of(
+                "status",
+                s,
+                NeedStatus::parse,
+                &format!("{}, all", NeedStatus::expected()),
+            )
+            .map(|s| vec![s.as_str().to_owned()]),
     };
-    let code = match q.municipality.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let code = match q
+        .municipality
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(code) => match MunicipalityCode::parse(code) {
             Ok(code) => Some(code),
@@ -371,13 +521,27 @@ pub fn list(db: &Db, actor: &Actor, q: NeedQuery) -> AppResult<Page<NeedView>> {
             None => None,
             Some(code) => match storage::municipalities::by_code(conn, code.as_str())? {
                 Some(m) => Some(m.id),
-                None => return Ok(super::pagination::Page { items: vec![], next_cursor: None }),
+                None => {
+                    return Ok(super::pagination::Page {
+                        items: vec![],
+                        next_cursor: None,
+                    });
+                }
             },
         };
         let zone_id = match (municipality_id, q.zone.as_deref()) {
-            (Some(m), Some(name)) => match storage::municipalities::zones_of(conn, m)?.into_iter().find(|z| z.name == name.trim()) {
+            (Some(m), Some(name)) => match storage::municipalities::zones_of(conn, m)?
+                .into_iter()
+                .find(|z| z.name == name.trim())
+            {
                 Some(z) => Some(z.id),
-                None => return Err(AppError::field("zone", "not_found", "no zone of this name in the municipality")),
+                None => {
+                    return Err(AppError::field(
+                        "zone",
+                        "not_found",
+                        "no zone of this name in the municipality",
+                    ));
+                }
             },
             _ => None,
         };

@@ -10,14 +10,14 @@ use super::error::{AppError, AppResult};
 use super::ids::{OfferId, PartnerId};
 use super::pagination::{Page, PageRequest};
 use super::partners::parse_regions;
+use super::utc;
 use super::validate::Check;
 use super::vocab::{OfferKind, OfferStatus, PartnerKind, PolicyField};
-use super::utc;
-use chrono::{DateTime, Utc};
 use crate::storage::index_log::{self, DocType};
 use crate::storage::models::{NewOffer, OfferChanges, OfferRow};
 use crate::storage::offers::OfferFilter;
 use crate::storage::{self, AnyConnection, Db, now};
+use chrono::{DateTime, Utc};
 
 pub const TITLE_MAX: usize = 200;
 pub const BODY_MAX: usize = 10_000;
@@ -87,14 +87,22 @@ pub struct OfferQuery {
 
 fn parse_fields(c: &mut Check, fields: &[String]) -> Vec<PolicyField> {
     if fields.is_empty() {
-        c.push("policy_fields", "required", "give at least one policy field");
+        c.push(
+            "policy_fields",
+            "required",
+            "give at least one policy field",
+        );
     }
     let mut out = Vec::new();
     for (i, f) in fields.iter().enumerate() {
         match PolicyField::parse(f) {
             Some(p) if !out.contains(&p) => out.push(p),
             Some(_) => {}
-            None => c.push(format!("policy_fields/{i}"), "unknown_value", format!("must be one of: {}", PolicyField::expected())),
+            None => c.push(
+                format!("policy_fields/{i}"),
+                "unknown_value",
+                format!("must be one of: {}", PolicyField::expected()),
+            ),
         }
     }
     out
@@ -104,7 +112,10 @@ fn parse_fields(c: &mut Check, fields: &[String]) -> Vec<PolicyField> {
 fn views(conn: &mut AnyConnection, rows: Vec<OfferRow>) -> AppResult<Vec<OfferView>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let partner_ids: Vec<i64> = rows.iter().map(|r| r.partner_id).collect();
-    let partners: HashMap<i64, _> = storage::partners::find_many(conn, &partner_ids)?.into_iter().map(|p| (p.id, p)).collect();
+    let partners: HashMap<i64, _> = storage::partners::find_many(conn, &partner_ids)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
     let mut fields: HashMap<i64, Vec<PolicyField>> = HashMap::new();
     for (id, f) in storage::offers::fields_of(conn, &ids)? {
         fields.entry(id).or_default().push(PolicyField::from_db(&f));
@@ -115,10 +126,16 @@ fn views(conn: &mut AnyConnection, rows: Vec<OfferRow>) -> AppResult<Vec<OfferVi
     }
     rows.into_iter()
         .map(|r| {
-            let p = partners.get(&r.partner_id).ok_or_else(|| AppError::internal(anyhow::anyhow!("offer {} without partner", r.id)))?;
+            let p = partners.get(&r.partner_id).ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("offer {} without partner", r.id))
+            })?;
             Ok(OfferView {
                 id: OfferId(r.id),
-                partner: PartnerRef { id: PartnerId(p.id), name: p.name.clone(), kind: PartnerKind::from_db(&p.kind) },
+                partner: PartnerRef {
+                    id: PartnerId(p.id),
+                    name: p.name.clone(),
+                    kind: PartnerKind::from_db(&p.kind),
+                },
                 kind: OfferKind::from_db(&r.kind),
                 policy_fields: fields.remove(&r.id).unwrap_or_default(),
                 regions: regions.remove(&r.id).unwrap_or_default(),
@@ -134,21 +151,33 @@ fn views(conn: &mut AnyConnection, rows: Vec<OfferRow>) -> AppResult<Vec<OfferVi
 }
 
 fn one_view(conn: &mut AnyConnection, row: OfferRow) -> AppResult<OfferView> {
-    views(conn, vec![row])?.pop().ok_or(AppError::NotFound("offer"))
+    views(conn, vec![row])?
+        .pop()
+        .ok_or(AppError::NotFound("offer"))
 }
 
 fn may_see(actor: &Actor, row: &OfferRow) -> bool {
-    row.status == OfferStatus::Active.as_str() || actor.partner() == Some(PartnerId(row.partner_id)) || actor.staff().is_some()
+    row.status == OfferStatus::Active.as_str()
+        || actor.partner() == Some(PartnerId(row.partner_id))
+        || actor.staff().is_some()
 }
 
 pub fn create(db: &Db, actor: &Actor, input: NewOfferInput) -> AppResult<OfferView> {
     let partner = actor.require_partner()?;
     let mut c = Check::new();
-    let kind = c.one_of("kind", &input.kind, OfferKind::parse, &OfferKind::expected());
+    let kind = c.one_of(
+        "kind",
+        &input.kind,
+        OfferKind::parse,
+        &OfferKind::expected(),
+    );
     let title = c.line("title", &input.title, TITLE_MAX);
     let body = c.text("body", &input.body, BODY_MAX, false);
     let fields = parse_fields(&mut c, &input.policy_fields);
-    let regions = input.regions.as_ref().map(|r| parse_regions(&mut c, "regions", Some(r)));
+    let regions = input
+        .regions
+        .as_ref()
+        .map(|r| parse_regions(&mut c, "regions", Some(r)));
     c.finish()?;
     db.write(|conn| {
         let regions = match regions {
@@ -180,27 +209,61 @@ pub fn create(db: &Db, actor: &Actor, input: NewOfferInput) -> AppResult<OfferVi
 
 pub fn get(db: &Db, actor: &Actor, id: OfferId) -> AppResult<OfferView> {
     db.read(|conn| {
-        let row = storage::offers::find(conn, id.0)?.filter(|r| may_see(actor, r)).ok_or(AppError::NotFound("offer"))?;
+        let row = storage::offers::find(conn, id.0)?
+            .filter(|r| may_see(actor, r))
+            .ok_or(AppError::NotFound("offer"))?;
         one_view(conn, row)
     })
 }
 
 /// Changes one of the caller's own offers. Another partner's offer is forbidden (it is
 /// public, so hiding it as "not found" would tell nothing).
-pub fn update(db: &Db, actor: &Actor, id: OfferId, input: UpdateOfferInput) -> AppResult<OfferView> {
+pub fn update(
+    db: &Db,
+    actor: &Actor,
+    id: OfferId,
+    input: UpdateOfferInput,
+) -> AppResult<OfferView> {
     let partner = actor.require_partner()?;
     db.write(|conn| {
-        let row = storage::offers::find(conn, id.0)?.filter(|r| may_see(actor, r)).ok_or(AppError::NotFound("offer"))?;
+        let row = storage::offers::find(conn, id.0)?
+            .filter(|r| may_see(actor, r))
+            .ok_or(AppError::NotFound("offer"))?;
         if row.partner_id != partner.0 {
             return Err(AppError::Forbidden("this offer belongs to another partner"));
         }
         let mut c = Check::new();
-        let kind = c.one_of("kind", input.kind.as_deref().unwrap_or(&row.kind), OfferKind::parse, &OfferKind::expected());
-        let title = c.line("title", input.title.as_deref().unwrap_or(&row.title), TITLE_MAX);
-        let body = c.text("body", input.body.as_deref().unwrap_or(&row.body), BODY_MAX, false);
-        let status = c.one_of("status", input.status.as_deref().unwrap_or(&row.status), OfferStatus::parse, &OfferStatus::expected());
-        let fields = input.policy_fields.as_ref().map(|f| parse_fields(&mut c, f));
-        let regions = input.regions.as_ref().map(|r| parse_regions(&mut c, "regions", Some(r)));
+        let kind = c.one_of(
+            "kind",
+            input.kind.as_deref().unwrap_or(&row.kind),
+            OfferKind::parse,
+            &OfferKind::expected(),
+        );
+        let title = c.line(
+            "title",
+            input.title.as_deref().unwrap_or(&row.title),
+            TITLE_MAX,
+        );
+        let body = c.text(
+            "body",
+            input.body.as_deref().unwrap_or(&row.body),
+            BODY_MAX,
+            false,
+        );
+        let status = c.one_of(
+            "status",
+            input.status.as_deref().unwrap_or(&row.status),
+            OfferStatus::parse,
+            &OfferStatus::expected(),
+        );
+        let fields = input
+            .policy_fields
+            .as_ref()
+            .map(|f| parse_fields(&mut c, f));
+        let regions = input
+            .regions
+            .as_ref()
+            .map(|r| parse_regions(&mut c, "regions", Some(r)));
         c.finish()?;
         let status = status.unwrap_or(OfferStatus::Active);
         let archived_at = match status {
@@ -234,23 +297,55 @@ pub fn update(db: &Db, actor: &Actor, id: OfferId, input: UpdateOfferInput) -> A
 }
 
 pub fn archive(db: &Db, actor: &Actor, id: OfferId) -> AppResult<OfferView> {
-    update(db, actor, id, UpdateOfferInput { status: Some(OfferStatus::Archived.as_str().into()), ..Default::default() })
+    update(
+        db,
+        actor,
+        id,
+        UpdateOfferInput {
+            status: Some(OfferStatus::Archived.as_str().into()),
+            ..Default::default()
+        },
+    )
 }
 
 pub fn list(db: &Db, actor: &Actor, q: OfferQuery) -> AppResult<Page<OfferView>> {
     let page = PageRequest::parse(q.cursor.as_deref(), q.limit)?;
     let mut c = Check::new();
-    let kind = q.kind.as_deref().and_then(|k| c.one_of("kind", k, OfferKind::parse, &OfferKind::expected()));
-    let policy_field = q.policy_field.as_deref().and_then(|f| c.one_of("policy_field", f, PolicyField::parse, &PolicyField::expected()));
-    let partner_kind = q.partner_kind.as_deref().and_then(|k| c.one_of("partner_kind", k, PartnerKind::parse, &PartnerKind::expected()));
-    let status = q.status.as_deref().and_then(|s| c.one_of("status", s, OfferStatus::parse, &OfferStatus::expected()));
+    let kind = q
+        .kind
+        .as_deref()
+        .and_then(|k| c.one_of("kind", k, OfferKind::parse, &OfferKind::expected()));
+    let policy_field = q.policy_field.as_deref().and_then(|f| {
+        c.one_of(
+            "policy_field",
+            f,
+            PolicyField::parse,
+            &PolicyField::expected(),
+        )
+    });
+    let partner_kind = q.partner_kind.as_deref().and_then(|k| {
+        c.one_of(
+            "partner_kind",
+            k,
+            PartnerKind::parse,
+            &PartnerKind::expected(),
+        )
+    });
+    let status = q
+        .status
+        .as_deref()
+        .and_then(|s| c.one_of("status", s, OfferStatus::parse, &OfferStatus::expected()));
     let region_codes = match q.region.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(Region::NATIONWIDE) => Some(vec![Region::NATIONWIDE.to_owned()]),
         Some(code) => match MunicipalityCode::parse(code) {
             Ok(m) => Some(Region::covering(&m)),
             Err(e) => {
-                c.push("region", "format", format!("a 6-digit local government code or `nationwide`: {e}"));
+                c.push(
+                    "region",
+                    "format",
+                    format!("a 6-digit local government code or `nationwide`: {e}"),
+                );
                 None
             }
         },
@@ -263,15 +358,22 @@ pub fn list(db: &Db, actor: &Actor, q: OfferQuery) -> AppResult<Page<OfferView>>
         partner_kind: partner_kind.map(|k| k.as_str().into()),
         partner_id: q.partner_id,
         statuses: vec![status.unwrap_or(OfferStatus::Active).as_str().into()],
-        hide_suspended_except: actor.staff().is_none().then(|| actor.partner().map(|p| p.0)),
+        hide_suspended_except: actor
+            .staff()
+            .is_none()
+            .then(|| actor.partner().map(|p| p.0)),
         before_id: page.before_id,
         limit: page.fetch(),
     };
     if status == Some(OfferStatus::Archived) && actor.staff().is_none() {
         // Outsiders see no archived offers; a partner sees its own.
-        let own = actor.partner().ok_or(AppError::Forbidden("archived offers are visible to their owner and to staff only"))?;
+        let own = actor.partner().ok_or(AppError::Forbidden(
+            "archived offers are visible to their owner and to staff only",
+        ))?;
         if filter.partner_id.is_some_and(|p| p != own.0) {
-            return Err(AppError::Forbidden("archived offers are visible to their owner and to staff only"));
+            return Err(AppError::Forbidden(
+                "archived offers are visible to their owner and to staff only",
+            ));
         }
         filter.partner_id = Some(own.0);
     }

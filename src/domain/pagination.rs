@@ -30,7 +30,11 @@ impl PageRequest {
     pub fn parse(cursor: Option<&str>, limit: Option<i64>) -> AppResult<Self> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(AppError::field("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(AppError::field(
+                "limit",
+                "out_of_range",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         let before_id = cursor.filter(|c| !c.is_empty()).map(decode).transpose()?;
         Ok(Self { before_id, limit })
@@ -42,11 +46,23 @@ impl PageRequest {
     }
 
     /// Cuts the fetched rows to the page and makes the next cursor from the last id.
-    pub fn finish<R, T>(&self, mut rows: Vec<R>, id: impl Fn(&R) -> i64, view: impl FnOnce(Vec<R>) -> AppResult<Vec<T>>) -> AppResult<Page<T>> {
+    pub fn finish<R, T>(
+        &self,
+        mut rows: Vec<R>,
+        id: impl Fn(&R) -> i64,
+        view: impl FnOnce(Vec<R>) -> AppResult<Vec<T>>,
+    ) -> AppResult<Page<T>> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
-        let next_cursor = if more { rows.last().map(|r| encode(id(r))) } else { None };
-        Ok(Page { items: view(rows)?, next_cursor })
+        let next_cursor = if more {
+            rows.last().map(|r| encode(id(r)))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: view(rows)?,
+            next_cursor,
+        })
     }
 }
 
@@ -58,7 +74,10 @@ fn decode(cursor: &str) -> AppResult<i64> {
     let bad = || AppError::field("cursor", "format", "is not a cursor this API returned");
     let bytes = ENGINE.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    text.strip_prefix("v1:").and_then(|n| n.parse::<i64>().ok()).filter(|n| *n > 0).ok_or_else(bad)
+    text.strip_prefix("v1:")
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(bad)
 }
 
 #[cfg(test)]

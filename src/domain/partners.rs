@@ -8,12 +8,12 @@ use super::api_keys::{self, IssuedKey, KeyOwner};
 use super::codes::{CorporateNumber, Region};
 use super::error::{AppError, AppResult};
 use super::ids::PartnerId;
+use super::utc;
 use super::validate::Check;
 use super::vocab::{Locale, PartnerKind, PartnerStatus};
-use super::utc;
-use chrono::{DateTime, Utc};
 use crate::storage::models::{PartnerRow, PartnerWrite};
 use crate::storage::{self, Db, now};
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -97,9 +97,15 @@ pub fn parse_regions(check: &mut Check, field: &str, regions: Option<&[String]>)
     let mut out: Vec<String> = Vec::new();
     for (i, r) in regions.iter().enumerate() {
         match Region::parse(r.trim()) {
-            Ok(region) if !out.iter().any(|o| o == region.as_str()) => out.push(region.as_str().to_owned()),
+            Ok(region) if !out.iter().any(|o| o == region.as_str()) => {
+                out.push(region.as_str().to_owned())
+            }
             Ok(_) => {}
-            Err(e) => check.push(format!("{field}/{i}"), "format", format!("`nationwide` or a 6-digit local government code: {e}")),
+            Err(e) => check.push(
+                format!("{field}/{i}"),
+                "format",
+                format!("`nationwide` or a 6-digit local government code: {e}"),
+            ),
         }
     }
     out
@@ -135,25 +141,43 @@ impl Profile {
     }
 }
 
-fn check_profile(c: &mut Check, kind: &str, corporate_number: Option<&str>, locale: Option<&str>) -> (Option<PartnerKind>, Option<String>, Locale) {
+fn check_profile(
+    c: &mut Check,
+    kind: &str,
+    corporate_number: Option<&str>,
+    locale: Option<&str>,
+) -> (Option<PartnerKind>, Option<String>, Locale) {
     let kind = c.one_of("kind", kind, PartnerKind::parse, &PartnerKind::expected());
     let corporate_number = match corporate_number.map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(n) => match CorporateNumber::parse(n) {
             Ok(n) => Some(n.as_str().to_owned()),
             Err(e) => {
-                c.push("corporate_number", "check_digit", format!("not a valid 法人番号: {e}"));
+                c.push(
+                    "corporate_number",
+                    "check_digit",
+                    format!("not a valid 法人番号: {e}"),
+                );
                 None
             }
         },
     };
-    let locale = c.one_of("locale", locale.unwrap_or("ja"), Locale::parse, &Locale::expected()).unwrap_or(Locale::Ja);
+    let locale = c
+        .one_of(
+            "locale",
+            locale.unwrap_or("ja"),
+            Locale::parse,
+            &Locale::expected(),
+        )
+        .unwrap_or(Locale::Ja);
     (kind, corporate_number, locale)
 }
 
 fn conflict_on_corporate_number(e: AppError) -> AppError {
     match e {
-        AppError::Conflict(_) => AppError::Conflict("a partner with this corporate number is already registered".into()),
+        AppError::Conflict(_) => {
+            AppError::Conflict("a partner with this corporate number is already registered".into())
+        }
         e => e,
     }
 }
@@ -161,7 +185,12 @@ fn conflict_on_corporate_number(e: AppError) -> AppError {
 /// Registers a partner and issues its first API key, in one transaction.
 pub fn register(db: &Db, input: RegisterPartner) -> AppResult<Registered> {
     let mut c = Check::new();
-    let (kind, corporate_number, locale) = check_profile(&mut c, &input.kind, input.corporate_number.as_deref(), input.locale.as_deref());
+    let (kind, corporate_number, locale) = check_profile(
+        &mut c,
+        &input.kind,
+        input.corporate_number.as_deref(),
+        input.locale.as_deref(),
+    );
     let profile = Profile {
         kind: kind.unwrap_or(PartnerKind::Other),
         name: c.line("name", &input.name, 200),
@@ -170,18 +199,31 @@ pub fn register(db: &Db, input: RegisterPartner) -> AppResult<Registered> {
         contact_email: c.email("contact_email", &input.contact_email),
         phone: c.opt_line("phone", input.phone.as_deref(), 30),
         website: c.url("website", input.website.as_deref()),
-        description: c.text("description", input.description.as_deref().unwrap_or(""), 4000, true),
+        description: c.text(
+            "description",
+            input.description.as_deref().unwrap_or(""),
+            4000,
+            true,
+        ),
         regions: parse_regions(&mut c, "regions", input.regions.as_deref()),
         locale,
     };
-    let label = c.line("key_label", input.key_label.as_deref().unwrap_or("初期キー"), 100);
+    let label = c.line(
+        "key_label",
+        input.key_label.as_deref().unwrap_or("初期キー"),
+        100,
+    );
     c.finish()?;
     db.write(|conn| {
-        let row = storage::partners::insert(conn, &profile.write(), now()).map_err(|e| conflict_on_corporate_number(e.into()))?;
+        let row = storage::partners::insert(conn, &profile.write(), now())
+            .map_err(|e| conflict_on_corporate_number(e.into()))?;
         let regions: Vec<&str> = profile.regions.iter().map(String::as_str).collect();
         storage::partners::set_regions(conn, row.id, &regions)?;
         let api_key = api_keys::issue(conn, KeyOwner::Partner(PartnerId(row.id)), &label)?;
-        Ok(Registered { partner: view(row, profile.regions.clone(), true), api_key })
+        Ok(Registered {
+            partner: view(row, profile.regions.clone(), true),
+            api_key,
+        })
     })
 }
 
@@ -195,7 +237,11 @@ fn view(r: PartnerRow, regions: Vec<String>, with_contact: bool) -> PartnerView 
         regions,
         status: PartnerStatus::from_db(&r.status),
         locale: Locale::from_db(&r.locale),
-        contact: with_contact.then(|| Contact { name: r.contact_name, email: r.contact_email, phone: r.phone }),
+        contact: with_contact.then_some(Contact {
+            name: r.contact_name,
+            email: r.contact_email,
+            phone: r.phone,
+        }),
         name: r.name,
         created_at: utc(r.created_at),
         updated_at: utc(r.updated_at),
@@ -237,11 +283,34 @@ pub fn update_own(db: &Db, actor: &Actor, input: UpdatePartner) -> AppResult<Par
             kind: kind.unwrap_or(PartnerKind::Other),
             name: c.line("name", input.name.as_deref().unwrap_or(&row.name), 200),
             corporate_number,
-            contact_name: c.line("contact_name", input.contact_name.as_deref().unwrap_or(&row.contact_name), 100),
-            contact_email: c.email("contact_email", input.contact_email.as_deref().unwrap_or(&row.contact_email)),
-            phone: c.opt_line("phone", input.phone.clone().unwrap_or(row.phone.clone()).as_deref(), 30),
-            website: c.url("website", input.website.clone().unwrap_or(row.website.clone()).as_deref()),
-            description: c.text("description", input.description.as_deref().unwrap_or(&row.description), 4000, true),
+            contact_name: c.line(
+                "contact_name",
+                input.contact_name.as_deref().unwrap_or(&row.contact_name),
+                100,
+            ),
+            contact_email: c.email(
+                "contact_email",
+                input.contact_email.as_deref().unwrap_or(&row.contact_email),
+            ),
+            phone: c.opt_line(
+                "phone",
+                input.phone.clone().unwrap_or(row.phone.clone()).as_deref(),
+                30,
+            ),
+            website: c.url(
+                "website",
+                input
+                    .website
+                    .clone()
+                    .unwrap_or(row.website.clone())
+                    .as_deref(),
+            ),
+            description: c.text(
+                "description",
+                input.description.as_deref().unwrap_or(&row.description),
+                4000,
+                true,
+            ),
             regions: match &input.regions {
                 Some(r) => parse_regions(&mut c, "regions", Some(r)),
                 None => current_regions,
@@ -249,7 +318,8 @@ pub fn update_own(db: &Db, actor: &Actor, input: UpdatePartner) -> AppResult<Par
             locale,
         };
         c.finish()?;
-        storage::partners::update(conn, id.0, &profile.write()).map_err(|e| conflict_on_corporate_number(e.into()))?;
+        storage::partners::update(conn, id.0, &profile.write())
+            .map_err(|e| conflict_on_corporate_number(e.into()))?;
         let regions: Vec<&str> = profile.regions.iter().map(String::as_str).collect();
         storage::partners::set_regions(conn, id.0, &regions)?;
         let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;

@@ -8,12 +8,12 @@ use super::api_keys::{self, IssuedKey, KeyOwner};
 use super::error::{AppError, AppResult};
 use super::ids::{DepartmentId, MunicipalityId, PartnerId, StaffUserId};
 use super::municipalities::find_by_code;
+use super::utc;
 use super::validate::Check;
 use super::vocab::{Locale, Role};
-use super::utc;
-use chrono::{DateTime, Utc};
 use crate::storage::models::{NewStaffUser, StaffUserRow};
 use crate::storage::{self, Db, now};
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -83,12 +83,26 @@ pub fn create(db: &Db, actor: Option<&Actor>, input: NewStaffInput) -> AppResult
     let email = c.email("email", &input.email).to_lowercase();
     let display_name = c.line("display_name", &input.display_name, 100);
     let role = c.one_of("role", &input.role, Role::parse, &Role::expected());
-    let locale = c.one_of("locale", input.locale.as_deref().unwrap_or("ja"), Locale::parse, &Locale::expected());
+    let locale = c.one_of(
+        "locale",
+        input.locale.as_deref().unwrap_or("ja"),
+        Locale::parse,
+        &Locale::expected(),
+    );
     c.finish()?;
     let (role, locale) = (role.expect("checked"), locale.expect("checked"));
     db.write(|conn| {
-        let municipality = match (&input.municipality_code, caller.and_then(|s| s.municipality)) {
-            (Some(code), _) => Some(find_by_code(conn, code).map_err(|_| AppError::field("municipality_code", "not_found", "no such municipality"))?.id),
+        let municipality = match (
+            &input.municipality_code,
+            caller.and_then(|s| s.municipality),
+        ) {
+            (Some(code), _) => Some(
+                find_by_code(conn, code)
+                    .map_err(|_| {
+                        AppError::field("municipality_code", "not_found", "no such municipality")
+                    })?
+                    .id,
+            ),
             (None, Some(own)) => Some(own.0),
             (None, None) => None,
         };
@@ -102,16 +116,30 @@ pub fn create(db: &Db, actor: Option<&Actor>, input: NewStaffInput) -> AppResult
             (_, None) => {}
         }
         if municipality.is_none() && role != Role::Admin {
-            return Err(AppError::field("municipality_code", "required", "department and desk staff belong to a municipality"));
+            return Err(AppError::field(
+                "municipality_code",
+                "required",
+                "department and desk staff belong to a municipality",
+            ));
         }
         let department = match input.department_id {
             None if role == Role::Department => {
-                return Err(AppError::field("department_id", "required", "department staff need a department"));
+                return Err(AppError::field(
+                    "department_id",
+                    "required",
+                    "department staff need a department",
+                ));
             }
             None => None,
             Some(d) => match storage::municipalities::department(conn, d)? {
                 Some(row) if Some(row.municipality_id) == municipality => Some(row.id),
-                _ => return Err(AppError::field("department_id", "not_found", "no such department in this municipality")),
+                _ => {
+                    return Err(AppError::field(
+                        "department_id",
+                        "not_found",
+                        "no such department in this municipality",
+                    ));
+                }
             },
         };
         let at = now();
@@ -129,11 +157,16 @@ pub fn create(db: &Db, actor: Option<&Actor>, input: NewStaffInput) -> AppResult
             },
         )
         .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("a staff user with this e-mail address already exists".into()),
+            AppError::Conflict(_) => {
+                AppError::Conflict("a staff user with this e-mail address already exists".into())
+            }
             e => e,
         })?;
         let api_key = api_keys::issue(conn, KeyOwner::Staff(StaffUserId(row.id)), "初期キー")?;
-        Ok(CreatedStaff { staff: view(conn, row)?, api_key })
+        Ok(CreatedStaff {
+            staff: view(conn, row)?,
+            api_key,
+        })
     })
 }
 
@@ -144,7 +177,12 @@ pub fn list(db: &Db, actor: &Actor) -> AppResult<Vec<StaffView>> {
         return Err(AppError::Forbidden("only admins list staff"));
     }
     let scope = s.municipality.map(|m| m.0);
-    db.read(|conn| storage::staff::list(conn, scope)?.into_iter().map(|r| view(conn, r)).collect())
+    db.read(|conn| {
+        storage::staff::list(conn, scope)?
+            .into_iter()
+            .map(|r| view(conn, r))
+            .collect()
+    })
 }
 
 pub fn me(db: &Db, actor: &Actor) -> AppResult<Me> {
@@ -153,7 +191,9 @@ pub fn me(db: &Db, actor: &Actor) -> AppResult<Me> {
         Actor::Partner(p) => Ok(Me::Partner { partner_id: *p }),
         Actor::Staff(s) => db.read(|conn| {
             let row = storage::staff::find(conn, s.id.0)?.ok_or(AppError::Unauthenticated)?;
-            Ok(Me::Staff { staff: view(conn, row)? })
+            Ok(Me::Staff {
+                staff: view(conn, row)?,
+            })
         }),
     }
 }

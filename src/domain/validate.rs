@@ -14,8 +14,17 @@ impl Check {
         Self::default()
     }
 
-    pub fn push(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
-        self.errors.push(FieldError { field: field.into(), code, message: message.into() });
+    pub fn push(
+        &mut self,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
+        self.errors.push(FieldError {
+            field: field.into(),
+            code,
+            message: message.into(),
+        });
     }
 
     /// A single-line text: trimmed, 1..=max characters, no control characters.
@@ -24,9 +33,17 @@ impl Check {
         if v.is_empty() {
             self.push(field, "required", "must not be empty");
         } else if v.chars().count() > max {
-            self.push(field, "too_long", format!("must be at most {max} characters"));
+            self.push(
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            );
         } else if v.chars().any(char::is_control) {
-            self.push(field, "control_characters", "must not contain control characters");
+            self.push(
+                field,
+                "control_characters",
+                "must not contain control characters",
+            );
         }
         v.to_owned()
     }
@@ -46,9 +63,20 @@ impl Check {
         if v.is_empty() && !allow_empty {
             self.push(field, "required", "must not be empty");
         } else if v.chars().count() > max {
-            self.push(field, "too_long", format!("must be at most {max} characters"));
-        } else if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            self.push(field, "control_characters", "must not contain control characters");
+            self.push(
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            );
+        } else if v
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            self.push(
+                field,
+                "control_characters",
+                "must not contain control characters",
+            );
         }
         v.replace("\r\n", "\n")
     }
@@ -66,7 +94,11 @@ impl Check {
             })
             && !v.chars().any(|c| c.is_whitespace() || c.is_control());
         if !ok {
-            self.push(field, "format", "must be an e-mail address like name@example.jp");
+            self.push(
+                field,
+                "format",
+                "must be an e-mail address like name@example.jp",
+            );
         }
         v.to_owned()
     }
@@ -81,16 +113,30 @@ impl Check {
     }
 
     /// A value from a closed vocabulary.
-    pub fn one_of<T>(&mut self, field: &str, value: &str, parse: fn(&str) -> Option<T>, expected: &str) -> Option<T> {
+    pub fn one_of<T>(
+        &mut self,
+        field: &str,
+        value: &str,
+        parse: fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Option<T> {
         let parsed = parse(value);
         if parsed.is_none() {
-            self.push(field, "unknown_value", format!("must be one of: {expected}"));
+            self.push(
+                field,
+                "unknown_value",
+                format!("must be one of: {expected}"),
+            );
         }
         parsed
     }
 
     pub fn finish(self) -> Result<(), AppError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self.errors))
+        }
     }
 }
 
@@ -105,11 +151,18 @@ mod tests {
         c.line("name", "あいうえおかきくけこさ", 10);
         c.email("email", "no-at-sign");
         c.text("body", "ok\nfine\u{0}", 100, false);
-        let Err(AppError::Invalid(errs)) = c.finish() else { panic!("expected errors") };
+        let Err(AppError::Invalid(errs)) = c.finish() else {
+            panic!("expected errors")
+        };
         let codes: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();
         assert_eq!(
             codes,
-            [("title", "required"), ("name", "too_long"), ("email", "format"), ("body", "control_characters")]
+            [
+                ("title", "required"),
+                ("name", "too_long"),
+                ("email", "format"),
+                ("body", "control_characters")
+            ]
         );
     }
 

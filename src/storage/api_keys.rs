@@ -11,7 +11,12 @@ pub fn insert(conn: &mut AnyConnection, new: &NewApiKey) -> QueryResult<ApiKeyRo
         .values(new)
         .returning(api_keys::id)
         .get_result::<i64>(conn)
-        .and_then(|id| api_keys::table.find(id).select(ApiKeyRow::as_select()).first(conn))
+        .and_then(|id| {
+            api_keys::table
+                .find(id)
+                .select(ApiKeyRow::as_select())
+                .first(conn)
+        })
 }
 
 pub fn by_prefix(conn: &mut AnyConnection, prefix: &str) -> QueryResult<Option<ApiKeyRow>> {
@@ -23,8 +28,15 @@ pub fn by_prefix(conn: &mut AnyConnection, prefix: &str) -> QueryResult<Option<A
 }
 
 /// The keys of one owner, newest first.
-pub fn list(conn: &mut AnyConnection, partner: Option<i64>, staff: Option<i64>) -> QueryResult<Vec<ApiKeyRow>> {
-    let mut q = api_keys::table.select(ApiKeyRow::as_select()).order(api_keys::id.desc()).into_boxed();
+pub fn list(
+    conn: &mut AnyConnection,
+    partner: Option<i64>,
+    staff: Option<i64>,
+) -> QueryResult<Vec<ApiKeyRow>> {
+    let mut q = api_keys::table
+        .select(ApiKeyRow::as_select())
+        .order(api_keys::id.desc())
+        .into_boxed();
     q = match (partner, staff) {
         (Some(p), _) => q.filter(api_keys::partner_id.eq(p)),
         (None, Some(s)) => q.filter(api_keys::staff_user_id.eq(s)),
@@ -34,17 +46,27 @@ pub fn list(conn: &mut AnyConnection, partner: Option<i64>, staff: Option<i64>) 
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ApiKeyRow>> {
-    api_keys::table.find(id).select(ApiKeyRow::as_select()).first(conn).optional()
+    api_keys::table
+        .find(id)
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn revoke(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
-    diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
-        .set(api_keys::revoked_at.eq(now()))
-        .execute(conn)?;
+    diesel::update(
+        api_keys::table
+            .find(id)
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(now()))
+    .execute(conn)?;
     Ok(())
 }
 
 pub fn touch(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
-    diesel::update(api_keys::table.find(id)).set(api_keys::last_used_at.eq(now())).execute(conn)?;
+    diesel::update(api_keys::table.find(id))
+        .set(api_keys::last_used_at.eq(now()))
+        .execute(conn)?;
     Ok(())
 }

@@ -31,9 +31,13 @@ pub enum DatabaseTarget {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TargetError {
-    #[error("unsupported database URL scheme `{0}:`; use postgres://… or sqlite://PATH (or a plain file path)")]
+    #[error(
+        "unsupported database URL scheme `{0}:`; use postgres://… or sqlite://PATH (or a plain file path)"
+    )]
     UnknownScheme(String),
-    #[error("the SQLite database's directory `{0}` does not exist; create it or choose another path")]
+    #[error(
+        "the SQLite database's directory `{0}` does not exist; create it or choose another path"
+    )]
     MissingDirectory(String),
     #[error("the database URL is empty")]
     Empty,
@@ -50,7 +54,10 @@ impl DatabaseTarget {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres(url.to_owned()));
         }
-        let path = if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             rest
         } else if let Some((scheme, _)) = url.split_once("://") {
             return Err(TargetError::UnknownScheme(scheme.to_owned()));
@@ -107,7 +114,8 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
@@ -134,9 +142,20 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(10))
-            .build(Manager { target: target.clone() })
-            .map_err(|e| anyhow::anyhow!("cannot connect to the {} database: {e}", target.backend_name()))?;
-        Ok(Self { pool, target, sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))) })
+            .build(Manager {
+                target: target.clone(),
+            })
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot connect to the {} database: {e}",
+                    target.backend_name()
+                )
+            })?;
+        Ok(Self {
+            pool,
+            target,
+            sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
+        })
     }
 
     pub fn target(&self) -> &DatabaseTarget {
@@ -154,7 +173,10 @@ impl Db {
     /// Runs `f` in one transaction: everything it writes commits together or not at all.
     pub fn write<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.conn()?;
-        let _guard = self.sqlite_writer.as_ref().map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
+        let _guard = self
+            .sqlite_writer
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
         let conn: &mut AnyConnection = &mut conn;
         conn.transaction(f)
     }
@@ -209,11 +231,26 @@ mod tests {
 
     #[test]
     fn backend_from_scheme() {
-        assert!(matches!(DatabaseTarget::parse("postgres://u@h/db"), Ok(DatabaseTarget::Postgres(_))));
-        assert!(matches!(DatabaseTarget::parse("postgresql://u@h/db"), Ok(DatabaseTarget::Postgres(_))));
-        assert!(matches!(DatabaseTarget::parse("sqlite://kyoso.db"), Ok(DatabaseTarget::Sqlite(_))));
-        assert!(matches!(DatabaseTarget::parse("kyoso.db"), Ok(DatabaseTarget::Sqlite(_))));
-        assert_eq!(DatabaseTarget::parse("mysql://x/y"), Err(TargetError::UnknownScheme("mysql".into())));
+        assert!(matches!(
+            DatabaseTarget::parse("postgres://u@h/db"),
+            Ok(DatabaseTarget::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseTarget::parse("postgresql://u@h/db"),
+            Ok(DatabaseTarget::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseTarget::parse("sqlite://kyoso.db"),
+            Ok(DatabaseTarget::Sqlite(_))
+        ));
+        assert!(matches!(
+            DatabaseTarget::parse("kyoso.db"),
+            Ok(DatabaseTarget::Sqlite(_))
+        ));
+        assert_eq!(
+            DatabaseTarget::parse("mysql://x/y"),
+            Err(TargetError::UnknownScheme("mysql".into()))
+        );
         assert!(matches!(
             DatabaseTarget::parse("sqlite:///no/such/dir/kyoso.db"),
             Err(TargetError::MissingDirectory(_))

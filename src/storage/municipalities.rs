@@ -11,7 +11,12 @@ pub fn insert(conn: &mut AnyConnection, new: &NewMunicipality) -> QueryResult<Mu
         .values(new)
         .returning(municipalities::id)
         .get_result::<i64>(conn)
-        .and_then(|id| municipalities::table.find(id).select(MunicipalityRow::as_select()).first(conn))
+        .and_then(|id| {
+            municipalities::table
+                .find(id)
+                .select(MunicipalityRow::as_select())
+                .first(conn)
+        })
 }
 
 pub fn by_code(conn: &mut AnyConnection, code: &str) -> QueryResult<Option<MunicipalityRow>> {
@@ -23,14 +28,26 @@ pub fn by_code(conn: &mut AnyConnection, code: &str) -> QueryResult<Option<Munic
 }
 
 pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<MunicipalityRow> {
-    municipalities::table.find(id).select(MunicipalityRow::as_select()).first(conn)
+    municipalities::table
+        .find(id)
+        .select(MunicipalityRow::as_select())
+        .first(conn)
 }
 
 pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<MunicipalityRow>> {
-    municipalities::table.select(MunicipalityRow::as_select()).order(municipalities::code).load(conn)
+    municipalities::table
+        .select(MunicipalityRow::as_select())
+        .order(municipalities::code)
+        .load(conn)
 }
 
-pub fn update(conn: &mut AnyConnection, id: i64, name: &str, first_response_days: i32, decision_days: i32) -> QueryResult<()> {
+pub fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    name: &str,
+    first_response_days: i32,
+    decision_days: i32,
+) -> QueryResult<()> {
     diesel::update(municipalities::table.find(id))
         .set((
             municipalities::name.eq(name),
@@ -51,30 +68,61 @@ pub fn zones_of(conn: &mut AnyConnection, municipality_id: i64) -> QueryResult<V
 }
 
 pub fn zone(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ZoneRow>> {
-    zones::table.find(id).select(ZoneRow::as_select()).first(conn).optional()
+    zones::table
+        .find(id)
+        .select(ZoneRow::as_select())
+        .first(conn)
+        .optional()
 }
 
-pub fn insert_zone(conn: &mut AnyConnection, municipality_id: i64, name: &str) -> QueryResult<ZoneRow> {
+pub fn insert_zone(
+    conn: &mut AnyConnection,
+    municipality_id: i64,
+    name: &str,
+) -> QueryResult<ZoneRow> {
     diesel::insert_into(zones::table)
-        .values((zones::municipality_id.eq(municipality_id), zones::name.eq(name)))
+        .values((
+            zones::municipality_id.eq(municipality_id),
+            zones::name.eq(name),
+        ))
         .returning(zones::id)
         .get_result::<i64>(conn)
-        .and_then(|id| zones::table.find(id).select(ZoneRow::as_select()).first(conn))
+        .and_then(|id| {
+            zones::table
+                .find(id)
+                .select(ZoneRow::as_select())
+                .first(conn)
+        })
 }
 
-pub fn insert_department(conn: &mut AnyConnection, new: &NewDepartment) -> QueryResult<DepartmentRow> {
+pub fn insert_department(
+    conn: &mut AnyConnection,
+    new: &NewDepartment,
+) -> QueryResult<DepartmentRow> {
     diesel::insert_into(departments::table)
         .values(new)
         .returning(departments::id)
         .get_result::<i64>(conn)
-        .and_then(|id| departments::table.find(id).select(DepartmentRow::as_select()).first(conn))
+        .and_then(|id| {
+            departments::table
+                .find(id)
+                .select(DepartmentRow::as_select())
+                .first(conn)
+        })
 }
 
 pub fn department(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<DepartmentRow>> {
-    departments::table.find(id).select(DepartmentRow::as_select()).first(conn).optional()
+    departments::table
+        .find(id)
+        .select(DepartmentRow::as_select())
+        .first(conn)
+        .optional()
 }
 
-pub fn departments_of(conn: &mut AnyConnection, municipality_id: i64) -> QueryResult<Vec<DepartmentRow>> {
+pub fn departments_of(
+    conn: &mut AnyConnection,
+    municipality_id: i64,
+) -> QueryResult<Vec<DepartmentRow>> {
     departments::table
         .filter(departments::municipality_id.eq(municipality_id))
         .select(DepartmentRow::as_select())
@@ -82,7 +130,13 @@ pub fn departments_of(conn: &mut AnyConnection, municipality_id: i64) -> QueryRe
         .load(conn)
 }
 
-pub fn update_department(conn: &mut AnyConnection, id: i64, name: &str, email: Option<&str>, is_desk: bool) -> QueryResult<()> {
+pub fn update_department(
+    conn: &mut AnyConnection,
+    id: i64,
+    name: &str,
+    email: Option<&str>,
+    is_desk: bool,
+) -> QueryResult<()> {
     diesel::update(departments::table.find(id))
         .set((
             departments::name.eq(name),
@@ -95,18 +149,28 @@ pub fn update_department(conn: &mut AnyConnection, id: i64, name: &str, email: O
 }
 
 /// Replaces a department's policy fields.
-pub fn set_department_fields(conn: &mut AnyConnection, department_id: i64, fields: &[&str]) -> QueryResult<()> {
+pub fn set_department_fields(
+    conn: &mut AnyConnection,
+    department_id: i64,
+    fields: &[&str],
+) -> QueryResult<()> {
     diesel::delete(dpf::table.filter(dpf::department_id.eq(department_id))).execute(conn)?;
     for f in fields {
         diesel::insert_into(dpf::table)
-            .values((dpf::department_id.eq(department_id), dpf::policy_field.eq(*f)))
+            .values((
+                dpf::department_id.eq(department_id),
+                dpf::policy_field.eq(*f),
+            ))
             .execute(conn)?;
     }
     Ok(())
 }
 
 /// (department id, policy field) pairs for the given departments.
-pub fn department_fields(conn: &mut AnyConnection, department_ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+pub fn department_fields(
+    conn: &mut AnyConnection,
+    department_ids: &[i64],
+) -> QueryResult<Vec<(i64, String)>> {
     dpf::table
         .filter(dpf::department_id.eq_any(department_ids))
         .select((dpf::department_id, dpf::policy_field))

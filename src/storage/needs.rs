@@ -7,24 +7,43 @@ use super::models::{NeedChanges, NeedRow, NewNeed};
 use super::schema::{need_partner_kinds as npk, needs};
 
 pub fn insert(conn: &mut AnyConnection, new: &NewNeed) -> QueryResult<NeedRow> {
-    diesel::insert_into(needs::table).values(new).returning(needs::id)
+    diesel::insert_into(needs::table)
+        .values(new)
+        .returning(needs::id)
         .get_result::<i64>(conn)
-        .and_then(|id| needs::table.find(id).select(NeedRow::as_select()).first(conn))
+        .and_then(|id| {
+            needs::table
+                .find(id)
+                .select(NeedRow::as_select())
+                .first(conn)
+        })
 }
 
 pub fn update(conn: &mut AnyConnection, id: i64, changes: &NeedChanges) -> QueryResult<()> {
-    diesel::update(needs::table.find(id)).set(changes).execute(conn)?;
+    diesel::update(needs::table.find(id))
+        .set(changes)
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<NeedRow>> {
-    needs::table.find(id).select(NeedRow::as_select()).first(conn).optional()
+    needs::table
+        .find(id)
+        .select(NeedRow::as_select())
+        .first(conn)
+        .optional()
 }
 
-pub fn set_partner_kinds(conn: &mut AnyConnection, need_id: i64, kinds: &[&str]) -> QueryResult<()> {
+pub fn set_partner_kinds(
+    conn: &mut AnyConnection,
+    need_id: i64,
+    kinds: &[&str],
+) -> QueryResult<()> {
     diesel::delete(npk::table.filter(npk::need_id.eq(need_id))).execute(conn)?;
     for k in kinds {
-        diesel::insert_into(npk::table).values((npk::need_id.eq(need_id), npk::partner_kind.eq(*k))).execute(conn)?;
+        diesel::insert_into(npk::table)
+            .values((npk::need_id.eq(need_id), npk::partner_kind.eq(*k)))
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -56,9 +75,15 @@ pub struct NeedFilter {
 }
 
 pub fn list(conn: &mut AnyConnection, f: &NeedFilter) -> QueryResult<Vec<NeedRow>> {
-    let mut q = needs::table.select(NeedRow::as_select()).order(needs::id.desc()).limit(f.limit).into_boxed();
+    let mut q = needs::table
+        .select(NeedRow::as_select())
+        .order(needs::id.desc())
+        .limit(f.limit)
+        .into_boxed();
     if !f.all_internal {
-        let public = needs::visibility.eq("public").and(needs::status.ne("draft"));
+        let public = needs::visibility
+            .eq("public")
+            .and(needs::status.ne("draft"));
         q = match f.internal_of {
             Some(m) => q.filter(public.or(needs::municipality_id.eq(m))),
             None => q.filter(public),
@@ -83,7 +108,13 @@ pub fn list(conn: &mut AnyConnection, f: &NeedFilter) -> QueryResult<Vec<NeedRow
         q = q.filter(needs::visibility.eq(v.clone()));
     }
     if let Some(k) = &f.partner_kind {
-        q = q.filter(needs::id.eq_any(npk::table.filter(npk::partner_kind.eq(k.clone())).select(npk::need_id)));
+        q = q.filter(
+            needs::id.eq_any(
+                npk::table
+                    .filter(npk::partner_kind.eq(k.clone()))
+                    .select(npk::need_id),
+            ),
+        );
     }
     if let Some(b) = f.before_id {
         q = q.filter(needs::id.lt(b));

@@ -7,33 +7,52 @@ use super::models::{NewOffer, OfferChanges, OfferRow};
 use super::schema::{offer_policy_fields as opf, offer_regions, offers, partners};
 
 pub fn insert(conn: &mut AnyConnection, new: &NewOffer) -> QueryResult<OfferRow> {
-    diesel::insert_into(offers::table).values(new).returning(offers::id)
+    diesel::insert_into(offers::table)
+        .values(new)
+        .returning(offers::id)
         .get_result::<i64>(conn)
-        .and_then(|id| offers::table.find(id).select(OfferRow::as_select()).first(conn))
+        .and_then(|id| {
+            offers::table
+                .find(id)
+                .select(OfferRow::as_select())
+                .first(conn)
+        })
 }
 
 pub fn update(conn: &mut AnyConnection, id: i64, changes: &OfferChanges) -> QueryResult<()> {
-    diesel::update(offers::table.find(id)).set(changes).execute(conn)?;
+    diesel::update(offers::table.find(id))
+        .set(changes)
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<OfferRow>> {
-    offers::table.find(id).select(OfferRow::as_select()).first(conn).optional()
+    offers::table
+        .find(id)
+        .select(OfferRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn set_fields(conn: &mut AnyConnection, offer_id: i64, fields: &[&str]) -> QueryResult<()> {
     diesel::delete(opf::table.filter(opf::offer_id.eq(offer_id))).execute(conn)?;
     for f in fields {
-        diesel::insert_into(opf::table).values((opf::offer_id.eq(offer_id), opf::policy_field.eq(*f))).execute(conn)?;
+        diesel::insert_into(opf::table)
+            .values((opf::offer_id.eq(offer_id), opf::policy_field.eq(*f)))
+            .execute(conn)?;
     }
     Ok(())
 }
 
 pub fn set_regions(conn: &mut AnyConnection, offer_id: i64, regions: &[&str]) -> QueryResult<()> {
-    diesel::delete(offer_regions::table.filter(offer_regions::offer_id.eq(offer_id))).execute(conn)?;
+    diesel::delete(offer_regions::table.filter(offer_regions::offer_id.eq(offer_id)))
+        .execute(conn)?;
     for r in regions {
         diesel::insert_into(offer_regions::table)
-            .values((offer_regions::offer_id.eq(offer_id), offer_regions::region_code.eq(*r)))
+            .values((
+                offer_regions::offer_id.eq(offer_id),
+                offer_regions::region_code.eq(*r),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -76,12 +95,22 @@ pub struct OfferFilter {
 
 /// Offers newest first, filtered.
 pub fn list(conn: &mut AnyConnection, f: &OfferFilter) -> QueryResult<Vec<OfferRow>> {
-    let mut q = offers::table.select(OfferRow::as_select()).order(offers::id.desc()).limit(f.limit).into_boxed();
+    let mut q = offers::table
+        .select(OfferRow::as_select())
+        .order(offers::id.desc())
+        .limit(f.limit)
+        .into_boxed();
     q = q.filter(offers::status.eq_any(f.statuses.clone()));
     if let Some(viewer) = f.hide_suspended_except {
-        let active = partners::table.filter(partners::status.eq("active")).select(partners::id);
+        let active = partners::table
+            .filter(partners::status.eq("active"))
+            .select(partners::id);
         q = match viewer {
-            Some(v) => q.filter(offers::partner_id.eq_any(active).or(offers::partner_id.eq(v))),
+            Some(v) => q.filter(
+                offers::partner_id
+                    .eq_any(active)
+                    .or(offers::partner_id.eq(v)),
+            ),
             None => q.filter(offers::partner_id.eq_any(active)),
         };
     }
@@ -89,17 +118,31 @@ pub fn list(conn: &mut AnyConnection, f: &OfferFilter) -> QueryResult<Vec<OfferR
         q = q.filter(offers::kind.eq(k.clone()));
     }
     if let Some(pf) = &f.policy_field {
-        q = q.filter(offers::id.eq_any(opf::table.filter(opf::policy_field.eq(pf.clone())).select(opf::offer_id)));
+        q = q.filter(
+            offers::id.eq_any(
+                opf::table
+                    .filter(opf::policy_field.eq(pf.clone()))
+                    .select(opf::offer_id),
+            ),
+        );
     }
     if let Some(codes) = &f.region_codes {
         q = q.filter(
             offers::id.eq_any(
-                offer_regions::table.filter(offer_regions::region_code.eq_any(codes.clone())).select(offer_regions::offer_id),
+                offer_regions::table
+                    .filter(offer_regions::region_code.eq_any(codes.clone()))
+                    .select(offer_regions::offer_id),
             ),
         );
     }
     if let Some(pk) = &f.partner_kind {
-        q = q.filter(offers::partner_id.eq_any(partners::table.filter(partners::kind.eq(pk.clone())).select(partners::id)));
+        q = q.filter(
+            offers::partner_id.eq_any(
+                partners::table
+                    .filter(partners::kind.eq(pk.clone()))
+                    .select(partners::id),
+            ),
+        );
     }
     if let Some(p) = f.partner_id {
         q = q.filter(offers::partner_id.eq(p));

@@ -11,16 +11,28 @@ pub fn insert(conn: &mut AnyConnection, new: &NewStaffUser) -> QueryResult<Staff
         .values(new)
         .returning(staff_users::id)
         .get_result::<i64>(conn)
-        .and_then(|id| staff_users::table.find(id).select(StaffUserRow::as_select()).first(conn))
+        .and_then(|id| {
+            staff_users::table
+                .find(id)
+                .select(StaffUserRow::as_select())
+                .first(conn)
+        })
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<StaffUserRow>> {
-    staff_users::table.find(id).select(StaffUserRow::as_select()).first(conn).optional()
+    staff_users::table
+        .find(id)
+        .select(StaffUserRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Staff of one municipality, or every staff user when `municipality` is `None`.
 pub fn list(conn: &mut AnyConnection, municipality: Option<i64>) -> QueryResult<Vec<StaffUserRow>> {
-    let mut q = staff_users::table.select(StaffUserRow::as_select()).order(staff_users::id).into_boxed();
+    let mut q = staff_users::table
+        .select(StaffUserRow::as_select())
+        .order(staff_users::id)
+        .into_boxed();
     if let Some(m) = municipality {
         q = q.filter(staff_users::municipality_id.eq(m));
     }

@@ -17,7 +17,14 @@ fn kyoso(dir: &ScratchDir) -> Command {
 
 fn output(c: &mut Command) -> (bool, String) {
     let o = c.output().unwrap();
-    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
 }
 
 #[test]
@@ -25,22 +32,46 @@ fn help_explains_commands_and_settings() {
     let dir = ScratchDir::new();
     let (ok, text) = output(kyoso(&dir).arg("--help"));
     assert!(ok);
-    for word in ["serve", "migrate", "demo", "staff", "DATABASE_URL", "KYOSO_BIND", "KYOSO_DATA_DIR"] {
+    for word in [
+        "serve",
+        "migrate",
+        "demo",
+        "staff",
+        "DATABASE_URL",
+        "KYOSO_BIND",
+        "KYOSO_DATA_DIR",
+    ] {
         assert!(text.contains(word), "--help lacks {word}:\n{text}");
     }
     let (ok, text) = output(kyoso(&dir).args(["serve", "--help"]));
-    assert!(ok && text.contains("--bind") && text.contains("--data-dir"), "{text}");
+    assert!(
+        ok && text.contains("--bind") && text.contains("--data-dir"),
+        "{text}"
+    );
 }
 
 #[test]
 fn invalid_settings_stop_start_up_naming_the_setting() {
     let dir = ScratchDir::new();
-    let cases: [(&[&str], &[(&str, &str)], &str); 5] = [
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 5] = [
         (&["serve", "--bind", "everywhere"], &[], "KYOSO_BIND"),
-        (&["migrate"], &[("DATABASE_URL", "mysql://db/kyoso")], "DATABASE_URL"),
-        (&["migrate"], &[("DATABASE_URL", "sqlite:///no/such/dir/k.db")], "does not exist"),
+        (
+            &["migrate"],
+            &[("DATABASE_URL", "mysql://db/kyoso")],
+            "DATABASE_URL",
+        ),
+        (
+            &["migrate"],
+            &[("DATABASE_URL", "sqlite:///no/such/dir/k.db")],
+            "does not exist",
+        ),
         (&["migrate"], &[("KYOSO_POOL_SIZE", "0")], "KYOSO_POOL_SIZE"),
-        (&["migrate"], &[("KYOSO_SMPT_URL", "smtp://x")], "KYOSO_SMPT_URL"),
+        (
+            &["migrate"],
+            &[("KYOSO_SMPT_URL", "smtp://x")],
+            "KYOSO_SMPT_URL",
+        ),
     ];
     for (args, env, expected) in cases {
         let mut c = kyoso(&dir);
@@ -50,7 +81,10 @@ fn invalid_settings_stop_start_up_naming_the_setting() {
         }
         let (ok, text) = output(&mut c);
         assert!(!ok, "{args:?} {env:?} should fail");
-        assert!(text.contains(expected), "{args:?} {env:?}: message lacks {expected}: {text}");
+        assert!(
+            text.contains(expected),
+            "{args:?} {env:?}: message lacks {expected}: {text}"
+        );
     }
     std::fs::write(dir.0.join("kyoso.toml"), "bindd = \"127.0.0.1:1\"\n").unwrap();
     let (ok, text) = output(kyoso(&dir).arg("migrate"));
@@ -70,8 +104,30 @@ fn migrate_and_demo_on_the_embedded_default() {
     assert!(creds.lines().filter(|l| l.contains("kyoso_")).count() >= 10);
     let (ok, text) = output(kyoso(&dir).arg("demo"));
     assert!(!ok && text.contains("already loaded"), "{text}");
-    let (ok, text) = output(kyoso(&dir).args(["staff", "add", "--email", "new@example.jp", "--name", "新任 職員", "--role", "desk", "--municipality", "141003"]));
+    let (ok, text) = output(kyoso(&dir).args([
+        "staff",
+        "add",
+        "--email",
+        "new@example.jp",
+        "--name",
+        "新任 職員",
+        "--role",
+        "desk",
+        "--municipality",
+        "141003",
+    ]));
     assert!(ok && text.contains("kyoso_"), "{text}");
-    let (ok, text) = output(kyoso(&dir).args(["staff", "add", "--email", "x@example.jp", "--name", "x", "--role", "department", "--municipality", "141003"]));
+    let (ok, text) = output(kyoso(&dir).args([
+        "staff",
+        "add",
+        "--email",
+        "x@example.jp",
+        "--name",
+        "x",
+        "--role",
+        "department",
+        "--municipality",
+        "141003",
+    ]));
     assert!(!ok && text.contains("department_id"), "{text}");
 }

@@ -6,20 +6,37 @@ use std::collections::BTreeMap;
 
 #[test]
 fn compose_file_passes_only_known_settings() {
-    let text = std::fs::read_to_string(format!("{}/docker-compose.yml", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("docker-compose.yml parses");
+    let text =
+        std::fs::read_to_string(format!("{}/docker-compose.yml", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&text).expect("docker-compose.yml parses");
     let services = doc["services"].as_mapping().expect("services");
     let names: Vec<&str> = services.keys().filter_map(|k| k.as_str()).collect();
     for wanted in ["postgres", "smtp", "kyoso"] {
-        assert!(names.contains(&wanted), "service {wanted} missing: {names:?}");
+        assert!(
+            names.contains(&wanted),
+            "service {wanted} missing: {names:?}"
+        );
     }
     let kyoso = &doc["services"]["kyoso"];
-    assert!(kyoso["build"]["dockerfile"].as_str().is_some_and(|d| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(d).exists()));
+    assert!(kyoso["build"]["dockerfile"].as_str().is_some_and(|d| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(d)
+            .exists()
+    }));
     let env: BTreeMap<String, String> = kyoso["environment"]
         .as_mapping()
         .expect("kyoso.environment is a mapping")
         .iter()
-        .map(|(k, v)| (k.as_str().unwrap().to_owned(), v.as_str().map(str::to_owned).unwrap_or_else(|| format!("{v:?}"))))
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap().to_owned(),
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("{v:?}")),
+            )
+        })
         .collect();
     assert!(!env.is_empty());
     for name in env.keys() {
@@ -33,15 +50,21 @@ fn compose_file_passes_only_known_settings() {
     let mut env = env;
     env.remove("KYOSO_DATA_DIR");
     let layer = kyoso::config::Layer::from_env(&env).expect("compose settings parse");
-    let settings = kyoso::config::Settings::resolve(kyoso::config::Layer::default(), layer, kyoso::config::Layer::default(), false)
-        .expect("compose settings are valid");
+    let settings = kyoso::config::Settings::resolve(
+        kyoso::config::Layer::default(),
+        layer,
+        kyoso::config::Layer::default(),
+        false,
+    )
+    .expect("compose settings are valid");
     assert_eq!(settings.database.backend_name(), "postgresql");
     assert!(settings.smtp_url.is_some());
 }
 
 #[test]
 fn readme_lists_every_setting() {
-    let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let readme =
+        std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
     for s in kyoso::config::SETTINGS {
         assert!(readme.contains(s.env), "README does not document {}", s.env);
     }

@@ -17,9 +17,15 @@ async fn demo_data_loads_and_serves(backend: Backend) {
     let mut total = 0;
     let mut cursor = String::new();
     loop {
-        let page = app.get(&format!("/api/v1/needs?limit=100&cursor={cursor}"), None).await;
+        let page = app
+            .get(&format!("/api/v1/needs?limit=100&cursor={cursor}"), None)
+            .await;
         let items = page.body["items"].as_array().unwrap();
-        assert!(items.iter().all(|n| n["visibility"] == "public" && n["status"] == "open"));
+        assert!(
+            items
+                .iter()
+                .all(|n| n["visibility"] == "public" && n["status"] == "open")
+        );
         total += items.len();
         match page.body["next_cursor"].as_str() {
             Some(c) => cursor = c.to_owned(),
@@ -28,7 +34,12 @@ async fn demo_data_loads_and_serves(backend: Backend) {
     }
     assert!((30..50).contains(&total), "public open needs: {total}");
     for kind in ["company", "university", "npo", "other"] {
-        let offers = app.get(&format!("/api/v1/offers?partner_kind={kind}"), None).await;
-        assert!(!offers.body["items"].as_array().unwrap().is_empty(), "no offers of {kind} partners");
+        let offers = app
+            .get(&format!("/api/v1/offers?partner_kind={kind}"), None)
+            .await;
+        assert!(
+            !offers.body["items"].as_array().unwrap().is_empty(),
+            "no offers of {kind} partners"
+        );
     }
 }

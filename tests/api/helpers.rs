@@ -44,7 +44,10 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
@@ -79,8 +82,11 @@ pub fn fresh_database(backend: Backend, scratch: &ScratchDir) -> DatabaseTarget 
         Backend::Postgres => {
             let admin = postgres_admin_url();
             let name = unique("kyoso_test").to_lowercase();
-            let mut conn = diesel::PgConnection::establish(&admin).expect("connect to the test PostgreSQL server");
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create test database");
+            let mut conn = diesel::PgConnection::establish(&admin)
+                .expect("connect to the test PostgreSQL server");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create test database");
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
             DatabaseTarget::Postgres(format!("{base}/{name}"))
         }
@@ -104,13 +110,21 @@ pub struct Reply {
 
 impl Reply {
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// Asserts a problem document with this status and code.
     pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
-        assert_eq!(self.content_type(), "application/problem+json", "body: {}", self.text);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "body: {}",
+            self.text
+        );
         assert_eq!(self.body["code"], code, "body: {}", self.text);
         assert_eq!(self.body["status"], status);
         self
@@ -119,7 +133,16 @@ impl Reply {
     pub fn field_codes(&self) -> Vec<(String, String)> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned())).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap().to_owned(),
+                            e["code"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -133,12 +156,25 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         actix_web::rt::spawn(kyoso::app::serve(db.clone(), listener, Some(1)));
-        let client = awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish();
-        TestApp { base, db, client, _scratch: scratch }
+        let client = awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish();
+        TestApp {
+            base,
+            db,
+            client,
+            _scratch: scratch,
+        }
     }
 
     /// Sends a request; `body` as JSON when given.
-    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(k) = key {
             req = req.insert_header(("Authorization", format!("Bearer {k}")));
@@ -151,20 +187,43 @@ impl TestApp {
         let bytes = res.body().limit(10 * 1024 * 1024).await.expect("read body");
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status: res.status(), headers: res.headers().clone(), body, text }
+        Reply {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body,
+            text,
+        }
     }
 
     /// Sends raw bytes with a chosen content type.
-    pub async fn call_raw(&self, method: Method, path: &str, key: Option<&str>, content_type: &str, bytes: Vec<u8>) -> Reply {
-        let mut req = self.client.request(method, format!("{}{path}", self.base)).insert_header(("Content-Type", content_type));
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .insert_header(("Content-Type", content_type));
         if let Some(k) = key {
             req = req.insert_header(("Authorization", format!("Bearer {k}")));
         }
-        let mut res = req.send_body(bytes).await.expect("request reaches the server");
+        let mut res = req
+            .send_body(bytes)
+            .await
+            .expect("request reaches the server");
         let bytes = res.body().limit(10 * 1024 * 1024).await.expect("read body");
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status: res.status(), headers: res.headers().clone(), body, text }
+        Reply {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str, key: Option<&str>) -> Reply {
@@ -207,7 +266,10 @@ fn staff_key(db: &Db, email: &str, role: &str, code: &str, department: Option<i6
         department_id: department,
         locale: None,
     };
-    staff::create(db, None, input).expect("seed staff").api_key.key
+    staff::create(db, None, input)
+        .expect("seed staff")
+        .api_key
+        .key
 }
 
 fn town(db: &Db, admin: &Actor, code: &'static str, name: &str, prefecture: &str) -> Town {
@@ -229,7 +291,12 @@ fn town(db: &Db, admin: &Actor, code: &'static str, name: &str, prefecture: &str
             db,
             admin,
             code,
-            DepartmentInput { name: n.into(), email: None, policy_fields: vec![f.into()], is_desk: false },
+            DepartmentInput {
+                name: n.into(),
+                email: None,
+                policy_fields: vec![f.into()],
+                is_desk: false,
+            },
         )
         .expect("seed department")
         .id
@@ -240,7 +307,13 @@ fn town(db: &Db, admin: &Actor, code: &'static str, name: &str, prefecture: &str
     Town {
         department_id,
         other_department_id,
-        dept_key: staff_key(db, &format!("dept@{code}.example.jp"), "department", code, Some(department_id)),
+        dept_key: staff_key(
+            db,
+            &format!("dept@{code}.example.jp"),
+            "department",
+            code,
+            Some(department_id),
+        ),
         desk_key: staff_key(db, &format!("desk@{code}.example.jp"), "desk", code, None),
         admin_key: staff_key(db, &format!("admin@{code}.example.jp"), "admin", code, None),
     }
@@ -282,7 +355,12 @@ impl World {
             },
         )
         .expect("seed operator");
-        let admin = Actor::Staff(StaffActor { id: op.staff.id, role: Role::Admin, municipality: None, department: None });
+        let admin = Actor::Staff(StaffActor {
+            id: op.staff.id,
+            role: Role::Admin,
+            municipality: None,
+            department: None,
+        });
         World {
             operator_key: op.api_key.key,
             yokohama: town(db, &admin, "141003", "横浜市", "神奈川県"),

@@ -26,15 +26,25 @@ async fn every_declared_route_is_documented() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let doc = app.get("/api/v1/openapi.json", None).await;
     assert_eq!(doc.status, 200);
-    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc.body["openapi"]);
+    assert!(
+        doc.body["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc.body["openapi"]
+    );
     let paths = doc.body["paths"].as_object().unwrap();
     let routes = declared_routes();
     assert!(routes.len() >= 30, "found only {} routes", routes.len());
     for (method, path) in &routes {
-        let documented = [path.clone(), format!("/api/v1{path}")]
-            .iter()
-            .any(|p| paths.get(p).is_some_and(|item| item.get(method.as_str()).is_some()));
-        assert!(documented, "{} {path} is not in the OpenAPI document", method.to_uppercase());
+        let documented = [path.clone(), format!("/api/v1{path}")].iter().any(|p| {
+            paths
+                .get(p)
+                .is_some_and(|item| item.get(method.as_str()).is_some())
+        });
+        assert!(
+            documented,
+            "{} {path} is not in the OpenAPI document",
+            method.to_uppercase()
+        );
     }
     // And every documented operation answers (not with "no route").
     for (path, item) in paths {
@@ -42,8 +52,16 @@ async fn every_declared_route_is_documented() {
             let concrete = path.replace("{id}", "1").replace("{code}", "141003");
             let m = awc::http::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let r = app.call(m, &concrete, None, None).await;
-            let no_route = r.status == 404 && r.body["detail"].as_str().unwrap_or("").starts_with("no route");
-            assert!(!no_route && r.status != 405, "{method} {path} is documented but not routed: {}", r.text);
+            let no_route = r.status == 404
+                && r.body["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("no route");
+            assert!(
+                !no_route && r.status != 405,
+                "{method} {path} is documented but not routed: {}",
+                r.text
+            );
         }
     }
     // Problem documents and the bearer scheme are described.

@@ -1,0 +1,102 @@
+use super::{doc, memory_index};
+use crate::document::{DocType, Document};
+use crate::matching::MatchRequest;
+
+fn offer(id: i64, title: &str, body: &str, regions: &[&str], kind: &str) -> Document {
+    let mut d = doc(DocType::Offer, id, title, body);
+    d.municipality_codes = regions.iter().map(|r| r.to_string()).collect();
+    d.partner_kind = Some(kind.into());
+    d.policy_fields = vec!["environment_energy".into()];
+    d
+}
+
+fn fixture() -> (Vec<Document>, Document) {
+    let offers = vec![
+        offer(1, "わなの作動を知らせる鳥獣害対策IoT", "箱わなに通知装置を付け、シカやイノシシの捕獲を写真付きで知らせます。見回りの負担を減らします。", &["nationwide"], "company"),
+        offer(2, "子育て世帯向けオンライン相談", "保育士が子育ての悩みにオンラインで答えます。", &["nationwide"], "company"),
+        offer(3, "観光客向け多言語案内", "観光案内を多言語で提供します。", &["nationwide"], "company"),
+        offer(4, "シカの食害を防ぐ電気柵", "農地や学校の敷地へのシカの侵入を電気柵で防ぎます。", &["401307"], "company"),
+        offer(5, "大学による野生動物の生態調査", "シカやイノシシの行動を調査し、被害対策を提案します。", &["280003"], "university"),
+        offer(6, "避難所運営の訓練支援", "防災訓練と避難所運営を支援します。", &["nationwide"], "company"),
+    ];
+    let mut need = doc(
+        DocType::Need,
+        100,
+        "シカによる被害を防ぎたい",
+        "町内でシカやイノシシが畑や学校の敷地に侵入し、被害が続いている。わなの見回りの負担も大きい。",
+    );
+    need.municipality_codes = vec!["285862".into()];
+    need.partner_kinds_wanted = vec!["company".into()];
+    need.policy_fields = vec!["environment_energy".into()];
+    (offers, need)
+}
+
+#[test]
+fn need_finds_the_obviously_related_offer_first() {
+    let (offers, need) = fixture();
+    let mut all = offers.clone();
+    all.push(need.clone());
+    let index = memory_index(&all);
+    let hits = index
+        .match_documents(&MatchRequest {
+            source: need.clone(),
+            limit: 10,
+            boost_ids: vec![],
+            exclude_ids: vec![],
+        })
+        .unwrap();
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    assert_eq!(ids.first(), Some(&1), "{hits:?}");
+    // Fukuoka-only offer does not serve the need's town; the university is
+    // not a kind the need wants.
+    assert!(!ids.contains(&4) && !ids.contains(&5), "{ids:?}");
+    assert!(hits.iter().all(|h| h.doc_type == DocType::Offer));
+    let top = &hits[0];
+    assert!(top.matched_terms.iter().any(|t| t == "シカ"), "{top:?}");
+    assert!(top.normalized > 0.0 && top.normalized <= 1.0);
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+
+    // Feedback: an excluded offer disappears.
+    let hits = index
+        .match_documents(&MatchRequest {
+            source: need,
+            limit: 10,
+            boost_ids: vec![6],
+            exclude_ids: vec![1],
+        })
+        .unwrap();
+    assert!(hits.iter().all(|h| h.id != 1));
+}
+
+#[test]
+fn offer_finds_needs_in_its_regions() {
+    let (offers, need) = fixture();
+    let mut far_need = need.clone();
+    far_need.id = 101;
+    far_need.municipality_codes = vec!["130001".into()];
+    let mut internal_need = need.clone();
+    internal_need.id = 102;
+    internal_need.visibility = "internal".into();
+    let mut all = offers.clone();
+    all.extend([need, far_need, internal_need]);
+    let index = memory_index(&all);
+    let hits = index
+        .match_documents(&MatchRequest {
+            source: offers[3].clone(), // Fukuoka only
+            limit: 10,
+            boost_ids: vec![],
+            exclude_ids: vec![],
+        })
+        .unwrap();
+    assert!(hits.is_empty(), "{hits:?}");
+    let hits = index
+        .match_documents(&MatchRequest {
+            source: offers[0].clone(), // nationwide
+            limit: 10,
+            boost_ids: vec![],
+            exclude_ids: vec![],
+        })
+        .unwrap();
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    assert!(ids.contains(&100) && ids.contains(&101) && !ids.contains(&102), "{ids:?}");
+}
