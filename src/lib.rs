@@ -6,4 +6,5 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod mail;
 pub mod storage;

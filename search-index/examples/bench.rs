@@ -34,7 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let report = bench::bench_match(Path::new(docs), Path::new(dir), &analyzers, count)?;
             println!("{}", serde_json::to_string(&report)?);
         }
-        _ => return Err("usage: bench [--data-dir DIR] index DOCS DIR | query DIR | match DOCS DIR [COUNT]".into()),
+        _ => {
+            return Err(
+                "usage: bench [--data-dir DIR] index DOCS DIR | query DIR | match DOCS DIR [COUNT]"
+                    .into(),
+            );
+        }
     }
     Ok(())
 }

@@ -73,7 +73,11 @@ impl CorpusDoc {
             policy_fields: self.policy_field.into_iter().collect(),
             municipality_codes: self.municipality.into_iter().collect(),
             zone: None,
-            partner_kind: if offer { self.partner_kind.clone() } else { None },
+            partner_kind: if offer {
+                self.partner_kind.clone()
+            } else {
+                None
+            },
             partner_kinds_wanted: if offer {
                 Vec::new()
             } else {
@@ -96,10 +100,16 @@ pub struct BenchIndexReport {
 }
 
 /// Index the corpus into `index_dir` (empty), commit and wait for merges.
-pub fn bench_index(docs_jsonl: &Path, index_dir: &Path, analyzers: &Analyzers) -> Result<BenchIndexReport> {
+pub fn bench_index(
+    docs_jsonl: &Path,
+    index_dir: &Path,
+    analyzers: &Analyzers,
+) -> Result<BenchIndexReport> {
     let started = Instant::now();
     let (index, _) = SearchIndex::open_or_create(index_dir, analyzers)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
     let mut writer = index.writer(WriterOptions {
         heap_bytes: 128_000_000 * threads,
         threads,
@@ -122,6 +132,7 @@ pub fn bench_index(docs_jsonl: &Path, index_dir: &Path, analyzers: &Analyzers) -
         docs += 1;
     }
     writer.commit()?;
+    writer.merge_all()?;
     writer.wait_merging_threads()?;
     fs::write(
         index_dir.join(ID_FORMAT_FILE),
@@ -200,7 +211,10 @@ pub fn bench_query(
         } else {
             let (top, total) = searcher.search(
                 &BooleanQuery::new(clauses),
-                &(TopDocs::with_limit(req.limit.max(1)).order_by_score(), Count),
+                &(
+                    TopDocs::with_limit(req.limit.max(1)).order_by_score(),
+                    Count,
+                ),
             )?;
             let mut ids = Vec::with_capacity(top.len());
             for (_, addr) in top {

@@ -137,9 +137,11 @@ impl EvalSet {
             let [need, offer, grade] = cols[..] else {
                 continue;
             };
-            let (Some(&n), Some(&o), Ok(g)) =
-                (need_ids.get(need), offer_ids.get(offer), grade.trim().parse::<u32>())
-            else {
+            let (Some(&n), Some(&o), Ok(g)) = (
+                need_ids.get(need),
+                offer_ids.get(offer),
+                grade.trim().parse::<u32>(),
+            ) else {
                 continue;
             };
             qrels.entry(n).or_default().insert(o, g);
@@ -205,9 +207,15 @@ fn score_system(
         let ranked = rank(need)?;
         let ranked = &ranked[..ranked.len().min(K)];
         let relevant = rels.values().filter(|g| **g > 0).count();
-        let found = ranked.iter().filter(|id| rels.get(id).is_some_and(|g| *g > 0)).count();
+        let found = ranked
+            .iter()
+            .filter(|id| rels.get(id).is_some_and(|g| *g > 0))
+            .count();
         recall += found as f64 / relevant as f64;
-        if let Some(pos) = ranked.iter().position(|id| rels.get(id).is_some_and(|g| *g > 0)) {
+        if let Some(pos) = ranked
+            .iter()
+            .position(|id| rels.get(id).is_some_and(|g| *g > 0))
+        {
             mrr += 1.0 / (pos as f64 + 1.0);
         }
         let gain = |g: u32| 2f64.powi(g as i32) - 1.0;

@@ -154,7 +154,10 @@ impl SearchIndex {
         Self::wrap(index, analyzers, Some(dir.to_path_buf()))
     }
 
-    fn try_open(dir: &Path, analyzers: &Analyzers) -> std::result::Result<SearchIndex, RebuildReason> {
+    fn try_open(
+        dir: &Path,
+        analyzers: &Analyzers,
+    ) -> std::result::Result<SearchIndex, RebuildReason> {
         let raw = match fs::read(dir.join(MARKER_FILE)) {
             Ok(raw) => raw,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -188,7 +191,8 @@ impl SearchIndex {
                 expected: SCHEMA_VERSION,
             });
         }
-        let opened = Self::wrap(index, analyzers, Some(dir.to_path_buf())).map_err(|e| corrupt(&e))?;
+        let opened =
+            Self::wrap(index, analyzers, Some(dir.to_path_buf())).map_err(|e| corrupt(&e))?;
         // Opening the reader loads every segment; also read the commit
         // payload, so a damaged meta.json shows up here and not later.
         opened.checkpoint().map_err(|e| corrupt(&e))?;
@@ -348,6 +352,18 @@ impl Writer {
     /// Drop uncommitted changes.
     pub fn rollback(&mut self) -> Result<()> {
         self.writer.rollback()?;
+        Ok(())
+    }
+
+    /// Merge every committed segment into one (after a bulk load): a
+    /// single segment answers queries markedly faster than several. Blocks
+    /// until the merge is done; the reader sees the merged segment on return.
+    pub fn merge_all(&mut self) -> Result<()> {
+        let ids = self.writer.index().searchable_segment_ids()?;
+        if ids.len() > 1 {
+            self.writer.merge(&ids).wait()?;
+        }
+        self.reader.reload()?;
         Ok(())
     }
 

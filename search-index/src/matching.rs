@@ -103,8 +103,18 @@ impl SearchIndex {
 
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for t in &ja_terms {
-            push_term(&mut should, f.title_ja, &t.text, t.weight * TARGET_TITLE_BOOST);
-            push_term(&mut should, f.body_ja, &t.text, t.weight * TARGET_BODY_BOOST);
+            push_term(
+                &mut should,
+                f.title_ja,
+                &t.text,
+                t.weight * TARGET_TITLE_BOOST,
+            );
+            push_term(
+                &mut should,
+                f.body_ja,
+                &t.text,
+                t.weight * TARGET_BODY_BOOST,
+            );
         }
         for t in &bi_terms {
             let w = t.weight * BIGRAM_BOOST;
@@ -135,7 +145,11 @@ impl SearchIndex {
         let mut scored: Vec<(f32, DocAddress, i64)> = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let (_, id) = read_identity(&searcher, addr)?;
-            let mut score = if boosted.contains(&id) { score * FEEDBACK_BOOST } else { score };
+            let mut score = if boosted.contains(&id) {
+                score * FEEDBACK_BOOST
+            } else {
+                score
+            };
             if shares_policy_field(&searcher, f, addr, &src.policy_fields)? {
                 score *= POLICY_FIELD_FACTOR;
             }
@@ -151,8 +165,12 @@ impl SearchIndex {
             .into_iter()
             .zip(presence)
             .map(|((score, _, id), present)| {
-                let matched: Vec<&WeightedTerm> =
-                    ja_terms.iter().zip(&present).filter(|(_, p)| **p).map(|(t, _)| t).collect();
+                let matched: Vec<&WeightedTerm> = ja_terms
+                    .iter()
+                    .zip(&present)
+                    .filter(|(_, p)| **p)
+                    .map(|(t, _)| t)
+                    .collect();
                 let weight: f32 = matched.iter().map(|t| t.weight).sum();
                 MatchHit {
                     doc_type: target,
@@ -229,7 +247,8 @@ impl SearchIndex {
         // Scale bigrams against the morphological terms, not against each other.
         let ja_max = ja.first().map(|t| t.weight).unwrap_or(1.0);
         let ja = scale(ja, ja_max);
-        bi.iter_mut().for_each(|t| t.weight /= ja_max.max(f32::EPSILON));
+        bi.iter_mut()
+            .for_each(|t| t.weight /= ja_max.max(f32::EPSILON));
         Ok((ja, bi))
     }
 }
@@ -260,7 +279,11 @@ fn doc_freq(searcher: &Searcher, fields: &[Field], text: &str) -> Result<u64> {
 }
 
 fn top_k(mut terms: Vec<WeightedTerm>, k: usize) -> Vec<WeightedTerm> {
-    terms.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| a.text.cmp(&b.text)));
+    terms.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then_with(|| a.text.cmp(&b.text))
+    });
     terms.truncate(k);
     terms
 }
@@ -326,7 +349,11 @@ pub(crate) fn match_filters(f: &Fields, src: &Document, target: DocType) -> Vec<
                 out.push(any_term(f.municipality, &refs));
             }
             if !src.partner_kinds_wanted.is_empty() {
-                let kinds: Vec<&str> = src.partner_kinds_wanted.iter().map(String::as_str).collect();
+                let kinds: Vec<&str> = src
+                    .partner_kinds_wanted
+                    .iter()
+                    .map(String::as_str)
+                    .collect();
                 out.push(any_term(f.partner_kind, &kinds));
             }
         }
@@ -339,7 +366,11 @@ pub(crate) fn match_filters(f: &Fields, src: &Document, target: DocType) -> Vec<
             {
                 let mut places: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 for r in &src.municipality_codes {
-                    let field = if is_prefecture(r) { f.prefecture } else { f.municipality };
+                    let field = if is_prefecture(r) {
+                        f.prefecture
+                    } else {
+                        f.municipality
+                    };
                     places.push((Occur::Should, key_query(field, r)));
                 }
                 out.push(Box::new(BooleanQuery::new(places)));
@@ -363,7 +394,10 @@ fn term_presence(
     let mut out = vec![vec![false; terms.len()]; hits.len()];
     let mut by_segment: BTreeMap<u32, Vec<(DocId, usize)>> = BTreeMap::new();
     for (i, a) in hits.iter().enumerate() {
-        by_segment.entry(a.segment_ord).or_default().push((a.doc_id, i));
+        by_segment
+            .entry(a.segment_ord)
+            .or_default()
+            .push((a.doc_id, i));
     }
     for (segment, mut docs) in by_segment {
         docs.sort_unstable();
@@ -372,7 +406,8 @@ fn term_presence(
             let inverted = reader.inverted_index(field)?;
             for (ti, t) in terms.iter().enumerate() {
                 let term = Term::from_field_text(field, &t.text);
-                let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)? else {
+                let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
+                else {
                     continue;
                 };
                 for &(doc, hi) in &docs {
@@ -403,10 +438,10 @@ fn shares_policy_field(
     let inverted = reader.inverted_index(f.policy_field)?;
     for p in wanted {
         let term = Term::from_field_text(f.policy_field, p);
-        if let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
-            if postings.seek(addr.doc_id) == addr.doc_id {
-                return Ok(true);
-            }
+        if let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
+            && postings.seek(addr.doc_id) == addr.doc_id
+        {
+            return Ok(true);
         }
     }
     Ok(false)

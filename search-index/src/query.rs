@@ -37,11 +37,17 @@ pub(crate) const BODY_BI_BOOST: f32 = 0.5;
 /// typed it; [`QueryError::code`] is stable for API clients.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
-    #[error("検索語が長すぎます（{chars}文字、上限{max}文字） / query too long ({chars} characters, at most {max})")]
+    #[error(
+        "検索語が長すぎます（{chars}文字、上限{max}文字） / query too long ({chars} characters, at most {max})"
+    )]
     TooLong { chars: usize, max: usize },
-    #[error("検索語が多すぎます（{count}語、上限{max}語） / too many terms ({count}, at most {max})")]
+    #[error(
+        "検索語が多すぎます（{count}語、上限{max}語） / too many terms ({count}, at most {max})"
+    )]
     TooManyTerms { count: usize, max: usize },
-    #[error("検索できる語がありません / the query has nothing searchable (only symbols or punctuation)")]
+    #[error(
+        "検索できる語がありません / the query has nothing searchable (only symbols or punctuation)"
+    )]
     NothingSearchable,
     #[error("ページ指定が無効です / the cursor is invalid or belongs to another search")]
     BadCursor,

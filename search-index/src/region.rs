@@ -62,7 +62,9 @@ mod tests {
 
     #[test]
     fn known_codes() {
-        for code in ["130001", "281000", "141003", "401307", "280003", "010006", "220001"] {
+        for code in [
+            "130001", "281000", "141003", "401307", "280003", "010006", "220001",
+        ] {
             assert!(parse_code(code).is_some(), "{code}");
         }
         assert!(parse_code("281001").is_none());

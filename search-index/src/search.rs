@@ -348,9 +348,19 @@ impl Snippets {
         }
         let tk = |field: Field| index.tantivy_index().tokenizer_for_field(field);
         Ok(Snippets {
-            title_ja: SnippetGenerator::new(ja.clone(), tk(f.title_ja)?, f.title_ja, TITLE_SNIPPET_CHARS),
+            title_ja: SnippetGenerator::new(
+                ja.clone(),
+                tk(f.title_ja)?,
+                f.title_ja,
+                TITLE_SNIPPET_CHARS,
+            ),
             body_ja: SnippetGenerator::new(ja, tk(f.body_ja)?, f.body_ja, BODY_SNIPPET_CHARS),
-            title_bi: SnippetGenerator::new(bi.clone(), tk(f.title_bi)?, f.title_bi, TITLE_SNIPPET_CHARS),
+            title_bi: SnippetGenerator::new(
+                bi.clone(),
+                tk(f.title_bi)?,
+                f.title_bi,
+                TITLE_SNIPPET_CHARS,
+            ),
             body_bi: SnippetGenerator::new(bi, tk(f.body_bi)?, f.body_bi, BODY_SNIPPET_CHARS),
         })
     }
@@ -394,7 +404,8 @@ fn snippet_html(s: &Snippet) -> String {
     let mut out = String::with_capacity(fragment.len() + merged.len() * 13);
     let mut at = 0;
     for r in merged {
-        let (Some(before), Some(marked)) = (fragment.get(at..r.start), fragment.get(r.start..r.end))
+        let (Some(before), Some(marked)) =
+            (fragment.get(at..r.start), fragment.get(r.start..r.end))
         else {
             continue;
         };

@@ -2,6 +2,7 @@
 //! function and render the result; errors as RFC 9457 problem documents.
 
 pub mod auth;
+pub mod desk;
 pub mod fallback;
 pub mod health;
 pub mod keys;
@@ -10,6 +11,7 @@ pub mod needs;
 pub mod offers;
 pub mod partners;
 pub mod problem;
+pub mod proposals;
 pub mod routes;
 pub mod staff;
 pub mod state;

@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope};
 
-use super::{health, keys, municipalities, needs, offers, partners, staff};
+use super::{desk, health, keys, municipalities, needs, offers, partners, proposals, staff};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -70,7 +70,27 @@ where
                 .service(municipalities::get_department)
                 .service(municipalities::update_department)
                 .service(staff::list_staff)
-                .service(staff::create_staff),
+                .service(staff::create_staff)
+                .service(proposals::submit_proposal)
+                .service(proposals::record_proposal)
+                .service(proposals::list_proposals)
+                .service(proposals::get_proposal)
+                .service(proposals::suggest_departments)
+                .service(proposals::route_proposal)
+                .service(proposals::add_note)
+                .service(proposals::reply)
+                .service(proposals::send_message)
+                .service(proposals::transition)
+                .service(proposals::pause)
+                .service(proposals::resume)
+                .service(proposals::extend)
+                .service(desk::get_deadlines)
+                .service(desk::get_stats)
+                .service(desk::list_rules)
+                .service(desk::create_rule)
+                .service(desk::delete_rule)
+                .service(desk::open_needs_json)
+                .service(desk::open_needs_csv),
         )
         .default_service(web::to(super::fallback::not_routed))
         .split_for_parts()

@@ -4,14 +4,19 @@
 
 pub mod actor;
 pub mod api_keys;
+pub mod calendar;
 pub mod codes;
+pub mod csv;
+pub mod desk;
 pub mod error;
 pub mod ids;
 pub mod municipalities;
 pub mod needs;
 pub mod offers;
+pub mod opendata;
 pub mod pagination;
 pub mod partners;
+pub mod proposals;
 pub mod staff;
 pub mod validate;
 pub mod vocab;

@@ -127,3 +127,54 @@ vocabulary!(
         En = "en": "English",
     }
 );
+
+vocabulary!(
+    /// How a proposal reached the desk.
+    Channel {
+        Api = "api": "Web・API",
+        Phone = "phone": "電話",
+        Visit = "visit": "来庁",
+        Email = "email": "メール",
+        Event = "event": "イベント",
+    }
+);
+
+vocabulary!(
+    /// Where a proposal is in its life; transitions are checked in `proposals::workflow`.
+    ProposalState {
+        Received = "received": "受付済",
+        Routed = "routed": "所管課確認中",
+        InDialogue = "in_dialogue": "対話中",
+        Adopted = "adopted": "採択",
+        Declined = "declined": "見送り",
+        Withdrawn = "withdrawn": "取り下げ",
+    }
+);
+
+vocabulary!(
+    /// Why a proposal was declined; the free text that goes with it is sent to the proposer.
+    DeclineReason {
+        OutOfScope = "out_of_scope": "市の事業の範囲外",
+        PromotionOnly = "promotion_only": "製品・サービスの宣伝のみ",
+        Duplicate = "duplicate": "既存の提案・事業と重複",
+        NotFeasibleNow = "not_feasible_now": "現時点では実施困難",
+        NoBudget = "no_budget": "予算の確保が困難",
+        Other = "other": "その他",
+    }
+);
+
+vocabulary!(
+    /// What happened to a proposal, for its audit trail.
+    EventKind {
+        Received = "received": "受付",
+        Routed = "routed": "所管課へ回付",
+        Rerouted = "rerouted": "回付先変更",
+        Note = "note": "庁内メモ",
+        Reply = "reply": "回答・連絡",
+        StateChanged = "state_changed": "状態変更",
+        Paused = "paused": "資料待ち（期限停止）",
+        Resumed = "resumed": "期限再開",
+        Extended = "extended": "期限延長",
+        Message = "message": "提案者からの連絡",
+    }
+);

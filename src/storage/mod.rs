@@ -9,6 +9,7 @@ pub mod municipalities;
 pub mod needs;
 pub mod offers;
 pub mod partners;
+pub mod proposals;
 pub mod schema;
 pub mod staff;
 

@@ -251,3 +251,106 @@ pub struct OfferChanges<'a> {
     #[diesel(treat_none_as_null = true)]
     pub archived_at: Option<NaiveDateTime>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = proposals)]
+pub struct ProposalRow {
+    pub id: i64,
+    pub municipality_id: i64,
+    pub receipt_year: i32,
+    pub receipt_seq: i32,
+    pub channel: String,
+    pub partner_id: Option<i64>,
+    pub submitter_name: String,
+    pub submitter_org: Option<String>,
+    pub submitter_email: Option<String>,
+    pub submitter_phone: Option<String>,
+    pub need_id: Option<i64>,
+    pub offer_id: Option<i64>,
+    pub title: String,
+    pub body: String,
+    pub policy_field: Option<String>,
+    pub state: String,
+    pub primary_department_id: Option<i64>,
+    pub decline_reason_code: Option<String>,
+    pub decline_reason_text: Option<String>,
+    pub declared_no_antisocial_at: Option<NaiveDateTime>,
+    pub consented_contact_at: Option<NaiveDateTime>,
+    pub department_due_on: Option<NaiveDate>,
+    pub proposer_due_on: Option<NaiveDate>,
+    pub decision_due_on: Option<NaiveDate>,
+    pub paused_at: Option<NaiveDateTime>,
+    pub received_at: NaiveDateTime,
+    pub routed_at: Option<NaiveDateTime>,
+    pub first_response_at: Option<NaiveDateTime>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = proposals)]
+pub struct NewProposal<'a> {
+    pub municipality_id: i64,
+    pub receipt_year: i32,
+    pub receipt_seq: i32,
+    pub channel: &'a str,
+    pub partner_id: Option<i64>,
+    pub submitter_name: &'a str,
+    pub submitter_org: Option<&'a str>,
+    pub submitter_email: Option<&'a str>,
+    pub submitter_phone: Option<&'a str>,
+    pub need_id: Option<i64>,
+    pub offer_id: Option<i64>,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub policy_field: Option<&'a str>,
+    pub state: &'a str,
+    pub declared_no_antisocial_at: Option<NaiveDateTime>,
+    pub consented_contact_at: Option<NaiveDateTime>,
+    pub proposer_due_on: Option<NaiveDate>,
+    pub decision_due_on: Option<NaiveDate>,
+    pub received_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = proposal_events)]
+pub struct ProposalEventRow {
+    pub id: i64,
+    pub proposal_id: i64,
+    pub kind: String,
+    pub actor_staff_id: Option<i64>,
+    pub actor_partner_id: Option<i64>,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub department_id: Option<i64>,
+    pub body: Option<String>,
+    pub internal: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = proposal_events)]
+pub struct NewProposalEvent<'a> {
+    pub proposal_id: i64,
+    pub kind: &'a str,
+    pub actor_staff_id: Option<i64>,
+    pub actor_partner_id: Option<i64>,
+    pub from_state: Option<&'a str>,
+    pub to_state: Option<&'a str>,
+    pub department_id: Option<i64>,
+    pub body: Option<&'a str>,
+    pub internal: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = routing_rules)]
+pub struct RoutingRuleRow {
+    pub id: i64,
+    pub municipality_id: i64,
+    pub department_id: i64,
+    pub policy_field: Option<String>,
+    pub keyword: Option<String>,
+    pub created_at: NaiveDateTime,
+}

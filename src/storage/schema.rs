@@ -188,13 +188,21 @@ diesel::table! {
         proposer_due_on -> Nullable<Date>,
         decision_due_on -> Nullable<Date>,
         paused_at -> Nullable<Timestamp>,
-        idempotency_key -> Nullable<Text>,
-        created_by_staff_id -> Nullable<BigInt>,
         received_at -> Timestamp,
         routed_at -> Nullable<Timestamp>,
         first_response_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (partner_id, key) {
+        partner_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        proposal_id -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -338,6 +346,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     offer_regions,
     receipt_counters,
     proposals,
+    idempotency_keys,
     proposal_departments,
     proposal_events,
     routing_rules,

@@ -38,6 +38,7 @@ const TABLES: &[&str] = &[
     "api_keys",
     "department_policy_fields",
     "departments",
+    "idempotency_keys",
     "index_changes",
     "mail_outbox",
     "match_alerts",

@@ -7,6 +7,7 @@ DROP TABLE match_feedback;
 DROP TABLE routing_rules;
 DROP TABLE proposal_events;
 DROP TABLE proposal_departments;
+DROP TABLE idempotency_keys;
 DROP TABLE proposals;
 DROP TABLE receipt_counters;
 DROP TABLE offer_regions;

@@ -191,19 +191,27 @@ CREATE TABLE proposals (
     proposer_due_on       TEXT,
     decision_due_on       TEXT,
     paused_at             TEXT,
-    idempotency_key       TEXT CHECK (idempotency_key IS NULL OR length(idempotency_key) BETWEEN 1 AND 200),
-    created_by_staff_id   BIGINT REFERENCES staff_users (id) ON DELETE SET NULL,
     received_at           TEXT NOT NULL,
     routed_at             TEXT,
     first_response_at     TEXT,
     decided_at            TEXT,
     updated_at            TEXT NOT NULL,
     UNIQUE (municipality_id, receipt_year, receipt_seq),
-    UNIQUE (partner_id, idempotency_key),
     CHECK (state <> 'declined' OR decline_reason_code IS NOT NULL)
 );
 CREATE INDEX proposals_municipality_state ON proposals (municipality_id, state);
 CREATE INDEX proposals_partner ON proposals (partner_id);
+
+-- Idempotency-Key of API submissions: a retried request returns the same proposal;
+-- the same key with another body is refused.
+CREATE TABLE idempotency_keys (
+    partner_id   BIGINT NOT NULL REFERENCES partners (id) ON DELETE CASCADE,
+    key          TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 200),
+    request_hash TEXT NOT NULL,
+    proposal_id  BIGINT NOT NULL REFERENCES proposals (id) ON DELETE CASCADE,
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (partner_id, key)
+);
 
 CREATE TABLE proposal_departments (
     proposal_id   BIGINT NOT NULL REFERENCES proposals (id) ON DELETE CASCADE,

@@ -17,7 +17,7 @@
 use tantivy::tokenizer::{Token, Tokenizer};
 
 use super::VecTokenStream;
-use super::normalize::{LONG_VOWEL_MIN_CHARS, Normalized, is_katakana};
+use super::normalize::{LONG_VOWEL_MIN_CHARS, Normalized, is_katakana, is_plain_japanese};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Class {
@@ -27,7 +27,9 @@ enum Class {
 }
 
 fn class_of(c: char) -> Class {
-    if c.is_ascii_alphanumeric() {
+    if is_plain_japanese(c) {
+        Class::Cjk
+    } else if c.is_ascii_alphanumeric() {
         Class::Word
     } else if c.is_alphanumeric() {
         Class::Cjk

@@ -9,6 +9,8 @@
 //! dropped token still uses up its position, so phrases stay exact.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use lindera::segmenter::Segmenter;
@@ -39,10 +41,31 @@ impl JaTokenizer {
         let mut out = Vec::with_capacity(morphemes.len());
         for (position, mut m) in morphemes.into_iter().enumerate() {
             let (from, to) = (m.byte_start, m.byte_end);
-            let details = m.details();
-            let Some(mut text) = index_form(&details, &norm.text[from..to]) else {
+            let surface = &norm.text[from..to];
+            // IPADIC files unknown symbols (-, ・, emoji) as 名詞/サ変接続, so
+            // the part of speech alone does not catch all punctuation.
+            if !surface.chars().any(char::is_alphanumeric) {
                 continue;
+            }
+            let key = (
+                m.word_id.id(),
+                m.word_id.is_system(),
+                m.word_id.is_unknown(),
+            );
+            let form = FORMS.with_borrow_mut(|forms| {
+                forms
+                    .entry(key)
+                    .or_insert_with(|| decide(&m.details()))
+                    .clone()
+            });
+            let mut text = match form {
+                Form::Drop => continue,
+                Form::Surface => surface.trim().to_string(),
+                Form::Base(base) => base.to_string(),
             };
+            if text.is_empty() {
+                continue;
+            }
             fold_long_vowel(&mut text);
             let (offset_from, offset_to) = norm.original_range(from, to);
             out.push(Token {
@@ -57,40 +80,44 @@ impl JaTokenizer {
     }
 }
 
-/// The form under which a morpheme is indexed, or `None` to drop it.
+/// How a dictionary entry is indexed. It depends only on the entry, so it
+/// is decided once per entry and thread: reading IPADIC's feature string
+/// for every morpheme was a visible share of indexing time.
+#[derive(Clone)]
+enum Form {
+    Drop,
+    Surface,
+    Base(Arc<str>),
+}
+
+thread_local! {
+    static FORMS: RefCell<HashMap<(u32, bool, bool), Form>> = RefCell::new(HashMap::new());
+}
+
 /// `details` are IPADIC's features: pos, pos1, pos2, pos3, conjugation
 /// type, conjugation form, base form, reading, pronunciation.
-fn index_form(details: &[&str], surface: &str) -> Option<String> {
-    // IPADIC files unknown symbols (-, ・, emoji) as 名詞/サ変接続, so the
-    // part of speech alone does not catch all punctuation.
-    if !surface.chars().any(char::is_alphanumeric) {
-        return None;
-    }
+fn decide(details: &[&str]) -> Form {
     let pos = details.first().copied().unwrap_or("");
     let pos1 = details.get(1).copied().unwrap_or("");
-    let keep_surface = || {
-        let s = surface.trim();
-        (!s.is_empty()).then(|| s.to_string())
-    };
     match pos {
         "名詞" => match pos1 {
-            "非自立" | "代名詞" => None,
-            _ => keep_surface(),
+            "非自立" | "代名詞" => Form::Drop,
+            _ => Form::Surface,
         },
         "動詞" | "形容詞" => {
             // Auxiliary-like verbs (いる, しまう, れる) say nothing about the topic.
             if pos1 == "非自立" || pos1 == "接尾" {
-                return None;
+                return Form::Drop;
             }
             match details.get(6).copied() {
-                Some(base) if !base.is_empty() && base != "*" => Some(base.to_string()),
-                _ => keep_surface(),
+                Some(base) if !base.is_empty() && base != "*" => Form::Base(Arc::from(base)),
+                _ => Form::Surface,
             }
         }
-        "記号" => (pos1 == "アルファベット").then(keep_surface).flatten(),
-        "助詞" | "助動詞" | "接続詞" | "フィラー" => None,
+        "記号" if pos1 == "アルファベット" => Form::Surface,
+        "記号" | "助詞" | "助動詞" | "接続詞" | "フィラー" => Form::Drop,
         // Unknown words and the remaining classes (副詞, 接頭詞, 連体詞 …).
-        _ => keep_surface(),
+        _ => Form::Surface,
     }
 }
 

@@ -26,7 +26,8 @@ fn missing_dir_is_created_then_opened() {
     assert_eq!(outcome, OpenOutcome::Created);
     assert!(outcome.needs_full_reindex());
     let mut w = index.writer(WriterOptions::default()).unwrap();
-    w.upsert(&doc(DocType::Need, 1, "防災訓練", "避難所の運営")).unwrap();
+    w.upsert(&doc(DocType::Need, 1, "防災訓練", "避難所の運営"))
+        .unwrap();
     w.commit_with_checkpoint(7).unwrap();
     drop(w);
     drop(index);
@@ -42,7 +43,8 @@ fn checkpoint_round_trip_and_plain_commit_keeps_it() {
     let (index, _) = SearchIndex::open_or_create(tmp.path(), analyzers()).unwrap();
     assert_eq!(index.checkpoint().unwrap(), None);
     let mut w = index.writer(WriterOptions::default()).unwrap();
-    w.upsert(&doc(DocType::Offer, 1, "見守り", "高齢者")).unwrap();
+    w.upsert(&doc(DocType::Offer, 1, "見守り", "高齢者"))
+        .unwrap();
     w.commit_with_checkpoint(42).unwrap();
     assert_eq!(index.checkpoint().unwrap(), Some(42));
     w.delete(DocType::Offer, 1);
@@ -60,7 +62,10 @@ fn garbage_files_are_wiped() {
     fs::write(tmp.path().join("junk.bin"), b"junk").unwrap();
     fs::create_dir(tmp.path().join("sub")).unwrap();
     let (index, outcome) = SearchIndex::open_or_create(tmp.path(), analyzers()).unwrap();
-    assert_eq!(outcome, OpenOutcome::RebuiltBecause(RebuildReason::MarkerMissing));
+    assert_eq!(
+        outcome,
+        OpenOutcome::RebuiltBecause(RebuildReason::MarkerMissing)
+    );
     assert!(!tmp.path().join("junk.bin").exists());
     assert_eq!(index.num_docs(), 0);
 }
@@ -72,7 +77,10 @@ fn corrupt_tantivy_files_are_wiped() {
     fs::write(tmp.path().join("meta.json"), b"{ broken").unwrap();
     let (_, outcome) = SearchIndex::open_or_create(tmp.path(), analyzers()).unwrap();
     assert!(
-        matches!(outcome, OpenOutcome::RebuiltBecause(RebuildReason::Corrupt(_))),
+        matches!(
+            outcome,
+            OpenOutcome::RebuiltBecause(RebuildReason::Corrupt(_))
+        ),
         "{outcome:?}"
     );
     let (_, outcome) = SearchIndex::open_or_create(tmp.path(), analyzers()).unwrap();
@@ -108,7 +116,13 @@ fn analysis_mode_change_is_rebuilt_and_bigram_only_still_searches() {
     let (index, outcome) = SearchIndex::open_or_create(tmp.path(), &bigram).unwrap();
     assert_eq!(outcome, OpenOutcome::Created);
     let mut w = index.writer(WriterOptions::default()).unwrap();
-    w.upsert(&doc(DocType::Need, 1, "ドローンで橋を点検", "サーバーの保守")).unwrap();
+    w.upsert(&doc(
+        DocType::Need,
+        1,
+        "ドローンで橋を点検",
+        "サーバーの保守",
+    ))
+    .unwrap();
     w.commit().unwrap();
     assert_eq!(count(&index, "ドローン"), 1);
     assert_eq!(count(&index, "サーバ"), 1);
@@ -137,7 +151,8 @@ fn missing_ipadic_source_gives_bigram_only() {
 fn upsert_replaces_and_delete_all_clears() {
     let index = super::memory_index(&[doc(DocType::Need, 1, "古い題名", "本文")]);
     let mut w = index.writer(WriterOptions::default()).unwrap();
-    w.upsert(&doc(DocType::Need, 1, "新しい題名", "本文")).unwrap();
+    w.upsert(&doc(DocType::Need, 1, "新しい題名", "本文"))
+        .unwrap();
     w.commit().unwrap();
     assert_eq!(index.num_docs(), 1);
     assert_eq!(count(&index, "古い"), 0);

@@ -12,12 +12,48 @@ fn offer(id: i64, title: &str, body: &str, regions: &[&str], kind: &str) -> Docu
 
 fn fixture() -> (Vec<Document>, Document) {
     let offers = vec![
-        offer(1, "わなの作動を知らせる鳥獣害対策IoT", "箱わなに通知装置を付け、シカやイノシシの捕獲を写真付きで知らせます。見回りの負担を減らします。", &["nationwide"], "company"),
-        offer(2, "子育て世帯向けオンライン相談", "保育士が子育ての悩みにオンラインで答えます。", &["nationwide"], "company"),
-        offer(3, "観光客向け多言語案内", "観光案内を多言語で提供します。", &["nationwide"], "company"),
-        offer(4, "シカの食害を防ぐ電気柵", "農地や学校の敷地へのシカの侵入を電気柵で防ぎます。", &["401307"], "company"),
-        offer(5, "大学による野生動物の生態調査", "シカやイノシシの行動を調査し、被害対策を提案します。", &["280003"], "university"),
-        offer(6, "避難所運営の訓練支援", "防災訓練と避難所運営を支援します。", &["nationwide"], "company"),
+        offer(
+            1,
+            "わなの作動を知らせる鳥獣害対策IoT",
+            "箱わなに通知装置を付け、シカやイノシシの捕獲を写真付きで知らせます。見回りの負担を減らします。",
+            &["nationwide"],
+            "company",
+        ),
+        offer(
+            2,
+            "子育て世帯向けオンライン相談",
+            "保育士が子育ての悩みにオンラインで答えます。",
+            &["nationwide"],
+            "company",
+        ),
+        offer(
+            3,
+            "観光客向け多言語案内",
+            "観光案内を多言語で提供します。",
+            &["nationwide"],
+            "company",
+        ),
+        offer(
+            4,
+            "シカの食害を防ぐ電気柵",
+            "農地や学校の敷地へのシカの侵入を電気柵で防ぎます。",
+            &["401307"],
+            "company",
+        ),
+        offer(
+            5,
+            "大学による野生動物の生態調査",
+            "シカやイノシシの行動を調査し、被害対策を提案します。",
+            &["280003"],
+            "university",
+        ),
+        offer(
+            6,
+            "避難所運営の訓練支援",
+            "防災訓練と避難所運営を支援します。",
+            &["nationwide"],
+            "company",
+        ),
     ];
     let mut need = doc(
         DocType::Need,
@@ -98,5 +134,8 @@ fn offer_finds_needs_in_its_regions() {
         })
         .unwrap();
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    assert!(ids.contains(&100) && ids.contains(&101) && !ids.contains(&102), "{ids:?}");
+    assert!(
+        ids.contains(&100) && ids.contains(&101) && !ids.contains(&102),
+        "{ids:?}"
+    );
 }

@@ -19,7 +19,12 @@ pub(crate) fn doc(doc_type: DocType, id: i64, title: &str, body: &str) -> Docume
         zone: None,
         partner_kind: (doc_type == DocType::Offer).then(|| "company".to_string()),
         partner_kinds_wanted: Vec::new(),
-        status: if doc_type == DocType::Offer { "active" } else { "open" }.into(),
+        status: if doc_type == DocType::Offer {
+            "active"
+        } else {
+            "open"
+        }
+        .into(),
         visibility: "public".into(),
         department_id: None,
         owner_id: None,

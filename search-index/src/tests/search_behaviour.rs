@@ -21,27 +21,69 @@ fn ids(r: &SearchResults) -> Vec<i64> {
 }
 
 fn corpus() -> Vec<Document> {
-    let mut kyoto = doc(DocType::Need, 1, "京都の観光案内", "観光客向けの案内を多言語化したい");
+    let mut kyoto = doc(
+        DocType::Need,
+        1,
+        "京都の観光案内",
+        "観光客向けの案内を多言語化したい",
+    );
     kyoto.municipality_codes = vec!["261009".into()];
-    let tokyo = doc(DocType::Need, 2, "東京都の防災", "東京都内の避難所を案内したい");
-    let drone = doc(DocType::Offer, 3, "ドローンによる橋梁点検", "サーバーで画像を解析します <b>&</b>");
-    let mut internal_a = doc(DocType::Need, 4, "内部検討中の防災課題", "庁内限定の防災メモ");
+    let tokyo = doc(
+        DocType::Need,
+        2,
+        "東京都の防災",
+        "東京都内の避難所を案内したい",
+    );
+    let drone = doc(
+        DocType::Offer,
+        3,
+        "ドローンによる橋梁点検",
+        "サーバーで画像を解析します <b>&</b>",
+    );
+    let mut internal_a = doc(
+        DocType::Need,
+        4,
+        "内部検討中の防災課題",
+        "庁内限定の防災メモ",
+    );
     internal_a.visibility = "internal".into();
     internal_a.municipality_codes = vec!["281000".into()];
-    let mut internal_b = doc(DocType::Need, 5, "別の市の防災課題", "他市の庁内限定の防災メモ");
+    let mut internal_b = doc(
+        DocType::Need,
+        5,
+        "別の市の防災課題",
+        "他市の庁内限定の防災メモ",
+    );
     internal_b.visibility = "internal".into();
     internal_b.municipality_codes = vec!["401307".into()];
-    let mut nationwide = doc(DocType::Offer, 6, "全国対応の防災アプリ", "防災情報を配信します");
+    let mut nationwide = doc(
+        DocType::Offer,
+        6,
+        "全国対応の防災アプリ",
+        "防災情報を配信します",
+    );
     nationwide.municipality_codes = vec!["nationwide".into()];
     nationwide.policy_fields = vec!["safety".into(), "governance_dx".into()];
-    let mut hyogo = doc(DocType::Offer, 7, "兵庫県内の防災研修", "防災研修を行います");
+    let mut hyogo = doc(
+        DocType::Offer,
+        7,
+        "兵庫県内の防災研修",
+        "防災研修を行います",
+    );
     hyogo.municipality_codes = vec!["280003".into()];
     hyogo.partner_kind = Some("university".into());
     let mut fukuoka = doc(DocType::Offer, 8, "福岡市の防災研修", "防災研修を行います");
     fukuoka.municipality_codes = vec!["401307".into()];
-    let mut child = doc(DocType::Need, 9, "子育て支援の窓口", "子育て支援をオンラインで");
+    let mut child = doc(
+        DocType::Need,
+        9,
+        "子育て支援の窓口",
+        "子育て支援をオンラインで",
+    );
     child.policy_fields = vec!["childcare_education".into()];
-    vec![kyoto, tokyo, drone, internal_a, internal_b, nationwide, hyogo, fukuoka, child]
+    vec![
+        kyoto, tokyo, drone, internal_a, internal_b, nationwide, hyogo, fukuoka, child,
+    ]
 }
 
 #[test]
@@ -59,10 +101,16 @@ fn words_are_anded_phrases_and_exclusions_work() {
     let mut both = ids(&run(&index, "防災 研修", Filters::default()));
     both.sort();
     assert_eq!(both, [7, 8]);
-    assert_eq!(ids(&run(&index, "防災 研修 -福岡", Filters::default())), [7]);
+    assert_eq!(
+        ids(&run(&index, "防災 研修 -福岡", Filters::default())),
+        [7]
+    );
     assert_eq!(ids(&run(&index, "\"子育て支援\"", Filters::default())), [9]);
     assert_eq!(ids(&run(&index, "ｻｰﾊﾞｰ", Filters::default())), [3]);
-    assert_eq!(ids(&run(&index, "ＤＲＯＮＥ ドローン", Filters::default())), Vec::<i64>::new());
+    assert_eq!(
+        ids(&run(&index, "ＤＲＯＮＥ ドローン", Filters::default())),
+        Vec::<i64>::new()
+    );
     // One kanji: found inside longer words via the bigram prefix.
     assert!(ids(&run(&index, "橋", Filters::default())).contains(&3));
 }
@@ -168,14 +216,26 @@ fn snippets_mark_matches_and_escape_the_rest() {
     let r = run(&index, "サーバー 解析", Filters::default());
     let hit = &r.hits[0];
     assert_eq!(hit.id, 3);
-    assert!(hit.body_snippet.contains("<mark>サーバー</mark>"), "{}", hit.body_snippet);
+    assert!(
+        hit.body_snippet.contains("<mark>サーバー</mark>"),
+        "{}",
+        hit.body_snippet
+    );
     assert!(hit.body_snippet.contains("<mark>解析</mark>"));
-    assert!(hit.body_snippet.contains("&lt;b&gt;&amp;&lt;/b"), "{}", hit.body_snippet);
+    assert!(
+        hit.body_snippet.contains("&lt;b&gt;&amp;&lt;/b"),
+        "{}",
+        hit.body_snippet
+    );
     assert!(!hit.title_snippet.contains("<mark>"));
     // A match only on the bigram field is still highlighted.
     let r = run(&index, "京都", Filters::default());
     let tokyo = r.hits.iter().find(|h| h.id == 2).unwrap();
-    assert!(tokyo.title_snippet.contains("<mark>"), "{}", tokyo.title_snippet);
+    assert!(
+        tokyo.title_snippet.contains("<mark>"),
+        "{}",
+        tokyo.title_snippet
+    );
 }
 
 #[test]
@@ -245,11 +305,54 @@ fn blank_and_exclusion_only_queries_browse_newest_first() {
 fn odd_inputs_never_panic() {
     let index = memory_index(&corpus());
     let mut inputs: Vec<String> = [
-        "", " ", "　", "\"", "\"\"", "“", "”", "-", "--", "- -", "-\"", "\"-", "!!!", "。、・",
-        "😀", "😀😀 防災", "\u{0}", "\u{7}\u{1b}[31m", "\u{200b}", "\u{feff}防災", "a\u{0301}",
-        "ﾞﾟ", "ｰ", "ー", "ーー", "㈱", "①②", "%s%n", "<script>", "\\", "*", "?", "AND OR NOT",
-        "title:防災", "(防災", "防災)", "[1 TO 2]", "^2", "~", "\u{10FFFF}", "\u{E000}",
-        "ｶﾞｷﾞｸﾞ", "𠮷野家", "ℌ𝔢𝔩𝔩𝔬", "١٢٣", "עברית", "한국어", "Ελληνικά",
+        "",
+        " ",
+        "　",
+        "\"",
+        "\"\"",
+        "“",
+        "”",
+        "-",
+        "--",
+        "- -",
+        "-\"",
+        "\"-",
+        "!!!",
+        "。、・",
+        "😀",
+        "😀😀 防災",
+        "\u{0}",
+        "\u{7}\u{1b}[31m",
+        "\u{200b}",
+        "\u{feff}防災",
+        "a\u{0301}",
+        "ﾞﾟ",
+        "ｰ",
+        "ー",
+        "ーー",
+        "㈱",
+        "①②",
+        "%s%n",
+        "<script>",
+        "\\",
+        "*",
+        "?",
+        "AND OR NOT",
+        "title:防災",
+        "(防災",
+        "防災)",
+        "[1 TO 2]",
+        "^2",
+        "~",
+        "\u{10FFFF}",
+        "\u{E000}",
+        "ｶﾞｷﾞｸﾞ",
+        "𠮷野家",
+        "ℌ𝔢𝔩𝔩𝔬",
+        "١٢٣",
+        "עברית",
+        "한국어",
+        "Ελληνικά",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -266,7 +369,7 @@ fn odd_inputs_never_panic() {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            if seed % 5 == 0 {
+            if seed.is_multiple_of(5) {
                 s.push(char::from_u32((seed >> 20) as u32 % 0x11_0000).unwrap_or('?'));
             } else {
                 s.push(pool[(seed >> 8) as usize % pool.len()]);

@@ -1,0 +1,123 @@
+//! Deadlines the desk chases: for each open proposal, the clock that runs now (the
+//! department's answer to the desk, the first answer to the proposer, the decision), and
+//! the lists of those overdue and due soon. Paused proposals are left out: their clocks
+//! stand still.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::municipality_of;
+use crate::domain::actor::Actor;
+use crate::domain::calendar::business_days_between;
+use crate::domain::error::AppResult;
+use crate::domain::proposals::{Access, OPEN_STATES, ProposalView, local_date, views};
+use crate::domain::vocab::{ProposalState, Role};
+use crate::storage::models::ProposalRow;
+use crate::storage::proposals::ProposalFilter;
+use crate::storage::{self, Db, now};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// The department's answer to the desk.
+    Department,
+    /// The first answer to the proposer.
+    Proposer,
+    /// The decision.
+    Decision,
+}
+
+/// The running clocks of a proposal with their due dates.
+pub fn running_clocks(p: &ProposalRow) -> Vec<(Clock, NaiveDate)> {
+    let state = ProposalState::from_db(&p.state);
+    if p.paused_at.is_some() || !OPEN_STATES.contains(&state) {
+        return vec![];
+    }
+    let mut out = vec![];
+    if state == ProposalState::Routed && p.first_response_at.is_none() {
+        if let Some(d) = p.department_due_on {
+            out.push((Clock::Department, d));
+        }
+    }
+    if p.first_response_at.is_none() {
+        if let Some(d) = p.proposer_due_on {
+            out.push((Clock::Proposer, d));
+        }
+    }
+    if let Some(d) = p.decision_due_on {
+        out.push((Clock::Decision, d));
+    }
+    out
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadlineItem {
+    pub clock: Clock,
+    pub due_on: NaiveDate,
+    /// Business days left; negative when overdue.
+    pub business_days_left: i64,
+    pub proposal: ProposalView,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Deadlines {
+    pub today: NaiveDate,
+    pub overdue: Vec<DeadlineItem>,
+    pub due_soon: Vec<DeadlineItem>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineQuery {
+    /// "Due soon" means within this many business days; default 3.
+    pub within: Option<i64>,
+    /// Deployment admins: which municipality.
+    pub municipality: Option<String>,
+}
+
+/// Overdue and due-soon clocks of the open proposals the caller is responsible for.
+pub fn deadlines(db: &Db, actor: &Actor, q: DeadlineQuery) -> AppResult<Deadlines> {
+    let within = q.within.unwrap_or(3).clamp(0, 60);
+    db.read(|conn| {
+        let m = municipality_of(conn, actor, q.municipality.as_deref())?;
+        let staff = actor.require_staff()?;
+        let mut filter = ProposalFilter {
+            municipality_id: Some(m),
+            states: Some(OPEN_STATES.iter().map(|s| s.as_str().to_owned()).collect()),
+            limit: 100_000,
+            ..Default::default()
+        };
+        let access = if staff.role == Role::Department {
+            filter.routed_to = staff.department.map(|d| d.0).or(Some(-1));
+            Access::Department
+        } else {
+            Access::Desk
+        };
+        let today = local_date(now());
+        let rows = storage::proposals::list(conn, &filter)?;
+        let mut overdue = vec![];
+        let mut soon = vec![];
+        for p in rows {
+            for (clock, due) in running_clocks(&p) {
+                let left = business_days_between(today, due);
+                if due < today {
+                    overdue.push((clock, due, left, p.clone()));
+                } else if left <= within {
+                    soon.push((clock, due, left, p.clone()));
+                }
+            }
+        }
+        overdue.sort_by_key(|(_, due, _, p)| (*due, p.id));
+        soon.sort_by_key(|(_, due, _, p)| (*due, p.id));
+        let mut items = |list: Vec<(Clock, NaiveDate, i64, ProposalRow)>| -> AppResult<Vec<DeadlineItem>> {
+            list.into_iter()
+                .map(|(clock, due_on, left, p)| {
+                    let proposal = views(conn, vec![p], access, false)?.pop().expect("one row in, one view out");
+                    Ok(DeadlineItem { clock, due_on, business_days_left: left, proposal })
+                })
+                .collect()
+        };
+        Ok(Deadlines { today, overdue: items(overdue)?, due_soon: items(soon)? })
+    })
+}

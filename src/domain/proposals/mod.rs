@@ -1,0 +1,371 @@
+//! Proposals (提案): every one is received first, numbered, routed to its department and
+//! answered. This module holds the views and who may see what; `intake` receives,
+//! `workflow` moves a proposal through its states, `suggest` proposes departments.
+
+pub mod intake;
+pub mod suggest;
+pub mod workflow;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+use super::actor::Actor;
+use super::error::{AppError, AppResult};
+use super::ids::{DepartmentId, MunicipalityId, PartnerId, ProposalId};
+use super::needs::{DepartmentRef, MunicipalityRef};
+use super::pagination::{Page, PageRequest};
+use super::utc;
+use super::validate::Check;
+use super::vocab::{Channel, DeclineReason, EventKind, PolicyField, ProposalState, Role};
+use crate::storage::models::{ProposalEventRow, ProposalRow};
+use crate::storage::proposals::ProposalFilter;
+use crate::storage::{self, AnyConnection, Db};
+
+/// Japan has one time zone and no daylight saving: local dates are UTC+9.
+pub fn local_date(t: NaiveDateTime) -> NaiveDate {
+    (t + chrono::TimeDelta::hours(9)).date()
+}
+
+/// 年度: Japanese municipalities count their year from April.
+pub fn fiscal_year(d: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    if d.month() >= 4 { d.year() } else { d.year() - 1 }
+}
+
+pub fn receipt_number(year: i32, seq: i32) -> String {
+    format!("{year}-{seq:06}")
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Submitter {
+    pub name: String,
+    pub organisation: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LinkRef {
+    pub id: i64,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RoutedDepartment {
+    pub id: DepartmentId,
+    pub name: String,
+    pub primary: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Decline {
+    pub code: DeclineReason,
+    pub label: String,
+    pub text: Option<String>,
+}
+
+/// The two clocks (the department's answer to the desk, the desk's answer to the
+/// proposer) and the decision target, as local dates.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Clocks {
+    /// Staff only.
+    pub department_due_on: Option<NaiveDate>,
+    pub proposer_due_on: Option<NaiveDate>,
+    pub decision_due_on: Option<NaiveDate>,
+    /// Set while the desk waits for the proposer (資料待ち): the clocks stand still.
+    pub paused_since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    pub kind: EventKind,
+    pub at: DateTime<Utc>,
+    /// `staff`, `partner` or `system`.
+    pub actor_type: &'static str,
+    pub actor_name: Option<String>,
+    pub from_state: Option<ProposalState>,
+    pub to_state: Option<ProposalState>,
+    pub department: Option<DepartmentRef>,
+    pub body: Option<String>,
+    /// Internal events are never shown to the proposer.
+    pub internal: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProposalView {
+    pub id: ProposalId,
+    /// 受付番号: fiscal year and sequence, unique per municipality.
+    pub receipt_number: String,
+    pub municipality: MunicipalityRef,
+    pub channel: Channel,
+    pub state: ProposalState,
+    /// True while no department owns it (受付済・所管未定).
+    pub unassigned: bool,
+    pub submitter: Submitter,
+    pub partner_id: Option<PartnerId>,
+    pub need: Option<LinkRef>,
+    pub offer: Option<LinkRef>,
+    pub title: String,
+    pub body: String,
+    pub policy_field: Option<PolicyField>,
+    pub departments: Vec<RoutedDepartment>,
+    pub decline: Option<Decline>,
+    pub declared_no_antisocial_at: Option<DateTime<Utc>>,
+    pub consented_contact_at: Option<DateTime<Utc>>,
+    pub clocks: Clocks,
+    pub received_at: DateTime<Utc>,
+    pub routed_at: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    /// The history; absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventView>>,
+}
+
+/// How the caller relates to a proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Desk or admin of its municipality: everything.
+    Desk,
+    /// Staff of a department it is routed to.
+    Department,
+    /// The partner who submitted it: no internal events, no department clock.
+    Proposer,
+}
+
+/// What the caller may do with this proposal, or "not found" when nothing.
+pub fn access(conn: &mut AnyConnection, actor: &Actor, p: &ProposalRow) -> AppResult<Access> {
+    match actor {
+        Actor::Partner(id) if p.partner_id == Some(id.0) => Ok(Access::Proposer),
+        Actor::Staff(s) if s.serves(MunicipalityId(p.municipality_id)) => match s.role {
+            Role::Desk | Role::Admin => Ok(Access::Desk),
+            Role::Department => {
+                let routed = storage::proposals::departments_of(conn, &[p.id])?;
+                if s.department.is_some_and(|d| routed.iter().any(|(_, rd, _)| *rd == d.0)) {
+                    Ok(Access::Department)
+                } else {
+                    Err(AppError::NotFound("proposal"))
+                }
+            }
+        },
+        _ => Err(AppError::NotFound("proposal")),
+    }
+}
+
+/// Loads a proposal the caller may see.
+pub fn load(conn: &mut AnyConnection, actor: &Actor, id: ProposalId) -> AppResult<(ProposalRow, Access)> {
+    let p = storage::proposals::find(conn, id.0)?.ok_or(AppError::NotFound("proposal"))?;
+    let a = access(conn, actor, &p)?;
+    Ok((p, a))
+}
+
+fn department_names(conn: &mut AnyConnection, ids: impl IntoIterator<Item = i64>) -> AppResult<HashMap<i64, String>> {
+    let mut out = HashMap::new();
+    for id in ids {
+        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(id) {
+            if let Some(d) = storage::municipalities::department(conn, id)? {
+                e.insert(d.name);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn event_views(conn: &mut AnyConnection, rows: Vec<ProposalEventRow>) -> AppResult<Vec<EventView>> {
+    let names = department_names(conn, rows.iter().filter_map(|e| e.department_id))?;
+    let mut staff_names: HashMap<i64, String> = HashMap::new();
+    let mut partner_names: HashMap<i64, String> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for e in rows {
+        let (actor_type, actor_name) = match (e.actor_staff_id, e.actor_partner_id) {
+            (Some(s), _) => {
+                if let std::collections::hash_map::Entry::Vacant(v) = staff_names.entry(s) {
+                    v.insert(storage::staff::find(conn, s)?.map(|u| u.display_name).unwrap_or_default());
+                }
+                ("staff", staff_names.get(&s).cloned())
+            }
+            (None, Some(p)) => {
+                if let std::collections::hash_map::Entry::Vacant(v) = partner_names.entry(p) {
+                    v.insert(storage::partners::find(conn, p)?.map(|u| u.name).unwrap_or_default());
+                }
+                ("partner", partner_names.get(&p).cloned())
+            }
+            (None, None) => ("system", None),
+        };
+        out.push(EventView {
+            id: e.id,
+            kind: EventKind::from_db(&e.kind),
+            at: utc(e.created_at),
+            actor_type,
+            actor_name,
+            from_state: e.from_state.as_deref().map(ProposalState::from_db),
+            to_state: e.to_state.as_deref().map(ProposalState::from_db),
+            department: e.department_id.map(|d| DepartmentRef { id: DepartmentId(d), name: names.get(&d).cloned().unwrap_or_default() }),
+            body: e.body,
+            internal: e.internal,
+        });
+    }
+    Ok(out)
+}
+
+/// Views of proposals for a caller with `access`; events only when `with_events`.
+pub fn views(conn: &mut AnyConnection, rows: Vec<ProposalRow>, access: Access, with_events: bool) -> AppResult<Vec<ProposalView>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let routed = storage::proposals::departments_of(conn, &ids)?;
+    let names = department_names(conn, routed.iter().map(|(_, d, _)| *d))?;
+    let mut municipalities: HashMap<i64, MunicipalityRef> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let std::collections::hash_map::Entry::Vacant(e) = municipalities.entry(r.municipality_id) {
+            let m = storage::municipalities::by_id(conn, r.municipality_id)?;
+            e.insert(MunicipalityRef { code: m.code, name: m.name });
+        }
+        let m = &municipalities[&r.municipality_id];
+        let need = match r.need_id {
+            Some(n) => storage::needs::find(conn, n)?.map(|n| LinkRef { id: n.id, title: n.title }),
+            None => None,
+        };
+        let offer = match r.offer_id {
+            Some(o) => storage::offers::find(conn, o)?.map(|o| LinkRef { id: o.id, title: o.title }),
+            None => None,
+        };
+        let events = if with_events {
+            let rows = storage::proposals::events(conn, r.id, access != Access::Proposer)?;
+            Some(event_views(conn, rows)?)
+        } else {
+            None
+        };
+        out.push(ProposalView {
+            id: ProposalId(r.id),
+            receipt_number: receipt_number(r.receipt_year, r.receipt_seq),
+            municipality: MunicipalityRef { code: m.code.clone(), name: m.name.clone() },
+            channel: Channel::from_db(&r.channel),
+            state: ProposalState::from_db(&r.state),
+            unassigned: r.primary_department_id.is_none(),
+            submitter: Submitter { name: r.submitter_name, organisation: r.submitter_org, email: r.submitter_email, phone: r.submitter_phone },
+            partner_id: r.partner_id.map(PartnerId),
+            need,
+            offer,
+            title: r.title,
+            body: r.body,
+            policy_field: r.policy_field.as_deref().map(PolicyField::from_db),
+            departments: routed
+                .iter()
+                .filter(|(p, _, _)| *p == r.id)
+                .map(|(_, d, primary)| RoutedDepartment { id: DepartmentId(*d), name: names.get(d).cloned().unwrap_or_default(), primary: *primary })
+                .collect(),
+            decline: r.decline_reason_code.as_deref().map(|c| {
+                let code = DeclineReason::from_db(c);
+                Decline { code, label: code.label_ja().to_owned(), text: r.decline_reason_text.clone() }
+            }),
+            declared_no_antisocial_at: r.declared_no_antisocial_at.map(utc),
+            consented_contact_at: r.consented_contact_at.map(utc),
+            clocks: Clocks {
+                department_due_on: if access == Access::Proposer { None } else { r.department_due_on },
+                proposer_due_on: r.proposer_due_on,
+                decision_due_on: r.decision_due_on,
+                paused_since: r.paused_at.map(utc),
+            },
+            received_at: utc(r.received_at),
+            routed_at: r.routed_at.map(utc),
+            first_response_at: r.first_response_at.map(utc),
+            decided_at: r.decided_at.map(utc),
+            updated_at: utc(r.updated_at),
+            events,
+        });
+    }
+    Ok(out)
+}
+
+pub fn get(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<ProposalView> {
+    db.read(|conn| {
+        let (p, access) = load(conn, actor, id)?;
+        views(conn, vec![p], access, true)?.pop().ok_or(AppError::NotFound("proposal"))
+    })
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalQuery {
+    /// One state, or `open` (received, routed, in_dialogue).
+    pub state: Option<String>,
+    pub channel: Option<String>,
+    pub policy_field: Option<String>,
+    pub department_id: Option<i64>,
+    /// Only proposals no department owns yet (所管未定).
+    pub unassigned: Option<bool>,
+    /// Received on or after this local date.
+    pub from: Option<NaiveDate>,
+    /// Received before this local date.
+    pub to: Option<NaiveDate>,
+    /// Deployment admins: which municipality.
+    pub municipality: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Local midnight of `d` as stored UTC.
+pub fn local_midnight(d: NaiveDate) -> NaiveDateTime {
+    d.and_hms_opt(0, 0, 0).expect("midnight exists") - chrono::TimeDelta::hours(9)
+}
+
+pub const OPEN_STATES: [ProposalState; 3] = [ProposalState::Received, ProposalState::Routed, ProposalState::InDialogue];
+
+/// Proposals the caller may see: a partner its own, department staff those routed to
+/// their department, the desk its municipality's.
+pub fn list(db: &Db, actor: &Actor, q: ProposalQuery) -> AppResult<Page<ProposalView>> {
+    let page = PageRequest::parse(q.cursor.as_deref(), q.limit)?;
+    let mut c = Check::new();
+    let states = match q.state.as_deref() {
+        None => None,
+        Some("open") => Some(OPEN_STATES.iter().map(|s| s.as_str().to_owned()).collect()),
+        Some(s) => c.one_of("state", s, ProposalState::parse, &format!("{}, open", ProposalState::expected())).map(|s| vec![s.as_str().to_owned()]),
+    };
+    let channel = q.channel.as_deref().and_then(|s| c.one_of("channel", s, Channel::parse, &Channel::expected()));
+    let field = q.policy_field.as_deref().and_then(|s| c.one_of("policy_field", s, PolicyField::parse, &PolicyField::expected()));
+    c.finish()?;
+    db.read(|conn| {
+        let mut filter = ProposalFilter {
+            states,
+            channel: channel.map(|c| c.as_str().to_owned()),
+            policy_field: field.map(|f| f.as_str().to_owned()),
+            routed_to: q.department_id,
+            unassigned: q.unassigned.unwrap_or(false),
+            received_from: q.from.map(local_midnight),
+            received_to: q.to.map(local_midnight),
+            before_id: page.before_id,
+            limit: page.fetch(),
+            ..Default::default()
+        };
+        let access = match actor {
+            Actor::Anonymous => return Err(AppError::Unauthenticated),
+            Actor::Partner(p) => {
+                filter.partner_id = Some(p.0);
+                Access::Proposer
+            }
+            Actor::Staff(s) => {
+                filter.municipality_id = match (s.municipality, &q.municipality) {
+                    (Some(m), _) => Some(m.0),
+                    (None, Some(code)) => Some(super::municipalities::find_by_code(conn, code)?.id),
+                    (None, None) => None,
+                };
+                if s.role == Role::Department {
+                    let own = s.department.ok_or(AppError::Forbidden("your account has no department"))?;
+                    if q.department_id.is_some_and(|d| d != own.0) {
+                        return Err(AppError::Forbidden("department staff see their own department's proposals"));
+                    }
+                    filter.routed_to = Some(own.0);
+                    Access::Department
+                } else {
+                    Access::Desk
+                }
+            }
+        };
+        let rows = storage::proposals::list(conn, &filter)?;
+        page.finish(rows, |r| r.id, |rows| views(conn, rows, access, false))
+    })
+}
