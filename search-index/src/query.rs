@@ -21,6 +21,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::analysis::{AnalysisMode, Analyzers};
 use crate::schema::Fields;
+use crate::union::AnyOfQuery;
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -221,7 +222,7 @@ pub fn word_query(text: &str, analyzers: &Analyzers, f: &Fields) -> Option<Box<d
     let ja = analyzers.ja_query_tokens(text);
     let bi = analyzers.bigram_query_tokens(text);
     let ja_is_bigram = analyzers.mode() == AnalysisMode::BigramOnly;
-    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(4);
+    let mut should: Vec<Box<dyn Query>> = Vec::with_capacity(4);
     for (field, tokens, boost, bigram) in [
         (f.title_ja, &ja, TITLE_JA_BOOST, ja_is_bigram),
         (f.body_ja, &ja, BODY_JA_BOOST, ja_is_bigram),
@@ -229,10 +230,14 @@ pub fn word_query(text: &str, analyzers: &Analyzers, f: &Fields) -> Option<Box<d
         (f.body_bi, &bi, BODY_BI_BOOST, true),
     ] {
         if let Some(q) = field_query(field, tokens, bigram) {
-            should.push((Occur::Should, Box::new(BoostQuery::new(q, boost))));
+            should.push(Box::new(BoostQuery::new(q, boost)));
         }
     }
-    (!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>)
+    // A lazy union: inside the AND of several words, each clause is only
+    // checked on the documents the other words leave (see `union`).
+    (!should.is_empty()).then(|| {
+        Box::new(AnyOfQuery::new(should)) as Box<dyn Query>
+    })
 }
 
 /// One field's query for a word's tokens: a term, a phrase at the tokens'

@@ -257,7 +257,7 @@ pub struct Town {
     pub admin_key: String,
 }
 
-fn staff_key(db: &Db, email: &str, role: &str, code: &str, department: Option<i64>) -> String {
+pub fn staff_key(db: &Db, email: &str, role: &str, code: &str, department: Option<i64>) -> String {
     let input = NewStaffInput {
         email: email.into(),
         display_name: "テスト 職員".into(),

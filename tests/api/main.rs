@@ -6,6 +6,7 @@ mod authorization;
 mod cli;
 mod compose;
 mod demo;
+mod desk;
 mod errors;
 mod marketplace;
 mod migrations;

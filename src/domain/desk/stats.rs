@@ -50,7 +50,7 @@ pub struct Durations {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WithinTarget {
-    /// Proposals answered, or whose first-answer due date has passed.
+    /// Proposals answered, or unanswered for longer than the first-response target.
     pub due: u64,
     pub answered_in_time: u64,
     pub share: Option<f64>,
@@ -203,17 +203,19 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
             if let Some(e) = answered {
                 to_response.push((p.received_at, e.created_at));
             }
-            if let Some(target) = p.proposer_due_on {
-                match answered {
-                    Some(e) => {
-                        due += 1;
-                        if local_date(e.created_at) <= target {
-                            in_time += 1;
-                        }
+            // Within target means answered within the municipality's number of business
+            // days; extensions granted later do not rewrite the record.
+            let target = i64::from(municipality.first_response_days);
+            let received = local_date(p.received_at);
+            match answered {
+                Some(e) => {
+                    due += 1;
+                    if business_days_between(received, local_date(e.created_at)) <= target {
+                        in_time += 1;
                     }
-                    None if target < today => due += 1,
-                    None => {}
                 }
+                None if business_days_between(received, today) > target => due += 1,
+                None => {}
             }
             let state = ProposalState::from_db(&p.state);
             all.add(state);
