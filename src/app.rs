@@ -12,6 +12,7 @@ use crate::api::problem::{self, Problem, generic};
 use crate::api::routes;
 use crate::api::state::AppState;
 use crate::domain::error::{ErrorCode, FieldError};
+use crate::domain::search::SearchEngine;
 use crate::storage::Db;
 
 /// Largest request body accepted, in bytes. Text fields are limited far below this.
@@ -22,7 +23,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::register(App::new()).1
 }
 
-pub fn state(db: Db) -> web::Data<AppState> {
+pub fn state(db: Db, search: SearchEngine) -> web::Data<AppState> {
     let doc = openapi();
     let route_methods = doc
         .paths
@@ -49,6 +50,7 @@ pub fn state(db: Db) -> web::Data<AppState> {
     let json = doc.to_json().expect("the OpenAPI document serialises");
     web::Data::new(AppState {
         db,
+        search,
         openapi_json: Arc::new(json),
         route_methods: Arc::new(route_methods),
     })
@@ -159,8 +161,13 @@ pub fn build(
 }
 
 /// Serves on an already bound listener until the server stops.
-pub async fn serve(db: Db, listener: TcpListener, workers: Option<usize>) -> std::io::Result<()> {
-    let state = state(db);
+pub async fn serve(
+    db: Db,
+    search: SearchEngine,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<()> {
+    let state = state(db, search);
     let mut server = HttpServer::new(move || build(state.clone())).listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n);

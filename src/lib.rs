@@ -3,8 +3,10 @@
 
 pub mod api;
 pub mod app;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod jobs;
 pub mod mail;
 pub mod storage;

@@ -45,6 +45,27 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Rebuild the search index from the database (stop the service first: one writer
+    /// per index).
+    Reindex,
+    /// Evaluate need → offer matching on a relevance set directory (needs.jsonl,
+    /// offers.jsonl, qrels.tsv), loaded into a fresh temporary instance. The last line
+    /// printed is one JSON object with recall@10, MRR@10 and nDCG@10.
+    EvalMatching { dir: PathBuf },
+    /// Benchmark: index the harness's documents (JSONL) into INDEX_DIR with kyoso's own
+    /// analysis and index code.
+    BenchIndex { docs: PathBuf, index_dir: PathBuf },
+    /// Benchmark: answer the harness's line protocol on stdin/stdout (READY, then one
+    /// JSON line per query) from INDEX_DIR, through the query code the API uses.
+    BenchQuery { index_dir: PathBuf },
+    /// Benchmark: match up to COUNT of the documents' needs against its offers and print
+    /// latency percentiles.
+    BenchMatch {
+        docs: PathBuf,
+        index_dir: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,6 +147,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { .. } => {
             let db = open_db(&settings)?;
+            let search = kyoso::commands::search::start(&settings, &db)?;
+            let _follower = kyoso::jobs::index_follower::spawn(db.clone(), search.clone());
             let listener = TcpListener::bind(settings.bind)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {} (bind): {e}", settings.bind))?;
             let where_ = match &settings.database {
@@ -136,7 +159,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "kyoso listening on http://{} ({where_}); API at /api/v1, OpenAPI at /api/v1/openapi.json",
                 settings.bind
             );
-            actix_web::rt::System::new().block_on(kyoso::app::serve(db, listener, None))?;
+            actix_web::rt::System::new().block_on(kyoso::app::serve(db, search, listener, None))?;
             Ok(())
         }
         Command::Migrate { revert_all } => {
@@ -168,6 +191,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Reindex => {
+            let db = open_db(&settings)?;
+            kyoso::commands::search::reindex(&settings, &db)?;
+            Ok(())
+        }
+        Command::EvalMatching { dir } => kyoso::commands::eval_matching::run(&settings, &dir),
+        Command::BenchIndex { docs, index_dir } => {
+            kyoso::commands::bench::index(&settings, &docs, &index_dir)
+        }
+        Command::BenchQuery { index_dir } => kyoso::commands::bench::query(&settings, &index_dir),
+        Command::BenchMatch {
+            docs,
+            index_dir,
+            count,
+        } => kyoso::commands::bench::matching(&settings, &docs, &index_dir, count),
         Command::Staff(StaffCommand::Add(a)) => {
             let db = open_db(&settings)?;
             let created = staff::create(

@@ -25,7 +25,7 @@ pub mod query;
 pub mod region;
 pub mod schema;
 pub mod search;
-mod union;
+pub(crate) mod union;
 
 pub use analysis::dictionary::DEFAULT_IPADIC_DIR;
 pub use analysis::{AnalysisMode, AnalysisStatus, Analyzers};

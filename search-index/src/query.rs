@@ -216,28 +216,34 @@ pub fn build(input: &str, analyzers: &Analyzers, fields: &Fields) -> Result<Text
     })
 }
 
-/// The should-clause of one word over the four text fields, or `None` when
-/// the word has no searchable token on any field (punctuation, emoji).
+/// The clause of one word over the four text fields, or `None` when the
+/// word has no searchable token on any field (punctuation, emoji).
+///
+/// The word matches when any field matches. A document the morphological
+/// fields match is scored by them alone; one only the bigram fields match
+/// (a substring such as 京都 in 東京都) by the bigram fields, with their
+/// lower weights. The bigram phrases are therefore only checked on
+/// documents the morphological fields do not match, and inside the AND of
+/// several words every field is only checked on the documents the other
+/// words leave (see [`crate::union`]).
 pub fn word_query(text: &str, analyzers: &Analyzers, f: &Fields) -> Option<Box<dyn Query>> {
     let ja = analyzers.ja_query_tokens(text);
     let bi = analyzers.bigram_query_tokens(text);
     let ja_is_bigram = analyzers.mode() == AnalysisMode::BigramOnly;
-    let mut should: Vec<Box<dyn Query>> = Vec::with_capacity(4);
-    for (field, tokens, boost, bigram) in [
-        (f.title_ja, &ja, TITLE_JA_BOOST, ja_is_bigram),
-        (f.body_ja, &ja, BODY_JA_BOOST, ja_is_bigram),
-        (f.title_bi, &bi, TITLE_BI_BOOST, true),
-        (f.body_bi, &bi, BODY_BI_BOOST, true),
+    let mut tiers: [Vec<Box<dyn Query>>; 2] = [Vec::with_capacity(2), Vec::with_capacity(2)];
+    for (tier, field, tokens, boost, bigram) in [
+        (0, f.title_ja, &ja, TITLE_JA_BOOST, ja_is_bigram),
+        (0, f.body_ja, &ja, BODY_JA_BOOST, ja_is_bigram),
+        (1, f.title_bi, &bi, TITLE_BI_BOOST, true),
+        (1, f.body_bi, &bi, BODY_BI_BOOST, true),
     ] {
         if let Some(q) = field_query(field, tokens, bigram) {
-            should.push(Box::new(BoostQuery::new(q, boost)));
+            tiers[tier].push(Box::new(BoostQuery::new(q, boost)));
         }
     }
-    // A lazy union: inside the AND of several words, each clause is only
-    // checked on the documents the other words leave (see `union`).
-    (!should.is_empty()).then(|| {
-        Box::new(AnyOfQuery::new(should)) as Box<dyn Query>
-    })
+    let [primary, fallback] = tiers;
+    let q = AnyOfQuery::tiered(primary, fallback);
+    (!q.is_empty()).then(|| Box::new(q) as Box<dyn Query>)
 }
 
 /// One field's query for a word's tokens: a term, a phrase at the tokens'

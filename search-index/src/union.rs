@@ -1,5 +1,5 @@
-//! A scoring union ("any of these clauses", scores summed) that stays lazy
-//! inside an intersection.
+//! A scoring union ("any of these clauses") that stays lazy inside an
+//! intersection, with an optional fallback tier.
 //!
 //! tantivy's `BooleanQuery` of should-clauses builds a `BufferedUnionScorer`,
 //! which fills a window of 4,096 doc ids from every clause whenever it is
@@ -10,78 +10,118 @@
 //! documents the intersection actually proposes (tantivy's phrase scorer
 //! answers `seek_danger` with one positional check).
 //!
-//! Matches and scores are those of the equivalent `BooleanQuery` of
-//! should-clauses: a document matches when any clause does; its score is
-//! the sum of the matching clauses' scores.
+//! Clauses come in tiers. A document matches when any clause of any tier
+//! matches. It is scored by the first tier with a matching clause: the sum
+//! of that tier's matching clauses. A later tier's clauses are only checked
+//! on documents the earlier tiers do not match, so a fallback (bigram
+//! substring) phrase costs nothing on the documents the primary
+//! (morphological) clauses already match. With one tier, matches and scores
+//! are those of a `BooleanQuery` of should-clauses.
 
-use tantivy::query::{EnableScoring, EmptyScorer, Explanation, Query, Scorer, Weight};
-use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, TantivyError, Term};
+use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::{
+    DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, TantivyError, Term,
+};
 
-/// Any of `clauses` must match; scores add up.
+/// Any clause of any tier must match; see the module comment for scores.
 #[derive(Debug)]
 pub struct AnyOfQuery {
-    clauses: Vec<Box<dyn Query>>,
+    tiers: Vec<Vec<Box<dyn Query>>>,
 }
 
 impl Clone for AnyOfQuery {
     fn clone(&self) -> Self {
         AnyOfQuery {
-            clauses: self.clauses.iter().map(|q| q.box_clone()).collect(),
+            tiers: self
+                .tiers
+                .iter()
+                .map(|t| t.iter().map(|q| q.box_clone()).collect())
+                .collect(),
         }
     }
 }
 
 impl AnyOfQuery {
+    /// One tier: matches and scores like a `BooleanQuery` of should-clauses.
+    #[cfg(test)]
     pub fn new(clauses: Vec<Box<dyn Query>>) -> AnyOfQuery {
-        AnyOfQuery { clauses }
+        AnyOfQuery {
+            tiers: vec![clauses],
+        }
+    }
+
+    /// `primary` scores a document when one of its clauses matches;
+    /// otherwise `fallback` does.
+    pub fn tiered(primary: Vec<Box<dyn Query>>, fallback: Vec<Box<dyn Query>>) -> AnyOfQuery {
+        AnyOfQuery {
+            tiers: vec![primary, fallback],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tiers.iter().all(Vec::is_empty)
     }
 }
 
 impl Query for AnyOfQuery {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let weights = self
-            .clauses
-            .iter()
-            .map(|q| q.weight(enable_scoring))
-            .collect::<tantivy::Result<Vec<_>>>()?;
-        Ok(Box::new(AnyOfWeight { weights }))
+        let mut tiers = Vec::with_capacity(self.tiers.len());
+        for tier in &self.tiers {
+            tiers.push(
+                tier.iter()
+                    .map(|q| q.weight(enable_scoring))
+                    .collect::<tantivy::Result<Vec<_>>>()?,
+            );
+        }
+        Ok(Box::new(AnyOfWeight { tiers }))
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        for q in &self.clauses {
+        for q in self.tiers.iter().flatten() {
             q.query_terms(visitor);
         }
     }
 }
 
 struct AnyOfWeight {
-    weights: Vec<Box<dyn Weight>>,
+    tiers: Vec<Vec<Box<dyn Weight>>>,
 }
 
 impl Weight for AnyOfWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let mut children = Vec::with_capacity(self.weights.len());
-        for w in &self.weights {
-            let s = w.scorer(reader, boost)?;
-            if s.doc() != TERMINATED {
-                children.push(Child {
-                    scorer: s,
-                    lower_bound: None,
-                });
+        let mut children = Vec::new();
+        let mut tier_start = Vec::new();
+        for tier in &self.tiers {
+            let start = children.len();
+            for w in tier {
+                let s = w.scorer(reader, boost)?;
+                if s.doc() != TERMINATED {
+                    children.push(Child {
+                        scorer: s,
+                        lower_bound: None,
+                    });
+                }
+            }
+            if children.len() > start {
+                tier_start.push(start);
             }
         }
-        Ok(match children.len() {
-            0 => Box::new(EmptyScorer),
-            1 => children.pop().map(|c| c.scorer).unwrap_or_else(|| Box::new(EmptyScorer)),
-            _ => {
-                let doc = children
-                    .iter()
-                    .map(|c| c.scorer.doc())
-                    .min()
-                    .unwrap_or(TERMINATED);
-                Box::new(AnyOfScorer { children, doc })
-            }
-        })
+        if children.len() <= 1 {
+            // One clause (or none): it is the union.
+            return Ok(children
+                .pop()
+                .map_or_else(|| Box::new(EmptyScorer) as Box<dyn Scorer>, |c| c.scorer));
+        }
+        tier_start.push(children.len());
+        let tiers = tier_start.windows(2).map(|w| (w[0], w[1])).collect();
+        let mut scorer = AnyOfScorer {
+            children,
+            tiers,
+            doc: 0,
+            scoring_tier: 0,
+        };
+        scorer.settle_from(0);
+        Ok(Box::new(scorer))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -91,10 +131,18 @@ impl Weight for AnyOfWeight {
                 "document #({doc}) does not match"
             )));
         }
-        let mut explanation = Explanation::new("any of (sum of matching clauses)", scorer.score());
-        for w in &self.weights {
-            if let Ok(child) = w.explain(reader, doc) {
-                explanation.add_detail(child);
+        let mut explanation =
+            Explanation::new("first matching tier: sum of its clauses", scorer.score());
+        for tier in &self.tiers {
+            let mut any = false;
+            for w in tier {
+                if let Ok(child) = w.explain(reader, doc) {
+                    explanation.add_detail(child);
+                    any = true;
+                }
+            }
+            if any {
+                break;
             }
         }
         Ok(explanation)
@@ -104,66 +152,109 @@ impl Weight for AnyOfWeight {
 struct Child {
     scorer: Box<dyn Scorer>,
     /// `Some(bound)` after `seek_danger` missed: the scorer's state is
-    /// undefined, it has no document below `bound`, and it may only be
-    /// moved by `seek_danger` until that returns `Found`.
+    /// undefined, it has no match from the missed target up to `bound`
+    /// (exclusive), and it may only be moved by `seek_danger` until that
+    /// returns `Found`.
     lower_bound: Option<DocId>,
 }
 
 impl Child {
-    /// The next document ≥ `target`, leaving the child in a valid state.
-    fn seek(&mut self, target: DocId) -> DocId {
-        match self.lower_bound {
-            None => {
-                if self.scorer.doc() < target {
-                    self.scorer.seek(target)
-                } else {
-                    self.scorer.doc()
-                }
-            }
-            Some(bound) => {
-                let mut t = target.max(bound);
-                loop {
-                    if t >= TERMINATED {
-                        // Exhausted: nothing more to find, ever.
-                        self.lower_bound = Some(TERMINATED);
-                        return TERMINATED;
-                    }
-                    match self.scorer.seek_danger(t) {
-                        SeekDangerResult::Found => {
-                            self.lower_bound = None;
-                            return t;
-                        }
-                        SeekDangerResult::SeekLowerBound(b) => t = b,
-                    }
-                }
-            }
-        }
-    }
-
-    /// The current document, or the lower bound while the state is undefined.
-    fn position(&self) -> DocId {
+    /// Where the child is: its document, or its lower bound while undefined.
+    fn pos(&self) -> DocId {
         self.lower_bound.unwrap_or_else(|| self.scorer.doc())
     }
 
     fn is_on(&self, doc: DocId) -> bool {
         self.lower_bound.is_none() && self.scorer.doc() == doc
     }
+
+    /// Does the child match `t`? Only checks `t` (one positional check for
+    /// a phrase). `t` must not be below any target the child was asked about.
+    fn probe(&mut self, t: DocId) -> bool {
+        let at = self.pos();
+        if at > t {
+            return false;
+        }
+        if at == t && self.lower_bound.is_none() {
+            return true;
+        }
+        match self.scorer.seek_danger(t) {
+            SeekDangerResult::Found => {
+                self.lower_bound = None;
+                true
+            }
+            SeekDangerResult::SeekLowerBound(b) => {
+                self.lower_bound = Some(b);
+                false
+            }
+        }
+    }
+
+    /// The child's first match ≥ `t`, leaving it in a defined state
+    /// (or at `TERMINATED`, reported as a lower bound).
+    fn next(&mut self, t: DocId) -> DocId {
+        if self.lower_bound.is_none() {
+            let doc = self.scorer.doc();
+            return if doc < t { self.scorer.seek(t) } else { doc };
+        }
+        let mut t = t.max(self.pos());
+        while t < TERMINATED {
+            if self.probe(t) {
+                return t;
+            }
+            t = self.pos();
+        }
+        self.lower_bound = Some(TERMINATED);
+        TERMINATED
+    }
 }
 
 struct AnyOfScorer {
     children: Vec<Child>,
+    /// Child index ranges of the non-empty tiers, in order.
+    tiers: Vec<(usize, usize)>,
     doc: DocId,
+    /// The tier that scores `doc`.
+    scoring_tier: usize,
 }
 
 impl AnyOfScorer {
-    /// Bring every child to its first document ≥ `target` (valid states).
-    fn seek_all(&mut self, target: DocId) -> DocId {
-        let mut doc = TERMINATED;
-        for c in &mut self.children {
-            doc = doc.min(c.seek(target));
+    /// Move to the first match ≥ `t`: the first tier is walked with `next`,
+    /// the later tiers are only probed below the first tier's next match.
+    fn settle_from(&mut self, t: DocId) -> DocId {
+        let (s0, e0) = self.tiers[0];
+        let mut upper = TERMINATED;
+        for c in &mut self.children[s0..e0] {
+            upper = upper.min(c.next(t));
         }
-        self.doc = doc;
-        doc
+        self.doc = upper;
+        self.scoring_tier = 0;
+        // Later tiers: look for a match in [t, upper), smallest first.
+        for tier in 1..self.tiers.len() {
+            let (s, e) = self.tiers[tier];
+            // The lowest candidate of this tier below the best match so far.
+            while let Some((i, at)) = self.children[s..e]
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (s + i, c.pos().max(t)))
+                .filter(|&(_, at)| at < self.doc)
+                .min_by_key(|&(_, at)| at)
+            {
+                if self.children[i].probe(at) {
+                    self.doc = at;
+                    self.scoring_tier = tier;
+                }
+            }
+        }
+        if self.doc != TERMINATED && self.scoring_tier > 0 {
+            // Settle every clause of the scoring tier on `doc`.
+            let (s, e) = self.tiers[self.scoring_tier];
+            let doc = self.doc;
+            for c in &mut self.children[s..e] {
+                c.probe(doc);
+            }
+        }
+        self.doc
     }
 }
 
@@ -172,49 +263,38 @@ impl DocSet for AnyOfScorer {
         if self.doc == TERMINATED {
             return TERMINATED;
         }
-        let target = self.doc + 1;
-        self.seek_all(target)
+        self.settle_from(self.doc + 1)
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        // Children left undefined by a successful `seek_danger` have no
-        // document at or below `self.doc`; `advance` settles them.
         if self.doc >= target {
             return self.doc;
         }
-        self.seek_all(target)
+        self.settle_from(target)
     }
 
     fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
         if target >= TERMINATED {
             return SeekDangerResult::SeekLowerBound(TERMINATED);
         }
-        let mut found = false;
-        let mut bound = TERMINATED;
-        for c in &mut self.children {
-            let at = c.position();
-            if at > target || (at == target && c.lower_bound.is_none()) {
-                found |= at == target;
-                bound = bound.min(at);
-                continue;
+        for (tier, &(s, e)) in self.tiers.iter().enumerate() {
+            let mut found = false;
+            for c in &mut self.children[s..e] {
+                found |= c.probe(target);
             }
-            match c.scorer.seek_danger(target) {
-                SeekDangerResult::Found => {
-                    c.lower_bound = None;
-                    found = true;
-                }
-                SeekDangerResult::SeekLowerBound(b) => {
-                    c.lower_bound = Some(b);
-                    bound = bound.min(b);
-                }
+            if found {
+                self.doc = target;
+                self.scoring_tier = tier;
+                return SeekDangerResult::Found;
             }
         }
-        if found {
-            self.doc = target;
-            SeekDangerResult::Found
-        } else {
-            SeekDangerResult::SeekLowerBound(bound)
-        }
+        let bound = self
+            .children
+            .iter()
+            .map(Child::pos)
+            .min()
+            .unwrap_or(TERMINATED);
+        SeekDangerResult::SeekLowerBound(bound)
     }
 
     fn doc(&self) -> DocId {
@@ -236,8 +316,9 @@ impl DocSet for AnyOfScorer {
 impl Scorer for AnyOfScorer {
     fn score(&mut self) -> Score {
         let doc = self.doc;
+        let (s, e) = self.tiers[self.scoring_tier];
         let mut score = 0.0;
-        for c in &mut self.children {
+        for c in &mut self.children[s..e] {
             if c.is_on(doc) {
                 score += c.scorer.score();
             }
@@ -248,7 +329,7 @@ impl Scorer for AnyOfScorer {
 
 #[cfg(test)]
 mod tests {
-    use tantivy::collector::{Count, DocSetCollector};
+    use tantivy::collector::{Count, DocSetCollector, TopDocs};
     use tantivy::query::{BooleanQuery, Occur, TermQuery};
     use tantivy::schema::{IndexRecordOption, STRING, Schema};
     use tantivy::{Index, doc};
@@ -263,7 +344,7 @@ mod tests {
         let a = sb.add_text_field("a", STRING);
         let b = sb.add_text_field("b", STRING);
         let index = Index::create_in_ram(sb.build());
-        let mut w = index.writer_for_tests().unwrap();
+        let mut w: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
         for i in 0..3000u32 {
             let mut d = doc!();
             for (field, m, name) in [(a, 3, "x"), (b, 7, "x"), (a, 5, "y"), (b, 11, "z")] {
@@ -286,8 +367,14 @@ mod tests {
         let cases: Vec<(Box<dyn Query>, Box<dyn Query>)> = vec![
             (Box::new(any_x()), Box::new(bool_x())),
             (
-                Box::new(BooleanQuery::intersection(vec![Box::new(any_x()), t(a, "y")])),
-                Box::new(BooleanQuery::intersection(vec![Box::new(bool_x()), t(a, "y")])),
+                Box::new(BooleanQuery::intersection(vec![
+                    Box::new(any_x()),
+                    t(a, "y"),
+                ])),
+                Box::new(BooleanQuery::intersection(vec![
+                    Box::new(bool_x()),
+                    t(a, "y"),
+                ])),
             ),
             (
                 Box::new(BooleanQuery::intersection(vec![
@@ -325,6 +412,85 @@ mod tests {
                 let y = theirs.explain(&searcher, *addr).unwrap().value();
                 assert!((x - y).abs() < 1e-4, "{x} vs {y}");
             }
+        }
+    }
+
+    /// Tiered: matches are those of all clauses; a document is scored by
+    /// the primary clauses when they match, else by the fallback ones.
+    #[test]
+    fn tiers_match_all_and_score_first_matching_tier() {
+        let mut sb = Schema::builder();
+        let a = sb.add_text_field("a", STRING);
+        let b = sb.add_text_field("b", STRING);
+        let index = Index::create_in_ram(sb.build());
+        let mut w: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for i in 0..5000u32 {
+            let mut d = doc!();
+            for (field, m, name) in [
+                (a, 3, "x"),
+                (b, 7, "x"),
+                (a, 5, "y"),
+                (b, 4, "y"),
+                (a, 11, "z"),
+            ] {
+                if i % m == 0 {
+                    d.add_text(field, name);
+                }
+            }
+            w.add_document(d).unwrap();
+        }
+        w.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let t = |f, s: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(f, s),
+                IndexRecordOption::WithFreqs,
+            ))
+        };
+        let tiered = || AnyOfQuery::tiered(vec![t(a, "x")], vec![t(b, "x"), t(b, "y")]);
+        let all = || BooleanQuery::union(vec![t(a, "x"), t(b, "x"), t(b, "y")]);
+        let cases: Vec<(Box<dyn Query>, Box<dyn Query>)> = vec![
+            (Box::new(tiered()), Box::new(all())),
+            (
+                Box::new(BooleanQuery::intersection(vec![
+                    Box::new(tiered()),
+                    t(a, "z"),
+                ])),
+                Box::new(BooleanQuery::intersection(vec![Box::new(all()), t(a, "z")])),
+            ),
+            (
+                Box::new(BooleanQuery::intersection(vec![
+                    t(a, "y"),
+                    Box::new(tiered()),
+                    Box::new(AnyOfQuery::tiered(vec![t(a, "z")], vec![t(b, "y")])),
+                ])),
+                Box::new(BooleanQuery::intersection(vec![
+                    t(a, "y"),
+                    Box::new(all()),
+                    Box::new(BooleanQuery::union(vec![t(a, "z"), t(b, "y")])),
+                ])),
+            ),
+        ];
+        for (ours, theirs) in cases {
+            let got = searcher.search(&*ours, &DocSetCollector).unwrap();
+            let want = searcher.search(&*theirs, &DocSetCollector).unwrap();
+            assert_eq!(got, want, "{ours:?}");
+            assert_eq!(searcher.search(&*ours, &Count).unwrap(), want.len());
+        }
+        // Scores of the bare tiered query.
+        let primary = t(a, "x");
+        let fallback = BooleanQuery::union(vec![t(b, "x"), t(b, "y")]);
+        let q = tiered();
+        let top = searcher
+            .search(&q, &TopDocs::with_limit(10_000).order_by_score())
+            .unwrap();
+        assert_eq!(top.len(), searcher.search(&all(), &Count).unwrap());
+        for (score, addr) in top {
+            let want = match primary.explain(&searcher, addr) {
+                Ok(e) => e.value(),
+                Err(_) => fallback.explain(&searcher, addr).unwrap().value(),
+            };
+            assert!((score - want).abs() < 1e-4, "{addr:?}: {score} vs {want}");
         }
     }
 }

@@ -26,8 +26,17 @@ const CSV: &str = "text/csv; charset=utf-8";
 #[utoipa::path(tag = "desk", params(DeadlineQuery), security(("api_key" = [])),
     responses((status = 200, body = Deadlines), (status = "4XX", body = Problem)))]
 #[get("/desk/deadlines")]
-pub async fn get_deadlines(state: web::Data<AppState>, actor: Actor, q: web::Query<DeadlineQuery>) -> ApiResult<web::Json<Deadlines>> {
-    Ok(web::Json(run(&state, move |db| deadlines::deadlines(db, &actor, q.into_inner())).await?))
+pub async fn get_deadlines(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<DeadlineQuery>,
+) -> ApiResult<web::Json<Deadlines>> {
+    Ok(web::Json(
+        run(&state, move |db| {
+            deadlines::deadlines(db, &actor, q.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// Statistics for a municipality and period; `format=csv` gives a table for Excel
@@ -35,19 +44,31 @@ pub async fn get_deadlines(state: web::Data<AppState>, actor: Actor, q: web::Que
 #[utoipa::path(tag = "desk", params(StatsQuery), security(("api_key" = [])),
     responses((status = 200, body = DeskStats), (status = "4XX", body = Problem)))]
 #[get("/desk/stats")]
-pub async fn get_stats(state: web::Data<AppState>, actor: Actor, q: web::Query<StatsQuery>) -> ApiResult<HttpResponse> {
+pub async fn get_stats(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<StatsQuery>,
+) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => return Err(AppError::field("format", "unknown_value", "must be json or csv").into()),
+        Some(_) => {
+            return Err(AppError::field("format", "unknown_value", "must be json or csv").into());
+        }
     };
     let s = run(&state, move |db| stats::compute(db, &actor, &q)).await?;
     Ok(if csv {
-        let name = format!("kyoso-stats-{}-{}-{}.csv", s.municipality_code, s.from, s.to);
+        let name = format!(
+            "kyoso-stats-{}-{}-{}.csv",
+            s.municipality_code, s.from, s.to
+        );
         HttpResponse::Ok()
             .content_type(CSV)
-            .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"{name}\""),
+            ))
             .body(stats::to_csv(&s))
     } else {
         HttpResponse::Ok().json(s)
@@ -57,42 +78,84 @@ pub async fn get_stats(state: web::Data<AppState>, actor: Actor, q: web::Query<S
 #[utoipa::path(tag = "desk", params(MunicipalityParam), security(("api_key" = [])),
     responses((status = 200, body = Vec<RuleView>), (status = "4XX", body = Problem)))]
 #[get("/desk/rules")]
-pub async fn list_rules(state: web::Data<AppState>, actor: Actor, q: web::Query<MunicipalityParam>) -> ApiResult<web::Json<Vec<RuleView>>> {
-    Ok(web::Json(run(&state, move |db| rules::list(db, &actor, q.municipality.as_deref())).await?))
+pub async fn list_rules(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<MunicipalityParam>,
+) -> ApiResult<web::Json<Vec<RuleView>>> {
+    Ok(web::Json(
+        run(&state, move |db| {
+            rules::list(db, &actor, q.municipality.as_deref())
+        })
+        .await?,
+    ))
 }
 
 /// Add a routing rule: a policy field or keyword that points to a department.
 #[utoipa::path(tag = "desk", params(MunicipalityParam), request_body = RuleInput, security(("api_key" = [])),
     responses((status = 201, body = RuleView), (status = "4XX", body = Problem)))]
 #[post("/desk/rules")]
-pub async fn create_rule(state: web::Data<AppState>, actor: Actor, q: web::Query<MunicipalityParam>, body: web::Json<RuleInput>) -> ApiResult<HttpResponse> {
-    let r = run(&state, move |db| rules::create(db, &actor, q.municipality.as_deref(), body.into_inner())).await?;
+pub async fn create_rule(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<MunicipalityParam>,
+    body: web::Json<RuleInput>,
+) -> ApiResult<HttpResponse> {
+    let r = run(&state, move |db| {
+        rules::create(db, &actor, q.municipality.as_deref(), body.into_inner())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(r))
 }
 
 #[utoipa::path(tag = "desk", params(("id" = i64, Path, description = "rule id"), MunicipalityParam), security(("api_key" = [])),
     responses((status = 204), (status = "4XX", body = Problem)))]
 #[delete("/desk/rules/{id}")]
-pub async fn delete_rule(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, q: web::Query<MunicipalityParam>) -> ApiResult<HttpResponse> {
+pub async fn delete_rule(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    q: web::Query<MunicipalityParam>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    run(&state, move |db| rules::delete(db, &actor, q.municipality.as_deref(), id)).await?;
+    run(&state, move |db| {
+        rules::delete(db, &actor, q.municipality.as_deref(), id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Open data: every open public need (of one municipality with `municipality`), as JSON.
 #[utoipa::path(tag = "open data", params(MunicipalityParam), responses((status = 200, body = Vec<OpenNeed>), (status = "4XX", body = Problem)))]
 #[get("/opendata/needs.json")]
-pub async fn open_needs_json(state: web::Data<AppState>, q: web::Query<MunicipalityParam>) -> ApiResult<web::Json<Vec<OpenNeed>>> {
-    Ok(web::Json(run(&state, move |db| opendata::needs(db, q.into_inner().municipality)).await?))
+pub async fn open_needs_json(
+    state: web::Data<AppState>,
+    q: web::Query<MunicipalityParam>,
+) -> ApiResult<web::Json<Vec<OpenNeed>>> {
+    Ok(web::Json(
+        run(&state, move |db| {
+            opendata::needs(db, q.into_inner().municipality)
+        })
+        .await?,
+    ))
 }
 
 /// Open data: the same as CSV (UTF-8 with BOM, for Excel).
 #[utoipa::path(tag = "open data", params(MunicipalityParam), responses((status = 200, description = "CSV", content_type = "text/csv"), (status = "4XX", body = Problem)))]
 #[get("/opendata/needs.csv")]
-pub async fn open_needs_csv(state: web::Data<AppState>, q: web::Query<MunicipalityParam>) -> ApiResult<HttpResponse> {
-    let rows = run(&state, move |db| opendata::needs(db, q.into_inner().municipality)).await?;
+pub async fn open_needs_csv(
+    state: web::Data<AppState>,
+    q: web::Query<MunicipalityParam>,
+) -> ApiResult<HttpResponse> {
+    let rows = run(&state, move |db| {
+        opendata::needs(db, q.into_inner().municipality)
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type(CSV)
-        .insert_header(("Content-Disposition", "attachment; filename=\"kyoso-needs.csv\""))
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"kyoso-needs.csv\"",
+        ))
         .body(opendata::needs_csv(&rows)))
 }

@@ -13,5 +13,6 @@ pub mod partners;
 pub mod problem;
 pub mod proposals;
 pub mod routes;
+pub mod search;
 pub mod staff;
 pub mod state;

@@ -10,7 +10,9 @@ use crate::domain::ids::ProposalId;
 use crate::domain::pagination::Page;
 use crate::domain::proposals::intake::{self, RecordProposal, SubmitProposal};
 use crate::domain::proposals::suggest::{self, Suggestion};
-use crate::domain::proposals::workflow::{self, ExtendInput, RouteInput, TextInput, TransitionInput};
+use crate::domain::proposals::workflow::{
+    self, ExtendInput, RouteInput, TextInput, TransitionInput,
+};
 use crate::domain::proposals::{self, ProposalQuery, ProposalView};
 
 /// Submit a proposal (partners): to a need, with an offer, or free. Send an
@@ -20,14 +22,28 @@ use crate::domain::proposals::{self, ProposalQuery, ProposalView};
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
     responses((status = 201, body = ProposalView), (status = 200, body = ProposalView, description = "replayed"), (status = "4XX", body = Problem)))]
 #[post("/proposals")]
-pub async fn submit_proposal(state: web::Data<AppState>, actor: Actor, req: HttpRequest, body: web::Json<SubmitProposal>) -> ApiResult<HttpResponse> {
+pub async fn submit_proposal(
+    state: web::Data<AppState>,
+    actor: Actor,
+    req: HttpRequest,
+    body: web::Json<SubmitProposal>,
+) -> ApiResult<HttpResponse> {
     let key = match req.headers().get("Idempotency-Key") {
         None => None,
-        Some(v) => Some(v.to_str().map(str::to_owned).unwrap_or_else(|_| "\u{0}".to_owned())),
+        Some(v) => Some(
+            v.to_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|_| "\u{0}".to_owned()),
+        ),
     };
-    let done = run(&state, move |db| intake::submit(db, &actor, body.into_inner(), key.as_deref())).await?;
+    let done = run(&state, move |db| {
+        intake::submit(db, &actor, body.into_inner(), key.as_deref())
+    })
+    .await?;
     Ok(if done.replayed {
-        HttpResponse::Ok().insert_header(("Idempotent-Replayed", "true")).json(done.proposal)
+        HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(done.proposal)
     } else {
         HttpResponse::Created().json(done.proposal)
     })
@@ -37,8 +53,15 @@ pub async fn submit_proposal(state: web::Data<AppState>, actor: Actor, req: Http
 #[utoipa::path(tag = "proposals", request_body = RecordProposal, security(("api_key" = [])),
     responses((status = 201, body = ProposalView), (status = "4XX", body = Problem)))]
 #[post("/desk/proposals")]
-pub async fn record_proposal(state: web::Data<AppState>, actor: Actor, body: web::Json<RecordProposal>) -> ApiResult<HttpResponse> {
-    let p = run(&state, move |db| intake::record(db, &actor, body.into_inner())).await?;
+pub async fn record_proposal(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<RecordProposal>,
+) -> ApiResult<HttpResponse> {
+    let p = run(&state, move |db| {
+        intake::record(db, &actor, body.into_inner())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(p))
 }
 
@@ -47,62 +70,123 @@ pub async fn record_proposal(state: web::Data<AppState>, actor: Actor, body: web
 #[utoipa::path(tag = "proposals", params(ProposalQuery), security(("api_key" = [])),
     responses((status = 200, body = Page<ProposalView>), (status = "4XX", body = Problem)))]
 #[get("/proposals")]
-pub async fn list_proposals(state: web::Data<AppState>, actor: Actor, q: web::Query<ProposalQuery>) -> ApiResult<web::Json<Page<ProposalView>>> {
-    Ok(web::Json(run(&state, move |db| proposals::list(db, &actor, q.into_inner())).await?))
+pub async fn list_proposals(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<ProposalQuery>,
+) -> ApiResult<web::Json<Page<ProposalView>>> {
+    Ok(web::Json(
+        run(&state, move |db| {
+            proposals::list(db, &actor, q.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// One proposal with its history (internal notes only for staff).
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), security(("api_key" = [])),
     responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
 #[get("/proposals/{id}")]
-pub async fn get_proposal(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<web::Json<ProposalView>> {
+pub async fn get_proposal(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<ProposalView>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| proposals::get(db, &actor, id)).await?))
+    Ok(web::Json(
+        run(&state, move |db| proposals::get(db, &actor, id)).await?,
+    ))
 }
 
 /// Departments that could own the proposal, best first, with reasons (staff).
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), security(("api_key" = [])),
     responses((status = 200, body = Vec<Suggestion>), (status = "4XX", body = Problem)))]
 #[get("/proposals/{id}/suggestions")]
-pub async fn suggest_departments(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<web::Json<Vec<Suggestion>>> {
+pub async fn suggest_departments(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Vec<Suggestion>>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| suggest::suggest(db, &actor, id)).await?))
+    Ok(web::Json(
+        run(&state, move |db| suggest::suggest(db, &actor, id)).await?,
+    ))
 }
 
 /// Route to a primary department and optionally others; again to re-route (the desk).
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = RouteInput,
     security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
 #[post("/proposals/{id}/route")]
-pub async fn route_proposal(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, body: web::Json<RouteInput>) -> ApiResult<web::Json<ProposalView>> {
+pub async fn route_proposal(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<RouteInput>,
+) -> ApiResult<web::Json<ProposalView>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| workflow::route(db, &actor, id, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            workflow::route(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// Add an internal note (staff); never shown to the proposer.
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = TextInput,
     security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
 #[post("/proposals/{id}/notes")]
-pub async fn add_note(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, body: web::Json<TextInput>) -> ApiResult<web::Json<ProposalView>> {
+pub async fn add_note(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<TextInput>,
+) -> ApiResult<web::Json<ProposalView>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| workflow::add_note(db, &actor, id, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            workflow::add_note(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// Answer the proposer (staff).
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = TextInput,
     security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
 #[post("/proposals/{id}/replies")]
-pub async fn reply(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, body: web::Json<TextInput>) -> ApiResult<web::Json<ProposalView>> {
+pub async fn reply(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<TextInput>,
+) -> ApiResult<web::Json<ProposalView>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| workflow::reply(db, &actor, id, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            workflow::reply(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// Write to the desk about one's own proposal (the proposer).
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = TextInput,
     security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
 #[post("/proposals/{id}/messages")]
-pub async fn send_message(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, body: web::Json<TextInput>) -> ApiResult<web::Json<ProposalView>> {
+pub async fn send_message(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<TextInput>,
+) -> ApiResult<web::Json<ProposalView>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| workflow::message_from_proposer(db, &actor, id, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            workflow::message_from_proposer(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// Change the state: in_dialogue, adopted, declined (with reasons sent to the proposer)
@@ -110,34 +194,70 @@ pub async fn send_message(state: web::Data<AppState>, actor: Actor, id: web::Pat
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = TransitionInput,
     security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
 #[post("/proposals/{id}/transition")]
-pub async fn transition(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, body: web::Json<TransitionInput>) -> ApiResult<web::Json<ProposalView>> {
+pub async fn transition(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<TransitionInput>,
+) -> ApiResult<web::Json<ProposalView>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| workflow::transition(db, &actor, id, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            workflow::transition(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// Stop the clocks while waiting for the proposer (資料待ち).
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = TextInput,
     security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
 #[post("/proposals/{id}/pause")]
-pub async fn pause(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, body: web::Json<TextInput>) -> ApiResult<web::Json<ProposalView>> {
+pub async fn pause(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<TextInput>,
+) -> ApiResult<web::Json<ProposalView>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| workflow::pause(db, &actor, id, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            workflow::pause(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 /// Restart the clocks; due dates move by the business days paused.
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), security(("api_key" = [])),
     responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
 #[post("/proposals/{id}/resume")]
-pub async fn resume(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<web::Json<ProposalView>> {
+pub async fn resume(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<ProposalView>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| workflow::resume(db, &actor, id)).await?))
+    Ok(web::Json(
+        run(&state, move |db| workflow::resume(db, &actor, id)).await?,
+    ))
 }
 
 /// Extend a due date, with a recorded reason (the desk).
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = ExtendInput,
     security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
 #[post("/proposals/{id}/extend")]
-pub async fn extend(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, body: web::Json<ExtendInput>) -> ApiResult<web::Json<ProposalView>> {
+pub async fn extend(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<ExtendInput>,
+) -> ApiResult<web::Json<ProposalView>> {
     let id = ProposalId(id.into_inner());
-    Ok(web::Json(run(&state, move |db| workflow::extend(db, &actor, id, body.into_inner())).await?))
+    Ok(web::Json(
+        run(&state, move |db| {
+            workflow::extend(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }

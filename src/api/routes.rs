@@ -7,7 +7,9 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope};
 
-use super::{desk, health, keys, municipalities, needs, offers, partners, proposals, staff};
+use super::{
+    desk, health, keys, municipalities, needs, offers, partners, proposals, search, staff,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -90,7 +92,11 @@ where
                 .service(desk::create_rule)
                 .service(desk::delete_rule)
                 .service(desk::open_needs_json)
-                .service(desk::open_needs_csv),
+                .service(desk::open_needs_csv)
+                .service(search::search)
+                .service(search::offers_for_need)
+                .service(search::needs_for_offer)
+                .service(search::match_feedback),
         )
         .default_service(web::to(super::fallback::not_routed))
         .split_for_parts()

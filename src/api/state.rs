@@ -1,20 +1,34 @@
-//! What every handler shares: the database handle and the serialised OpenAPI document;
+//! What every handler shares: the database, the search engine and the serialised
+//! OpenAPI document;
 //! and `run`, which moves blocking domain work off the async workers.
 
 use actix_web::web;
 use std::sync::Arc;
 
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::search::SearchEngine;
 use crate::storage::Db;
 
 pub struct AppState {
     pub db: Db,
+    pub search: SearchEngine,
     pub openapi_json: Arc<String>,
     /// (path template, methods) of every documented route, for 405 answers.
     pub route_methods: Arc<Vec<(String, Vec<String>)>>,
 }
 
 /// Runs a domain call (which does blocking database work) on actix's blocking pool.
+/// Runs a domain call that also needs the search engine.
+pub async fn run_search<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&Db, &SearchEngine) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let (db, search) = (state.db.clone(), state.search.clone());
+    web::block(move || f(&db, &search))
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
 pub async fn run<T: Send + 'static>(
     state: &web::Data<AppState>,
     f: impl FnOnce(&Db) -> AppResult<T> + Send + 'static,

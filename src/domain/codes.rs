@@ -147,6 +147,65 @@ impl Region {
     }
 }
 
+/// The prefectures in JIS X 0401 order (01 北海道 … 47 沖縄県).
+const PREFECTURES: [&str; 47] = [
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
+];
+
+impl MunicipalityCode {
+    /// The name of the prefecture the code lies in.
+    pub fn prefecture_name(&self) -> Option<&'static str> {
+        let n: usize = self.0[..2].parse().ok()?;
+        PREFECTURES.get(n.checked_sub(1)?).copied()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +240,11 @@ mod tests {
         assert!(yokohama.prefecture().is_prefecture());
         let kobe = MunicipalityCode::parse("281000").unwrap();
         assert_eq!(kobe.prefecture().as_str(), "280003");
+        assert_eq!(kobe.prefecture_name(), Some("兵庫県"));
+        assert_eq!(
+            MunicipalityCode::parse("472018").unwrap().prefecture_name(),
+            Some("沖縄県")
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ pub struct Csv {
 
 impl Csv {
     pub fn new(header: &[&str]) -> Self {
-        let mut c = Self { out: String::from("\u{feff}") };
+        let mut c = Self {
+            out: String::from("\u{feff}"),
+        };
         c.row(header.iter().map(|s| s.to_string()));
         c
     }
@@ -25,8 +27,16 @@ impl Csv {
 
 fn quote(f: &str) -> String {
     // A leading = + - @ would make a spreadsheet run the cell as a formula.
-    let f = if f.starts_with(['=', '+', '-', '@']) { format!("'{f}") } else { f.to_owned() };
-    if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f }
+    let f = if f.starts_with(['=', '+', '-', '@']) {
+        format!("'{f}")
+    } else {
+        f.to_owned()
+    };
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f
+    }
 }
 
 #[cfg(test)]
@@ -38,6 +48,9 @@ mod tests {
         let mut c = Csv::new(&["件名", "本文"]);
         c.row(["防災, 安全".to_owned(), "行1\n\"引用\"".to_owned()]);
         c.row(["=SUM(A1)".to_owned(), "-1".to_owned()]);
-        assert_eq!(c.finish(), "\u{feff}件名,本文\r\n\"防災, 安全\",\"行1\n\"\"引用\"\"\"\r\n'=SUM(A1),'-1\r\n");
+        assert_eq!(
+            c.finish(),
+            "\u{feff}件名,本文\r\n\"防災, 安全\",\"行1\n\"\"引用\"\"\"\r\n'=SUM(A1),'-1\r\n"
+        );
     }
 }

@@ -17,6 +17,7 @@ pub mod opendata;
 pub mod pagination;
 pub mod partners;
 pub mod proposals;
+pub mod search;
 pub mod staff;
 pub mod validate;
 pub mod vocab;

@@ -4,11 +4,11 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::actor::Actor;
 use super::csv::Csv;
 use super::error::AppResult;
 use super::needs::{self, NeedQuery};
 use super::vocab::PolicyField;
-use super::actor::Actor;
 use crate::storage::Db;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -32,21 +32,32 @@ pub fn needs(db: &Db, municipality: Option<String>) -> AppResult<Vec<OpenNeed>> 
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let q = NeedQuery { municipality: municipality.clone(), cursor: cursor.take(), limit: Some(100), ..Default::default() };
+        let q = NeedQuery {
+            municipality: municipality.clone(),
+            cursor: cursor.take(),
+            limit: Some(100),
+            ..Default::default()
+        };
         let page = needs::list(db, &Actor::Anonymous, q)?;
-        out.extend(page.items.into_iter().map(|n| OpenNeed {
-            id: n.id.0,
-            municipality_code: n.municipality.code,
-            municipality: n.municipality.name,
-            department: n.department.name,
-            title: n.title,
-            body: n.body,
-            policy_field: n.policy_field,
-            policy_field_label: n.policy_field.label_ja().to_owned(),
-            zone: n.zone,
-            desired_partner_kinds: n.desired_partner_kinds.iter().map(|k| k.as_str().to_owned()).collect(),
-            open_until: n.open_until,
-            published_at: n.published_at,
+        out.extend(page.items.into_iter().map(|n| {
+            OpenNeed {
+                id: n.id.0,
+                municipality_code: n.municipality.code,
+                municipality: n.municipality.name,
+                department: n.department.name,
+                title: n.title,
+                body: n.body,
+                policy_field: n.policy_field,
+                policy_field_label: n.policy_field.label_ja().to_owned(),
+                zone: n.zone,
+                desired_partner_kinds: n
+                    .desired_partner_kinds
+                    .iter()
+                    .map(|k| k.as_str().to_owned())
+                    .collect(),
+                open_until: n.open_until,
+                published_at: n.published_at,
+            }
         }));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -58,7 +69,19 @@ pub fn needs(db: &Db, municipality: Option<String>) -> AppResult<Vec<OpenNeed>> 
 }
 
 pub fn needs_csv(rows: &[OpenNeed]) -> String {
-    let mut c = Csv::new(&["ID", "団体コード", "自治体名", "所管課", "件名", "内容", "政策分野", "地域", "求める連携先", "募集期限", "公開日時"]);
+    let mut c = Csv::new(&[
+        "ID",
+        "団体コード",
+        "自治体名",
+        "所管課",
+        "件名",
+        "内容",
+        "政策分野",
+        "地域",
+        "求める連携先",
+        "募集期限",
+        "公開日時",
+    ]);
     for n in rows {
         c.row([
             n.id.to_string(),

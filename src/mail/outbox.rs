@@ -21,7 +21,16 @@ pub struct Outgoing<'a> {
 
 /// A stable Message-ID derived from the dedupe key, so a resent copy is recognisable.
 pub fn message_id(dedupe_key: &str) -> String {
-    let local: String = dedupe_key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '.' }).collect();
+    let local: String = dedupe_key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
     format!("<{local}@kyoso.mail>")
 }
 

@@ -42,12 +42,18 @@ fn fill(text: &str, values: &[(&str, &str)]) -> String {
 
 /// Renders message `name` in `locale`. Panics on an unknown name: names are constants.
 pub fn render(name: &str, locale: Locale, values: &[(&str, &str)]) -> Rendered {
-    let t = TEMPLATES.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no mail template {name}"));
+    let t = TEMPLATES
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no mail template {name}"));
     let (subject, body) = match locale {
         Locale::Ja => (t.subject_ja, t.body_ja),
         Locale::En => (t.subject_en, t.body_en),
     };
-    Rendered { subject: fill(subject.trim(), values), body_text: fill(body, values) }
+    Rendered {
+        subject: fill(subject.trim(), values),
+        body_text: fill(body, values),
+    }
 }
 
 #[cfg(test)]
@@ -66,7 +72,10 @@ mod tests {
         ];
         for locale in [Locale::Ja, Locale::En] {
             let r = render("proposal_received", locale, &values);
-            assert!(!r.subject.contains('{') && !r.body_text.contains('{'), "{r:?}");
+            assert!(
+                !r.subject.contains('{') && !r.body_text.contains('{'),
+                "{r:?}"
+            );
             assert!(r.subject.contains("2026-000001"));
         }
     }

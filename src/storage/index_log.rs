@@ -33,3 +33,43 @@ pub fn record(conn: &mut AnyConnection, doc_type: DocType, doc_id: i64) -> Query
         .execute(conn)?;
     Ok(())
 }
+
+/// One recorded change.
+#[derive(Debug, Clone, Queryable)]
+pub struct Change {
+    pub id: i64,
+    pub doc_type: String,
+    pub doc_id: i64,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// Changes after `after_id`, oldest first.
+pub fn pending(conn: &mut AnyConnection, after_id: i64, limit: i64) -> QueryResult<Vec<Change>> {
+    index_changes::table
+        .filter(index_changes::id.gt(after_id))
+        .order(index_changes::id)
+        .limit(limit)
+        .select((
+            index_changes::id,
+            index_changes::doc_type,
+            index_changes::doc_id,
+            index_changes::created_at,
+        ))
+        .load(conn)
+}
+
+/// The newest change id, 0 when none.
+pub fn max_id(conn: &mut AnyConnection) -> QueryResult<i64> {
+    index_changes::table
+        .select(diesel::dsl::max(index_changes::id))
+        .first::<Option<i64>>(conn)
+        .map(|m| m.unwrap_or(0))
+}
+
+/// How many changes wait after `after_id`.
+pub fn backlog(conn: &mut AnyConnection, after_id: i64) -> QueryResult<i64> {
+    index_changes::table
+        .filter(index_changes::id.gt(after_id))
+        .count()
+        .get_result(conn)
+}

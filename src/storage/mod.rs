@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod connection;
 pub mod index_log;
+pub mod matching;
 pub mod models;
 pub mod municipalities;
 pub mod needs;

@@ -121,3 +121,17 @@ pub fn list(conn: &mut AnyConnection, f: &NeedFilter) -> QueryResult<Vec<NeedRow
     }
     q.load(conn)
 }
+
+/// Ids after `after`, ascending, for walking the whole table.
+pub fn ids_after(conn: &mut AnyConnection, after: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    needs::table
+        .filter(needs::id.gt(after))
+        .order(needs::id)
+        .limit(limit)
+        .select(needs::id)
+        .load(conn)
+}
+
+pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
+    needs::table.count().get_result(conn)
+}

@@ -152,3 +152,17 @@ pub fn list(conn: &mut AnyConnection, f: &OfferFilter) -> QueryResult<Vec<OfferR
     }
     q.load(conn)
 }
+
+/// Ids after `after`, ascending, for walking the whole table.
+pub fn ids_after(conn: &mut AnyConnection, after: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    offers::table
+        .filter(offers::id.gt(after))
+        .order(offers::id)
+        .limit(limit)
+        .select(offers::id)
+        .load(conn)
+}
+
+pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
+    offers::table.count().get_result(conn)
+}

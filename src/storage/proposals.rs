@@ -6,7 +6,9 @@ use diesel::sql_types::{BigInt, Integer};
 
 use super::AnyConnection;
 use super::models::{NewProposal, NewProposalEvent, ProposalEventRow, ProposalRow, RoutingRuleRow};
-use super::schema::{idempotency_keys, proposal_departments as pd, proposal_events, proposals, routing_rules};
+use super::schema::{
+    idempotency_keys, proposal_departments as pd, proposal_events, proposals, routing_rules,
+};
 
 #[derive(QueryableByName)]
 struct Seq {
@@ -18,7 +20,11 @@ struct Seq {
 /// and increments the counter; it runs inside the proposal's transaction, so a rollback
 /// gives the number back (no gaps) and the row lock orders concurrent submissions (no
 /// duplicates). The SQL is the same on both backends (SQLite ≥ 3.35 has RETURNING).
-pub fn next_receipt_seq(conn: &mut AnyConnection, municipality_id: i64, year: i32) -> QueryResult<i32> {
+pub fn next_receipt_seq(
+    conn: &mut AnyConnection,
+    municipality_id: i64,
+    year: i32,
+) -> QueryResult<i32> {
     diesel::sql_query(
         "INSERT INTO receipt_counters (municipality_id, year, last_seq) VALUES ($1, $2, 1) \
          ON CONFLICT (municipality_id, year) DO UPDATE SET last_seq = receipt_counters.last_seq + 1 \
@@ -39,15 +45,30 @@ pub fn insert(conn: &mut AnyConnection, new: &NewProposal) -> QueryResult<Propos
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ProposalRow>> {
-    proposals::table.find(id).select(ProposalRow::as_select()).first(conn).optional()
+    proposals::table
+        .find(id)
+        .select(ProposalRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// The proposal an earlier request with this Idempotency-Key created, with that
 /// request's hash.
-pub fn by_idempotency_key(conn: &mut AnyConnection, partner_id: i64, key: &str) -> QueryResult<Option<(ProposalRow, String)>> {
+pub fn by_idempotency_key(
+    conn: &mut AnyConnection,
+    partner_id: i64,
+    key: &str,
+) -> QueryResult<Option<(ProposalRow, String)>> {
     let found: Option<(i64, String)> = idempotency_keys::table
-        .filter(idempotency_keys::partner_id.eq(partner_id).and(idempotency_keys::key.eq(key)))
-        .select((idempotency_keys::proposal_id, idempotency_keys::request_hash))
+        .filter(
+            idempotency_keys::partner_id
+                .eq(partner_id)
+                .and(idempotency_keys::key.eq(key)),
+        )
+        .select((
+            idempotency_keys::proposal_id,
+            idempotency_keys::request_hash,
+        ))
         .first(conn)
         .optional()?;
     match found {
@@ -56,7 +77,13 @@ pub fn by_idempotency_key(conn: &mut AnyConnection, partner_id: i64, key: &str) 
     }
 }
 
-pub fn remember_idempotency_key(conn: &mut AnyConnection, partner_id: i64, key: &str, hash: &str, proposal_id: i64) -> QueryResult<()> {
+pub fn remember_idempotency_key(
+    conn: &mut AnyConnection,
+    partner_id: i64,
+    key: &str,
+    hash: &str,
+    proposal_id: i64,
+) -> QueryResult<()> {
     diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::partner_id.eq(partner_id),
@@ -92,14 +119,27 @@ pub fn save(conn: &mut AnyConnection, p: &ProposalRow) -> QueryResult<()> {
 }
 
 /// Replaces the departments a proposal is routed to; the first is the primary.
-pub fn set_departments(conn: &mut AnyConnection, proposal_id: i64, primary: i64, others: &[i64]) -> QueryResult<()> {
+pub fn set_departments(
+    conn: &mut AnyConnection,
+    proposal_id: i64,
+    primary: i64,
+    others: &[i64],
+) -> QueryResult<()> {
     diesel::delete(pd::table.filter(pd::proposal_id.eq(proposal_id))).execute(conn)?;
     diesel::insert_into(pd::table)
-        .values((pd::proposal_id.eq(proposal_id), pd::department_id.eq(primary), pd::is_primary.eq(true)))
+        .values((
+            pd::proposal_id.eq(proposal_id),
+            pd::department_id.eq(primary),
+            pd::is_primary.eq(true),
+        ))
         .execute(conn)?;
     for d in others.iter().filter(|d| **d != primary) {
         diesel::insert_into(pd::table)
-            .values((pd::proposal_id.eq(proposal_id), pd::department_id.eq(*d), pd::is_primary.eq(false)))
+            .values((
+                pd::proposal_id.eq(proposal_id),
+                pd::department_id.eq(*d),
+                pd::is_primary.eq(false),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -115,12 +155,18 @@ pub fn departments_of(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<
 }
 
 pub fn add_event(conn: &mut AnyConnection, e: &NewProposalEvent) -> QueryResult<()> {
-    diesel::insert_into(proposal_events::table).values(e).execute(conn)?;
+    diesel::insert_into(proposal_events::table)
+        .values(e)
+        .execute(conn)?;
     Ok(())
 }
 
 /// Events of a proposal in order; internal ones only when asked.
-pub fn events(conn: &mut AnyConnection, proposal_id: i64, with_internal: bool) -> QueryResult<Vec<ProposalEventRow>> {
+pub fn events(
+    conn: &mut AnyConnection,
+    proposal_id: i64,
+    with_internal: bool,
+) -> QueryResult<Vec<ProposalEventRow>> {
     let mut q = proposal_events::table
         .filter(proposal_events::proposal_id.eq(proposal_id))
         .select(ProposalEventRow::as_select())
@@ -160,7 +206,11 @@ pub struct ProposalFilter {
 }
 
 pub fn list(conn: &mut AnyConnection, f: &ProposalFilter) -> QueryResult<Vec<ProposalRow>> {
-    let mut q = proposals::table.select(ProposalRow::as_select()).order(proposals::id.desc()).limit(f.limit).into_boxed();
+    let mut q = proposals::table
+        .select(ProposalRow::as_select())
+        .order(proposals::id.desc())
+        .limit(f.limit)
+        .into_boxed();
     if let Some(m) = f.municipality_id {
         q = q.filter(proposals::municipality_id.eq(m));
     }
@@ -168,7 +218,13 @@ pub fn list(conn: &mut AnyConnection, f: &ProposalFilter) -> QueryResult<Vec<Pro
         q = q.filter(proposals::partner_id.eq(p));
     }
     if let Some(d) = f.routed_to {
-        q = q.filter(proposals::id.eq_any(pd::table.filter(pd::department_id.eq(d)).select(pd::proposal_id)));
+        q = q.filter(
+            proposals::id.eq_any(
+                pd::table
+                    .filter(pd::department_id.eq(d))
+                    .select(pd::proposal_id),
+            ),
+        );
     }
     if let Some(s) = &f.states {
         q = q.filter(proposals::state.eq_any(s.clone()));
@@ -194,7 +250,10 @@ pub fn list(conn: &mut AnyConnection, f: &ProposalFilter) -> QueryResult<Vec<Pro
     q.load(conn)
 }
 
-pub fn rules_of(conn: &mut AnyConnection, municipality_id: i64) -> QueryResult<Vec<RoutingRuleRow>> {
+pub fn rules_of(
+    conn: &mut AnyConnection,
+    municipality_id: i64,
+) -> QueryResult<Vec<RoutingRuleRow>> {
     routing_rules::table
         .filter(routing_rules::municipality_id.eq(municipality_id))
         .select(RoutingRuleRow::as_select())
@@ -202,7 +261,13 @@ pub fn rules_of(conn: &mut AnyConnection, municipality_id: i64) -> QueryResult<V
         .load(conn)
 }
 
-pub fn insert_rule(conn: &mut AnyConnection, municipality_id: i64, department_id: i64, policy_field: Option<&str>, keyword: Option<&str>) -> QueryResult<RoutingRuleRow> {
+pub fn insert_rule(
+    conn: &mut AnyConnection,
+    municipality_id: i64,
+    department_id: i64,
+    policy_field: Option<&str>,
+    keyword: Option<&str>,
+) -> QueryResult<RoutingRuleRow> {
     diesel::insert_into(routing_rules::table)
         .values((
             routing_rules::municipality_id.eq(municipality_id),
@@ -213,9 +278,35 @@ pub fn insert_rule(conn: &mut AnyConnection, municipality_id: i64, department_id
         ))
         .returning(routing_rules::id)
         .get_result::<i64>(conn)
-        .and_then(|id| routing_rules::table.find(id).select(RoutingRuleRow::as_select()).first(conn))
+        .and_then(|id| {
+            routing_rules::table
+                .find(id)
+                .select(RoutingRuleRow::as_select())
+                .first(conn)
+        })
 }
 
 pub fn delete_rule(conn: &mut AnyConnection, municipality_id: i64, id: i64) -> QueryResult<usize> {
-    diesel::delete(routing_rules::table.filter(routing_rules::id.eq(id).and(routing_rules::municipality_id.eq(municipality_id)))).execute(conn)
+    diesel::delete(
+        routing_rules::table.filter(
+            routing_rules::id
+                .eq(id)
+                .and(routing_rules::municipality_id.eq(municipality_id)),
+        ),
+    )
+    .execute(conn)
+}
+
+/// Ids after `after`, ascending, for walking the whole table.
+pub fn ids_after(conn: &mut AnyConnection, after: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    proposals::table
+        .filter(proposals::id.gt(after))
+        .order(proposals::id)
+        .limit(limit)
+        .select(proposals::id)
+        .load(conn)
+}
+
+pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
+    proposals::table.count().get_result(conn)
 }

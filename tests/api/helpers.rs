@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use kyoso::domain::actor::{Actor, StaffActor};
 use kyoso::domain::municipalities::{self, DepartmentInput, NewMunicipalityInput};
 use kyoso::domain::partners::{self, RegisterPartner};
+use kyoso::domain::search::SearchEngine;
 use kyoso::domain::staff::{self, NewStaffInput};
 use kyoso::domain::vocab::Role;
+use kyoso::jobs::index_follower;
 use kyoso::storage::Db;
 use kyoso::storage::connection::DatabaseTarget;
 
@@ -96,8 +98,25 @@ pub fn fresh_database(backend: Backend, scratch: &ScratchDir) -> DatabaseTarget 
 pub struct TestApp {
     pub base: String,
     pub db: Db,
+    pub search: SearchEngine,
     client: awc::Client,
+    _follower: index_follower::Running,
     _scratch: ScratchDir,
+}
+
+/// The analyzers of this test process: the IPADIC dictionary is built once into cargo's
+/// scratch directory for tests and shared by every test.
+pub fn analyzers() -> search_index::Analyzers {
+    static ANALYZERS: std::sync::OnceLock<search_index::Analyzers> = std::sync::OnceLock::new();
+    ANALYZERS
+        .get_or_init(|| {
+            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+            search_index::Analyzers::load(
+                dir,
+                std::path::Path::new(search_index::DEFAULT_IPADIC_DIR),
+            )
+        })
+        .clone()
 }
 
 /// A response as tests look at it.
@@ -153,16 +172,26 @@ impl TestApp {
         let target = fresh_database(backend, &scratch);
         let db = Db::open(target, 4).expect("open test database");
         db.migrate().expect("migrate");
+        let search = SearchEngine::open_with(&scratch.0.join("index"), analyzers())
+            .expect("open search index");
+        let follower = index_follower::spawn(db.clone(), search.clone());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        actix_web::rt::spawn(kyoso::app::serve(db.clone(), listener, Some(1)));
+        actix_web::rt::spawn(kyoso::app::serve(
+            db.clone(),
+            search.clone(),
+            listener,
+            Some(1),
+        ));
         let client = awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish();
         TestApp {
             base,
             db,
+            search,
             client,
+            _follower: follower,
             _scratch: scratch,
         }
     }

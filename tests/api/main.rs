@@ -11,3 +11,4 @@ mod errors;
 mod marketplace;
 mod migrations;
 mod openapi;
+mod search;

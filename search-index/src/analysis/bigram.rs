@@ -14,9 +14,9 @@
 //! without that trailing unigram, or a query phrase would demand it inside
 //! the document's run.
 
-use tantivy::tokenizer::{Token, Tokenizer};
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-use super::VecTokenStream;
+use super::MAX_TOKEN_BYTES;
 use super::normalize::{LONG_VOWEL_MIN_CHARS, Normalized, is_katakana, is_plain_japanese};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -54,10 +54,23 @@ struct Ch {
 
 impl BigramTokenizer {
     pub fn tokens(&self, text: &str) -> Vec<Token> {
+        let mut stream = self.stream(text);
+        let mut out = Vec::with_capacity(stream.spans.len());
+        while stream.advance() {
+            out.push(stream.token.clone());
+        }
+        out
+    }
+
+    /// The token stream of `text`. Tokens are cut up front as character
+    /// spans (one allocation per text); each token's text is then written
+    /// into one reused buffer, which keeps allocation out of the per-token
+    /// path of indexing.
+    pub fn stream(&self, text: &str) -> BigramTokenStream {
         let norm = Normalized::new(text);
         let chars = fold_katakana_runs(&norm.text);
-        let mut out = Vec::with_capacity(chars.len());
-        let mut position = 0usize;
+        // Runs of one class, separators left out.
+        let mut runs: Vec<(Class, usize, usize)> = Vec::new();
         let mut i = 0;
         while i < chars.len() {
             let class = class_of(chars[i].c);
@@ -65,79 +78,112 @@ impl BigramTokenizer {
             while j < chars.len() && class_of(chars[j].c) == class {
                 j += 1;
             }
-            let run = &chars[i..j];
-            match class {
-                Class::Separator => {}
-                Class::Word => {
-                    push(&mut out, &norm, run, &mut position);
-                }
-                Class::Cjk if run.len() == 1 => {
-                    push(&mut out, &norm, run, &mut position);
-                }
-                Class::Cjk => {
-                    for pair in run.windows(2) {
-                        push(&mut out, &norm, pair, &mut position);
-                    }
-                    if self.trailing_unigram {
-                        push(&mut out, &norm, &run[run.len() - 1..], &mut position);
-                    }
-                }
+            if class != Class::Separator {
+                runs.push((class, i, j));
             }
             i = j;
         }
-        out
+        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(chars.len() + runs.len());
+        for (k, &(class, i, j)) in runs.iter().enumerate() {
+            match class {
+                Class::Cjk if j - i > 1 => {
+                    spans.extend((i..j - 1).map(|c| (c as u32, c as u32 + 2)));
+                    // The index ends every run with its trailing unigram; a
+                    // query does too, except after its last run, so that
+                    // the positions of a word spanning runs (生成AI: 生成 成 ai)
+                    // line up with the document's.
+                    if self.trailing_unigram || k + 1 < runs.len() {
+                        spans.push((j as u32 - 1, j as u32));
+                    }
+                }
+                _ => spans.push((i as u32, j as u32)),
+            }
+        }
+        BigramTokenStream {
+            norm,
+            chars,
+            spans,
+            next: 0,
+            token: Token::default(),
+        }
     }
 }
 
-fn push(out: &mut Vec<Token>, norm: &Normalized, chars: &[Ch], position: &mut usize) {
-    let (from, to) = (chars[0].from, chars[chars.len() - 1].to);
-    let (offset_from, offset_to) = norm.original_range(from, to);
-    out.push(Token {
-        offset_from,
-        offset_to,
-        position: *position,
-        text: chars.iter().map(|c| c.c).collect(),
-        position_length: 1,
-    });
-    *position += 1;
+/// The bigram analyzer's token stream (see [`BigramTokenizer::stream`]).
+pub struct BigramTokenStream {
+    norm: Normalized,
+    chars: Vec<Ch>,
+    /// Character ranges of the tokens; a token's position is its index.
+    spans: Vec<(u32, u32)>,
+    next: usize,
+    token: Token,
+}
+
+impl TokenStream for BigramTokenStream {
+    fn advance(&mut self) -> bool {
+        while let Some(&(from, to)) = self.spans.get(self.next) {
+            let position = self.next;
+            self.next += 1;
+            let chars = &self.chars[from as usize..to as usize];
+            let (start, end) = (chars[0].from, chars[chars.len() - 1].to);
+            if end - start > MAX_TOKEN_BYTES {
+                // Too long to be searched; its position stays used.
+                continue;
+            }
+            let (offset_from, offset_to) = self.norm.original_range(start, end);
+            let t = &mut self.token;
+            t.text.clear();
+            t.text.extend(chars.iter().map(|c| c.c));
+            t.offset_from = offset_from;
+            t.offset_to = offset_to;
+            t.position = position;
+            t.position_length = 1;
+            return true;
+        }
+        false
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
 }
 
 /// The characters of `text`, minus the trailing ー of each katakana run of
 /// four or more characters (the same fold the morphological field applies
 /// per word: サーバー管理 and サーバ管理 give the same bigrams).
 fn fold_katakana_runs(text: &str) -> Vec<Ch> {
-    let mut chars: Vec<Ch> = text
-        .char_indices()
-        .map(|(from, c)| Ch {
+    let mut chars: Vec<Ch> = Vec::with_capacity(text.len() / 2);
+    let mut run_len = 0usize;
+    for (from, c) in text.char_indices() {
+        if is_katakana(c) {
+            run_len += 1;
+        } else {
+            if run_len >= LONG_VOWEL_MIN_CHARS && chars.last().is_some_and(|l| l.c == 'ー') {
+                chars.pop();
+            }
+            run_len = 0;
+        }
+        chars.push(Ch {
             c,
             from,
             to: from + c.len_utf8(),
-        })
-        .collect();
-    let mut run_len = 0usize;
-    let mut drop = Vec::new();
-    for i in 0..chars.len() {
-        if is_katakana(chars[i].c) {
-            run_len += 1;
-            let run_ends = chars.get(i + 1).is_none_or(|n| !is_katakana(n.c));
-            if run_ends && chars[i].c == 'ー' && run_len >= LONG_VOWEL_MIN_CHARS {
-                drop.push(i);
-            }
-        } else {
-            run_len = 0;
-        }
+        });
     }
-    for &i in drop.iter().rev() {
-        chars.remove(i);
+    if run_len >= LONG_VOWEL_MIN_CHARS && chars.last().is_some_and(|l| l.c == 'ー') {
+        chars.pop();
     }
     chars
 }
 
 impl Tokenizer for BigramTokenizer {
-    type TokenStream<'a> = VecTokenStream;
+    type TokenStream<'a> = BigramTokenStream;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        VecTokenStream::new(self.tokens(text))
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> BigramTokenStream {
+        self.stream(text)
     }
 }
 
@@ -162,6 +208,8 @@ mod tests {
             ["京都@0", "都と@1", "と東@2", "東京@3", "京都@4"]
         );
         assert_eq!(show(&q, "ＤＸ推進"), ["dx@0", "推進@1"]);
+        // A run followed by another keeps its trailing unigram, as indexed.
+        assert_eq!(show(&q, "生成ＡＩ"), ["生成@0", "成@1", "ai@2"]);
         assert_eq!(show(&q, "市、IoT"), ["市@0", "iot@1"]);
         assert_eq!(show(&q, "ｻｰﾊﾞｰ"), show(&q, "サーバ"));
         assert_eq!(show(&q, "サーバー管理"), show(&q, "サーバ管理"));

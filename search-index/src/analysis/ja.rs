@@ -16,7 +16,7 @@ use std::sync::Arc;
 use lindera::segmenter::Segmenter;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-use super::VecTokenStream;
+use super::MAX_TOKEN_BYTES;
 use super::normalize::{Normalized, fold_long_vowel};
 
 /// tantivy tokenizer over a shared lindera segmenter.
@@ -32,51 +32,107 @@ impl JaTokenizer {
 
     /// Analyse `text` into tokens whose offsets point into `text` itself.
     pub fn tokens(&self, text: &str) -> Vec<Token> {
-        let norm = Normalized::new(text);
-        let Ok(morphemes) = self.segmenter.segment(Cow::Borrowed(norm.text.as_str())) else {
-            // lindera only fails on internal errors; a document without
-            // morphological tokens is still found through the bigram field.
-            return Vec::new();
-        };
-        let mut out = Vec::with_capacity(morphemes.len());
-        for (position, mut m) in morphemes.into_iter().enumerate() {
-            let (from, to) = (m.byte_start, m.byte_end);
-            let surface = &norm.text[from..to];
-            // IPADIC files unknown symbols (-, ・, emoji) as 名詞/サ変接続, so
-            // the part of speech alone does not catch all punctuation.
-            if !surface.chars().any(char::is_alphanumeric) {
-                continue;
-            }
-            let key = (
-                m.word_id.id(),
-                m.word_id.is_system(),
-                m.word_id.is_unknown(),
-            );
-            let form = FORMS.with_borrow_mut(|forms| {
-                forms
-                    .entry(key)
-                    .or_insert_with(|| decide(&m.details()))
-                    .clone()
-            });
-            let mut text = match form {
-                Form::Drop => continue,
-                Form::Surface => surface.trim().to_string(),
-                Form::Base(base) => base.to_string(),
-            };
-            if text.is_empty() {
-                continue;
-            }
-            fold_long_vowel(&mut text);
-            let (offset_from, offset_to) = norm.original_range(from, to);
-            out.push(Token {
-                offset_from,
-                offset_to,
-                position,
-                text,
-                position_length: 1,
-            });
+        let mut stream = self.stream(text);
+        let mut out = Vec::with_capacity(stream.morphemes.len());
+        while stream.advance() {
+            out.push(stream.token.clone());
         }
         out
+    }
+
+    /// The token stream of `text`: segmented up front, each kept morpheme
+    /// written into one reused token (no allocation per token).
+    pub fn stream(&self, text: &str) -> JaTokenStream {
+        let norm = Normalized::new(text);
+        let mut morphemes = Vec::new();
+        // lindera only fails on internal errors; a document without
+        // morphological tokens is still found through the bigram field.
+        if let Ok(segmented) = self.segmenter.segment(Cow::Borrowed(norm.text.as_str())) {
+            morphemes.reserve(segmented.len());
+            for (position, mut m) in segmented.into_iter().enumerate() {
+                let (from, to) = (m.byte_start, m.byte_end);
+                // IPADIC files unknown symbols (-, ・, emoji) as 名詞/サ変接続, so
+                // the part of speech alone does not catch all punctuation.
+                if !norm.text[from..to].chars().any(char::is_alphanumeric) {
+                    continue;
+                }
+                let key = (
+                    m.word_id.id(),
+                    m.word_id.is_system(),
+                    m.word_id.is_unknown(),
+                );
+                let form = FORMS.with_borrow_mut(|forms| {
+                    forms
+                        .entry(key)
+                        .or_insert_with(|| decide(&m.details()))
+                        .clone()
+                });
+                if !matches!(form, Form::Drop) {
+                    morphemes.push(Morpheme {
+                        from,
+                        to,
+                        position,
+                        form,
+                    });
+                }
+            }
+        }
+        JaTokenStream {
+            norm,
+            morphemes,
+            next: 0,
+            token: Token::default(),
+        }
+    }
+}
+
+struct Morpheme {
+    /// Byte range in the normalised text.
+    from: usize,
+    to: usize,
+    position: usize,
+    form: Form,
+}
+
+/// The morphological analyzer's token stream (see [`JaTokenizer::stream`]).
+pub struct JaTokenStream {
+    norm: Normalized,
+    morphemes: Vec<Morpheme>,
+    next: usize,
+    token: Token,
+}
+
+impl TokenStream for JaTokenStream {
+    fn advance(&mut self) -> bool {
+        while let Some(m) = self.morphemes.get(self.next) {
+            self.next += 1;
+            let t = &mut self.token;
+            t.text.clear();
+            match &m.form {
+                Form::Drop => continue,
+                Form::Surface => t.text.push_str(self.norm.text[m.from..m.to].trim()),
+                Form::Base(base) => t.text.push_str(base),
+            }
+            fold_long_vowel(&mut t.text);
+            if t.text.is_empty() || t.text.len() > MAX_TOKEN_BYTES {
+                continue;
+            }
+            let (offset_from, offset_to) = self.norm.original_range(m.from, m.to);
+            t.offset_from = offset_from;
+            t.offset_to = offset_to;
+            t.position = m.position;
+            t.position_length = 1;
+            return true;
+        }
+        false
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
     }
 }
 
@@ -122,10 +178,10 @@ fn decide(details: &[&str]) -> Form {
 }
 
 impl Tokenizer for JaTokenizer {
-    type TokenStream<'a> = VecTokenStream;
+    type TokenStream<'a> = JaTokenStream;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        VecTokenStream::new(self.tokens(text))
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> JaTokenStream {
+        self.stream(text)
     }
 }
 

@@ -399,3 +399,22 @@ fn odd_inputs_never_panic() {
         Err(Error::Query(QueryError::NothingSearchable))
     ));
 }
+
+#[test]
+fn words_spanning_scripts_match_as_substrings() {
+    let index = memory_index(&[
+        doc(
+            DocType::Need,
+            1,
+            "生成AIの業務活用",
+            "議事録を生成ＡＩで作りたい",
+        ),
+        doc(DocType::Need, 2, "AIの活用", "生成された文書をAIで確認"),
+    ]);
+    for q in ["生成AI", "生成ＡＩ", "成AI", "生成ai 業務"] {
+        assert_eq!(ids(&run(&index, q, Filters::default())), [1], "{q}");
+    }
+    // Each part alone finds both.
+    assert_eq!(run(&index, "AI", Filters::default()).total, 2);
+    assert_eq!(run(&index, "生成", Filters::default()).total, 2);
+}

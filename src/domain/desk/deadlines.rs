@@ -110,14 +110,26 @@ pub fn deadlines(db: &Db, actor: &Actor, q: DeadlineQuery) -> AppResult<Deadline
         }
         overdue.sort_by_key(|(_, due, _, p)| (*due, p.id));
         soon.sort_by_key(|(_, due, _, p)| (*due, p.id));
-        let mut items = |list: Vec<(Clock, NaiveDate, i64, ProposalRow)>| -> AppResult<Vec<DeadlineItem>> {
-            list.into_iter()
-                .map(|(clock, due_on, left, p)| {
-                    let proposal = views(conn, vec![p], access, false)?.pop().expect("one row in, one view out");
-                    Ok(DeadlineItem { clock, due_on, business_days_left: left, proposal })
-                })
-                .collect()
-        };
-        Ok(Deadlines { today, overdue: items(overdue)?, due_soon: items(soon)? })
+        let mut items =
+            |list: Vec<(Clock, NaiveDate, i64, ProposalRow)>| -> AppResult<Vec<DeadlineItem>> {
+                list.into_iter()
+                    .map(|(clock, due_on, left, p)| {
+                        let proposal = views(conn, vec![p], access, false)?
+                            .pop()
+                            .expect("one row in, one view out");
+                        Ok(DeadlineItem {
+                            clock,
+                            due_on,
+                            business_days_left: left,
+                            proposal,
+                        })
+                    })
+                    .collect()
+            };
+        Ok(Deadlines {
+            today,
+            overdue: items(overdue)?,
+            due_soon: items(soon)?,
+        })
     })
 }

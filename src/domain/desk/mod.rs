@@ -11,7 +11,11 @@ use crate::storage::AnyConnection;
 
 /// The municipality a desk call is about: the caller's own, or for a deployment admin
 /// the one named by `code`.
-pub fn municipality_of(conn: &mut AnyConnection, actor: &Actor, code: Option<&str>) -> AppResult<i64> {
+pub fn municipality_of(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    code: Option<&str>,
+) -> AppResult<i64> {
     let s = actor.require_staff()?;
     match (s.municipality, code) {
         (Some(own), None) => Ok(own.0),
@@ -23,6 +27,10 @@ pub fn municipality_of(conn: &mut AnyConnection, actor: &Actor, code: Option<&st
             Ok(own.0)
         }
         (None, Some(code)) => Ok(find_by_code(conn, code)?.id),
-        (None, None) => Err(AppError::field("municipality", "required", "deployment admins name the municipality")),
+        (None, None) => Err(AppError::field(
+            "municipality",
+            "required",
+            "deployment admins name the municipality",
+        )),
     }
 }

@@ -29,7 +29,12 @@ pub struct RuleView {
 }
 
 fn view(r: RoutingRuleRow) -> RuleView {
-    RuleView { id: r.id, department_id: DepartmentId(r.department_id), policy_field: r.policy_field.as_deref().map(PolicyField::from_db), keyword: r.keyword }
+    RuleView {
+        id: r.id,
+        department_id: DepartmentId(r.department_id),
+        policy_field: r.policy_field.as_deref().map(PolicyField::from_db),
+        keyword: r.keyword,
+    }
 }
 
 const DESK: &[Role] = &[Role::Desk, Role::Admin];
@@ -38,26 +43,56 @@ pub fn list(db: &Db, actor: &Actor, municipality: Option<&str>) -> AppResult<Vec
     db.read(|conn| {
         let m = municipality_of(conn, actor, municipality)?;
         actor.require_staff_of(MunicipalityId(m), DESK)?;
-        Ok(storage::proposals::rules_of(conn, m)?.into_iter().map(view).collect())
+        Ok(storage::proposals::rules_of(conn, m)?
+            .into_iter()
+            .map(view)
+            .collect())
     })
 }
 
-pub fn create(db: &Db, actor: &Actor, municipality: Option<&str>, input: RuleInput) -> AppResult<RuleView> {
+pub fn create(
+    db: &Db,
+    actor: &Actor,
+    municipality: Option<&str>,
+    input: RuleInput,
+) -> AppResult<RuleView> {
     let mut c = Check::new();
-    let field = input.policy_field.as_deref().and_then(|f| c.one_of("policy_field", f, PolicyField::parse, &PolicyField::expected()));
+    let field = input.policy_field.as_deref().and_then(|f| {
+        c.one_of(
+            "policy_field",
+            f,
+            PolicyField::parse,
+            &PolicyField::expected(),
+        )
+    });
     let keyword = c.opt_line("keyword", input.keyword.as_deref(), 100);
     if input.policy_field.is_none() && keyword.is_none() {
-        c.push("keyword", "required", "a rule needs a policy field or a keyword");
+        c.push(
+            "keyword",
+            "required",
+            "a rule needs a policy field or a keyword",
+        );
     }
     c.finish()?;
     db.write(|conn| {
         let m = municipality_of(conn, actor, municipality)?;
         actor.require_staff_of(MunicipalityId(m), DESK)?;
-        let ok = storage::municipalities::department(conn, input.department_id)?.is_some_and(|d| d.municipality_id == m);
+        let ok = storage::municipalities::department(conn, input.department_id)?
+            .is_some_and(|d| d.municipality_id == m);
         if !ok {
-            return Err(AppError::field("department_id", "not_found", "no such department in this municipality"));
+            return Err(AppError::field(
+                "department_id",
+                "not_found",
+                "no such department in this municipality",
+            ));
         }
-        Ok(view(storage::proposals::insert_rule(conn, m, input.department_id, field.map(PolicyField::as_str), keyword.as_deref())?))
+        Ok(view(storage::proposals::insert_rule(
+            conn,
+            m,
+            input.department_id,
+            field.map(PolicyField::as_str),
+            keyword.as_deref(),
+        )?))
     })
 }
 

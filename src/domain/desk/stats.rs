@@ -100,13 +100,27 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 fn durations(pairs: &[(NaiveDateTime, NaiveDateTime)]) -> Durations {
-    let hours = pairs.iter().map(|(a, b)| (*b - *a).num_seconds() as f64 / 3600.0).collect();
-    let days = pairs.iter().map(|(a, b)| business_days_between(local_date(*a), local_date(*b)) as f64).collect();
-    Durations { count: pairs.len() as u64, median_hours: median(hours).map(|h| (h * 10.0).round() / 10.0), median_business_days: median(days) }
+    let hours = pairs
+        .iter()
+        .map(|(a, b)| (*b - *a).num_seconds() as f64 / 3600.0)
+        .collect();
+    let days = pairs
+        .iter()
+        .map(|(a, b)| business_days_between(local_date(*a), local_date(*b)) as f64)
+        .collect();
+    Durations {
+        count: pairs.len() as u64,
+        median_hours: median(hours).map(|h| (h * 10.0).round() / 10.0),
+        median_business_days: median(days),
+    }
 }
 
 #[derive(Default)]
@@ -140,7 +154,11 @@ impl Tally {
 }
 
 fn fiscal_year_start(d: NaiveDate) -> NaiveDate {
-    let y = if d.month() >= 4 { d.year() } else { d.year() - 1 };
+    let y = if d.month() >= 4 {
+        d.year()
+    } else {
+        d.year() - 1
+    };
     NaiveDate::from_ymd_opt(y, 4, 1).expect("April 1 exists")
 }
 
@@ -149,7 +167,11 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
     let to = q.to.unwrap_or(today);
     let from = q.from.unwrap_or_else(|| fiscal_year_start(today));
     if from > to {
-        return Err(AppError::field("from", "out_of_range", "must not be after `to`"));
+        return Err(AppError::field(
+            "from",
+            "out_of_range",
+            "must not be after `to`",
+        ));
     }
     db.read(|conn| {
         let m = municipality_of(conn, actor, q.municipality.as_deref())?;
@@ -170,8 +192,10 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
         for e in storage::proposals::events_of(conn, &ids)? {
             events.entry(e.proposal_id).or_default().push(e);
         }
-        let departments: HashMap<i64, String> =
-            storage::municipalities::departments_of(conn, m)?.into_iter().map(|d| (d.id, d.name)).collect();
+        let departments: HashMap<i64, String> = storage::municipalities::departments_of(conn, m)?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect();
 
         let mut by_month: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_channel: BTreeMap<&str, u64> = BTreeMap::new();
@@ -185,9 +209,15 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
         let mut per_department: BTreeMap<Option<i64>, Tally> = BTreeMap::new();
         for p in &rows {
             let day = local_date(p.received_at);
-            *by_month.entry(format!("{:04}-{:02}", day.year(), day.month())).or_default() += 1;
-            *by_channel.entry(Channel::from_db(&p.channel).as_str()).or_default() += 1;
-            *by_field.entry(p.policy_field.clone().unwrap_or_default()).or_default() += 1;
+            *by_month
+                .entry(format!("{:04}-{:02}", day.year(), day.month()))
+                .or_default() += 1;
+            *by_channel
+                .entry(Channel::from_db(&p.channel).as_str())
+                .or_default() += 1;
+            *by_field
+                .entry(p.policy_field.clone().unwrap_or_default())
+                .or_default() += 1;
             *by_department.entry(p.primary_department_id).or_default() += 1;
             let trail = events.get(&p.id).map(Vec::as_slice).unwrap_or_default();
             // The audit trail says when it was first routed, and when the proposer first
@@ -198,7 +228,9 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
             let answered = trail.iter().find(|e| {
                 !e.internal
                     && e.actor_staff_id.is_some()
-                    && [EventKind::Reply, EventKind::StateChanged, EventKind::Paused].iter().any(|k| k.as_str() == e.kind)
+                    && [EventKind::Reply, EventKind::StateChanged, EventKind::Paused]
+                        .iter()
+                        .any(|k| k.as_str() == e.kind)
             });
             if let Some(e) = answered {
                 to_response.push((p.received_at, e.created_at));
@@ -219,40 +251,106 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
             }
             let state = ProposalState::from_db(&p.state);
             all.add(state);
-            per_field.entry(p.policy_field.clone().unwrap_or_default()).or_default().add(state);
-            per_department.entry(p.primary_department_id).or_default().add(state);
+            per_field
+                .entry(p.policy_field.clone().unwrap_or_default())
+                .or_default()
+                .add(state);
+            per_department
+                .entry(p.primary_department_id)
+                .or_default()
+                .add(state);
         }
-        let field_label = |k: &str| PolicyField::parse(k).map(|f| f.label_ja().to_owned()).unwrap_or_else(|| "分野未設定".to_owned());
+        let field_label = |k: &str| {
+            PolicyField::parse(k)
+                .map(|f| f.label_ja().to_owned())
+                .unwrap_or_else(|| "分野未設定".to_owned())
+        };
         let department_label = |d: &Option<i64>| match d {
             Some(d) => departments.get(d).cloned().unwrap_or_default(),
             None => "所管未定".to_owned(),
         };
-        let department_key = |d: &Option<i64>| d.map(|d| d.to_string()).unwrap_or_else(|| "unassigned".to_owned());
+        let department_key = |d: &Option<i64>| {
+            d.map(|d| d.to_string())
+                .unwrap_or_else(|| "unassigned".to_owned())
+        };
 
         let queue_rows = storage::proposals::list(
             conn,
-            &ProposalFilter { municipality_id: Some(m), unassigned: true, states: Some(vec![ProposalState::Received.as_str().into()]), limit: i64::MAX, ..Default::default() },
+            &ProposalFilter {
+                municipality_id: Some(m),
+                unassigned: true,
+                states: Some(vec![ProposalState::Received.as_str().into()]),
+                limit: i64::MAX,
+                ..Default::default()
+            },
         )?;
-        let ages: Vec<i64> = queue_rows.iter().map(|p| (today - local_date(p.received_at)).num_days()).collect();
+        let ages: Vec<i64> = queue_rows
+            .iter()
+            .map(|p| (today - local_date(p.received_at)).num_days())
+            .collect();
 
         Ok(DeskStats {
             municipality_code: municipality.code,
             from,
             to,
             received: rows.len() as u64,
-            by_month: by_month.into_iter().map(|(k, c)| Count { label: k.clone(), key: k, count: c }).collect(),
+            by_month: by_month
+                .into_iter()
+                .map(|(k, c)| Count {
+                    label: k.clone(),
+                    key: k,
+                    count: c,
+                })
+                .collect(),
             by_channel: by_channel
                 .into_iter()
-                .map(|(k, c)| Count { key: k.to_owned(), label: Channel::from_db(k).label_ja().to_owned(), count: c })
+                .map(|(k, c)| Count {
+                    key: k.to_owned(),
+                    label: Channel::from_db(k).label_ja().to_owned(),
+                    count: c,
+                })
                 .collect(),
-            by_policy_field: by_field.into_iter().map(|(k, c)| Count { label: field_label(&k), key: if k.is_empty() { "none".into() } else { k }, count: c }).collect(),
-            by_department: by_department.iter().map(|(d, c)| Count { key: department_key(d), label: department_label(d), count: *c }).collect(),
+            by_policy_field: by_field
+                .into_iter()
+                .map(|(k, c)| Count {
+                    label: field_label(&k),
+                    key: if k.is_empty() { "none".into() } else { k },
+                    count: c,
+                })
+                .collect(),
+            by_department: by_department
+                .iter()
+                .map(|(d, c)| Count {
+                    key: department_key(d),
+                    label: department_label(d),
+                    count: *c,
+                })
+                .collect(),
             time_to_routing: durations(&to_routing),
             time_to_first_response: durations(&to_response),
-            first_response_within_target: WithinTarget { due, answered_in_time: in_time, share: (due > 0).then(|| in_time as f64 / due as f64) },
+            first_response_within_target: WithinTarget {
+                due,
+                answered_in_time: in_time,
+                share: (due > 0).then(|| in_time as f64 / due as f64),
+            },
             adoption: all.view("all".into(), "全体".into()),
-            adoption_by_policy_field: per_field.iter().map(|(k, t)| t.view(if k.is_empty() { "none".into() } else { k.clone() }, field_label(k))).collect(),
-            adoption_by_department: per_department.iter().map(|(d, t)| t.view(department_key(d), department_label(d))).collect(),
+            adoption_by_policy_field: per_field
+                .iter()
+                .map(|(k, t)| {
+                    t.view(
+                        if k.is_empty() {
+                            "none".into()
+                        } else {
+                            k.clone()
+                        },
+                        field_label(k),
+                    )
+                })
+                .collect(),
+            adoption_by_department: per_department
+                .iter()
+                .map(|(d, t)| t.view(department_key(d), department_label(d)))
+                .collect(),
             unassigned_queue: Queue {
                 count: queue_rows.len() as u64,
                 oldest_days: ages.iter().copied().max(),
@@ -282,20 +380,66 @@ pub fn to_csv(s: &DeskStats) -> String {
     for x in &s.by_department {
         row("所管課別件数", &x.label, x.count.to_string());
     }
-    row("所要時間", "回付までの時間（中央値・時間）", opt(s.time_to_routing.median_hours));
-    row("所要時間", "回付までの開庁日数（中央値）", opt(s.time_to_routing.median_business_days));
-    row("所要時間", "初回回答までの時間（中央値・時間）", opt(s.time_to_first_response.median_hours));
-    row("所要時間", "初回回答までの開庁日数（中央値）", opt(s.time_to_first_response.median_business_days));
-    row("期限内回答", "対象件数", s.first_response_within_target.due.to_string());
-    row("期限内回答", "期限内回答件数", s.first_response_within_target.answered_in_time.to_string());
-    row("期限内回答", "期限内回答率", opt(s.first_response_within_target.share));
-    for a in std::iter::once(&s.adoption).chain(&s.adoption_by_policy_field).chain(&s.adoption_by_department) {
+    row(
+        "所要時間",
+        "回付までの時間（中央値・時間）",
+        opt(s.time_to_routing.median_hours),
+    );
+    row(
+        "所要時間",
+        "回付までの開庁日数（中央値）",
+        opt(s.time_to_routing.median_business_days),
+    );
+    row(
+        "所要時間",
+        "初回回答までの時間（中央値・時間）",
+        opt(s.time_to_first_response.median_hours),
+    );
+    row(
+        "所要時間",
+        "初回回答までの開庁日数（中央値）",
+        opt(s.time_to_first_response.median_business_days),
+    );
+    row(
+        "期限内回答",
+        "対象件数",
+        s.first_response_within_target.due.to_string(),
+    );
+    row(
+        "期限内回答",
+        "期限内回答件数",
+        s.first_response_within_target.answered_in_time.to_string(),
+    );
+    row(
+        "期限内回答",
+        "期限内回答率",
+        opt(s.first_response_within_target.share),
+    );
+    for a in std::iter::once(&s.adoption)
+        .chain(&s.adoption_by_policy_field)
+        .chain(&s.adoption_by_department)
+    {
         row("採択", &format!("{} 採択", a.label), a.adopted.to_string());
-        row("採択", &format!("{} 見送り", a.label), a.declined.to_string());
+        row(
+            "採択",
+            &format!("{} 見送り", a.label),
+            a.declined.to_string(),
+        );
         row("採択", &format!("{} 採択率", a.label), opt(a.rate));
     }
     row("所管未定", "件数", s.unassigned_queue.count.to_string());
-    row("所管未定", "最長経過日数", s.unassigned_queue.oldest_days.map(|d| d.to_string()).unwrap_or_default());
-    row("所管未定", "経過日数（中央値）", opt(s.unassigned_queue.median_age_days));
+    row(
+        "所管未定",
+        "最長経過日数",
+        s.unassigned_queue
+            .oldest_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+    );
+    row(
+        "所管未定",
+        "経過日数（中央値）",
+        opt(s.unassigned_queue.median_age_days),
+    );
     c.finish()
 }

@@ -86,14 +86,23 @@ pub struct Submitted {
 fn check_key(key: Option<&str>) -> AppResult<Option<String>> {
     match key.map(str::trim) {
         None => Ok(None),
-        Some(k) if !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_owned())),
-        Some(_) => Err(AppError::field("Idempotency-Key", "format", "1 to 200 visible ASCII characters")),
+        Some(k) if !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k.to_owned()))
+        }
+        Some(_) => Err(AppError::field(
+            "Idempotency-Key",
+            "format",
+            "1 to 200 visible ASCII characters",
+        )),
     }
 }
 
 fn request_hash(input: &SubmitProposal) -> String {
     let json = serde_json::to_vec(input).unwrap_or_default();
-    Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(&json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Everything intake needs once input has been checked.
@@ -144,7 +153,10 @@ fn receive(conn: &mut AnyConnection, i: Intake) -> AppResult<ProposalRow> {
             state: ProposalState::Received.as_str(),
             declared_no_antisocial_at: declared(i.declarations.no_antisocial_forces),
             consented_contact_at: declared(i.declarations.consent_to_contact),
-            proposer_due_on: Some(add_business_days(day, i.municipality.first_response_days as u32)),
+            proposer_due_on: Some(add_business_days(
+                day,
+                i.municipality.first_response_days as u32,
+            )),
             decision_due_on: Some(add_business_days(day, i.municipality.decision_days as u32)),
             received_at: i.received_at,
             updated_at: at,
@@ -156,7 +168,11 @@ fn receive(conn: &mut AnyConnection, i: Intake) -> AppResult<ProposalRow> {
             proposal_id: row.id,
             kind: EventKind::Received.as_str(),
             actor_staff_id: i.staff_id,
-            actor_partner_id: if i.staff_id.is_none() { i.partner_id } else { None },
+            actor_partner_id: if i.staff_id.is_none() {
+                i.partner_id
+            } else {
+                None
+            },
             from_state: None,
             to_state: Some(ProposalState::Received.as_str()),
             department_id: None,
@@ -171,8 +187,13 @@ fn receive(conn: &mut AnyConnection, i: Intake) -> AppResult<ProposalRow> {
     storage::index_log::record(conn, storage::index_log::DocType::Proposal, row.id)?;
     if let Some(email) = i.submitter_email {
         let number = receipt_number(year, seq);
-        let received = (i.received_at + chrono::TimeDelta::hours(9)).format("%Y年%-m月%-d日 %H:%M").to_string();
-        let due = row.proposer_due_on.map(|d| format!("{}年{}月{}日", d.year(), d.month(), d.day())).unwrap_or_default();
+        let received = (i.received_at + chrono::TimeDelta::hours(9))
+            .format("%Y年%-m月%-d日 %H:%M")
+            .to_string();
+        let due = row
+            .proposer_due_on
+            .map(|d| format!("{}年{}月{}日", d.year(), d.month(), d.day()))
+            .unwrap_or_default();
         let message = templates::render(
             "proposal_received",
             i.locale,
@@ -200,28 +221,58 @@ fn receive(conn: &mut AnyConnection, i: Intake) -> AppResult<ProposalRow> {
     Ok(row)
 }
 
-fn municipality_for(conn: &mut AnyConnection, code: Option<&str>, need: Option<&crate::storage::models::NeedRow>) -> AppResult<MunicipalityRow> {
+fn municipality_for(
+    conn: &mut AnyConnection,
+    code: Option<&str>,
+    need: Option<&crate::storage::models::NeedRow>,
+) -> AppResult<MunicipalityRow> {
     match (code, need) {
         (Some(code), need) => {
-            let code = MunicipalityCode::parse(code.trim()).map_err(|e| AppError::field("municipality_code", "format", e.to_string()))?;
-            let m = storage::municipalities::by_code(conn, code.as_str())?
-                .ok_or_else(|| AppError::field("municipality_code", "not_found", "no such municipality on kyoso"))?;
+            let code = MunicipalityCode::parse(code.trim())
+                .map_err(|e| AppError::field("municipality_code", "format", e.to_string()))?;
+            let m = storage::municipalities::by_code(conn, code.as_str())?.ok_or_else(|| {
+                AppError::field(
+                    "municipality_code",
+                    "not_found",
+                    "no such municipality on kyoso",
+                )
+            })?;
             if need.is_some_and(|n| n.municipality_id != m.id) {
-                return Err(AppError::field("need_id", "not_found", "this need belongs to another municipality"));
+                return Err(AppError::field(
+                    "need_id",
+                    "not_found",
+                    "this need belongs to another municipality",
+                ));
             }
             Ok(m)
         }
         (None, Some(n)) => Ok(storage::municipalities::by_id(conn, n.municipality_id)?),
-        (None, None) => Err(AppError::field("municipality_code", "required", "give the municipality or the need the proposal answers")),
+        (None, None) => Err(AppError::field(
+            "municipality_code",
+            "required",
+            "give the municipality or the need the proposal answers",
+        )),
     }
 }
 
 fn field_of(c: &mut Check, f: Option<&str>) -> Option<PolicyField> {
-    f.map(str::trim).filter(|s| !s.is_empty()).and_then(|f| c.one_of("policy_field", f, PolicyField::parse, &PolicyField::expected()))
+    f.map(str::trim).filter(|s| !s.is_empty()).and_then(|f| {
+        c.one_of(
+            "policy_field",
+            f,
+            PolicyField::parse,
+            &PolicyField::expected(),
+        )
+    })
 }
 
 /// A partner submits a proposal through the API.
-pub fn submit(db: &Db, actor: &Actor, input: SubmitProposal, idempotency_key: Option<&str>) -> AppResult<Submitted> {
+pub fn submit(
+    db: &Db,
+    actor: &Actor,
+    input: SubmitProposal,
+    idempotency_key: Option<&str>,
+) -> AppResult<Submitted> {
     let partner_id = actor.require_partner()?;
     let key = check_key(idempotency_key)?;
     let hash = request_hash(&input);
@@ -231,12 +282,25 @@ pub fn submit(db: &Db, actor: &Actor, input: SubmitProposal, idempotency_key: Op
     let field = field_of(&mut c, input.policy_field.as_deref());
     c.finish()?;
     let replay = |conn: &mut AnyConnection, key: &str| -> AppResult<Option<Submitted>> {
-        let Some((existing, first_hash)) = storage::proposals::by_idempotency_key(conn, partner_id.0, key)? else { return Ok(None) };
+        let Some((existing, first_hash)) =
+            storage::proposals::by_idempotency_key(conn, partner_id.0, key)?
+        else {
+            return Ok(None);
+        };
         if first_hash != hash {
-            return Err(AppError::field("Idempotency-Key", "reused", "this key was used for a different request"));
+            return Err(AppError::field(
+                "Idempotency-Key",
+                "reused",
+                "this key was used for a different request",
+            ));
         }
-        let proposal = views(conn, vec![existing], Access::Proposer, true)?.pop().ok_or(AppError::NotFound("proposal"))?;
-        Ok(Some(Submitted { proposal, replayed: true }))
+        let proposal = views(conn, vec![existing], Access::Proposer, true)?
+            .pop()
+            .ok_or(AppError::NotFound("proposal"))?;
+        Ok(Some(Submitted {
+            proposal,
+            replayed: true,
+        }))
     };
     let result = db.write(|conn| {
         if let Some(k) = &key {
@@ -244,20 +308,28 @@ pub fn submit(db: &Db, actor: &Actor, input: SubmitProposal, idempotency_key: Op
                 return Ok(done);
             }
         }
-        let partner = storage::partners::find(conn, partner_id.0)?.ok_or(AppError::Unauthenticated)?;
+        let partner =
+            storage::partners::find(conn, partner_id.0)?.ok_or(AppError::Unauthenticated)?;
         let need = match input.need_id {
             None => None,
             Some(id) => Some(
                 storage::needs::find(conn, id)?
                     .filter(|n| may_see_need(actor, n))
-                    .ok_or_else(|| AppError::field("need_id", "not_found", "no such public need"))?,
+                    .ok_or_else(|| {
+                        AppError::field("need_id", "not_found", "no such public need")
+                    })?,
             ),
         };
-        let municipality = municipality_for(conn, input.municipality_code.as_deref(), need.as_ref())?;
+        let municipality =
+            municipality_for(conn, input.municipality_code.as_deref(), need.as_ref())?;
         if let Some(o) = input.offer_id {
             let own = storage::offers::find(conn, o)?.is_some_and(|o| o.partner_id == partner_id.0);
             if !own {
-                return Err(AppError::field("offer_id", "not_found", "not one of your offers"));
+                return Err(AppError::field(
+                    "offer_id",
+                    "not_found",
+                    "not one of your offers",
+                ));
             }
         }
         let row = receive(
@@ -274,7 +346,8 @@ pub fn submit(db: &Db, actor: &Actor, input: SubmitProposal, idempotency_key: Op
                 offer_id: input.offer_id,
                 title: &title,
                 body: &body,
-                policy_field: field.or_else(|| need.as_ref().map(|n| PolicyField::from_db(&n.policy_field))),
+                policy_field: field
+                    .or_else(|| need.as_ref().map(|n| PolicyField::from_db(&n.policy_field))),
                 declarations: &input.declarations,
                 idempotency: key.as_deref().map(|k| (k, hash.as_str())),
                 staff_id: None,
@@ -282,13 +355,20 @@ pub fn submit(db: &Db, actor: &Actor, input: SubmitProposal, idempotency_key: Op
                 locale: Locale::from_db(&partner.locale),
             },
         )?;
-        let proposal = views(conn, vec![row], Access::Proposer, true)?.pop().ok_or(AppError::NotFound("proposal"))?;
-        Ok(Submitted { proposal, replayed: false })
+        let proposal = views(conn, vec![row], Access::Proposer, true)?
+            .pop()
+            .ok_or(AppError::NotFound("proposal"))?;
+        Ok(Submitted {
+            proposal,
+            replayed: false,
+        })
     });
     match (result, &key) {
         // Two requests with one key raced: the loser's insert hit the unique key; answer
         // with the winner's proposal.
-        (Err(AppError::Conflict(_)), Some(k)) => db.read(|conn| replay(conn, k)?.ok_or_else(|| AppError::Conflict("retry the request".into()))),
+        (Err(AppError::Conflict(_)), Some(k)) => db.read(|conn| {
+            replay(conn, k)?.ok_or_else(|| AppError::Conflict("retry the request".into()))
+        }),
         (r, _) => r,
     }
 }
@@ -297,16 +377,32 @@ pub fn submit(db: &Db, actor: &Actor, input: SubmitProposal, idempotency_key: Op
 pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<ProposalView> {
     let staff = actor.require_staff()?.clone();
     if !matches!(staff.role, Role::Desk | Role::Admin) {
-        return Err(AppError::Forbidden("only the desk records proposals on behalf of others"));
+        return Err(AppError::Forbidden(
+            "only the desk records proposals on behalf of others",
+        ));
     }
     let mut c = Check::new();
-    let channel = c.one_of("channel", &input.channel, Channel::parse, "phone, visit, email, event");
+    let channel = c.one_of(
+        "channel",
+        &input.channel,
+        Channel::parse,
+        "phone, visit, email, event",
+    );
     if channel == Some(Channel::Api) {
-        c.push("channel", "unknown_value", "must be one of: phone, visit, email, event");
+        c.push(
+            "channel",
+            "unknown_value",
+            "must be one of: phone, visit, email, event",
+        );
     }
     let name = c.line("submitter_name", &input.submitter_name, 100);
     let org = c.opt_line("submitter_org", input.submitter_org.as_deref(), 200);
-    let email = input.submitter_email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(|e| c.email("submitter_email", e));
+    let email = input
+        .submitter_email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| c.email("submitter_email", e));
     let phone = c.opt_line("submitter_phone", input.submitter_phone.as_deref(), 30);
     let title = c.line("title", &input.title, TITLE_MAX);
     let body = c.text("body", &input.body, BODY_MAX, false);
@@ -325,15 +421,20 @@ pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<Propos
         };
         let need = match input.need_id {
             None => None,
-            Some(id) => Some(storage::needs::find(conn, id)?.ok_or_else(|| AppError::field("need_id", "not_found", "no such need"))?),
+            Some(id) => Some(
+                storage::needs::find(conn, id)?
+                    .ok_or_else(|| AppError::field("need_id", "not_found", "no such need"))?,
+            ),
         };
         let municipality = municipality_for(conn, code.as_deref(), need.as_ref())?;
         actor.require_staff_of(MunicipalityId(municipality.id), &[Role::Desk, Role::Admin])?;
         if let Some(p) = input.partner_id {
-            storage::partners::find(conn, p)?.ok_or_else(|| AppError::field("partner_id", "not_found", "no such partner"))?;
+            storage::partners::find(conn, p)?
+                .ok_or_else(|| AppError::field("partner_id", "not_found", "no such partner"))?;
         }
         if let Some(o) = input.offer_id {
-            storage::offers::find(conn, o)?.ok_or_else(|| AppError::field("offer_id", "not_found", "no such offer"))?;
+            storage::offers::find(conn, o)?
+                .ok_or_else(|| AppError::field("offer_id", "not_found", "no such offer"))?;
         }
         let row = receive(
             conn,
@@ -349,7 +450,8 @@ pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<Propos
                 offer_id: input.offer_id,
                 title: &title,
                 body: &body,
-                policy_field: field.or_else(|| need.as_ref().map(|n| PolicyField::from_db(&n.policy_field))),
+                policy_field: field
+                    .or_else(|| need.as_ref().map(|n| PolicyField::from_db(&n.policy_field))),
                 declarations: &input.declarations,
                 idempotency: None,
                 staff_id: Some(staff.id.0),
@@ -357,6 +459,8 @@ pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<Propos
                 locale: Locale::Ja,
             },
         )?;
-        views(conn, vec![row], Access::Desk, true)?.pop().ok_or(AppError::NotFound("proposal"))
+        views(conn, vec![row], Access::Desk, true)?
+            .pop()
+            .ok_or(AppError::NotFound("proposal"))
     })
 }

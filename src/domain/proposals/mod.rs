@@ -30,7 +30,11 @@ pub fn local_date(t: NaiveDateTime) -> NaiveDate {
 /// 年度: Japanese municipalities count their year from April.
 pub fn fiscal_year(d: NaiveDate) -> i32 {
     use chrono::Datelike;
-    if d.month() >= 4 { d.year() } else { d.year() - 1 }
+    if d.month() >= 4 {
+        d.year()
+    } else {
+        d.year() - 1
+    }
 }
 
 pub fn receipt_number(year: i32, seq: i32) -> String {
@@ -144,7 +148,9 @@ pub fn access(conn: &mut AnyConnection, actor: &Actor, p: &ProposalRow) -> AppRe
             Role::Desk | Role::Admin => Ok(Access::Desk),
             Role::Department => {
                 let routed = storage::proposals::departments_of(conn, &[p.id])?;
-                if s.department.is_some_and(|d| routed.iter().any(|(_, rd, _)| *rd == d.0)) {
+                if s.department
+                    .is_some_and(|d| routed.iter().any(|(_, rd, _)| *rd == d.0))
+                {
                     Ok(Access::Department)
                 } else {
                     Err(AppError::NotFound("proposal"))
@@ -156,13 +162,20 @@ pub fn access(conn: &mut AnyConnection, actor: &Actor, p: &ProposalRow) -> AppRe
 }
 
 /// Loads a proposal the caller may see.
-pub fn load(conn: &mut AnyConnection, actor: &Actor, id: ProposalId) -> AppResult<(ProposalRow, Access)> {
+pub fn load(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: ProposalId,
+) -> AppResult<(ProposalRow, Access)> {
     let p = storage::proposals::find(conn, id.0)?.ok_or(AppError::NotFound("proposal"))?;
     let a = access(conn, actor, &p)?;
     Ok((p, a))
 }
 
-fn department_names(conn: &mut AnyConnection, ids: impl IntoIterator<Item = i64>) -> AppResult<HashMap<i64, String>> {
+fn department_names(
+    conn: &mut AnyConnection,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<HashMap<i64, String>> {
     let mut out = HashMap::new();
     for id in ids {
         if let std::collections::hash_map::Entry::Vacant(e) = out.entry(id) {
@@ -183,13 +196,21 @@ fn event_views(conn: &mut AnyConnection, rows: Vec<ProposalEventRow>) -> AppResu
         let (actor_type, actor_name) = match (e.actor_staff_id, e.actor_partner_id) {
             (Some(s), _) => {
                 if let std::collections::hash_map::Entry::Vacant(v) = staff_names.entry(s) {
-                    v.insert(storage::staff::find(conn, s)?.map(|u| u.display_name).unwrap_or_default());
+                    v.insert(
+                        storage::staff::find(conn, s)?
+                            .map(|u| u.display_name)
+                            .unwrap_or_default(),
+                    );
                 }
                 ("staff", staff_names.get(&s).cloned())
             }
             (None, Some(p)) => {
                 if let std::collections::hash_map::Entry::Vacant(v) = partner_names.entry(p) {
-                    v.insert(storage::partners::find(conn, p)?.map(|u| u.name).unwrap_or_default());
+                    v.insert(
+                        storage::partners::find(conn, p)?
+                            .map(|u| u.name)
+                            .unwrap_or_default(),
+                    );
                 }
                 ("partner", partner_names.get(&p).cloned())
             }
@@ -203,7 +224,10 @@ fn event_views(conn: &mut AnyConnection, rows: Vec<ProposalEventRow>) -> AppResu
             actor_name,
             from_state: e.from_state.as_deref().map(ProposalState::from_db),
             to_state: e.to_state.as_deref().map(ProposalState::from_db),
-            department: e.department_id.map(|d| DepartmentRef { id: DepartmentId(d), name: names.get(&d).cloned().unwrap_or_default() }),
+            department: e.department_id.map(|d| DepartmentRef {
+                id: DepartmentId(d),
+                name: names.get(&d).cloned().unwrap_or_default(),
+            }),
             body: e.body,
             internal: e.internal,
         });
@@ -212,24 +236,40 @@ fn event_views(conn: &mut AnyConnection, rows: Vec<ProposalEventRow>) -> AppResu
 }
 
 /// Views of proposals for a caller with `access`; events only when `with_events`.
-pub fn views(conn: &mut AnyConnection, rows: Vec<ProposalRow>, access: Access, with_events: bool) -> AppResult<Vec<ProposalView>> {
+pub fn views(
+    conn: &mut AnyConnection,
+    rows: Vec<ProposalRow>,
+    access: Access,
+    with_events: bool,
+) -> AppResult<Vec<ProposalView>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let routed = storage::proposals::departments_of(conn, &ids)?;
     let names = department_names(conn, routed.iter().map(|(_, d, _)| *d))?;
     let mut municipalities: HashMap<i64, MunicipalityRef> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        if let std::collections::hash_map::Entry::Vacant(e) = municipalities.entry(r.municipality_id) {
+        if let std::collections::hash_map::Entry::Vacant(e) =
+            municipalities.entry(r.municipality_id)
+        {
             let m = storage::municipalities::by_id(conn, r.municipality_id)?;
-            e.insert(MunicipalityRef { code: m.code, name: m.name });
+            e.insert(MunicipalityRef {
+                code: m.code,
+                name: m.name,
+            });
         }
         let m = &municipalities[&r.municipality_id];
         let need = match r.need_id {
-            Some(n) => storage::needs::find(conn, n)?.map(|n| LinkRef { id: n.id, title: n.title }),
+            Some(n) => storage::needs::find(conn, n)?.map(|n| LinkRef {
+                id: n.id,
+                title: n.title,
+            }),
             None => None,
         };
         let offer = match r.offer_id {
-            Some(o) => storage::offers::find(conn, o)?.map(|o| LinkRef { id: o.id, title: o.title }),
+            Some(o) => storage::offers::find(conn, o)?.map(|o| LinkRef {
+                id: o.id,
+                title: o.title,
+            }),
             None => None,
         };
         let events = if with_events {
@@ -241,11 +281,19 @@ pub fn views(conn: &mut AnyConnection, rows: Vec<ProposalRow>, access: Access, w
         out.push(ProposalView {
             id: ProposalId(r.id),
             receipt_number: receipt_number(r.receipt_year, r.receipt_seq),
-            municipality: MunicipalityRef { code: m.code.clone(), name: m.name.clone() },
+            municipality: MunicipalityRef {
+                code: m.code.clone(),
+                name: m.name.clone(),
+            },
             channel: Channel::from_db(&r.channel),
             state: ProposalState::from_db(&r.state),
             unassigned: r.primary_department_id.is_none(),
-            submitter: Submitter { name: r.submitter_name, organisation: r.submitter_org, email: r.submitter_email, phone: r.submitter_phone },
+            submitter: Submitter {
+                name: r.submitter_name,
+                organisation: r.submitter_org,
+                email: r.submitter_email,
+                phone: r.submitter_phone,
+            },
             partner_id: r.partner_id.map(PartnerId),
             need,
             offer,
@@ -255,16 +303,28 @@ pub fn views(conn: &mut AnyConnection, rows: Vec<ProposalRow>, access: Access, w
             departments: routed
                 .iter()
                 .filter(|(p, _, _)| *p == r.id)
-                .map(|(_, d, primary)| RoutedDepartment { id: DepartmentId(*d), name: names.get(d).cloned().unwrap_or_default(), primary: *primary })
+                .map(|(_, d, primary)| RoutedDepartment {
+                    id: DepartmentId(*d),
+                    name: names.get(d).cloned().unwrap_or_default(),
+                    primary: *primary,
+                })
                 .collect(),
             decline: r.decline_reason_code.as_deref().map(|c| {
                 let code = DeclineReason::from_db(c);
-                Decline { code, label: code.label_ja().to_owned(), text: r.decline_reason_text.clone() }
+                Decline {
+                    code,
+                    label: code.label_ja().to_owned(),
+                    text: r.decline_reason_text.clone(),
+                }
             }),
             declared_no_antisocial_at: r.declared_no_antisocial_at.map(utc),
             consented_contact_at: r.consented_contact_at.map(utc),
             clocks: Clocks {
-                department_due_on: if access == Access::Proposer { None } else { r.department_due_on },
+                department_due_on: if access == Access::Proposer {
+                    None
+                } else {
+                    r.department_due_on
+                },
                 proposer_due_on: r.proposer_due_on,
                 decision_due_on: r.decision_due_on,
                 paused_since: r.paused_at.map(utc),
@@ -283,7 +343,9 @@ pub fn views(conn: &mut AnyConnection, rows: Vec<ProposalRow>, access: Access, w
 pub fn get(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<ProposalView> {
     db.read(|conn| {
         let (p, access) = load(conn, actor, id)?;
-        views(conn, vec![p], access, true)?.pop().ok_or(AppError::NotFound("proposal"))
+        views(conn, vec![p], access, true)?
+            .pop()
+            .ok_or(AppError::NotFound("proposal"))
     })
 }
 
@@ -313,7 +375,11 @@ pub fn local_midnight(d: NaiveDate) -> NaiveDateTime {
     d.and_hms_opt(0, 0, 0).expect("midnight exists") - chrono::TimeDelta::hours(9)
 }
 
-pub const OPEN_STATES: [ProposalState; 3] = [ProposalState::Received, ProposalState::Routed, ProposalState::InDialogue];
+pub const OPEN_STATES: [ProposalState; 3] = [
+    ProposalState::Received,
+    ProposalState::Routed,
+    ProposalState::InDialogue,
+];
 
 /// Proposals the caller may see: a partner its own, department staff those routed to
 /// their department, the desk its municipality's.
@@ -323,10 +389,27 @@ pub fn list(db: &Db, actor: &Actor, q: ProposalQuery) -> AppResult<Page<Proposal
     let states = match q.state.as_deref() {
         None => None,
         Some("open") => Some(OPEN_STATES.iter().map(|s| s.as_str().to_owned()).collect()),
-        Some(s) => c.one_of("state", s, ProposalState::parse, &format!("{}, open", ProposalState::expected())).map(|s| vec![s.as_str().to_owned()]),
+        Some(s) => c
+            .one_of(
+                "state",
+                s,
+                ProposalState::parse,
+                &format!("{}, open", ProposalState::expected()),
+            )
+            .map(|s| vec![s.as_str().to_owned()]),
     };
-    let channel = q.channel.as_deref().and_then(|s| c.one_of("channel", s, Channel::parse, &Channel::expected()));
-    let field = q.policy_field.as_deref().and_then(|s| c.one_of("policy_field", s, PolicyField::parse, &PolicyField::expected()));
+    let channel = q
+        .channel
+        .as_deref()
+        .and_then(|s| c.one_of("channel", s, Channel::parse, &Channel::expected()));
+    let field = q.policy_field.as_deref().and_then(|s| {
+        c.one_of(
+            "policy_field",
+            s,
+            PolicyField::parse,
+            &PolicyField::expected(),
+        )
+    });
     c.finish()?;
     db.read(|conn| {
         let mut filter = ProposalFilter {
@@ -354,9 +437,13 @@ pub fn list(db: &Db, actor: &Actor, q: ProposalQuery) -> AppResult<Page<Proposal
                     (None, None) => None,
                 };
                 if s.role == Role::Department {
-                    let own = s.department.ok_or(AppError::Forbidden("your account has no department"))?;
+                    let own = s
+                        .department
+                        .ok_or(AppError::Forbidden("your account has no department"))?;
                     if q.department_id.is_some_and(|d| d != own.0) {
-                        return Err(AppError::Forbidden("department staff see their own department's proposals"));
+                        return Err(AppError::Forbidden(
+                            "department staff see their own department's proposals",
+                        ));
                     }
                     filter.routed_to = Some(own.0);
                     Access::Department

@@ -36,7 +36,9 @@ pub fn suggest(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<Vec<Suggesti
     db.read(|conn| {
         let (p, access) = load(conn, actor, id)?;
         if access == Access::Proposer {
-            return Err(crate::domain::error::AppError::Forbidden("suggestions are for staff"));
+            return Err(crate::domain::error::AppError::Forbidden(
+                "suggestions are for staff",
+            ));
         }
         let departments = storage::municipalities::departments_of(conn, p.municipality_id)?;
         let ids: Vec<i64> = departments.iter().map(|d| d.id).collect();
@@ -53,34 +55,65 @@ pub fn suggest(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<Vec<Suggesti
         for rule in storage::proposals::rules_of(conn, p.municipality_id)? {
             if let Some(k) = &rule.keyword {
                 if text.contains(&normalise(k)) {
-                    add(rule.department_id, KEYWORD_RULE, format!("振り分けルール: キーワード「{k}」"));
+                    add(
+                        rule.department_id,
+                        KEYWORD_RULE,
+                        format!("振り分けルール: キーワード「{k}」"),
+                    );
                 }
             }
             if let (Some(rf), Some(pf)) = (&rule.policy_field, &p.policy_field) {
                 if rf == pf {
-                    add(rule.department_id, FIELD_RULE, format!("振り分けルール: 分野「{}」", PolicyField::from_db(rf).label_ja()));
+                    add(
+                        rule.department_id,
+                        FIELD_RULE,
+                        format!(
+                            "振り分けルール: 分野「{}」",
+                            PolicyField::from_db(rf).label_ja()
+                        ),
+                    );
                 }
             }
         }
         if let Some(pf) = &p.policy_field {
             for (d, f) in &fields {
                 if f == pf {
-                    add(*d, OWNS_FIELD, format!("分野「{}」の所管課", PolicyField::from_db(f).label_ja()));
+                    add(
+                        *d,
+                        OWNS_FIELD,
+                        format!("分野「{}」の所管課", PolicyField::from_db(f).label_ja()),
+                    );
                 }
             }
         }
-        if let Some(n) = p.need_id.and_then(|n| storage::needs::find(conn, n).ok().flatten()) {
-            add(n.department_id, LINKED_NEED, format!("課題「{}」の所管課", n.title));
+        if let Some(n) = p
+            .need_id
+            .and_then(|n| storage::needs::find(conn, n).ok().flatten())
+        {
+            add(
+                n.department_id,
+                LINKED_NEED,
+                format!("課題「{}」の所管課", n.title),
+            );
         }
         let best = found.values().map(|(s, _)| *s).fold(0.0f32, f32::max);
         let mut out: Vec<Suggestion> = found
             .into_iter()
             .filter_map(|(d, (score, reasons))| {
                 let name = departments.iter().find(|x| x.id == d)?.name.clone();
-                Some(Suggestion { department_id: DepartmentId(d), department_name: name, score: score / best.max(f32::EPSILON), reasons })
+                Some(Suggestion {
+                    department_id: DepartmentId(d),
+                    department_name: name,
+                    score: score / best.max(f32::EPSILON),
+                    reasons,
+                })
             })
             .collect();
-        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.department_id.cmp(&b.department_id)));
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.department_id.cmp(&b.department_id))
+        });
         Ok(out)
     })
 }

@@ -33,9 +33,19 @@ fn check_transition(from: ProposalState, to: ProposalState) -> AppResult<()> {
     }
     let allowed: Vec<&str> = next_states(from).iter().map(|s| s.as_str()).collect();
     Err(AppError::Conflict(if allowed.is_empty() {
-        format!("the proposal is {} ({}), a final state; it cannot become {}", from.as_str(), from.label_ja(), to.as_str())
+        format!(
+            "the proposal is {} ({}), a final state; it cannot become {}",
+            from.as_str(),
+            from.label_ja(),
+            to.as_str()
+        )
     } else {
-        format!("a proposal that is {} cannot become {}; it can become: {}", from.as_str(), to.as_str(), allowed.join(", "))
+        format!(
+            "a proposal that is {} cannot become {}; it can become: {}",
+            from.as_str(),
+            to.as_str(),
+            allowed.join(", ")
+        )
     }))
 }
 
@@ -75,7 +85,13 @@ fn log_event(conn: &mut AnyConnection, actor: &Actor, proposal: i64, e: Event) -
 
 /// Runs `f` on a proposal the caller may act on with one of `allowed` accesses, saves it
 /// and returns the caller's view.
-fn act(db: &Db, actor: &Actor, id: ProposalId, allowed: &[Access], f: impl FnOnce(&mut AnyConnection, &mut ProposalRow) -> AppResult<()>) -> AppResult<ProposalView> {
+fn act(
+    db: &Db,
+    actor: &Actor,
+    id: ProposalId,
+    allowed: &[Access],
+    f: impl FnOnce(&mut AnyConnection, &mut ProposalRow) -> AppResult<()>,
+) -> AppResult<ProposalView> {
     db.write(|conn| {
         let (mut p, access) = load(conn, actor, id)?;
         if !allowed.contains(&access) {
@@ -88,7 +104,9 @@ fn act(db: &Db, actor: &Actor, id: ProposalId, allowed: &[Access], f: impl FnOnc
         f(conn, &mut p)?;
         p.updated_at = now();
         storage::proposals::save(conn, &p)?;
-        views(conn, vec![p], access, true)?.pop().ok_or(AppError::NotFound("proposal"))
+        views(conn, vec![p], access, true)?
+            .pop()
+            .ok_or(AppError::NotFound("proposal"))
     })
 }
 
@@ -109,35 +127,82 @@ pub struct RouteInput {
 /// Routes a proposal to its primary department (and others); routing again re-routes.
 pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppResult<ProposalView> {
     let mut c = Check::new();
-    let note = input.note.as_deref().map(|n| body_text(&mut c, "note", n)).filter(|n| !n.is_empty());
+    let note = input
+        .note
+        .as_deref()
+        .map(|n| body_text(&mut c, "note", n))
+        .filter(|n| !n.is_empty());
     c.finish()?;
     act(db, actor, id, &[Access::Desk], |conn, p| {
         let from = ProposalState::from_db(&p.state);
-        if !matches!(from, ProposalState::Received | ProposalState::Routed | ProposalState::InDialogue) {
-            return Err(AppError::Conflict(format!("a proposal that is {} cannot be routed", from.as_str())));
+        if !matches!(
+            from,
+            ProposalState::Received | ProposalState::Routed | ProposalState::InDialogue
+        ) {
+            return Err(AppError::Conflict(format!(
+                "a proposal that is {} cannot be routed",
+                from.as_str()
+            )));
         }
         let mut ids = vec![input.primary_department_id];
         ids.extend(input.other_department_ids.iter().copied());
         for (i, d) in ids.iter().enumerate() {
-            let ok = storage::municipalities::department(conn, *d)?.is_some_and(|row| row.municipality_id == p.municipality_id);
+            let ok = storage::municipalities::department(conn, *d)?
+                .is_some_and(|row| row.municipality_id == p.municipality_id);
             if !ok {
-                let field = if i == 0 { "primary_department_id".to_owned() } else { format!("other_department_ids/{}", i - 1) };
-                return Err(AppError::field(field, "not_found", "no such department in this municipality"));
+                let field = if i == 0 {
+                    "primary_department_id".to_owned()
+                } else {
+                    format!("other_department_ids/{}", i - 1)
+                };
+                return Err(AppError::field(
+                    field,
+                    "not_found",
+                    "no such department in this municipality",
+                ));
             }
         }
         let first = p.primary_department_id.is_none();
-        storage::proposals::set_departments(conn, p.id, input.primary_department_id, &input.other_department_ids)?;
+        storage::proposals::set_departments(
+            conn,
+            p.id,
+            input.primary_department_id,
+            &input.other_department_ids,
+        )?;
         let m = storage::municipalities::by_id(conn, p.municipality_id)?;
         let today = local_date(now());
         p.primary_department_id = Some(input.primary_department_id);
-        p.department_due_on = Some(add_business_days(today, department_days(m.first_response_days)));
-        let to = if from == ProposalState::Received { ProposalState::Routed } else { from };
+        p.department_due_on = Some(add_business_days(
+            today,
+            department_days(m.first_response_days),
+        ));
+        let to = if from == ProposalState::Received {
+            ProposalState::Routed
+        } else {
+            from
+        };
         if first {
             p.routed_at = Some(now());
         }
         p.state = to.as_str().to_owned();
-        let kind = if first { EventKind::Routed } else { EventKind::Rerouted };
-        log_event(conn, actor, p.id, Event { kind, from: Some(from), to: Some(to), department: Some(input.primary_department_id), body: note.as_deref(), internal: true })?;
+        let kind = if first {
+            EventKind::Routed
+        } else {
+            EventKind::Rerouted
+        };
+        log_event(
+            conn,
+            actor,
+            p.id,
+            Event {
+                kind,
+                from: Some(from),
+                to: Some(to),
+                department: Some(input.primary_department_id),
+                body: note.as_deref(),
+                internal: true,
+            },
+        )?;
         Ok(())
     })
 }
@@ -149,13 +214,36 @@ pub struct TextInput {
 }
 
 /// An internal note: staff only, never shown to the proposer.
-pub fn add_note(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppResult<ProposalView> {
+pub fn add_note(
+    db: &Db,
+    actor: &Actor,
+    id: ProposalId,
+    input: TextInput,
+) -> AppResult<ProposalView> {
     let mut c = Check::new();
     let body = body_text(&mut c, "body", &input.body);
     c.finish()?;
-    act(db, actor, id, &[Access::Desk, Access::Department], |conn, p| {
-        log_event(conn, actor, p.id, Event { kind: EventKind::Note, from: None, to: None, department: None, body: Some(&body), internal: true })
-    })
+    act(
+        db,
+        actor,
+        id,
+        &[Access::Desk, Access::Department],
+        |conn, p| {
+            log_event(
+                conn,
+                actor,
+                p.id,
+                Event {
+                    kind: EventKind::Note,
+                    from: None,
+                    to: None,
+                    department: None,
+                    body: Some(&body),
+                    internal: true,
+                },
+            )
+        },
+    )
 }
 
 /// A message to the proposer; the first one stops the first-response clock.
@@ -163,21 +251,56 @@ pub fn reply(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppRes
     let mut c = Check::new();
     let body = body_text(&mut c, "body", &input.body);
     c.finish()?;
-    act(db, actor, id, &[Access::Desk, Access::Department], |conn, p| {
-        if p.first_response_at.is_none() {
-            p.first_response_at = Some(now());
-        }
-        log_event(conn, actor, p.id, Event { kind: EventKind::Reply, from: None, to: None, department: None, body: Some(&body), internal: false })
-    })
+    act(
+        db,
+        actor,
+        id,
+        &[Access::Desk, Access::Department],
+        |conn, p| {
+            if p.first_response_at.is_none() {
+                p.first_response_at = Some(now());
+            }
+            log_event(
+                conn,
+                actor,
+                p.id,
+                Event {
+                    kind: EventKind::Reply,
+                    from: None,
+                    to: None,
+                    department: None,
+                    body: Some(&body),
+                    internal: false,
+                },
+            )
+        },
+    )
 }
 
 /// A message from the proposer to the desk.
-pub fn message_from_proposer(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppResult<ProposalView> {
+pub fn message_from_proposer(
+    db: &Db,
+    actor: &Actor,
+    id: ProposalId,
+    input: TextInput,
+) -> AppResult<ProposalView> {
     let mut c = Check::new();
     let body = body_text(&mut c, "body", &input.body);
     c.finish()?;
     act(db, actor, id, &[Access::Proposer], |conn, p| {
-        log_event(conn, actor, p.id, Event { kind: EventKind::Message, from: None, to: None, department: None, body: Some(&body), internal: false })
+        log_event(
+            conn,
+            actor,
+            p.id,
+            Event {
+                kind: EventKind::Message,
+                from: None,
+                to: None,
+                department: None,
+                body: Some(&body),
+                internal: false,
+            },
+        )
     })
 }
 
@@ -196,26 +319,66 @@ pub struct TransitionInput {
 
 /// Moves a proposal to another state. Declining needs a reason the proposer is sent;
 /// the proposer may only withdraw.
-pub fn transition(db: &Db, actor: &Actor, id: ProposalId, input: TransitionInput) -> AppResult<ProposalView> {
+pub fn transition(
+    db: &Db,
+    actor: &Actor,
+    id: ProposalId,
+    input: TransitionInput,
+) -> AppResult<ProposalView> {
     let mut c = Check::new();
-    let to = c.one_of("to", &input.to, ProposalState::parse, "in_dialogue, adopted, declined, withdrawn");
-    if matches!(to, Some(ProposalState::Received) | Some(ProposalState::Routed)) {
-        c.push("to", "unknown_value", "use the route action to route; received is where proposals start");
+    let to = c.one_of(
+        "to",
+        &input.to,
+        ProposalState::parse,
+        "in_dialogue, adopted, declined, withdrawn",
+    );
+    if matches!(
+        to,
+        Some(ProposalState::Received) | Some(ProposalState::Routed)
+    ) {
+        c.push(
+            "to",
+            "unknown_value",
+            "use the route action to route; received is where proposals start",
+        );
     }
-    let reason_code = input.reason_code.as_deref().and_then(|r| c.one_of("reason_code", r, DeclineReason::parse, &DeclineReason::expected()));
-    let reason = input.reason.as_deref().map(|r| body_text(&mut c, "reason", r)).filter(|r| !r.is_empty());
-    let note = input.note.as_deref().map(|n| body_text(&mut c, "note", n)).filter(|n| !n.is_empty());
+    let reason_code = input.reason_code.as_deref().and_then(|r| {
+        c.one_of(
+            "reason_code",
+            r,
+            DeclineReason::parse,
+            &DeclineReason::expected(),
+        )
+    });
+    let reason = input
+        .reason
+        .as_deref()
+        .map(|r| body_text(&mut c, "reason", r))
+        .filter(|r| !r.is_empty());
+    let note = input
+        .note
+        .as_deref()
+        .map(|n| body_text(&mut c, "note", n))
+        .filter(|n| !n.is_empty());
     if to == Some(ProposalState::Declined) {
         if input.reason_code.is_none() {
             c.push("reason_code", "required", "declining needs a reason code");
         }
         if reason.is_none() {
-            c.push("reason", "required", "declining needs reasons, which are sent to the proposer");
+            c.push(
+                "reason",
+                "required",
+                "declining needs reasons, which are sent to the proposer",
+            );
         }
     }
     c.finish()?;
     let to = to.expect("checked");
-    let allowed: &[Access] = if to == ProposalState::Withdrawn { &[Access::Desk, Access::Proposer] } else { &[Access::Desk, Access::Department] };
+    let allowed: &[Access] = if to == ProposalState::Withdrawn {
+        &[Access::Desk, Access::Proposer]
+    } else {
+        &[Access::Desk, Access::Department]
+    };
     act(db, actor, id, allowed, |conn, p| {
         let from = ProposalState::from_db(&p.state);
         check_transition(from, to)?;
@@ -224,7 +387,10 @@ pub fn transition(db: &Db, actor: &Actor, id: ProposalId, input: TransitionInput
             p.decline_reason_code = reason_code.map(|r| r.as_str().to_owned());
             p.decline_reason_text = reason.clone();
         }
-        if matches!(to, ProposalState::Adopted | ProposalState::Declined | ProposalState::Withdrawn) {
+        if matches!(
+            to,
+            ProposalState::Adopted | ProposalState::Declined | ProposalState::Withdrawn
+        ) {
             p.decided_at = Some(now());
             p.paused_at = None;
         }
@@ -237,7 +403,19 @@ pub fn transition(db: &Db, actor: &Actor, id: ProposalId, input: TransitionInput
             (Some(r), None) => Some(r.clone()),
             (None, n) => n.clone(),
         };
-        log_event(conn, actor, p.id, Event { kind: EventKind::StateChanged, from: Some(from), to: Some(to), department: None, body: text.as_deref(), internal: false })
+        log_event(
+            conn,
+            actor,
+            p.id,
+            Event {
+                kind: EventKind::StateChanged,
+                from: Some(from),
+                to: Some(to),
+                department: None,
+                body: text.as_deref(),
+                internal: false,
+            },
+        )
     })
 }
 
@@ -246,33 +424,73 @@ pub fn pause(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppRes
     let mut c = Check::new();
     let body = body_text(&mut c, "body", &input.body);
     c.finish()?;
-    act(db, actor, id, &[Access::Desk, Access::Department], |conn, p| {
-        if p.paused_at.is_some() {
-            return Err(AppError::Conflict("the clocks are already paused".into()));
-        }
-        if next_states(ProposalState::from_db(&p.state)).is_empty() {
-            return Err(AppError::Conflict("a decided proposal has no clocks to pause".into()));
-        }
-        p.paused_at = Some(now());
-        log_event(conn, actor, p.id, Event { kind: EventKind::Paused, from: None, to: None, department: None, body: Some(&body), internal: false })
-    })
+    act(
+        db,
+        actor,
+        id,
+        &[Access::Desk, Access::Department],
+        |conn, p| {
+            if p.paused_at.is_some() {
+                return Err(AppError::Conflict("the clocks are already paused".into()));
+            }
+            if next_states(ProposalState::from_db(&p.state)).is_empty() {
+                return Err(AppError::Conflict(
+                    "a decided proposal has no clocks to pause".into(),
+                ));
+            }
+            p.paused_at = Some(now());
+            log_event(
+                conn,
+                actor,
+                p.id,
+                Event {
+                    kind: EventKind::Paused,
+                    from: None,
+                    to: None,
+                    department: None,
+                    body: Some(&body),
+                    internal: false,
+                },
+            )
+        },
+    )
 }
 
 /// Ends a pause: every open due date moves by the business days the pause lasted.
 pub fn resume(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<ProposalView> {
-    act(db, actor, id, &[Access::Desk, Access::Department], |conn, p| {
-        let since = p.paused_at.ok_or_else(|| AppError::Conflict("the clocks are not paused".into()))?;
-        let days = business_days_between(local_date(since), local_date(now())).max(0) as u32;
-        let shift = |d: Option<NaiveDate>| d.map(|d| add_business_days(d, days));
-        p.department_due_on = shift(p.department_due_on);
-        if p.first_response_at.is_none() {
-            p.proposer_due_on = shift(p.proposer_due_on);
-        }
-        p.decision_due_on = shift(p.decision_due_on);
-        p.paused_at = None;
-        let text = format!("期限を{days}開庁日延長しました");
-        log_event(conn, actor, p.id, Event { kind: EventKind::Resumed, from: None, to: None, department: None, body: Some(&text), internal: false })
-    })
+    act(
+        db,
+        actor,
+        id,
+        &[Access::Desk, Access::Department],
+        |conn, p| {
+            let since = p
+                .paused_at
+                .ok_or_else(|| AppError::Conflict("the clocks are not paused".into()))?;
+            let days = business_days_between(local_date(since), local_date(now())).max(0) as u32;
+            let shift = |d: Option<NaiveDate>| d.map(|d| add_business_days(d, days));
+            p.department_due_on = shift(p.department_due_on);
+            if p.first_response_at.is_none() {
+                p.proposer_due_on = shift(p.proposer_due_on);
+            }
+            p.decision_due_on = shift(p.decision_due_on);
+            p.paused_at = None;
+            let text = format!("期限を{days}開庁日延長しました");
+            log_event(
+                conn,
+                actor,
+                p.id,
+                Event {
+                    kind: EventKind::Resumed,
+                    from: None,
+                    to: None,
+                    department: None,
+                    body: Some(&text),
+                    internal: false,
+                },
+            )
+        },
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -286,11 +504,20 @@ pub struct ExtendInput {
 }
 
 /// Extends a due date, only with a recorded reason.
-pub fn extend(db: &Db, actor: &Actor, id: ProposalId, input: ExtendInput) -> AppResult<ProposalView> {
+pub fn extend(
+    db: &Db,
+    actor: &Actor,
+    id: ProposalId,
+    input: ExtendInput,
+) -> AppResult<ProposalView> {
     let mut c = Check::new();
     let reason = body_text(&mut c, "reason", &input.reason);
     if !matches!(input.clock.as_str(), "proposer" | "decision" | "department") {
-        c.push("clock", "unknown_value", "must be one of: proposer, decision, department");
+        c.push(
+            "clock",
+            "unknown_value",
+            "must be one of: proposer, decision, department",
+        );
     }
     c.finish()?;
     act(db, actor, id, &[Access::Desk], |conn, p| {
@@ -300,12 +527,28 @@ pub fn extend(db: &Db, actor: &Actor, id: ProposalId, input: ExtendInput) -> App
             _ => &mut p.department_due_on,
         };
         if slot.is_some_and(|d| input.until <= d) {
-            return Err(AppError::field("until", "out_of_range", "an extension must move the due date later"));
+            return Err(AppError::field(
+                "until",
+                "out_of_range",
+                "an extension must move the due date later",
+            ));
         }
         *slot = Some(input.until);
         let text = format!("期限を{}まで延長: {reason}", input.until);
         let internal = input.clock == "department";
-        log_event(conn, actor, p.id, Event { kind: EventKind::Extended, from: None, to: None, department: None, body: Some(&text), internal })
+        log_event(
+            conn,
+            actor,
+            p.id,
+            Event {
+                kind: EventKind::Extended,
+                from: None,
+                to: None,
+                department: None,
+                body: Some(&text),
+                internal,
+            },
+        )
     })
 }
 
@@ -315,7 +558,11 @@ mod tests {
 
     #[test]
     fn final_states_go_nowhere_and_received_cannot_be_adopted_directly() {
-        for s in [ProposalState::Adopted, ProposalState::Declined, ProposalState::Withdrawn] {
+        for s in [
+            ProposalState::Adopted,
+            ProposalState::Declined,
+            ProposalState::Withdrawn,
+        ] {
             assert!(next_states(s).is_empty());
         }
         assert!(check_transition(ProposalState::Received, ProposalState::Adopted).is_err());

@@ -1,0 +1,214 @@
+//! Two-way matching: offers for a need, needs for an offer, ranked with an explanation
+//! (the terms that matched and a normalised score); staff feedback on a pair is stored
+//! and used (good matches rank higher, rejected ones disappear).
+
+use serde::{Deserialize, Serialize};
+
+use search_index::{DocType, MatchRequest};
+
+use super::{SearchEngine, documents, index_error};
+use crate::domain::actor::Actor;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::ids::{MunicipalityId, NeedId, OfferId};
+use crate::domain::needs::{self, NeedView};
+use crate::domain::offers::{self, OfferView};
+use crate::domain::validate::Check;
+use crate::domain::vocab::Role;
+use crate::storage::{self, Db};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Explanation {
+    /// The source's telling terms found in this record, most telling first.
+    pub matched_terms: Vec<String>,
+    /// 0..1: the weighted share of the source's selected terms found here.
+    pub normalized_score: f32,
+    /// The ranking score, comparable within one answer only.
+    pub score: f32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OfferMatch {
+    pub offer: OfferView,
+    pub explanation: Explanation,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NeedMatch {
+    pub need: NeedView,
+    pub explanation: Explanation,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MatchQuery {
+    /// 1..=50, default 10.
+    pub limit: Option<usize>,
+}
+
+fn limit(q: &MatchQuery) -> AppResult<usize> {
+    let l = q.limit.unwrap_or(10);
+    if !(1..=50).contains(&l) {
+        return Err(AppError::field(
+            "limit",
+            "out_of_range",
+            "must be between 1 and 50",
+        ));
+    }
+    Ok(l)
+}
+
+fn explanation(h: &search_index::MatchHit) -> Explanation {
+    Explanation {
+        matched_terms: h.matched_terms.clone(),
+        normalized_score: h.normalized,
+        score: h.score,
+    }
+}
+
+/// Offers that fit a need the caller may see: active, serving its municipality, of a
+/// kind it asks for.
+pub fn offers_for_need(
+    db: &Db,
+    engine: &SearchEngine,
+    actor: &Actor,
+    id: NeedId,
+    q: MatchQuery,
+) -> AppResult<Vec<OfferMatch>> {
+    let limit = limit(&q)?;
+    needs::get(db, actor, id)?;
+    let (source, feedback) = db.read(|conn| {
+        let row = storage::needs::find(conn, id.0)?.ok_or(AppError::NotFound("need"))?;
+        Ok((
+            documents::need(conn, &row)?,
+            storage::matching::feedback_for(conn, Some(id.0), None)?,
+        ))
+    })?;
+    let hits = engine
+        .index
+        .match_documents(&MatchRequest {
+            source,
+            limit: limit + feedback.len(),
+            boost_ids: feedback
+                .iter()
+                .filter(|f| f.2 == "good")
+                .map(|f| f.1)
+                .collect(),
+            exclude_ids: feedback
+                .iter()
+                .filter(|f| f.2 == "not_relevant")
+                .map(|f| f.1)
+                .collect(),
+        })
+        .map_err(index_error)?;
+    let mut out = vec![];
+    for h in hits.iter().filter(|h| h.doc_type == DocType::Offer) {
+        if let Ok(offer) = offers::get(db, actor, OfferId(h.id)) {
+            if offer.status == crate::domain::vocab::OfferStatus::Active {
+                out.push(OfferMatch {
+                    offer,
+                    explanation: explanation(h),
+                });
+            }
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Open public needs that fit an offer.
+pub fn needs_for_offer(
+    db: &Db,
+    engine: &SearchEngine,
+    actor: &Actor,
+    id: OfferId,
+    q: MatchQuery,
+) -> AppResult<Vec<NeedMatch>> {
+    let limit = limit(&q)?;
+    offers::get(db, actor, id)?;
+    let (source, feedback) = db.read(|conn| {
+        let row = storage::offers::find(conn, id.0)?.ok_or(AppError::NotFound("offer"))?;
+        Ok((
+            documents::offer(conn, &row)?,
+            storage::matching::feedback_for(conn, None, Some(id.0))?,
+        ))
+    })?;
+    let hits = engine
+        .index
+        .match_documents(&MatchRequest {
+            source,
+            limit: limit + feedback.len(),
+            boost_ids: feedback
+                .iter()
+                .filter(|f| f.2 == "good")
+                .map(|f| f.0)
+                .collect(),
+            exclude_ids: feedback
+                .iter()
+                .filter(|f| f.2 == "not_relevant")
+                .map(|f| f.0)
+                .collect(),
+        })
+        .map_err(index_error)?;
+    let mut out = vec![];
+    for h in hits.iter().filter(|h| h.doc_type == DocType::Need) {
+        if let Ok(need) = needs::get(db, actor, NeedId(h.id)) {
+            if need.status == crate::domain::vocab::NeedStatus::Open {
+                out.push(NeedMatch {
+                    need,
+                    explanation: explanation(h),
+                });
+            }
+        }
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackInput {
+    /// `good` or `not_relevant`.
+    pub verdict: String,
+}
+
+/// Staff of the need's municipality mark a suggested pair.
+pub fn feedback(
+    db: &Db,
+    actor: &Actor,
+    need: NeedId,
+    offer: OfferId,
+    input: FeedbackInput,
+) -> AppResult<()> {
+    let mut c = Check::new();
+    if !matches!(input.verdict.as_str(), "good" | "not_relevant") {
+        c.push(
+            "verdict",
+            "unknown_value",
+            "must be one of: good, not_relevant",
+        );
+    }
+    c.finish()?;
+    let staff = actor.require_staff()?.id;
+    db.write(|conn| {
+        let n = storage::needs::find(conn, need.0)?
+            .filter(|n| needs::may_see(actor, n))
+            .ok_or(AppError::NotFound("need"))?;
+        actor.require_staff_of(
+            MunicipalityId(n.municipality_id),
+            &[Role::Department, Role::Desk, Role::Admin],
+        )?;
+        storage::offers::find(conn, offer.0)?.ok_or(AppError::NotFound("offer"))?;
+        Ok(storage::matching::set_feedback(
+            conn,
+            need.0,
+            offer.0,
+            staff.0,
+            &input.verdict,
+        )?)
+    })
+}

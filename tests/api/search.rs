@@ -1,0 +1,605 @@
+//! Search and matching through the API on both databases, and the index's life: built
+//! from the change log, rebuilt when missing or corrupt, caught up after a crash.
+
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{
+    Backend, Reply, ScratchDir, TestApp, World, analyzers, fresh_database, need_body, partner,
+};
+use crate::on_both_backends;
+use kyoso::domain::search::{SearchEngine, follow};
+use kyoso::storage::Db;
+
+on_both_backends!(
+    japanese_search_with_visibility_facets_and_pages,
+    a_created_offer_is_searchable_within_a_second,
+    matching_both_ways_with_filters_explanations_and_feedback,
+    the_index_is_rebuilt_and_catches_up_after_a_crash,
+    a_gap_in_the_change_log_is_not_skipped_while_it_may_fill,
+);
+
+fn need(title: &str, body: &str, dept: i64, visibility: &str) -> Value {
+    let mut b = need_body(title, dept, visibility, "open");
+    b["body"] = json!(body);
+    b
+}
+
+fn offer(title: &str, body: &str, fields: &[&str], regions: &[&str]) -> Value {
+    json!({"kind": "technology", "title": title, "body": body, "policy_fields": fields, "regions": regions})
+}
+
+fn ids(r: &Reply) -> Vec<String> {
+    r.body["hits"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no hits: {}", r.text))
+        .iter()
+        .map(|h| {
+            format!(
+                "{}:{}",
+                h["record"]["type"].as_str().unwrap(),
+                h["record"]["id"]
+            )
+        })
+        .collect()
+}
+
+async fn wait_indexed(app: &TestApp) {
+    follow::catch_up(&app.db, &app.search).unwrap();
+}
+
+async fn japanese_search_with_visibility_facets_and_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    let public = app
+        .post(
+            "/api/v1/needs",
+            Some(&y.dept_key),
+            &need(
+                "ドローンで橋梁点検を効率化したい",
+                "老朽化した橋の点検に人手がかかる。ドローンの活用を検討したい。",
+                y.department_id,
+                "public",
+            ),
+        )
+        .await;
+    let internal = app
+        .post(
+            "/api/v1/needs",
+            Some(&y.dept_key),
+            &need(
+                "庁内向け：ドローン操縦研修",
+                "職員向けにドローンの操縦研修を企画したい。",
+                y.department_id,
+                "internal",
+            ),
+        )
+        .await;
+    let tokyo = app
+        .post(
+            "/api/v1/needs",
+            Some(&y.dept_key),
+            &need(
+                "東京都との広域連携",
+                "東京都と連携した観光施策を検討したい。",
+                y.department_id,
+                "public",
+            ),
+        )
+        .await;
+    let o = app
+        .post(
+            "/api/v1/offers",
+            Some(&w.partner_a.1),
+            &offer(
+                "ＤＸ推進とサーバー運用",
+                "自治体のＤＸ推進を支援し、サーバーの運用を代行します。",
+                &["governance_dx"],
+                &["nationwide"],
+            ),
+        )
+        .await;
+    for r in [&public, &internal, &tokyo, &o] {
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    wait_indexed(&app).await;
+    let (pid, iid, oid) = (
+        public.body["id"].clone(),
+        internal.body["id"].clone(),
+        o.body["id"].clone(),
+    );
+
+    let anon = app
+        .get(
+            "/api/v1/search?q=%E3%83%89%E3%83%AD%E3%83%BC%E3%83%B3",
+            None,
+        )
+        .await; // ドローン
+    assert_eq!(anon.status, 200, "{}", anon.text);
+    assert_eq!(ids(&anon), [format!("need:{pid}")]);
+    assert!(
+        anon.body["hits"][0]["title_snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>")
+    );
+    let staff = app
+        .get(
+            "/api/v1/search?q=%E3%83%89%E3%83%AD%E3%83%BC%E3%83%B3",
+            Some(&y.desk_key),
+        )
+        .await;
+    let mut found = ids(&staff);
+    found.sort();
+    let mut expected = vec![format!("need:{pid}"), format!("need:{iid}")];
+    expected.sort();
+    assert_eq!(found, expected);
+    let other_town = app
+        .get(
+            "/api/v1/search?q=%E3%83%89%E3%83%AD%E3%83%BC%E3%83%B3",
+            Some(&w.kobe.desk_key),
+        )
+        .await;
+    assert_eq!(ids(&other_town), [format!("need:{pid}")]);
+
+    // Width and long-vowel variants find the offer: DX / ＤＸ, サーバ / サーバー.
+    let q = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    for variant in ["DX", "ｄｘ", "サーバ", "ｻｰﾊﾞｰ"] {
+        let r = app
+            .get(&format!("/api/v1/search?q={}", q(variant)), None)
+            .await;
+        assert_eq!(ids(&r), [format!("offer:{oid}")], "{variant}: {}", r.text);
+    }
+    // Phrases and exclusions.
+    let r = app
+        .get(&format!("/api/v1/search?q={}", q("\"橋梁点検\"")), None)
+        .await;
+    assert_eq!(ids(&r), [format!("need:{pid}")]);
+    let r = app
+        .get(
+            &format!("/api/v1/search?q={}", q("ドローン -橋梁")),
+            Some(&y.desk_key),
+        )
+        .await;
+    assert_eq!(ids(&r), [format!("need:{iid}")]);
+    // Filters and facets.
+    let r = app
+        .get(&format!("/api/v1/search?q={}&type=offer", q("推進")), None)
+        .await;
+    assert_eq!(ids(&r), [format!("offer:{oid}")]);
+    let r = app.get("/api/v1/search?field=governance_dx", None).await;
+    assert_eq!(ids(&r), [format!("offer:{oid}")]);
+    assert!(
+        r.body["facets"]
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|v| v.as_array().is_some_and(|a| !a.is_empty())),
+        "{}",
+        r.text
+    );
+    // Pages: one hit per page over the three public records.
+    let mut seen = vec![];
+    let mut cursor = String::new();
+    loop {
+        let r = app
+            .get(&format!("/api/v1/search?limit=1&cursor={cursor}"), None)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["total"], 3);
+        seen.extend(ids(&r));
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3);
+    // Odd input gets results or a clear 4xx, never a 500.
+    for odd in [
+        "\"unbalanced",
+        "-",
+        "!!!",
+        "（）「」",
+        "🙂",
+        "a\u{0}b",
+        &"長".repeat(300),
+        "- - -",
+        "\"\"",
+        "OR AND NOT",
+        "title:foo",
+        "*",
+    ] {
+        let r = app.get(&format!("/api/v1/search?q={}", q(odd)), None).await;
+        assert!(r.status.as_u16() < 500, "{odd:?}: {}", r.text);
+        if !r.status.is_success() {
+            assert_eq!(r.content_type(), "application/problem+json");
+            assert_eq!(r.body["code"], "invalid", "{odd:?}: {}", r.text);
+        }
+    }
+    app.get("/api/v1/search?cursor=garbage", None)
+        .await
+        .assert_problem(422, "invalid");
+    app.get("/api/v1/search?type=proposal", None)
+        .await
+        .assert_problem(422, "invalid");
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(
+        ready.body["search"]["analysis"], "morphological",
+        "{}",
+        ready.text
+    );
+}
+
+async fn a_created_offer_is_searchable_within_a_second(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let created = app
+        .post(
+            "/api/v1/offers",
+            Some(&w.partner_a.1),
+            &offer(
+                "デマンド交通の運行管理システム",
+                "予約に応じて乗合車両を配車します。",
+                &["infrastructure_mobility"],
+                &["nationwide"],
+            ),
+        )
+        .await;
+    let started = Instant::now();
+    let id = created.body["id"].clone();
+    loop {
+        // 運行管理
+        let r = app
+            .get(
+                "/api/v1/search?q=%E9%81%8B%E8%A1%8C%E7%AE%A1%E7%90%86",
+                None,
+            )
+            .await;
+        if ids(&r) == [format!("offer:{id}")] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "not searchable after 1 s"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn matching_both_ways_with_filters_explanations_and_feedback(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    let n = app
+        .post(
+            "/api/v1/needs",
+            Some(&y.dept_key),
+            &need("保育所の入所申請をオンライン化したい", "保育所の入所申請が紙で、窓口が混雑している。保護者がスマートフォンから申請できる仕組みを導入したい。", y.department_id, "public"),
+        )
+        .await;
+    let nid = n.body["id"].as_i64().unwrap();
+    let good = app.post("/api/v1/offers", Some(&w.partner_a.1), &offer("子育て手続きのオンライン申請サービス", "保育所の入所申請など子育ての手続きを、スマートフォンから申請できるサービスを提供します。", &["childcare_education"], &["nationwide"])).await;
+    let unrelated = app
+        .post(
+            "/api/v1/offers",
+            Some(&w.partner_a.1),
+            &offer(
+                "温泉地の観光プロモーション",
+                "温泉地の魅力を発信する観光プロモーションを企画します。",
+                &["culture_sports_tourism"],
+                &["nationwide"],
+            ),
+        )
+        .await;
+    // Serves only Hyogo: never offered for Yokohama however well it reads.
+    let elsewhere = app
+        .post(
+            "/api/v1/offers",
+            Some(&w.partner_b.1),
+            &offer(
+                "保育所の入所申請オンライン化の支援",
+                "保育所の入所申請をスマートフォンで受け付ける仕組みを作ります。",
+                &["childcare_education"],
+                &["280003"],
+            ),
+        )
+        .await;
+    // The need wants companies and NPOs; a university's offer is filtered out.
+    let (_, uni) = partner(&app.db, "港北大学", "university");
+    let academic = app
+        .post(
+            "/api/v1/offers",
+            Some(&uni),
+            &offer(
+                "保育所の入所申請に関する研究",
+                "保育所の入所申請とスマートフォン申請の研究です。",
+                &["childcare_education"],
+                &["nationwide"],
+            ),
+        )
+        .await;
+    wait_indexed(&app).await;
+    let (gid, eid, aid) = (
+        good.body["id"].as_i64().unwrap(),
+        elsewhere.body["id"].as_i64().unwrap(),
+        academic.body["id"].as_i64().unwrap(),
+    );
+
+    let m = app.get(&format!("/api/v1/needs/{nid}/matches"), None).await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    let ranked: Vec<i64> = m
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["offer"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ranked.first(), Some(&gid), "{}", m.text);
+    assert!(
+        !ranked.contains(&eid) && !ranked.contains(&aid),
+        "filters ignored: {ranked:?}"
+    );
+    let top = &m.body[0]["explanation"];
+    assert!(!top["matched_terms"].as_array().unwrap().is_empty());
+    let norm = top["normalized_score"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&norm) && norm > 0.0);
+    if let Some(u) = unrelated.body["id"]
+        .as_i64()
+        .and_then(|u| ranked.iter().position(|x| *x == u))
+    {
+        assert!(u > 0);
+    }
+
+    let back = app
+        .get(&format!("/api/v1/offers/{gid}/matches"), None)
+        .await;
+    assert_eq!(back.body[0]["need"]["id"], nid, "{}", back.text);
+
+    // Feedback: a rejected pair disappears; only the need's municipality's staff may judge.
+    let path = format!("/api/v1/needs/{nid}/matches/{gid}/feedback");
+    let r = app
+        .call(
+            awc::http::Method::PUT,
+            &path,
+            Some(&w.kobe.desk_key),
+            Some(&json!({"verdict": "not_relevant"})),
+        )
+        .await;
+    r.assert_problem(403, "forbidden");
+    let r = app
+        .call(
+            awc::http::Method::PUT,
+            &path,
+            Some(&w.partner_a.1),
+            Some(&json!({"verdict": "good"})),
+        )
+        .await;
+    r.assert_problem(403, "forbidden");
+    let r = app
+        .call(
+            awc::http::Method::PUT,
+            &path,
+            Some(&y.dept_key),
+            Some(&json!({"verdict": "not_relevant"})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let offered = |r: &Reply| -> Vec<i64> {
+        r.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["offer"]["id"].as_i64().unwrap())
+            .collect()
+    };
+    let m = app.get(&format!("/api/v1/needs/{nid}/matches"), None).await;
+    assert!(
+        !offered(&m).contains(&gid),
+        "rejected pair still offered: {}",
+        m.text
+    );
+
+    let r = app
+        .call(
+            awc::http::Method::PUT,
+            &path,
+            Some(&y.dept_key),
+            Some(&json!({"verdict": "good"})),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let m = app.get(&format!("/api/v1/needs/{nid}/matches"), None).await;
+    assert_eq!(m.body[0]["offer"]["id"], gid);
+    // Internal needs are matched only for their own staff.
+    let inner = app
+        .post(
+            "/api/v1/needs",
+            Some(&y.dept_key),
+            &need(
+                "庁内の保育申請",
+                "保育所の入所申請",
+                y.department_id,
+                "internal",
+            ),
+        )
+        .await;
+    app.get(&format!("/api/v1/needs/{}/matches", inner.body["id"]), None)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/needs/{}/matches", inner.body["id"]),
+            Some(&y.desk_key)
+        )
+        .await
+        .status,
+        200
+    );
+}
+
+fn count_hits(engine: &SearchEngine, q: &str) -> usize {
+    engine
+        .index
+        .search(&search_index::SearchRequest {
+            query: q.into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .total
+}
+
+async fn the_index_is_rebuilt_and_catches_up_after_a_crash(backend: Backend) {
+    let scratch = ScratchDir::new();
+    let db = Db::open(fresh_database(backend, &scratch), 2).unwrap();
+    db.migrate().unwrap();
+    let w = World::seed(&db);
+    let actor = kyoso::domain::actor::Actor::Partner(kyoso::domain::ids::PartnerId(w.partner_a.0));
+    let mk = |title: &str| {
+        kyoso::domain::offers::create(
+            &db,
+            &actor,
+            kyoso::domain::offers::NewOfferInput {
+                kind: "technology".into(),
+                title: title.into(),
+                body: "地域の防災訓練を支援します。".into(),
+                policy_fields: vec!["safety".into()],
+                regions: None,
+            },
+        )
+        .unwrap()
+    };
+    mk("防災アプリの提供");
+    let dir = scratch.0.join("index");
+
+    // First start: no index yet, so it is built from the database.
+    {
+        let engine = SearchEngine::open_with(&dir, analyzers()).unwrap();
+        assert!(engine.needs_rebuild());
+        follow::rebuild(&db, &engine, |_, _| {}).unwrap();
+        assert_eq!(count_hits(&engine, "防災"), 1);
+    }
+    // Written while the service was down: the next start catches up from the log.
+    mk("防災無線の保守");
+    {
+        let engine = SearchEngine::open_with(&dir, analyzers()).unwrap();
+        assert!(!engine.needs_rebuild());
+        assert_eq!(count_hits(&engine, "防災"), 1);
+        assert_eq!(follow::catch_up(&db, &engine).unwrap(), 1);
+        assert_eq!(count_hits(&engine, "防災"), 2);
+    }
+    // A crash after the index applied a change but before it committed: nothing was
+    // committed, the checkpoint did not move, and the change is applied again.
+    mk("防災士の派遣");
+    {
+        let engine = SearchEngine::open_with(&dir, analyzers()).unwrap();
+        let before = engine.checkpoint().unwrap();
+        kyoso::domain::search::follow::apply_without_commit_for_tests(&db, &engine).unwrap();
+        assert_eq!(engine.checkpoint().unwrap(), before);
+    }
+    {
+        let engine = SearchEngine::open_with(&dir, analyzers()).unwrap();
+        assert_eq!(count_hits(&engine, "防災"), 2);
+        follow::catch_up(&db, &engine).unwrap();
+        assert_eq!(count_hits(&engine, "防災"), 3);
+    }
+    // A corrupt index is recreated and refilled.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "json")
+            || p.file_name().is_some_and(|n| n == "meta.json")
+        {
+            std::fs::write(&p, b"{ this is not an index").unwrap();
+        }
+    }
+    {
+        let engine = SearchEngine::open_with(&dir, analyzers()).unwrap();
+        assert!(engine.needs_rebuild(), "{:?}", engine.opened);
+        follow::rebuild(&db, &engine, |_, _| {}).unwrap();
+        assert_eq!(count_hits(&engine, "防災"), 3);
+    }
+    // A missing index likewise.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let engine = SearchEngine::open_with(&dir, analyzers()).unwrap();
+    assert!(engine.needs_rebuild());
+    follow::rebuild(&db, &engine, |_, _| {}).unwrap();
+    assert_eq!(count_hits(&engine, "防災"), 3);
+}
+
+async fn a_gap_in_the_change_log_is_not_skipped_while_it_may_fill(backend: Backend) {
+    use kyoso::storage::schema::index_changes::dsl as ic;
+    let scratch = ScratchDir::new();
+    let db = Db::open(fresh_database(backend, &scratch), 2).unwrap();
+    db.migrate().unwrap();
+    let w = World::seed(&db);
+    let actor = kyoso::domain::actor::Actor::Partner(kyoso::domain::ids::PartnerId(w.partner_a.0));
+    let mut ids = vec![];
+    for title in ["防災アプリ", "防災無線", "防災士"] {
+        ids.push(
+            kyoso::domain::offers::create(
+                &db,
+                &actor,
+                kyoso::domain::offers::NewOfferInput {
+                    kind: "technology".into(),
+                    title: title.into(),
+                    body: "防災".into(),
+                    policy_fields: vec!["safety".into()],
+                    regions: None,
+                },
+            )
+            .unwrap()
+            .id
+            .0,
+        );
+    }
+    // Rewrite the log as a concurrent writer could leave it: changes 1, 2 and 4 visible,
+    // 3 still uncommitted.
+    let mut conn = db.conn().unwrap();
+    diesel::delete(ic::index_changes)
+        .execute(&mut *conn)
+        .unwrap();
+    let at = kyoso::storage::now();
+    for (id, offer) in [(1i64, ids[0]), (2, ids[1]), (4, ids[2])] {
+        diesel::insert_into(ic::index_changes)
+            .values((
+                ic::id.eq(id),
+                ic::doc_type.eq("offer"),
+                ic::doc_id.eq(offer),
+                ic::created_at.eq(at),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let engine = SearchEngine::open_with(&scratch.0.join("index"), analyzers()).unwrap();
+    let mut follower = follow::Follower::default();
+    follower.step(&db, &engine).unwrap();
+    assert_eq!(
+        engine.checkpoint().unwrap(),
+        2,
+        "the checkpoint must stop before the gap"
+    );
+    assert_eq!(
+        count_hits(&engine, "防災"),
+        3,
+        "what is visible is applied at once"
+    );
+    assert_eq!(
+        follower.step(&db, &engine).unwrap(),
+        0,
+        "nothing new: no work repeated"
+    );
+    // The late transaction commits: its change is applied and the checkpoint moves on.
+    diesel::insert_into(ic::index_changes)
+        .values((
+            ic::id.eq(3i64),
+            ic::doc_type.eq("offer"),
+            ic::doc_id.eq(ids[1]),
+            ic::created_at.eq(at),
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    assert_eq!(follower.step(&db, &engine).unwrap(), 1);
+    assert_eq!(engine.checkpoint().unwrap(), 4);
+}
