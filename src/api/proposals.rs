@@ -28,14 +28,11 @@ pub async fn submit_proposal(
     req: HttpRequest,
     body: web::Json<SubmitProposal>,
 ) -> ApiResult<HttpResponse> {
-    let key = match req.headers().get("Idempotency-Key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|_| "\u{0}".to_owned()),
-        ),
-    };
+    let key = req.headers().get("Idempotency-Key").map(|v| {
+        v.to_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|_| "\u{0}".to_owned())
+    });
     let done = run(&state, move |db| {
         intake::submit(db, &actor, body.into_inner(), key.as_deref())
     })

@@ -42,11 +42,11 @@ pub fn reindex(settings: &Settings, db: &Db) -> anyhow::Result<u64> {
     let started = std::time::Instant::now();
     let n = follow::rebuild(db, &engine, |done, total| {
         let width = 30;
-        let filled = if total == 0 {
-            width
-        } else {
-            (done * width as u64 / total) as usize
-        };
+        let filled = (done * width as u64)
+            .checked_div(total)
+            .map_or(width, |f| f as usize)
+            .min(width);
+
         eprint!(
             "\r索引を再構築中 reindexing [{}{}] {done}/{total}",
             "#".repeat(filled),

@@ -34,15 +34,16 @@ pub fn running_clocks(p: &ProposalRow) -> Vec<(Clock, NaiveDate)> {
         return vec![];
     }
     let mut out = vec![];
-    if state == ProposalState::Routed && p.first_response_at.is_none() {
-        if let Some(d) = p.department_due_on {
-            out.push((Clock::Department, d));
-        }
+    if state == ProposalState::Routed
+        && p.first_response_at.is_none()
+        && let Some(d) = p.department_due_on
+    {
+        out.push((Clock::Department, d));
     }
-    if p.first_response_at.is_none() {
-        if let Some(d) = p.proposer_due_on {
-            out.push((Clock::Proposer, d));
-        }
+    if p.first_response_at.is_none()
+        && let Some(d) = p.proposer_due_on
+    {
+        out.push((Clock::Proposer, d));
     }
     if let Some(d) = p.decision_due_on {
         out.push((Clock::Decision, d));

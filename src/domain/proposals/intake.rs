@@ -303,10 +303,10 @@ pub fn submit(
         }))
     };
     let result = db.write(|conn| {
-        if let Some(k) = &key {
-            if let Some(done) = replay(conn, k)? {
-                return Ok(done);
-            }
+        if let Some(k) = &key
+            && let Some(done) = replay(conn, k)?
+        {
+            return Ok(done);
         }
         let partner =
             storage::partners::find(conn, partner_id.0)?.ok_or(AppError::Unauthenticated)?;

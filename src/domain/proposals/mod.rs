@@ -178,10 +178,10 @@ fn department_names(
 ) -> AppResult<HashMap<i64, String>> {
     let mut out = HashMap::new();
     for id in ids {
-        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(id) {
-            if let Some(d) = storage::municipalities::department(conn, id)? {
-                e.insert(d.name);
-            }
+        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(id)
+            && let Some(d) = storage::municipalities::department(conn, id)?
+        {
+            e.insert(d.name);
         }
     }
     Ok(out)

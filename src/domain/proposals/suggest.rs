@@ -53,26 +53,26 @@ pub fn suggest(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<Vec<Suggesti
             }
         };
         for rule in storage::proposals::rules_of(conn, p.municipality_id)? {
-            if let Some(k) = &rule.keyword {
-                if text.contains(&normalise(k)) {
-                    add(
-                        rule.department_id,
-                        KEYWORD_RULE,
-                        format!("振り分けルール: キーワード「{k}」"),
-                    );
-                }
+            if let Some(k) = &rule.keyword
+                && text.contains(&normalise(k))
+            {
+                add(
+                    rule.department_id,
+                    KEYWORD_RULE,
+                    format!("振り分けルール: キーワード「{k}」"),
+                );
             }
-            if let (Some(rf), Some(pf)) = (&rule.policy_field, &p.policy_field) {
-                if rf == pf {
-                    add(
-                        rule.department_id,
-                        FIELD_RULE,
-                        format!(
-                            "振り分けルール: 分野「{}」",
-                            PolicyField::from_db(rf).label_ja()
-                        ),
-                    );
-                }
+            if let (Some(rf), Some(pf)) = (&rule.policy_field, &p.policy_field)
+                && rf == pf
+            {
+                add(
+                    rule.department_id,
+                    FIELD_RULE,
+                    format!(
+                        "振り分けルール: 分野「{}」",
+                        PolicyField::from_db(rf).label_ja()
+                    ),
+                );
             }
         }
         if let Some(pf) = &p.policy_field {

@@ -103,13 +103,13 @@ pub fn offers_for_need(
         .map_err(index_error)?;
     let mut out = vec![];
     for h in hits.iter().filter(|h| h.doc_type == DocType::Offer) {
-        if let Ok(offer) = offers::get(db, actor, OfferId(h.id)) {
-            if offer.status == crate::domain::vocab::OfferStatus::Active {
-                out.push(OfferMatch {
-                    offer,
-                    explanation: explanation(h),
-                });
-            }
+        if let Ok(offer) = offers::get(db, actor, OfferId(h.id))
+            && offer.status == crate::domain::vocab::OfferStatus::Active
+        {
+            out.push(OfferMatch {
+                offer,
+                explanation: explanation(h),
+            });
         }
         if out.len() == limit {
             break;
@@ -154,13 +154,13 @@ pub fn needs_for_offer(
         .map_err(index_error)?;
     let mut out = vec![];
     for h in hits.iter().filter(|h| h.doc_type == DocType::Need) {
-        if let Ok(need) = needs::get(db, actor, NeedId(h.id)) {
-            if need.status == crate::domain::vocab::NeedStatus::Open {
-                out.push(NeedMatch {
-                    need,
-                    explanation: explanation(h),
-                });
-            }
+        if let Ok(need) = needs::get(db, actor, NeedId(h.id))
+            && need.status == crate::domain::vocab::NeedStatus::Open
+        {
+            out.push(NeedMatch {
+                need,
+                explanation: explanation(h),
+            });
         }
         if out.len() == limit {
             break;
