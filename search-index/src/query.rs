@@ -7,9 +7,12 @@
 //!
 //! Each word is analysed with each field's own analyzer; a word that yields
 //! several tokens (子育て支援 → 子育て / 支援) becomes a phrase on that field.
-//! Per word: a should-clause over the morphological title (×3) and body
-//! (×1.5) and the bigram title (×1) and body (×0.5), so exact morphemes
-//! rank above substring matches; words are then all required.
+//! Per word: any of the morphological title (×3) and body (×1.5) and the
+//! bigram title (×1) and body (×0.5) must match; a document the
+//! morphological fields match is scored by them, one only the bigram fields
+//! match by those (lower weights), so exact morphemes rank above substring
+//! matches and the bigram phrases are only checked where morphology misses
+//! ([`word_query`]). Words are then all required.
 
 use tantivy::Term;
 use tantivy::query::{
