@@ -86,6 +86,21 @@ pub const SETTINGS: &[SettingDoc] = &[
         env: "KYOSO_IPADIC_DIR",
         help: "IPADIC source directory (Debian package mecab-ipadic); default /usr/share/mecab/dic/ipadic",
     },
+    SettingDoc {
+        key: "digest_time",
+        env: "KYOSO_DIGEST_TIME",
+        help: "local time (Asia/Tokyo) when daily and weekly digests go out, HH:MM; default 08:00",
+    },
+    SettingDoc {
+        key: "digest_weekday",
+        env: "KYOSO_DIGEST_WEEKDAY",
+        help: "weekday of the weekly digest: mon … sun; default mon",
+    },
+    SettingDoc {
+        key: "match_alert_threshold",
+        env: "KYOSO_MATCH_ALERT_THRESHOLD",
+        help: "normalised match score (0–1) from which a new need or offer is alerted; default 0.35",
+    },
 ];
 
 /// The settings file's shape; every field optional, unknown keys refused.
@@ -101,7 +116,11 @@ pub struct Layer {
     pub smtp_url: Option<Secret>,
     pub mail_from: Option<String>,
     pub ipadic_dir: Option<PathBuf>,
+    pub digest_time: Option<String>,
+    pub digest_weekday: Option<String>,
+    pub match_alert_threshold: Option<f32>,
 }
+
 
 impl Layer {
     /// Later layers win field by field.
@@ -116,6 +135,9 @@ impl Layer {
             smtp_url: self.smtp_url.or(lower.smtp_url),
             mail_from: self.mail_from.or(lower.mail_from),
             ipadic_dir: self.ipadic_dir.or(lower.ipadic_dir),
+            digest_time: self.digest_time.or(lower.digest_time),
+            digest_weekday: self.digest_weekday.or(lower.digest_weekday),
+            match_alert_threshold: self.match_alert_threshold.or(lower.match_alert_threshold),
         }
     }
 
@@ -138,8 +160,15 @@ impl Layer {
                     .map_err(|_| ConfigError::invalid("KYOSO_POOL_SIZE", "must be a number"))?,
             ),
         };
+        let match_alert_threshold = match get("KYOSO_MATCH_ALERT_THRESHOLD") {
+            None => None,
+            Some(v) => Some(v.parse().map_err(|_| {
+                ConfigError::invalid("KYOSO_MATCH_ALERT_THRESHOLD", "must be a number between 0 and 1")
+            })?),
+        };
         Ok(Layer {
             database_url: get("KYOSO_DATABASE_URL")
+
                 .or_else(|| get("DATABASE_URL"))
                 .map(Secret),
             data_dir: get("KYOSO_DATA_DIR").map(PathBuf::from),
@@ -150,6 +179,9 @@ impl Layer {
             smtp_url: get("KYOSO_SMTP_URL").map(Secret),
             mail_from: get("KYOSO_MAIL_FROM"),
             ipadic_dir: get("KYOSO_IPADIC_DIR").map(PathBuf::from),
+            digest_time: get("KYOSO_DIGEST_TIME"),
+            digest_weekday: get("KYOSO_DIGEST_WEEKDAY"),
+            match_alert_threshold,
         })
     }
 
@@ -187,6 +219,9 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub ipadic_dir: PathBuf,
+    /// When digests go out (Japan time).
+    pub digest: crate::domain::notifications::digest::Schedule,
+    pub match_alert_threshold: f32,
 }
 
 impl Settings {
@@ -255,7 +290,23 @@ impl Settings {
                 "must contain an e-mail address",
             ));
         }
+        let time = l.digest_time.unwrap_or_else(|| "08:00".into());
+        let (hour, minute) = time
+            .split_once(':')
+            .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
+            .filter(|(h, m)| *h < 24 && *m < 60)
+            .ok_or_else(|| ConfigError::invalid("digest_time (KYOSO_DIGEST_TIME)", format!("`{time}` is not HH:MM, e.g. 08:00")))?;
+        let day = l.digest_weekday.unwrap_or_else(|| "mon".into());
+        let weekday: chrono::Weekday = day
+            .parse()
+            .map_err(|_| ConfigError::invalid("digest_weekday (KYOSO_DIGEST_WEEKDAY)", format!("`{day}` is not a weekday like mon")))?;
+        let digest = crate::domain::notifications::digest::Schedule { hour, minute, weekday };
+        let match_alert_threshold = l.match_alert_threshold.unwrap_or(crate::domain::notifications::alerts::DEFAULT_THRESHOLD);
+        if !(0.0..=1.0).contains(&match_alert_threshold) {
+            return Err(ConfigError::invalid("match_alert_threshold (KYOSO_MATCH_ALERT_THRESHOLD)", "must be between 0 and 1"));
+        }
         Ok(Settings {
+
             database,
             data_dir,
             bind,
@@ -267,7 +318,10 @@ impl Settings {
             ipadic_dir: l
                 .ipadic_dir
                 .unwrap_or_else(|| PathBuf::from("/usr/share/mecab/dic/ipadic")),
+            digest,
+            match_alert_threshold,
         })
+
     }
 
     /// Loads kyoso.toml (from `config_path`, or ./kyoso.toml when present), the process

@@ -45,6 +45,12 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Digests: run those due now (for cron; safe beside the service's own scheduler).
+    #[command(subcommand)]
+    Digest(DigestCommand),
+    /// Mail: send what the outbox holds due now.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Rebuild the search index from the database (stop the service first: one writer
     /// per index).
     Reindex,
@@ -66,6 +72,22 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         count: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum DigestCommand {
+    /// Run the daily and weekly digests that are due (each period at most once).
+    Run {
+        /// Run this period now, whatever the time: daily or weekly.
+        #[arg(long)]
+        period: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Send the mail that is due now, then exit.
+    Send,
 }
 
 #[derive(Subcommand)]
@@ -144,11 +166,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .parse_filters(&settings.log)
         .format_timestamp_millis()
         .init();
+    kyoso::mail::links::set_base(&settings.public_url);
     match cli.command {
         Command::Serve { .. } => {
             let db = open_db(&settings)?;
             let search = kyoso::commands::search::start(&settings, &db)?;
             let _follower = kyoso::jobs::index_follower::spawn(db.clone(), search.clone());
+            let _sender = kyoso::jobs::mail_sender::spawn(db.clone(), kyoso::commands::mail::mailer(&settings)?);
+            let _scheduler = kyoso::jobs::scheduler::spawn(db.clone(), search.clone(), settings.digest, settings.match_alert_threshold);
             let listener = TcpListener::bind(settings.bind)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {} (bind): {e}", settings.bind))?;
             let where_ = match &settings.database {
@@ -190,6 +215,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 path.display()
             );
             Ok(())
+        }
+        Command::Digest(DigestCommand::Run { period }) => {
+            let db = open_db(&settings)?;
+            let period = match period.as_deref() {
+                None => None,
+                Some("daily") => Some(kyoso::domain::notifications::digest::Period::Daily),
+                Some("weekly") => Some(kyoso::domain::notifications::digest::Period::Weekly),
+                Some(other) => anyhow::bail!("--period must be daily or weekly, not {other}"),
+            };
+            kyoso::commands::mail::run_digests(&settings, &db, period)
+        }
+        Command::Mail(MailCommand::Send) => {
+            let db = open_db(&settings)?;
+            kyoso::commands::mail::send_due(&settings, &db)
         }
         Command::Reindex => {
             let db = open_db(&settings)?;

@@ -8,6 +8,7 @@ pub mod health;
 pub mod keys;
 pub mod municipalities;
 pub mod needs;
+pub mod notifications;
 pub mod offers;
 pub mod partners;
 pub mod problem;

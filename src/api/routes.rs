@@ -8,7 +8,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope};
 
 use super::{
-    desk, health, keys, municipalities, needs, offers, partners, proposals, search, staff,
+    desk, health, keys, municipalities, needs, notifications, offers, partners, proposals, search, staff,
 };
 
 #[derive(OpenApi)]
@@ -96,7 +96,13 @@ where
                 .service(search::search)
                 .service(search::offers_for_need)
                 .service(search::needs_for_offer)
-                .service(search::match_feedback),
+                .service(search::match_feedback)
+                .service(notifications::get_preferences)
+                .service(notifications::update_preferences)
+                .service(notifications::unsubscribe_page)
+                .service(notifications::unsubscribe)
+                .service(notifications::list_mail)
+                .service(notifications::retry_mail),
         )
         .default_service(web::to(super::fallback::not_routed))
         .split_for_parts()

@@ -3,4 +3,5 @@
 
 pub mod bench;
 pub mod eval_matching;
+pub mod mail;
 pub mod search;

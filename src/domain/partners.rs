@@ -326,3 +326,42 @@ pub fn update_own(db: &Db, actor: &Actor, input: UpdatePartner) -> AppResult<Par
         Ok(view(row, profile.regions.clone(), true))
     })
 }
+
+/// Suspends a partner (`Suspended`) or lifts the suspension (`Active`): deployment
+/// administrators only, since a partner serves every municipality. A suspended partner's
+/// keys stop working and its offers leave outsiders' lists and searches; the index
+/// change of each offer is recorded in the same transaction.
+pub fn set_status(
+    db: &Db,
+    actor: &Actor,
+    id: PartnerId,
+    status: PartnerStatus,
+) -> AppResult<PartnerView> {
+    actor.require_deployment_admin()?;
+    db.write(|conn| {
+        let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
+        if row.status != status.as_str() {
+            storage::partners::set_status(conn, id.0, status.as_str())?;
+            let offers = storage::offers::list(
+                conn,
+                &storage::offers::OfferFilter {
+                    partner_id: Some(id.0),
+                    statuses: vec!["active".into(), "archived".into()],
+                    limit: 100_000,
+                    ..Default::default()
+                },
+            )?;
+            for o in offers {
+                storage::index_log::record(conn, storage::index_log::DocType::Offer, o.id)?;
+            }
+        }
+        let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
+        let regions = storage::partners::regions(conn, id.0)?;
+        Ok(view(row, regions, true))
+    })
+}
+
+/// Suspends a partner; see [`set_status`].
+pub fn suspend(db: &Db, actor: &Actor, id: PartnerId) -> AppResult<PartnerView> {
+    set_status(db, actor, id, PartnerStatus::Suspended)
+}

@@ -1,5 +1,8 @@
 //! Message templates: one folder per message under `templates/`, with a subject and a
-//! text body per locale. Placeholders are `{name}`; every value is plain text.
+//! text body per locale. Placeholders are `{name}`; values are plain text. The HTML part
+//! is the text part set in one shared layout (`templates/layout.html`): paragraphs kept,
+//! everything escaped, addresses made links. One text per message keeps the two parts
+//! saying the same thing, which matters where terminals show plain text only (LGWAN).
 
 use crate::domain::vocab::Locale;
 
@@ -23,13 +26,25 @@ macro_rules! template {
     };
 }
 
-const TEMPLATES: &[Template] = &[template!("proposal_received")];
+const TEMPLATES: &[Template] = &[
+    template!("proposal_received"),
+    template!("proposal_routed"),
+    template!("proposal_status"),
+    template!("proposal_reply"),
+    template!("deadline_reminder"),
+    template!("match_alert"),
+    template!("saved_search"),
+    template!("digest"),
+];
+
+const LAYOUT: &str = include_str!("templates/layout.html");
 
 /// A rendered message.
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub subject: String,
     pub body_text: String,
+    pub body_html: Option<String>,
 }
 
 fn fill(text: &str, values: &[(&str, &str)]) -> String {
@@ -40,20 +55,66 @@ fn fill(text: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The text part as HTML: escaped, paragraphs and line breaks kept, http(s) addresses
+/// turned into links.
+pub fn text_to_html(text: &str, subject: &str, lang: &str) -> String {
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let lines: Vec<String> = p
+                .lines()
+                .map(|line| {
+                    line.split(' ')
+                        .map(|w| {
+                            if w.starts_with("https://") || w.starts_with("http://") {
+                                let e = escape_html(w);
+                                format!("<a href=\"{e}\">{e}</a>")
+                            } else {
+                                escape_html(w)
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            format!("<p>{}</p>", lines.join("<br>\n"))
+        })
+        .collect();
+    LAYOUT.replace("{lang}", lang).replace("{title}", &escape_html(subject)).replace("{content}", &paragraphs.join("\n"))
+}
+
 /// Renders message `name` in `locale`. Panics on an unknown name: names are constants.
 pub fn render(name: &str, locale: Locale, values: &[(&str, &str)]) -> Rendered {
-    let t = TEMPLATES
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no mail template {name}"));
+    let t = TEMPLATES.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no mail template {name}"));
     let (subject, body) = match locale {
         Locale::Ja => (t.subject_ja, t.body_ja),
         Locale::En => (t.subject_en, t.body_en),
     };
-    Rendered {
-        subject: fill(subject.trim(), values),
-        body_text: fill(body, values),
-    }
+    let subject = fill(subject.trim(), values).replace(['\r', '\n'], " ");
+    let body_text = fill(body, values);
+    let body_html = Some(text_to_html(&body_text, &subject, locale.as_str()));
+    Rendered { subject, body_text, body_html }
+}
+
+/// Every template name, for tests.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|t| t.name)
 }
 
 #[cfg(test)]
@@ -72,11 +133,17 @@ mod tests {
         ];
         for locale in [Locale::Ja, Locale::En] {
             let r = render("proposal_received", locale, &values);
-            assert!(
-                !r.subject.contains('{') && !r.body_text.contains('{'),
-                "{r:?}"
-            );
+            assert!(!r.subject.contains('{') && !r.body_text.contains('{'), "{r:?}");
             assert!(r.subject.contains("2026-000001"));
+            assert!(r.body_html.unwrap().contains("<p>"));
         }
+    }
+
+    #[test]
+    fn html_is_escaped_and_links_work() {
+        let html = text_to_html("a <b> & c\n\nsee https://example.jp/x?a=1&b=2", "件名", "ja");
+        assert!(html.contains("a &lt;b&gt; &amp; c"));
+        assert!(html.contains("<a href=\"https://example.jp/x?a=1&amp;b=2\">"));
+        assert!(html.contains("<title>件名</title>"));
     }
 }

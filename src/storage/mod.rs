@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod connection;
 pub mod index_log;
+pub mod job_state;
 pub mod matching;
 pub mod models;
 pub mod municipalities;
@@ -12,6 +13,7 @@ pub mod offers;
 pub mod partners;
 pub mod proposals;
 pub mod schema;
+pub mod sessions;
 pub mod staff;
 
 pub use connection::{AnyConnection, Db};

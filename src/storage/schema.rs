@@ -290,6 +290,8 @@ diesel::table! {
         dedupe_key -> Text,
         message_id -> Text,
         kind -> Text,
+        recipient_type -> Text,
+        recipient_id -> Nullable<BigInt>,
         recipient_email -> Text,
         recipient_name -> Nullable<Text>,
         locale -> Text,
@@ -317,6 +319,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_state (name) {
+        name -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    digest_runs (period_key) {
+        period_key -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        recipients -> Integer,
+    }
+}
+
+diesel::table! {
+    console_sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        staff_user_id -> BigInt,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(console_sessions -> staff_users (staff_user_id));
 diesel::joinable!(zones -> municipalities (municipality_id));
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(department_policy_fields -> departments (department_id));
@@ -356,4 +388,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     saved_searches,
     mail_outbox,
     index_changes,
+    console_sessions,
+    job_state,
+    digest_runs,
 );

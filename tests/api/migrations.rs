@@ -36,10 +36,13 @@ fn table_names(conn: &mut AnyConnection) -> Vec<String> {
 
 const TABLES: &[&str] = &[
     "api_keys",
+    "console_sessions",
     "department_policy_fields",
     "departments",
+    "digest_runs",
     "idempotency_keys",
     "index_changes",
+    "job_state",
     "mail_outbox",
     "match_alerts",
     "match_feedback",

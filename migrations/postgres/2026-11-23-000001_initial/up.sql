@@ -299,7 +299,11 @@ CREATE TABLE mail_outbox (
     dedupe_key      TEXT NOT NULL UNIQUE,
     message_id      TEXT NOT NULL UNIQUE,
     kind            TEXT NOT NULL,
+    -- who receives it: a staff user, a partner, or a guest known only by address
+    recipient_type  TEXT NOT NULL DEFAULT 'guest' CHECK (recipient_type IN ('staff', 'partner', 'guest')),
+    recipient_id    BIGINT,
     recipient_email TEXT NOT NULL,
+
     recipient_name  TEXT,
     locale          TEXT NOT NULL DEFAULT 'ja' CHECK (locale IN ('ja', 'en')),
     subject         TEXT NOT NULL,

@@ -3,11 +3,11 @@
 //! event. Nothing valid is refused for lacking a need, a field or a department. Each
 //! proposal gets its receipt number and its acknowledgement mail in the same transaction.
 
-use chrono::{Datelike, NaiveDateTime};
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Access, ProposalView, fiscal_year, local_date, receipt_number, views};
+use super::{Access, ProposalView, fiscal_year, local_date, views};
 use crate::domain::actor::Actor;
 use crate::domain::calendar::add_business_days;
 use crate::domain::codes::MunicipalityCode;
@@ -15,9 +15,8 @@ use crate::domain::error::{AppError, AppResult};
 use crate::domain::ids::MunicipalityId;
 use crate::domain::needs::may_see as may_see_need;
 use crate::domain::validate::Check;
-use crate::domain::vocab::{Channel, EventKind, Locale, PolicyField, ProposalState, Role};
-use crate::mail::outbox::{self, Outgoing};
-use crate::mail::templates;
+use crate::domain::vocab::{Channel, EventKind, PolicyField, ProposalState, Role};
+use crate::domain::notifications;
 use crate::storage::models::{MunicipalityRow, NewProposal, NewProposalEvent, ProposalRow};
 use crate::storage::{self, AnyConnection, Db, now};
 
@@ -123,7 +122,6 @@ struct Intake<'a> {
     idempotency: Option<(&'a str, &'a str)>,
     staff_id: Option<i64>,
     received_at: NaiveDateTime,
-    locale: Locale,
 }
 
 /// Writes the proposal, its receipt number, its first event and its acknowledgement.
@@ -185,39 +183,7 @@ fn receive(conn: &mut AnyConnection, i: Intake) -> AppResult<ProposalRow> {
         storage::proposals::remember_idempotency_key(conn, partner, key, hash, row.id)?;
     }
     storage::index_log::record(conn, storage::index_log::DocType::Proposal, row.id)?;
-    if let Some(email) = i.submitter_email {
-        let number = receipt_number(year, seq);
-        let received = (i.received_at + chrono::TimeDelta::hours(9))
-            .format("%Y年%-m月%-d日 %H:%M")
-            .to_string();
-        let due = row
-            .proposer_due_on
-            .map(|d| format!("{}年{}月{}日", d.year(), d.month(), d.day()))
-            .unwrap_or_default();
-        let message = templates::render(
-            "proposal_received",
-            i.locale,
-            &[
-                ("submitter_name", i.submitter_name),
-                ("municipality", &i.municipality.name),
-                ("receipt_number", &number),
-                ("title", i.title),
-                ("received_at", &received),
-                ("proposer_due_on", &due),
-            ],
-        );
-        outbox::enqueue(
-            conn,
-            &Outgoing {
-                dedupe_key: format!("proposal_received:{}", row.id),
-                kind: "proposal_received",
-                recipient_email: email,
-                recipient_name: Some(i.submitter_name),
-                locale: i.locale,
-                message,
-            },
-        )?;
-    }
+    notifications::proposals::received(conn, &row)?;
     Ok(row)
 }
 
@@ -352,7 +318,6 @@ pub fn submit(
                 idempotency: key.as_deref().map(|k| (k, hash.as_str())),
                 staff_id: None,
                 received_at: now(),
-                locale: Locale::from_db(&partner.locale),
             },
         )?;
         let proposal = views(conn, vec![row], Access::Proposer, true)?
@@ -456,7 +421,6 @@ pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<Propos
                 idempotency: None,
                 staff_id: Some(staff.id.0),
                 received_at,
-                locale: Locale::Ja,
             },
         )?;
         views(conn, vec![row], Access::Desk, true)?

@@ -14,6 +14,8 @@ use crate::domain::ids::ProposalId;
 use crate::domain::validate::Check;
 use crate::domain::vocab::{DeclineReason, EventKind, ProposalState};
 use crate::storage::models::{NewProposalEvent, ProposalRow};
+use crate::domain::notifications;
+use crate::mail::links;
 use crate::storage::{self, AnyConnection, Db, now};
 
 /// The states a proposal may move to from `from`.
@@ -64,8 +66,9 @@ struct Event<'a> {
     internal: bool,
 }
 
-fn log_event(conn: &mut AnyConnection, actor: &Actor, proposal: i64, e: Event) -> AppResult<()> {
-    storage::proposals::add_event(
+/// Appends an event to the audit trail; returns its id.
+fn log_event(conn: &mut AnyConnection, actor: &Actor, proposal: i64, e: Event) -> AppResult<i64> {
+    Ok(storage::proposals::add_event(
         conn,
         &NewProposalEvent {
             proposal_id: proposal,
@@ -79,18 +82,17 @@ fn log_event(conn: &mut AnyConnection, actor: &Actor, proposal: i64, e: Event) -
             internal: e.internal,
             created_at: now(),
         },
-    )?;
-    Ok(())
+    )?)
 }
 
 /// Runs `f` on a proposal the caller may act on with one of `allowed` accesses, saves it
 /// and returns the caller's view.
-fn act(
+fn act<R>(
     db: &Db,
     actor: &Actor,
     id: ProposalId,
     allowed: &[Access],
-    f: impl FnOnce(&mut AnyConnection, &mut ProposalRow) -> AppResult<()>,
+    f: impl FnOnce(&mut AnyConnection, &mut ProposalRow) -> AppResult<R>,
 ) -> AppResult<ProposalView> {
     db.write(|conn| {
         let (mut p, access) = load(conn, actor, id)?;
@@ -190,7 +192,7 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
         } else {
             EventKind::Rerouted
         };
-        log_event(
+        let event = log_event(
             conn,
             actor,
             p.id,
@@ -203,7 +205,7 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
                 internal: true,
             },
         )?;
-        Ok(())
+        notifications::proposals::routed(conn, p, input.primary_department_id, note.as_deref(), links::base(), event)
     })
 }
 
@@ -260,7 +262,7 @@ pub fn reply(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppRes
             if p.first_response_at.is_none() {
                 p.first_response_at = Some(now());
             }
-            log_event(
+            let event = log_event(
                 conn,
                 actor,
                 p.id,
@@ -272,7 +274,8 @@ pub fn reply(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppRes
                     body: Some(&body),
                     internal: false,
                 },
-            )
+            )?;
+            notifications::proposals::reply(conn, p, &body, event)
         },
     )
 }
@@ -403,7 +406,7 @@ pub fn transition(
             (Some(r), None) => Some(r.clone()),
             (None, n) => n.clone(),
         };
-        log_event(
+        let event = log_event(
             conn,
             actor,
             p.id,
@@ -415,7 +418,8 @@ pub fn transition(
                 body: text.as_deref(),
                 internal: false,
             },
-        )
+        )?;
+        notifications::proposals::status(conn, p, to, text.as_deref(), event)
     })
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE digest_runs;
+DROP TABLE job_state;

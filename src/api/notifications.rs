@@ -1,0 +1,134 @@
+//! Notification preferences, one-click unsubscribe, and the mail outbox for admins.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use serde::{Deserialize, Serialize};
+
+use super::problem::{ApiResult, Problem};
+use super::state::{AppState, run};
+use crate::domain::actor::Actor;
+use crate::domain::error::AppError;
+use crate::domain::notifications::preferences::{self, Preferences, PreferencesInput};
+use crate::domain::notifications::unsubscribe as unsubscribing;
+use crate::mail::outbox;
+use crate::mail::templates::escape_html;
+
+/// The caller's notification preferences: per kind immediate, daily, weekly or off.
+#[utoipa::path(tag = "notifications", security(("api_key" = [])),
+    responses((status = 200, body = Preferences), (status = "4XX", body = Problem)))]
+#[get("/me/notifications")]
+pub async fn get_preferences(state: web::Data<AppState>, actor: Actor) -> ApiResult<web::Json<Preferences>> {
+    Ok(web::Json(run(&state, move |db| preferences::get(db, &actor)).await?))
+}
+
+#[utoipa::path(tag = "notifications", request_body = PreferencesInput, security(("api_key" = [])),
+    responses((status = 200, body = Preferences), (status = "4XX", body = Problem)))]
+#[put("/me/notifications")]
+pub async fn update_preferences(state: web::Data<AppState>, actor: Actor, body: web::Json<PreferencesInput>) -> ApiResult<web::Json<Preferences>> {
+    Ok(web::Json(run(&state, move |db| preferences::update(db, &actor, body.into_inner())).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TokenParam {
+    pub token: String,
+}
+
+fn page(title: &str, body: &str) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t}</title></head><body style=\"font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.7\">\
+         <h1>{t}</h1>{body}</body></html>",
+        t = escape_html(title)
+    ))
+}
+
+/// The page a person reaches from the unsubscribe link: it asks before changing
+/// anything (mail scanners follow links with GET).
+#[utoipa::path(tag = "notifications", params(TokenParam), responses((status = 200, description = "HTML confirmation page", content_type = "text/html")))]
+#[get("/unsubscribe")]
+pub async fn unsubscribe_page(q: web::Query<TokenParam>) -> HttpResponse {
+    let token = escape_html(&q.token);
+    page(
+        "配信停止 / Unsubscribe",
+        &format!(
+            "<p>このお知らせの配信を停止しますか？<br>Stop receiving these notices?</p>\
+             <form method=\"post\" action=\"?token={token}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+             <button type=\"submit\">配信を停止する / Unsubscribe</button></form>"
+        ),
+    )
+}
+
+/// One-click unsubscribe (RFC 8058): works without signing in; the token says who and what.
+#[utoipa::path(tag = "notifications", params(TokenParam), responses((status = 200, description = "HTML confirmation"), (status = "4XX", body = Problem)))]
+#[post("/unsubscribe")]
+pub async fn unsubscribe(state: web::Data<AppState>, q: web::Query<TokenParam>) -> ApiResult<HttpResponse> {
+    let token = q.into_inner().token;
+    let off = run(&state, move |db| unsubscribing::apply(db, &token)).await?;
+    let list: String = off.iter().map(|k| format!("<li>{}</li>", escape_html(k))).collect();
+    Ok(page("配信を停止しました / Unsubscribed", &format!("<p>次のお知らせを停止しました。配信設定からいつでも再開できます。</p><ul>{list}</ul>")))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MailQuery {
+    /// pending, sending, sent, failed or digested; default failed.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MailView {
+    pub id: i64,
+    pub kind: String,
+    pub recipient_email: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub message_id: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The mail outbox for deployment admins: failed mails by default.
+#[utoipa::path(tag = "notifications", params(MailQuery), security(("api_key" = [])),
+    responses((status = 200, body = Vec<MailView>), (status = "4XX", body = Problem)))]
+#[get("/admin/mail")]
+pub async fn list_mail(state: web::Data<AppState>, actor: Actor, q: web::Query<MailQuery>) -> ApiResult<web::Json<Vec<MailView>>> {
+    actor.require_deployment_admin()?;
+    let status = q.into_inner().status.unwrap_or_else(|| "failed".into());
+    if !["pending", "sending", "sent", "failed", "digested"].contains(&status.as_str()) {
+        return Err(AppError::field("status", "unknown_value", "must be one of: pending, sending, sent, failed, digested").into());
+    }
+    let rows = run(&state, move |db| db.read(|c| Ok(outbox::list(c, Some(&status), 200)?))).await?;
+    Ok(web::Json(
+        rows.into_iter()
+            .map(|r| MailView {
+                id: r.id,
+                kind: r.kind,
+                recipient_email: r.recipient_email,
+                subject: r.subject,
+                status: r.status,
+                attempts: r.attempts,
+                last_error: r.last_error,
+                message_id: r.message_id,
+                created_at: r.created_at.and_utc(),
+                sent_at: r.sent_at.map(|t| t.and_utc()),
+            })
+            .collect(),
+    ))
+}
+
+/// Queue a failed mail again, due now.
+#[utoipa::path(tag = "notifications", params(("id" = i64, Path, description = "mail id")), security(("api_key" = [])),
+    responses((status = 204), (status = "4XX", body = Problem)))]
+#[post("/admin/mail/{id}/retry")]
+pub async fn retry_mail(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    actor.require_deployment_admin()?;
+    let id = id.into_inner();
+    let n = run(&state, move |db| db.write(|c| Ok(outbox::retry(c, id)?))).await?;
+    if n == 0 {
+        return Err(AppError::NotFound("failed mail").into());
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

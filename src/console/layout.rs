@@ -1,0 +1,259 @@
+//! The page shell every console screen shares — skip link, header, main menu, the
+//! `main` landmark with the page's one `h1` — the CSS (embedded in the binary, served
+//! from /admin/static/), and small rendering helpers (times in JST, form controls).
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use chrono::{DateTime, NaiveDate, Utc};
+use maud::{DOCTYPE, Markup, html};
+
+use super::html_response;
+use super::i18n::Lang;
+use super::session::ConsoleUser;
+use crate::domain::error::AppError;
+
+const CSS: &str = include_str!("static/console.css");
+
+pub async fn css() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(CSS)
+}
+
+/// Percent-encodes a value for a query string.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A time as staff read it: Japan time, to the minute.
+pub fn local_time(t: DateTime<Utc>) -> String {
+    (t + chrono::TimeDelta::hours(9))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+pub fn date(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_else(|| "—".to_owned())
+}
+
+/// Which menu entry a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Inbox,
+    Record,
+    Needs,
+    Partners,
+    Departments,
+    Staff,
+    Dashboard,
+    Outbox,
+}
+
+fn head(lang: Lang, title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="robots" content="noindex";
+            title { (title) " | " (lang.t("kyoso 職員コンソール", "kyoso staff console")) }
+            link rel="stylesheet" href="/admin/static/console.css";
+        }
+    }
+}
+
+/// A page without the menu: login and error pages.
+pub fn bare(lang: Lang, status: StatusCode, title: &str, body: Markup) -> HttpResponse {
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            (head(lang, title))
+            body.bare {
+                a.skip href="#main" { (lang.t("本文へ移動", "Skip to content")) }
+                header.top {
+                    a.brand href="/admin/inbox" { "kyoso " span.brand-ja lang="ja" { "共創" } " " (lang.t("職員コンソール", "staff console")) }
+                }
+                main #main tabindex="-1" {
+                    h1 { (title) }
+                    (body)
+                    @if status != StatusCode::OK && status != StatusCode::UNAUTHORIZED && status != StatusCode::TOO_MANY_REQUESTS {
+                        p { a href="/admin/inbox" { (lang.t("受付一覧へ戻る", "Back to the inbox")) } }
+                    }
+                }
+            }
+        }
+    };
+    html_response(status, markup)
+}
+
+/// The detail of a domain error: its message and, for input errors, each field.
+pub fn error_detail(lang: Lang, e: &AppError) -> Markup {
+    html! {
+        div.alert.error role="alert" {
+            @match e {
+                AppError::Invalid(fields) => {
+                    p { (lang.t("次の項目を確認してください。", "Please check these fields.")) }
+                    ul { @for f in fields { li { strong { (f.field) } ": " (f.message) } } }
+                }
+                AppError::Internal(_) => {
+                    p { (lang.t("操作は反映されていません。時間をおいてもう一度お試しください。", "Nothing was changed. Please try again later.")) }
+                }
+                other => { p { (other.to_string()) } }
+            }
+        }
+    }
+}
+
+fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
+    Some(match code {
+        "routed" => lang.t("所管課へ回付しました。", "Routed to the department."),
+        "note" => lang.t("庁内メモを記録しました。", "Internal note recorded."),
+        "reply" => lang.t("提案者へ回答を送りました。", "Reply sent to the proposer."),
+        "transition" => lang.t("状態を変更しました。", "State changed."),
+        "pause" => lang.t("資料待ちとして期限を停止しました。", "Clocks paused while waiting for the proposer."),
+        "resume" => lang.t("期限を再開しました。", "Clocks resumed."),
+        "extend" => lang.t("期限を延長しました。", "Due date extended."),
+        "recorded" => lang.t("提案を受け付けました。", "Proposal recorded."),
+        "created" => lang.t("登録しました。", "Created."),
+        "saved" => lang.t("保存しました。", "Saved."),
+        "publish" => lang.t("ニーズを公開しました。", "Need published."),
+        "close" => lang.t("ニーズの募集を終了しました。", "Need closed."),
+        "suspend" => lang.t("パートナーの利用を停止しました。", "Partner suspended."),
+        "reinstate" => lang.t("パートナーの利用停止を解除しました。", "Partner reinstated."),
+        "deleted" => lang.t("削除しました。", "Deleted."),
+        "password" => lang.t("パスワードを設定しました。", "Password set."),
+        "retried" => lang.t("メールを再送の待ち行列に戻しました。", "Mail queued again."),
+        _ => return None,
+    })
+}
+
+/// A console page with the header, the menu and the `main` landmark.
+pub fn page(u: &ConsoleUser, nav: Nav, title: &str, body: Markup) -> HttpResponse {
+    page_with_status(u, nav, title, StatusCode::OK, body)
+}
+
+pub fn page_with_status(
+    u: &ConsoleUser,
+    nav: Nav,
+    title: &str,
+    status: StatusCode,
+    body: Markup,
+) -> HttpResponse {
+    let lang = u.lang;
+    let s = &u.session;
+    let mut items: Vec<(Nav, &str, &str)> = vec![(Nav::Inbox, "/admin/inbox", lang.t("受付一覧", "Inbox"))];
+    if u.is_desk() {
+        items.push((Nav::Record, "/admin/record", lang.t("提案の記録", "Record a proposal")));
+    }
+    items.push((Nav::Needs, "/admin/needs", lang.t("ニーズ", "Needs")));
+    items.push((Nav::Partners, "/admin/partners", lang.t("パートナー・提供", "Partners & offers")));
+    if u.is_desk() {
+        items.push((Nav::Departments, "/admin/departments", lang.t("所管課・振り分け", "Departments & rules")));
+        items.push((Nav::Dashboard, "/admin/dashboard", lang.t("集計", "Dashboard")));
+    }
+    if u.is_admin() {
+        items.push((Nav::Staff, "/admin/staff", lang.t("職員", "Staff")));
+    }
+    if u.is_deployment_admin() {
+        items.push((Nav::Outbox, "/admin/outbox", lang.t("メール送信状況", "Mail outbox")));
+    }
+    let flash = u.done.as_deref().and_then(|d| done_message(lang, d));
+    let other = match lang {
+        Lang::Ja => ("en", "English"),
+        Lang::En => ("ja", "日本語"),
+    };
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            (head(lang, title))
+            body {
+                a.skip href="#main" { (lang.t("本文へ移動", "Skip to content")) }
+                header.top {
+                    a.brand href="/admin/inbox" { "kyoso " span lang="ja" { "共創" } " " (lang.t("職員コンソール", "staff console")) }
+                    div.who {
+                        span { (s.display_name) }
+                        " "
+                        span.muted {
+                            "（" (lang.role(s.staff.role))
+                            @if let Some((_, name)) = &s.municipality { "・" (name) }
+                            @else { "・" (lang.t("全自治体", "all municipalities")) }
+                            "）"
+                        }
+                    }
+                    a.lang href=(format!("/admin/lang/{}?next={}", other.0, url_encode(&u.here))) lang=(other.0) hreflang=(other.0) { (other.1) }
+                    form.logout method="post" action="/admin/logout" {
+                        input type="hidden" name="csrf" value=(u.csrf());
+                        button type="submit" { (lang.t("ログアウト", "Log out")) }
+                    }
+                }
+                nav.menu aria-label=(lang.t("メインメニュー", "Main menu")) {
+                    ul {
+                        @for (n, href, label) in &items {
+                            li { a href=(href) aria-current=[(*n == nav).then_some("page")] { (label) } }
+                        }
+                    }
+                }
+                main #main tabindex="-1" {
+                    h1 { (title) }
+                    @if let Some(m) = flash { div.alert.ok role="status" { (m) } }
+                    (body)
+                }
+                footer.foot { p { "kyoso — " (lang.t("自治体と企業・大学・NPOの共創窓口", "the co-creation desk of municipalities and their partners")) } }
+            }
+        }
+    };
+    html_response(status, markup)
+}
+
+/// The hidden CSRF field of a form.
+pub fn csrf(u: &ConsoleUser) -> Markup {
+    html! { input type="hidden" name="csrf" value=(u.csrf()); }
+}
+
+/// A `<select>` with a label; `options` are (value, label); `selected` marks one.
+pub fn select(
+    id: &str,
+    name: &str,
+    label: &str,
+    options: &[(String, String)],
+    selected: Option<&str>,
+    blank: Option<&str>,
+) -> Markup {
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            select id=(id) name=(name) {
+                @if let Some(b) = blank { option value="" { (b) } }
+                @for (v, l) in options {
+                    option value=(v) selected[Some(v.as_str()) == selected] { (l) }
+                }
+            }
+        }
+    }
+}
+
+/// The municipality picker deployment admins see on pages about one municipality.
+pub fn municipality_picker(
+    u: &ConsoleUser,
+    action: &str,
+    municipalities: &[(String, String)],
+    chosen: Option<&str>,
+) -> Markup {
+    let lang = u.lang;
+    html! {
+        form.filters method="get" action=(action) {
+            (select("m", "m", lang.t("自治体", "Municipality"), municipalities, chosen, Some(lang.t("選択してください", "Choose"))))
+            button type="submit" { (lang.t("表示", "Show")) }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The staff console under /admin: server-rendered HTML (maud, checked at compile time
+//! and escaped by default) that works without JavaScript, in Japanese by default and in
+//! English on request. Like the API's handlers, each page extracts the caller (here from
+//! the login session), calls the same domain functions on the blocking pool, and renders
+//! the result; nothing here writes SQL. This file holds the console's route table, its
+//! error pages and the small helpers every page shares.
+
+pub mod dashboard;
+pub mod departments;
+pub mod i18n;
+pub mod inbox;
+pub mod layout;
+pub mod needs;
+pub mod outbox;
+pub mod partners;
+pub mod proposal;
+pub mod record;
+pub mod session;
+pub mod staff;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use maud::html;
+
+use crate::api::state::AppState;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::search::SearchEngine;
+use crate::storage::Db;
+use i18n::Lang;
+
+/// Registers the console under /admin; the whole route table of the console.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use web::{get, post, resource as r};
+    cfg.service(
+        web::scope("/admin")
+            .app_data(
+                web::FormConfig::default()
+                    .limit(crate::app::MAX_BODY_BYTES)
+                    .error_handler(|e, req| ConsoleError::bad_form(&e.to_string(), req).into()),
+            )
+            .service(r("").route(get().to(home)))
+            .service(r("/").route(get().to(home)))
+            .service(r("/static/console.css").route(get().to(layout::css)))
+            .service(r("/lang/{code}").route(get().to(session::set_lang)))
+            .service(
+                r("/login")
+                    .route(get().to(session::login_page))
+                    .route(post().to(session::login)),
+            )
+            .service(r("/logout").route(post().to(session::logout)))
+            .service(r("/inbox").route(get().to(inbox::show)))
+            .service(r("/proposals/{id}").route(get().to(proposal::show)))
+            .service(r("/proposals/{id}/{action}").route(post().to(proposal::act)))
+            .service(
+                r("/record")
+                    .route(get().to(record::form))
+                    .route(post().to(record::submit)),
+            )
+            .service(
+                r("/needs")
+                    .route(get().to(needs::list))
+                    .route(post().to(needs::create)),
+            )
+            .service(r("/needs/new").route(get().to(needs::new_form)))
+            .service(
+                r("/needs/{id}")
+                    .route(get().to(needs::show))
+                    .route(post().to(needs::update)),
+            )
+            .service(r("/needs/{id}/{action}").route(post().to(needs::set_status)))
+            .service(r("/partners").route(get().to(partners::browse)))
+            .service(r("/partners/{id}").route(get().to(partners::show)))
+            .service(r("/partners/{id}/{action}").route(post().to(partners::set_status)))
+            .service(
+                r("/departments")
+                    .route(get().to(departments::show))
+                    .route(post().to(departments::create)),
+            )
+            .service(r("/departments/{id}").route(post().to(departments::update)))
+            .service(r("/rules").route(post().to(departments::create_rule)))
+            .service(r("/rules/{id}/delete").route(post().to(departments::delete_rule)))
+            .service(
+                r("/staff")
+                    .route(get().to(staff::show))
+                    .route(post().to(staff::create)),
+            )
+            .service(r("/staff/password").route(post().to(staff::set_password)))
+            .service(r("/dashboard").route(get().to(dashboard::show)))
+            .service(r("/dashboard.csv").route(get().to(dashboard::csv)))
+            .service(r("/outbox").route(get().to(outbox::show)))
+            .service(r("/outbox/{id}/retry").route(post().to(outbox::retry)))
+            .default_service(web::to(not_found)),
+    );
+}
+
+async fn home() -> HttpResponse {
+    see_other("/admin/inbox")
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    ConsoleError::App(AppError::NotFound("page"), Lang::of(&req)).error_response()
+}
+
+/// A 303 to `to` (after a form, or to the login page).
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// What a console request can end in besides its page.
+#[derive(Debug)]
+pub enum ConsoleError {
+    /// No live session: go to the login page, then come back to `next`.
+    LoginRequired { next: String },
+    /// A form without the session's CSRF token.
+    Csrf(Lang),
+    /// A domain error, shown as a page.
+    App(AppError, Lang),
+}
+
+impl ConsoleError {
+    fn bad_form(detail: &str, req: &HttpRequest) -> ConsoleError {
+        ConsoleError::App(AppError::BadRequest(detail.to_owned()), Lang::of(req))
+    }
+}
+
+impl std::fmt::Display for ConsoleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::LoginRequired { .. } => f.write_str("login required"),
+            Self::Csrf(_) => f.write_str("CSRF token missing or wrong"),
+            Self::App(e, _) => e.fmt(f),
+        }
+    }
+}
+
+impl ResponseError for ConsoleError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            Self::Csrf(_) => StatusCode::FORBIDDEN,
+            Self::App(e, _) => crate::api::problem::status_of(e),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (e, lang) = match self {
+            Self::LoginRequired { next } => {
+                return see_other(&format!("/admin/login?next={}", layout::url_encode(next)));
+            }
+            Self::Csrf(lang) => {
+                let body = html! {
+                    p { (lang.t(
+                        "フォームの有効期限が切れたか、別の画面から送信されました。画面を開き直してからもう一度送信してください。",
+                        "The form has expired or was sent from another page. Open the page again and resend the form."
+                    )) }
+                };
+                return layout::bare(
+                    *lang,
+                    StatusCode::FORBIDDEN,
+                    lang.t("送信を受け付けられませんでした", "The form was not accepted"),
+                    body,
+                );
+            }
+            Self::App(e, lang) => (e, *lang),
+        };
+        let status = self.status_code();
+        if let AppError::Internal(cause) = e {
+            log::error!("console: internal error: {cause:#}");
+        }
+        let title = match e {
+            AppError::NotFound(_) => lang.t("ページが見つかりません", "Not found"),
+            AppError::Forbidden(_) => lang.t("この操作は権限がありません", "Not allowed"),
+            AppError::Conflict(_) => lang.t("この操作は今の状態ではできません", "Not possible now"),
+            AppError::Invalid(_) | AppError::BadRequest(_) => {
+                lang.t("入力内容を確認してください", "Please check your input")
+            }
+            AppError::Unauthenticated => lang.t("ログインしてください", "Please log in"),
+            AppError::Unavailable(_) => lang.t(
+                "混み合っています。しばらくしてから再度お試しください",
+                "Busy: please try again shortly",
+            ),
+            AppError::Internal(_) => lang.t("システムエラーが発生しました", "Something went wrong"),
+        };
+        layout::bare(lang, status, title, layout::error_detail(lang, e))
+    }
+}
+
+pub type ConsoleResult<T> = Result<T, ConsoleError>;
+
+/// Runs a domain call on the blocking pool; its error becomes an error page.
+pub async fn run<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    lang: Lang,
+    f: impl FnOnce(&Db) -> AppResult<T> + Send + 'static,
+) -> ConsoleResult<T> {
+    crate::api::state::run(state, f)
+        .await
+        .map_err(|e| ConsoleError::App(e, lang))
+}
+
+/// Runs a domain call that also needs the search engine.
+pub async fn run_search<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    lang: Lang,
+    f: impl FnOnce(&Db, &SearchEngine) -> AppResult<T> + Send + 'static,
+) -> ConsoleResult<T> {
+    crate::api::state::run_search(state, f)
+        .await
+        .map_err(|e| ConsoleError::App(e, lang))
+}
+
+/// An HTML page response with the console's security headers.
+pub fn html_response(status: StatusCode, markup: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(ContentType::html())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .body(markup.into_string())
+}

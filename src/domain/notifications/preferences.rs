@@ -1,0 +1,119 @@
+//! Each recipient chooses, per kind of notice, immediate, daily digest, weekly digest or
+//! off, and the language of their mail (ja by default, or en).
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{Choice, Kind, choice_for};
+use crate::domain::actor::Actor;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::validate::Check;
+use crate::domain::vocab::Locale;
+use crate::mail::outbox::RecipientRef;
+use crate::storage::schema::{partners, staff_users, subscriptions};
+use crate::storage::{AnyConnection, Db, now};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KindPreference {
+    pub kind: Kind,
+    pub label: String,
+    pub delivery: Choice,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Preferences {
+    pub locale: Locale,
+    pub kinds: Vec<KindPreference>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesInput {
+    /// `ja` or `en`.
+    pub locale: Option<String>,
+    /// Kind → `immediate`, `daily`, `weekly` or `off`.
+    #[serde(default)]
+    pub kinds: std::collections::BTreeMap<String, String>,
+}
+
+pub fn recipient_of(actor: &Actor) -> AppResult<RecipientRef> {
+    match actor {
+        Actor::Staff(s) => Ok(RecipientRef::Staff(s.id.0)),
+        Actor::Partner(p) => Ok(RecipientRef::Partner(p.0)),
+        Actor::Anonymous => Err(AppError::Unauthenticated),
+    }
+}
+
+fn locale_of(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Locale> {
+    let l: String = match who {
+        RecipientRef::Staff(id) => staff_users::table.find(id).select(staff_users::locale).first(conn)?,
+        RecipientRef::Partner(id) => partners::table.find(id).select(partners::locale).first(conn)?,
+        RecipientRef::Guest => "ja".into(),
+    };
+    Ok(Locale::from_db(&l))
+}
+
+fn read(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Preferences> {
+    let mut kinds = vec![];
+    for k in Kind::ALL {
+        kinds.push(KindPreference { kind: k, label: k.label_ja().to_owned(), delivery: choice_for(conn, who, k)? });
+    }
+    Ok(Preferences { locale: locale_of(conn, who)?, kinds })
+}
+
+pub fn get(db: &Db, actor: &Actor) -> AppResult<Preferences> {
+    let who = recipient_of(actor)?;
+    db.read(|conn| read(conn, who))
+}
+
+/// Stores one recipient's choice for one kind.
+pub fn set_choice(conn: &mut AnyConnection, who: RecipientRef, kind: Kind, choice: Choice) -> AppResult<()> {
+    match who {
+        RecipientRef::Staff(id) => {
+            diesel::delete(subscriptions::table.filter(subscriptions::staff_user_id.eq(id).and(subscriptions::kind.eq(kind.as_str())))).execute(conn)?;
+            diesel::insert_into(subscriptions::table)
+                .values((subscriptions::staff_user_id.eq(id), subscriptions::kind.eq(kind.as_str()), subscriptions::delivery.eq(choice.as_str()), subscriptions::updated_at.eq(now())))
+                .execute(conn)?;
+        }
+        RecipientRef::Partner(id) => {
+            diesel::delete(subscriptions::table.filter(subscriptions::partner_id.eq(id).and(subscriptions::kind.eq(kind.as_str())))).execute(conn)?;
+            diesel::insert_into(subscriptions::table)
+                .values((subscriptions::partner_id.eq(id), subscriptions::kind.eq(kind.as_str()), subscriptions::delivery.eq(choice.as_str()), subscriptions::updated_at.eq(now())))
+                .execute(conn)?;
+        }
+        RecipientRef::Guest => {}
+    }
+    Ok(())
+}
+
+pub fn update(db: &Db, actor: &Actor, input: PreferencesInput) -> AppResult<Preferences> {
+    let who = recipient_of(actor)?;
+    let mut c = Check::new();
+    let locale = input.locale.as_deref().and_then(|l| c.one_of("locale", l, Locale::parse, &Locale::expected()));
+    let mut changes = vec![];
+    for (k, v) in &input.kinds {
+        match (Kind::parse(k), Choice::parse(v)) {
+            (Some(kind), Some(choice)) => changes.push((kind, choice)),
+            (None, _) => c.push(format!("kinds/{k}"), "unknown_value", "not a kind of notice"),
+            (_, None) => c.push(format!("kinds/{k}"), "unknown_value", "must be one of: immediate, daily, weekly, off"),
+        }
+    }
+    c.finish()?;
+    db.write(|conn| {
+        for (kind, choice) in changes {
+            set_choice(conn, who, kind, choice)?;
+        }
+        if let Some(l) = locale {
+            match who {
+                RecipientRef::Staff(id) => {
+                    diesel::update(staff_users::table.find(id)).set(staff_users::locale.eq(l.as_str())).execute(conn)?;
+                }
+                RecipientRef::Partner(id) => {
+                    diesel::update(partners::table.find(id)).set(partners::locale.eq(l.as_str())).execute(conn)?;
+                }
+                RecipientRef::Guest => {}
+            }
+        }
+        read(conn, who)
+    })
+}

@@ -1,0 +1,142 @@
+//! Notices about a proposal's life: its receipt to the proposer, routing to the
+//! department, state changes (with decline reasons) and answers to the proposer.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::{Kind, Recipient, notify};
+use crate::domain::error::AppResult;
+use crate::domain::proposals::receipt_number;
+use crate::domain::vocab::{DeclineReason, Locale, ProposalState, Role};
+use crate::storage::models::ProposalRow;
+use crate::storage::{self, AnyConnection};
+
+fn date_ja(d: NaiveDate) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+/// Who hears back about a proposal: its partner, or the address the desk recorded.
+pub fn proposer(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<Option<Recipient>> {
+    if let Some(id) = p.partner_id {
+        return Recipient::partner(conn, id);
+    }
+    Ok(p.submitter_email.as_deref().map(|e| Recipient::guest(e, Some(&p.submitter_name))))
+}
+
+fn municipality_name(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<String> {
+    Ok(storage::municipalities::by_id(conn, p.municipality_id)?.name)
+}
+
+/// The acknowledgement with the receipt number.
+pub fn received(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<()> {
+    let Some(to) = proposer(conn, p)? else { return Ok(()) };
+    let municipality = municipality_name(conn, p)?;
+    let number = receipt_number(p.receipt_year, p.receipt_seq);
+    let received = (p.received_at + chrono::TimeDelta::hours(9)).format("%Y年%-m月%-d日 %H:%M").to_string();
+    let due = p.proposer_due_on.map(date_ja).unwrap_or_default();
+    let name = to.name.clone().unwrap_or_default();
+    notify(
+        conn,
+        &to,
+        Kind::ProposalReceived,
+        &format!("proposal_received:{}", p.id),
+        &[
+            ("submitter_name", &name),
+            ("municipality", &municipality),
+            ("receipt_number", &number),
+            ("title", &p.title),
+            ("received_at", &received),
+            ("proposer_due_on", &due),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The routing notice to the department: its mailbox and its staff.
+pub fn routed(conn: &mut AnyConnection, p: &ProposalRow, department_id: i64, note: Option<&str>, public_url: &str, event_id: i64) -> AppResult<()> {
+    let Some(dept) = storage::municipalities::department(conn, department_id)? else { return Ok(()) };
+    let municipality = municipality_name(conn, p)?;
+    let number = receipt_number(p.receipt_year, p.receipt_seq);
+    let due = p.department_due_on.map(date_ja).unwrap_or_default();
+    let submitter = match &p.submitter_org {
+        Some(org) => format!("{org} {}", p.submitter_name),
+        None => p.submitter_name.clone(),
+    };
+    let note = note.map(|n| format!("窓口からのメモ：\n{n}\n")).unwrap_or_default();
+    let link = format!("{public_url}/admin/proposals/{}", p.id);
+    let mut recipients: Vec<Recipient> = vec![];
+    if let Some(email) = &dept.email {
+        recipients.push(Recipient::guest(email, Some(&dept.name)));
+    }
+    for s in storage::staff::list(conn, Some(p.municipality_id))? {
+        if s.role == Role::Department.as_str() && s.department_id == Some(department_id) {
+            if let Some(r) = Recipient::staff(conn, s.id)? {
+                recipients.push(r);
+            }
+        }
+    }
+    for to in recipients {
+        notify(
+            conn,
+            &to,
+            Kind::ProposalRouted,
+            &format!("proposal_routed:{}:{event_id}", p.id),
+            &[
+                ("department", &dept.name),
+                ("department_due_on", &due),
+                ("receipt_number", &number),
+                ("title", &p.title),
+                ("submitter", &submitter),
+                ("note", &note),
+                ("link", &link),
+                ("municipality", &municipality),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// A change of state, sent to the proposer; a decline carries its reasons.
+pub fn status(conn: &mut AnyConnection, p: &ProposalRow, to_state: ProposalState, text: Option<&str>, event_id: i64) -> AppResult<()> {
+    let Some(to) = proposer(conn, p)? else { return Ok(()) };
+    let municipality = municipality_name(conn, p)?;
+    let number = receipt_number(p.receipt_year, p.receipt_seq);
+    let (state, reason_label) = match to.locale {
+        Locale::Ja => (to_state.label_ja().to_owned(), p.decline_reason_code.as_deref().map(|c| DeclineReason::from_db(c).label_ja().to_owned())),
+        Locale::En => (to_state.as_str().replace('_', " "), p.decline_reason_code.clone()),
+    };
+    let mut message = String::new();
+    if let (ProposalState::Declined, Some(label)) = (to_state, reason_label) {
+        message.push_str(match to.locale {
+            Locale::Ja => "見送りの理由：",
+            Locale::En => "Reason: ",
+        });
+        message.push_str(&label);
+        message.push('\n');
+    }
+    if let Some(t) = text {
+        message.push_str(t);
+    }
+    notify(
+        conn,
+        &to,
+        Kind::ProposalStatus,
+        &format!("proposal_status:{}:{event_id}", p.id),
+        &[("municipality", &municipality), ("receipt_number", &number), ("title", &p.title), ("state", &state), ("message", &message)],
+    )?;
+    Ok(())
+}
+
+/// An answer from the municipality to the proposer.
+pub fn reply(conn: &mut AnyConnection, p: &ProposalRow, text: &str, event_id: i64) -> AppResult<()> {
+    let Some(to) = proposer(conn, p)? else { return Ok(()) };
+    let municipality = municipality_name(conn, p)?;
+    let number = receipt_number(p.receipt_year, p.receipt_seq);
+    notify(
+        conn,
+        &to,
+        Kind::ProposalReply,
+        &format!("proposal_reply:{}:{event_id}", p.id),
+        &[("municipality", &municipality), ("receipt_number", &number), ("title", &p.title), ("message", text)],
+    )?;
+    Ok(())
+}

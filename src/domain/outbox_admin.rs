@@ -1,0 +1,73 @@
+//! The mail outbox as administrators see it: recent and failed mails, and putting a
+//! failed mail back in the queue. Mails carry no municipality, so only deployment
+//! administrators see them: a municipality's admin would otherwise read other
+//! municipalities' addresses and subjects.
+
+use chrono::{DateTime, Utc};
+
+use super::actor::Actor;
+use super::error::{AppError, AppResult};
+use super::utc;
+use crate::storage::{self, Db, now};
+
+#[derive(Debug)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub kind: String,
+    pub recipient_email: String,
+    pub subject: String,
+    /// pending, sending, sent, failed or digested.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub struct Outbox {
+    /// Failed mails first (newest first), then the most recent others.
+    pub mails: Vec<OutboxMail>,
+    pub counts: Vec<(String, i64)>,
+}
+
+/// The failed mails and the most recent `limit` others.
+pub fn list(db: &Db, actor: &Actor, limit: i64) -> AppResult<Outbox> {
+    actor.require_deployment_admin()?;
+    db.read(|conn| {
+        let failed = storage::sessions::outbox(conn, true, 500)?;
+        let recent = storage::sessions::outbox(conn, false, limit.clamp(1, 500))?;
+        let mails = failed
+            .into_iter()
+            .chain(recent.into_iter().filter(|r| r.status != "failed"))
+            .map(|r| OutboxMail {
+                id: r.id,
+                kind: r.kind,
+                recipient_email: r.recipient_email,
+                subject: r.subject,
+                status: r.status,
+                attempts: r.attempts,
+                next_attempt_at: utc(r.next_attempt_at),
+                last_error: r.last_error,
+                sent_at: r.sent_at.map(utc),
+                created_at: utc(r.created_at),
+            })
+            .collect();
+        Ok(Outbox {
+            mails,
+            counts: storage::sessions::outbox_counts(conn)?,
+        })
+    })
+}
+
+/// Queues a failed mail again, to be sent now.
+pub fn retry(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
+    actor.require_deployment_admin()?;
+    db.write(|conn| match storage::sessions::retry(conn, id, now())? {
+        0 => Err(AppError::Conflict(
+            "only a failed mail can be retried".into(),
+        )),
+        _ => Ok(()),
+    })
+}

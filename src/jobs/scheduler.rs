@@ -1,0 +1,48 @@
+//! The scheduler: periodic notification work of a running service — match alerts
+//! (every 30 s), deadline reminders (every 10 min) and digests (when their time of day
+//! has come). Every job is safe to run twice or from several processes: alerts and
+//! reminders are deduplicated per cause, digests claim their period first.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::Running;
+use crate::domain::notifications::digest::{self, Schedule};
+use crate::domain::notifications::{alerts, reminders};
+use crate::domain::search::SearchEngine;
+use crate::storage::{Db, now};
+
+pub fn spawn(db: Db, engine: SearchEngine, schedule: Schedule, threshold: f32) -> Running {
+    Running::spawn("scheduler", move |stop: Arc<AtomicBool>| {
+        let mut last_alerts = Instant::now() - Duration::from_secs(3600);
+        let mut last_reminders = last_alerts;
+        let mut last_digest = last_alerts;
+        while !stop.load(Ordering::Relaxed) {
+            if last_alerts.elapsed() >= Duration::from_secs(30) {
+                last_alerts = Instant::now();
+                if let Err(e) = alerts::run(&db, &engine, threshold) {
+                    log::error!("match alerts: {e}");
+                }
+            }
+            if last_reminders.elapsed() >= Duration::from_secs(600) {
+                last_reminders = Instant::now();
+                if let Err(e) = reminders::run(&db) {
+                    log::error!("deadline reminders: {e}");
+                }
+            }
+            if last_digest.elapsed() >= Duration::from_secs(60) {
+                last_digest = Instant::now();
+                match digest::run_due(&db, &schedule, now()) {
+                    Ok(runs) => {
+                        for (period, r) in runs.iter().filter(|(_, r)| !r.skipped) {
+                            log::info!("{period:?} digest: {} mails with {} items", r.digests, r.items);
+                        }
+                    }
+                    Err(e) => log::error!("digests: {e}"),
+                }
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    })
+}

@@ -1,0 +1,188 @@
+//! Queries of the staff console: login sessions, the password and lockout columns of
+//! staff users, and the administrators' view of the mail outbox (listing and retrying
+//! failed mails until the mail worker offers its own).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::models::StaffUserRow;
+use super::schema::{console_sessions, mail_outbox, staff_users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = console_sessions)]
+pub struct SessionRow {
+    pub id: i64,
+    pub token_hash: String,
+    pub staff_user_id: i64,
+    pub csrf_token: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = console_sessions)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub staff_user_id: i64,
+    pub csrf_token: &'a str,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut AnyConnection, new: &NewSession) -> QueryResult<()> {
+    diesel::insert_into(console_sessions::table)
+        .values(new)
+        .execute(conn)
+        .map(drop)
+}
+
+/// A session by its token hash, with its staff user.
+pub fn find(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> QueryResult<Option<(SessionRow, StaffUserRow)>> {
+    console_sessions::table
+        .inner_join(staff_users::table)
+        .filter(console_sessions::token_hash.eq(token_hash))
+        .select((SessionRow::as_select(), StaffUserRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+pub fn touch(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(console_sessions::table.find(id))
+        .set(console_sessions::last_seen_at.eq(at))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn delete(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<usize> {
+    diesel::delete(console_sessions::table.filter(console_sessions::token_hash.eq(token_hash)))
+        .execute(conn)
+}
+
+pub fn delete_by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(console_sessions::table.find(id)).execute(conn)
+}
+
+/// Ends every session of a staff user (after a password change).
+pub fn delete_of_staff(conn: &mut AnyConnection, staff_user_id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        console_sessions::table.filter(console_sessions::staff_user_id.eq(staff_user_id)),
+    )
+    .execute(conn)
+}
+
+/// Removes sessions past their absolute expiry or idle since before `idle_before`.
+pub fn delete_expired(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    idle_before: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(
+        console_sessions::table.filter(
+            console_sessions::expires_at
+                .le(now)
+                .or(console_sessions::last_seen_at.lt(idle_before)),
+        ),
+    )
+    .execute(conn)
+}
+
+pub fn staff_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<StaffUserRow>> {
+    staff_users::table
+        .filter(staff_users::email.eq(email))
+        .select(StaffUserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_password_hash(
+    conn: &mut AnyConnection,
+    staff_user_id: i64,
+    hash: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(staff_users::table.find(staff_user_id))
+        .set((
+            staff_users::password_hash.eq(Some(hash)),
+            staff_users::failed_logins.eq(0),
+            staff_users::locked_until.eq(None::<NaiveDateTime>),
+            staff_users::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Stores the failed-login count and the lock, if any.
+pub fn set_login_failures(
+    conn: &mut AnyConnection,
+    staff_user_id: i64,
+    failed_logins: i32,
+    locked_until: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    diesel::update(staff_users::table.find(staff_user_id))
+        .set((
+            staff_users::failed_logins.eq(failed_logins),
+            staff_users::locked_until.eq(locked_until),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// One outbox row as the administrators' screen shows it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mail_outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: String,
+    pub recipient_email: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Outbox rows, newest first; with `failed_only` just the failed ones.
+pub fn outbox(conn: &mut AnyConnection, failed_only: bool, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+    let mut q = mail_outbox::table
+        .select(OutboxRow::as_select())
+        .order(mail_outbox::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if failed_only {
+        q = q.filter(mail_outbox::status.eq("failed"));
+    }
+    q.load(conn)
+}
+
+/// Counts of the outbox by status.
+pub fn outbox_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    mail_outbox::table
+        .group_by(mail_outbox::status)
+        .select((mail_outbox::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Puts a failed mail back in the queue; returns the rows changed (0 when it was not
+/// failed).
+pub fn retry(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        mail_outbox::table
+            .find(id)
+            .filter(mail_outbox::status.eq("failed")),
+    )
+    .set((
+        mail_outbox::status.eq("pending"),
+        mail_outbox::next_attempt_at.eq(at),
+        mail_outbox::claimed_by.eq(None::<String>),
+        mail_outbox::claimed_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+}
