@@ -82,8 +82,9 @@ pub fn message_id(dedupe_key: &str) -> String {
     format!("<{local}@kyoso.mail>")
 }
 
-/// Queues a message; a second message with the same dedupe key is ignored.
-pub fn enqueue(conn: &mut AnyConnection, m: &Outgoing) -> QueryResult<()> {
+/// Queues a message; a second message with the same dedupe key is ignored. Returns
+/// whether this call queued it.
+pub fn enqueue(conn: &mut AnyConnection, m: &Outgoing) -> QueryResult<bool> {
     let at = now();
     let (rtype, rid) = m.recipient.parts();
     diesel::sql_query(
@@ -105,8 +106,8 @@ pub fn enqueue(conn: &mut AnyConnection, m: &Outgoing) -> QueryResult<()> {
     .bind::<Text, _>(m.delivery.as_str())
     .bind::<Timestamp, _>(at)
     .bind::<Timestamp, _>(at)
-    .execute(conn)?;
-    Ok(())
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]

@@ -177,7 +177,7 @@ pub fn notify(conn: &mut AnyConnection, to: &Recipient, kind: Kind, dedupe_key: 
     let mut all: Vec<(&str, &str)> = vec![("recipient_name", &name)];
     all.extend_from_slice(values);
     let message = templates::render(kind.as_str(), to.locale, &all);
-    outbox::enqueue(
+    let queued = outbox::enqueue(
         conn,
         &Outgoing {
             dedupe_key: format!("{dedupe_key}:{}", to.email.to_lowercase()),
@@ -190,5 +190,5 @@ pub fn notify(conn: &mut AnyConnection, to: &Recipient, kind: Kind, dedupe_key: 
             message,
         },
     )?;
-    Ok(true)
+    Ok(queued)
 }

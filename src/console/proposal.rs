@@ -1,0 +1,451 @@
+//! One proposal: its text, proposer, links, the suggested departments with reasons,
+//! matching needs or offers, past proposals of the same field with their outcomes, the
+//! history (internal notes marked 庁内メモ), and the forms of the workflow — route,
+//! note, reply, change state (declining asks for the reason), pause/resume, extend. Each
+//! form calls one `domain::proposals::workflow` function, which records the event.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use maud::{Markup, html};
+
+use super::layout::{self, Nav, select};
+use super::session::{ConsoleUser, Posted};
+use super::{ConsoleError, ConsoleResult, run, run_search, see_other};
+use crate::api::state::AppState;
+use crate::domain::error::AppError;
+use crate::domain::ids::{NeedId, OfferId, ProposalId};
+use crate::domain::municipalities::{self, DepartmentView};
+use crate::domain::proposals::suggest::{self, Suggestion};
+use crate::domain::proposals::workflow::{
+    self, ExtendInput, RouteInput, TextInput, TransitionInput, next_states,
+};
+use crate::domain::proposals::{self, ProposalQuery, ProposalView};
+use crate::domain::search::matches::{self, MatchQuery};
+use crate::domain::vocab::{DeclineReason, ProposalState};
+
+/// What the page shows besides the proposal itself.
+struct Extras {
+    suggestions: Vec<Suggestion>,
+    departments: Vec<DepartmentView>,
+    /// (href, title, matched terms)
+    matches: Vec<(String, String, Vec<String>)>,
+    past: Vec<ProposalView>,
+}
+
+async fn load(
+    state: &web::Data<AppState>,
+    u: &ConsoleUser,
+    id: ProposalId,
+) -> ConsoleResult<(ProposalView, Extras)> {
+    let actor = u.actor();
+    let is_desk = u.is_desk();
+    let p = run(state, u.lang, {
+        let actor = actor.clone();
+        move |db| proposals::get(db, &actor, id)
+    })
+    .await?;
+    let code = p.municipality.code.clone();
+    let field = p.policy_field;
+    let need = p.need.as_ref().map(|n| n.id);
+    let offer = p.offer.as_ref().map(|o| o.id);
+    let extras = run_search(state, u.lang, move |db, engine| {
+        let suggestions = suggest::suggest(db, &actor, id)?;
+        let departments = if is_desk {
+            municipalities::list_departments(db, &code)?
+        } else {
+            vec![]
+        };
+        // Matching is a help, not the page: an index that cannot answer leaves it empty.
+        let few = || MatchQuery { limit: Some(5) };
+        let matches = match (need, offer) {
+            (Some(n), _) => matches::offers_for_need(db, engine, &actor, NeedId(n), few())
+                .map(|v| {
+                    v.into_iter()
+                        .map(|m| {
+                            (
+                                format!("/admin/partners/{}", m.offer.partner.id),
+                                format!("{}（{}）", m.offer.title, m.offer.partner.name),
+                                m.explanation.matched_terms,
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            (None, Some(o)) => matches::needs_for_offer(db, engine, &actor, OfferId(o), few())
+                .map(|v| {
+                    v.into_iter()
+                        .map(|m| {
+                            (
+                                format!("/admin/needs/{}", m.need.id),
+                                format!("{}（{}）", m.need.title, m.need.department.name),
+                                m.explanation.matched_terms,
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            (None, None) => vec![],
+        };
+        let past = match field {
+            Some(f) => proposals::list(
+                db,
+                &actor,
+                ProposalQuery {
+                    policy_field: Some(f.as_str().into()),
+                    limit: Some(50),
+                    ..Default::default()
+                },
+            )?
+            .items
+            .into_iter()
+            .filter(|x| x.id != id && next_states(x.state).is_empty())
+            .take(5)
+            .collect(),
+            None => vec![],
+        };
+        Ok(Extras {
+            suggestions,
+            departments,
+            matches,
+            past,
+        })
+    })
+    .await?;
+    Ok((p, extras))
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    id: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
+    let id = ProposalId(id.into_inner());
+    let (p, extras) = load(&state, &u, id).await?;
+    Ok(render(&u, &p, &extras, None))
+}
+
+pub async fn act(
+    state: web::Data<AppState>,
+    posted: Posted,
+    path: web::Path<(i64, String)>,
+) -> ConsoleResult<HttpResponse> {
+    let (id, action) = path.into_inner();
+    let id = ProposalId(id);
+    let Posted { user: u, form: f } = posted;
+    let actor = u.actor();
+    let input = (|| -> Result<Action, AppError> {
+        Ok(match action.as_str() {
+            "route" => Action::Route(RouteInput {
+                primary_department_id: f.id("primary_department_id")?.ok_or_else(|| {
+                    AppError::field("primary_department_id", "required", "choose a department")
+                })?,
+                other_department_ids: f
+                    .all("other_department_ids")
+                    .iter()
+                    .map(|v| v.parse().map_err(|_| AppError::field("other_department_ids", "format", "must be a number")))
+                    .collect::<Result<_, _>>()?,
+                note: f.opt("note"),
+            }),
+            "note" => Action::Note(TextInput { body: f.text("body") }),
+            "reply" => Action::Reply(TextInput { body: f.text("body") }),
+            "transition" => Action::Transition(TransitionInput {
+                to: f.text("to"),
+                reason_code: f.opt("reason_code"),
+                reason: f.opt("reason"),
+                note: f.opt("note"),
+            }),
+            "pause" => Action::Pause(TextInput { body: f.text("body") }),
+            "resume" => Action::Resume,
+            "extend" => Action::Extend(ExtendInput {
+                clock: f.text("clock"),
+                until: f
+                    .date("until")?
+                    .ok_or_else(|| AppError::field("until", "required", "give the new due date"))?,
+                reason: f.text("reason"),
+            }),
+            _ => return Err(AppError::NotFound("action")),
+        })
+    })();
+    let result = match input {
+        Err(e) => Err(e),
+        Ok(a) => {
+            let r = run(&state, u.lang, move |db| match a {
+                Action::Route(i) => workflow::route(db, &actor, id, i),
+                Action::Note(i) => workflow::add_note(db, &actor, id, i),
+                Action::Reply(i) => workflow::reply(db, &actor, id, i),
+                Action::Transition(i) => workflow::transition(db, &actor, id, i),
+                Action::Pause(i) => workflow::pause(db, &actor, id, i),
+                Action::Resume => workflow::resume(db, &actor, id),
+                Action::Extend(i) => workflow::extend(db, &actor, id, i),
+            })
+            .await;
+            match r {
+                Ok(_) => Ok(()),
+                Err(ConsoleError::App(e, _)) => Err(e),
+                Err(other) => return Err(other),
+            }
+        }
+    };
+    match result {
+        Ok(()) => Ok(see_other(&format!("/admin/proposals/{}?done={action}#history", id.0))),
+        // Input and state errors come back on the page itself, above its forms.
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::BadRequest(_))) => {
+            let (p, extras) = load(&state, &u, id).await?;
+            let status = crate::api::problem::status_of(&e);
+            let mut res = render(&u, &p, &extras, Some(&e));
+            *res.status_mut() = status;
+            Ok(res)
+        }
+        Err(e) => Err(u.err(e)),
+    }
+}
+
+enum Action {
+    Route(RouteInput),
+    Note(TextInput),
+    Reply(TextInput),
+    Transition(TransitionInput),
+    Pause(TextInput),
+    Resume,
+    Extend(ExtendInput),
+}
+
+fn facts(u: &ConsoleUser, p: &ProposalView) -> Markup {
+    let lang = u.lang;
+    html! {
+        dl.facts {
+            dt { (lang.t("受付番号", "Receipt no.")) } dd.receipt { (p.receipt_number) }
+            dt { (lang.t("状態", "State")) } dd {
+                (lang.state(p.state))
+                @if let Some(since) = p.clocks.paused_since { " " span.badge { (lang.t("資料待ち", "Paused")) } " " span.muted { (layout::local_time(since)) (lang.t("から", " since")) } }
+            }
+            dt { (lang.t("受付経路", "Channel")) } dd { (lang.channel(p.channel)) }
+            dt { (lang.t("受付日時", "Received")) } dd { (layout::local_time(p.received_at)) }
+            dt { (lang.t("自治体", "Municipality")) } dd { (p.municipality.name) }
+            dt { (lang.t("政策分野", "Policy field")) } dd { @match p.policy_field { Some(f) => (lang.field(f)), None => "—" } }
+            dt { (lang.t("所管課", "Department")) } dd {
+                @if p.unassigned { span.badge.unassigned { (lang.t("所管未定", "Unassigned")) } }
+                @for d in &p.departments { (d.name) @if d.primary { " " span.muted { (lang.t("（主管）", "(lead)")) } } @else { " " span.muted { (lang.t("（関係課）", "(also)")) } } br; }
+            }
+            dt { (lang.t("所管課の回答期限", "Department due")) } dd { (layout::date(p.clocks.department_due_on)) }
+            dt { (lang.t("初回回答期限", "First answer due")) } dd { (layout::date(p.clocks.proposer_due_on)) }
+            dt { (lang.t("結論の期限", "Decision due")) } dd { (layout::date(p.clocks.decision_due_on)) }
+            @if let Some(d) = &p.decline {
+                dt { (lang.t("見送り理由", "Reason for declining")) } dd { (lang.decline(d.code)) @if let Some(t) = &d.text { br; (t) } }
+            }
+        }
+    }
+}
+
+fn timeline(u: &ConsoleUser, p: &ProposalView) -> Markup {
+    let lang = u.lang;
+    html! {
+        ol.timeline {
+            @for e in p.events.as_deref().unwrap_or_default() {
+                li.internal[e.internal] {
+                    div {
+                        strong { (lang.event(e.kind)) }
+                        @if e.internal { " " span.badge.internal { (lang.t("庁内メモ", "Internal")) } }
+                        @if let (Some(f), Some(t)) = (e.from_state, e.to_state) { @if f != t { " " (lang.state(f)) " → " (lang.state(t)) } }
+                        @if let Some(d) = &e.department { " — " (d.name) }
+                    }
+                    div.when {
+                        (layout::local_time(e.at))
+                        @if let Some(n) = &e.actor_name { " · " (n) }
+                        @else if e.actor_type == "system" { " · " (lang.t("システム", "system")) }
+                    }
+                    @if let Some(b) = &e.body { p.text { (b) } }
+                }
+            }
+        }
+    }
+}
+
+fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras) -> Markup {
+    let lang = u.lang;
+    let base = format!("/admin/proposals/{}", p.id);
+    let open = !next_states(p.state).is_empty();
+    let suggested = x.suggestions.first().map(|s| s.department_id.0.to_string());
+    let current = p.departments.iter().find(|d| d.primary).map(|d| d.id.0.to_string());
+    let dept_options: Vec<(String, String)> = x.departments.iter().map(|d| (d.id.0.to_string(), d.name.clone())).collect();
+    let targets: Vec<(String, String)> = next_states(p.state)
+        .iter()
+        .filter(|s| **s != ProposalState::Routed)
+        .filter(|s| u.is_desk() || **s != ProposalState::Withdrawn)
+        .map(|s| (s.as_str().to_owned(), lang.state(*s).to_owned()))
+        .collect();
+    let reasons: Vec<(String, String)> = DeclineReason::ALL.iter().map(|r| (r.as_str().to_owned(), lang.decline(*r).to_owned())).collect();
+    html! {
+        @if u.is_desk() && open && !x.departments.is_empty() {
+            details.action open[p.unassigned] {
+                summary { @if p.unassigned { (lang.t("所管課へ回付する", "Route to a department")) } @else { (lang.t("回付先を変更する", "Change the department")) } }
+                form method="post" action=(format!("{base}/route")) {
+                    (layout::csrf(u))
+                    (select("primary_department_id", "primary_department_id", lang.t("主管課", "Lead department"), &dept_options, current.as_deref().or(suggested.as_deref()), None))
+                    fieldset.checks {
+                        legend { (lang.t("関係課（任意）", "Other departments (optional)")) }
+                        @for (v, l) in &dept_options {
+                            label { input type="checkbox" name="other_department_ids" value=(v) checked[p.departments.iter().any(|d| !d.primary && d.id.0.to_string() == *v)]; " " (l) }
+                        }
+                    }
+                    div.field {
+                        label for="route-note" { (lang.t("回付の理由（庁内メモ・任意）", "Why this department (internal, optional)")) }
+                        textarea #route-note name="note" {}
+                    }
+                    button.primary type="submit" { (lang.t("回付する", "Route")) }
+                }
+            }
+        }
+        @if open {
+            details.action {
+                summary { (lang.t("状態を変更する", "Change the state")) }
+                form method="post" action=(format!("{base}/transition")) {
+                    (layout::csrf(u))
+                    (select("to", "to", lang.t("変更後の状態", "New state"), &targets, None, None))
+                    p.hint { (lang.t("見送りの場合は理由の区分と、提案者に送る理由の説明が必要です。", "To decline, choose a reason and write the reasons sent to the proposer.")) }
+                    (select("reason_code", "reason_code", lang.t("見送り理由の区分", "Reason for declining"), &reasons, None, Some(lang.t("（見送りの場合に選択）", "(when declining)"))))
+                    div.field {
+                        label for="reason" { (lang.t("見送りの理由（提案者に送られます）", "Reasons (sent to the proposer)")) }
+                        textarea #reason name="reason" {}
+                    }
+                    div.field {
+                        label for="t-note" { (lang.t("提案者への連絡事項（任意）", "Message to the proposer (optional)")) }
+                        textarea #t-note name="note" {}
+                    }
+                    button.primary type="submit" { (lang.t("状態を変更する", "Change state")) }
+                }
+            }
+        }
+        details.action {
+            summary { (lang.t("提案者へ回答する", "Reply to the proposer")) }
+            form method="post" action=(format!("{base}/reply")) {
+                (layout::csrf(u))
+                div.field {
+                    label for="reply-body" { (lang.t("回答（提案者に送られます）", "Reply (sent to the proposer)")) }
+                    textarea #reply-body name="body" required {}
+                }
+                button.primary type="submit" { (lang.t("回答を送る", "Send reply")) }
+            }
+        }
+        details.action {
+            summary { (lang.t("庁内メモを書く", "Add an internal note")) }
+            form method="post" action=(format!("{base}/note")) {
+                (layout::csrf(u))
+                div.field {
+                    label for="note-body" { (lang.t("庁内メモ（提案者には表示されません）", "Internal note (never shown to the proposer)")) }
+                    textarea #note-body name="body" required {}
+                }
+                button type="submit" { (lang.t("メモを記録する", "Record note")) }
+            }
+        }
+        @if open {
+            @if p.clocks.paused_since.is_some() {
+                form.action method="post" action=(format!("{base}/resume")) {
+                    (layout::csrf(u))
+                    button type="submit" { (lang.t("資料がそろったので期限を再開する", "Resume the clocks")) }
+                }
+            } @else {
+                details.action {
+                    summary { (lang.t("資料待ちにする（期限を停止）", "Wait for the proposer (pause the clocks)")) }
+                    form method="post" action=(format!("{base}/pause")) {
+                        (layout::csrf(u))
+                        div.field {
+                            label for="pause-body" { (lang.t("依頼した資料・理由（提案者に表示されます）", "What was asked for (shown to the proposer)")) }
+                            textarea #pause-body name="body" required {}
+                        }
+                        button type="submit" { (lang.t("期限を停止する", "Pause")) }
+                    }
+                }
+            }
+            @if u.is_desk() {
+                details.action {
+                    summary { (lang.t("期限を延長する", "Extend a due date")) }
+                    form method="post" action=(format!("{base}/extend")) {
+                        (layout::csrf(u))
+                        (select("clock", "clock", lang.t("延長する期限", "Which due date"), &[
+                            ("proposer".into(), lang.t("提案者への初回回答", "First answer to the proposer").into()),
+                            ("decision".into(), lang.t("結論", "Decision").into()),
+                            ("department".into(), lang.t("所管課の回答（庁内）", "Department's answer (internal)").into()),
+                        ], None, None))
+                        div.field {
+                            label for="until" { (lang.t("新しい期限", "New due date")) }
+                            input #until type="date" name="until" required;
+                        }
+                        div.field {
+                            label for="extend-reason" { (lang.t("延長の理由（所管課の期限以外は提案者に表示されます）", "Reason (shown to the proposer unless the department's)")) }
+                            textarea #extend-reason name="reason" required {}
+                        }
+                        button type="submit" { (lang.t("延長する", "Extend")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn render(u: &ConsoleUser, p: &ProposalView, x: &Extras, error: Option<&AppError>) -> HttpResponse {
+    let lang = u.lang;
+    let body = html! {
+        @if let Some(e) = error { (layout::error_detail(lang, e)) }
+        p { a href="/admin/inbox" { "← " (lang.t("受付一覧へ", "Back to the inbox")) } }
+        div.grid {
+            div {
+                (facts(u, p))
+                h2 { (lang.t("提案内容", "Proposal")) }
+                div.body-text { (p.body) }
+                h2 { (lang.t("提案者", "Proposer")) }
+                dl.facts {
+                    dt { (lang.t("氏名", "Name")) } dd { (p.submitter.name) }
+                    dt { (lang.t("団体名", "Organisation")) } dd { (p.submitter.organisation.as_deref().unwrap_or("—")) }
+                    dt { (lang.t("メール", "E-mail")) } dd { (p.submitter.email.as_deref().unwrap_or("—")) }
+                    dt { (lang.t("電話", "Phone")) } dd { (p.submitter.phone.as_deref().unwrap_or("—")) }
+                    @if let Some(pid) = p.partner_id {
+                        dt { (lang.t("登録パートナー", "Registered partner")) } dd { a href=(format!("/admin/partners/{pid}")) { (lang.t("パートナー情報を見る", "View partner")) } }
+                    }
+                    dt { (lang.t("反社会的勢力でない旨の表明", "No ties to organised crime declared")) }
+                    dd { @match p.declared_no_antisocial_at { Some(t) => (layout::local_time(t)), None => (lang.t("なし", "no")) } }
+                    dt { (lang.t("連絡への同意", "Consent to contact")) }
+                    dd { @match p.consented_contact_at { Some(t) => (layout::local_time(t)), None => (lang.t("なし", "no")) } }
+                }
+                h2 { (lang.t("関連するニーズ・提供", "Linked need and offer")) }
+                ul {
+                    li { (lang.t("ニーズ", "Need")) ": " @match &p.need { Some(n) => a href=(format!("/admin/needs/{}", n.id)) { (n.title) }, None => (lang.t("なし（フリー提案）", "none (free proposal)")) } }
+                    li { (lang.t("提供", "Offer")) ": " @match &p.offer { Some(o) => (o.title), None => (lang.t("なし", "none")) } }
+                }
+                h2 #history { (lang.t("経過", "History")) }
+                (timeline(u, p))
+            }
+            div {
+                section.panel aria-labelledby="actions-h" {
+                    h2 #actions-h { (lang.t("対応", "Actions")) }
+                    (forms(u, p, x))
+                }
+                section.panel aria-labelledby="suggest-h" {
+                    h2 #suggest-h { (lang.t("所管課の候補", "Suggested departments")) }
+                    @if x.suggestions.is_empty() { p.muted { (lang.t("候補はありません。振り分けルールを登録すると候補が出ます。", "No suggestion. Routing rules make suggestions.")) } }
+                    ol { @for s in &x.suggestions {
+                        li { strong { (s.department_name) } " " span.muted { "(" (format!("{:.0}%", s.score * 100.0)) ")" }
+                            ul { @for r in &s.reasons { li { (r) } } } }
+                    } }
+                }
+                section.panel aria-labelledby="match-h" {
+                    h2 #match-h { @if p.need.is_some() { (lang.t("このニーズに合う提供", "Offers matching the need")) } @else { (lang.t("この提供に合うニーズ", "Needs matching the offer")) } }
+                    @if x.matches.is_empty() { p.muted { (lang.t("該当なし", "None")) } }
+                    ul { @for (href, title, terms) in &x.matches {
+                        li { a href=(href) { (title) } @if !terms.is_empty() { br; span.muted { (lang.t("一致した語: ", "Matched: ")) (terms.join("、")) } } }
+                    } }
+                }
+                section.panel aria-labelledby="past-h" {
+                    h2 #past-h { (lang.t("同じ分野の過去の提案と結果", "Past proposals in the same field")) }
+                    @if x.past.is_empty() { p.muted { (lang.t("該当なし", "None")) } }
+                    ul { @for q in &x.past {
+                        li { a href=(format!("/admin/proposals/{}", q.id)) { (q.title) } " — " strong { (lang.state(q.state)) }
+                            @if let Some(d) = &q.decline { " (" (lang.decline(d.code)) ")" } }
+                    } }
+                }
+            }
+        }
+    };
+    let title = format!("{} {}", p.receipt_number, p.title);
+    layout::page_with_status(u, Nav::Inbox, &title, StatusCode::OK, body)
+}

@@ -1,0 +1,175 @@
+//! Recording a proposal that came by phone, visit, e-mail or at an event, on behalf of
+//! its proposer (`domain::proposals::intake::record`). Nothing valid is refused: the
+//! department may stay unknown (所管未定).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use maud::html;
+
+use super::layout::{self, Nav, select};
+use super::session::{ConsoleUser, Fields, Posted};
+use super::{ConsoleError, ConsoleResult, run, see_other};
+use crate::api::state::AppState;
+use crate::domain::error::AppError;
+use crate::domain::municipalities;
+use crate::domain::proposals::intake::{self, Declarations, RecordProposal};
+use crate::domain::vocab::{Channel, PolicyField};
+
+pub async fn form(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
+    let ms = municipality_options(&state, &u).await?;
+    Ok(render(&u, &Fields::empty(), &ms, None))
+}
+
+async fn municipality_options(
+    state: &web::Data<AppState>,
+    u: &ConsoleUser,
+) -> ConsoleResult<Vec<(String, String)>> {
+    if !u.is_deployment_admin() {
+        return Ok(vec![]);
+    }
+    run(state, u.lang, |db| {
+        Ok(municipalities::list(db)?
+            .into_iter()
+            .map(|m| (m.code, m.name))
+            .collect())
+    })
+    .await
+}
+
+/// The local (JST) date and time a proposal arrived, as UTC.
+fn received_at(f: &Fields) -> Result<Option<chrono::DateTime<Utc>>, AppError> {
+    let Some(d) = f.date("received_on")? else {
+        return Ok(None);
+    };
+    let t = match f.opt("received_time") {
+        None => NaiveTime::from_hms_opt(9, 0, 0).expect("valid"),
+        Some(t) => NaiveTime::parse_from_str(&t, "%H:%M")
+            .map_err(|_| AppError::field("received_time", "format", "HH:MM"))?,
+    };
+    let local = NaiveDate::and_time(&d, t) - chrono::TimeDelta::hours(9);
+    Ok(Some(Utc.from_utc_datetime(&local)))
+}
+
+pub async fn submit(state: web::Data<AppState>, posted: Posted) -> ConsoleResult<HttpResponse> {
+    let Posted { user: u, form: f } = posted;
+    let actor = u.actor();
+    let input = (|| -> Result<RecordProposal, AppError> {
+        Ok(RecordProposal {
+            channel: f.text("channel"),
+            submitter_name: f.text("submitter_name"),
+            submitter_org: f.opt("submitter_org"),
+            submitter_email: f.opt("submitter_email"),
+            submitter_phone: f.opt("submitter_phone"),
+            partner_id: f.id("partner_id")?,
+            need_id: f.id("need_id")?,
+            offer_id: None,
+            title: f.text("title"),
+            body: f.text("body"),
+            policy_field: f.opt("policy_field"),
+            received_at: received_at(&f)?,
+            municipality_code: if u.is_deployment_admin() { f.opt("m") } else { None },
+            declarations: Declarations {
+                no_antisocial_forces: f.checked("no_antisocial_forces"),
+                consent_to_contact: f.checked("consent_to_contact"),
+            },
+        })
+    })();
+    let result = match input {
+        Err(e) => Err(e),
+        Ok(input) => match run(&state, u.lang, move |db| intake::record(db, &actor, input)).await {
+            Ok(p) => Ok(p),
+            Err(ConsoleError::App(e, _)) => Err(e),
+            Err(other) => return Err(other),
+        },
+    };
+    match result {
+        Ok(p) => Ok(see_other(&format!("/admin/proposals/{}?done=recorded", p.id))),
+        Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_))) => {
+            let ms = municipality_options(&state, &u).await?;
+            let mut res = render(&u, &f, &ms, Some(&e));
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+        Err(e) => Err(u.err(e)),
+    }
+}
+
+fn render(
+    u: &ConsoleUser,
+    f: &Fields,
+    municipalities: &[(String, String)],
+    error: Option<&AppError>,
+) -> HttpResponse {
+    let lang = u.lang;
+    let channels: Vec<(String, String)> = Channel::ALL
+        .iter()
+        .filter(|c| **c != Channel::Api)
+        .map(|c| (c.as_str().to_owned(), lang.channel(*c).to_owned()))
+        .collect();
+    let fields: Vec<(String, String)> = PolicyField::ALL
+        .iter()
+        .map(|p| (p.as_str().to_owned(), lang.field(*p).to_owned()))
+        .collect();
+    let body = html! {
+        @if let Some(e) = error { (layout::error_detail(lang, e)) }
+        p { (lang.t(
+            "電話・来庁・メール・イベントで受けた提案を、提案者に代わって登録します。所管課が分からなくても登録できます（所管未定）。",
+            "Record a proposal received by phone, at the counter, by e-mail or at an event. The department may be left unknown."
+        )) }
+        form method="post" action="/admin/record" {
+            (layout::csrf(u))
+            @if u.is_deployment_admin() {
+                (select("m", "m", lang.t("自治体", "Municipality"), municipalities, f.get("m"), Some(lang.t("選択してください", "Choose"))))
+            }
+            (select("channel", "channel", lang.t("受付経路", "Channel"), &channels, f.get("channel"), None))
+            div.field {
+                label for="received_on" { (lang.t("受付日（今日以外の場合）", "Date received (if not today)")) }
+                input #received_on type="date" name="received_on" value=[f.get("received_on")];
+                " "
+                label for="received_time" { (lang.t("時刻", "Time")) }
+                input #received_time type="text" name="received_time" inputmode="numeric" placeholder="09:30" value=[f.get("received_time")];
+            }
+            div.field {
+                label for="submitter_name" { (lang.t("提案者の氏名（必須）", "Proposer's name (required)")) }
+                input #submitter_name type="text" name="submitter_name" required value=[f.get("submitter_name")];
+            }
+            div.field {
+                label for="submitter_org" { (lang.t("団体名", "Organisation")) }
+                input #submitter_org type="text" name="submitter_org" value=[f.get("submitter_org")];
+            }
+            div.field {
+                label for="submitter_email" { (lang.t("メールアドレス", "E-mail address")) }
+                input #submitter_email type="email" name="submitter_email" value=[f.get("submitter_email")];
+            }
+            div.field {
+                label for="submitter_phone" { (lang.t("電話番号", "Phone")) }
+                input #submitter_phone type="text" name="submitter_phone" inputmode="tel" value=[f.get("submitter_phone")];
+            }
+            div.field {
+                label for="partner_id" { (lang.t("登録パートナーの番号（分かる場合）", "Registered partner id (if known)")) }
+                input #partner_id type="number" name="partner_id" min="1" value=[f.get("partner_id")];
+            }
+            div.field {
+                label for="need_id" { (lang.t("対象のニーズ番号（テーマ型の場合）", "Need id (if it answers a need)")) }
+                input #need_id type="number" name="need_id" min="1" value=[f.get("need_id")];
+            }
+            div.field {
+                label for="title" { (lang.t("件名（必須）", "Title (required)")) }
+                input #title type="text" name="title" required maxlength="200" value=[f.get("title")];
+            }
+            div.field {
+                label for="body" { (lang.t("提案の内容（必須）", "Proposal (required)")) }
+                textarea #body name="body" required { (f.get("body").unwrap_or_default()) }
+            }
+            (select("policy_field", "policy_field", lang.t("政策分野", "Policy field"), &fields, f.get("policy_field"), Some(lang.t("不明", "Unknown"))))
+            fieldset.checks {
+                legend { (lang.t("提案者の表明", "The proposer's declarations")) }
+                label { input type="checkbox" name="no_antisocial_forces" value="1" checked[f.checked("no_antisocial_forces")]; " " (lang.t("反社会的勢力でないことを確認した", "Confirmed no ties to organised crime")) }
+                label { input type="checkbox" name="consent_to_contact" value="1" checked[f.checked("consent_to_contact")]; " " (lang.t("連絡することに同意を得た", "Consented to be contacted")) }
+            }
+            button.primary type="submit" { (lang.t("受け付ける", "Record proposal")) }
+        }
+    };
+    layout::page(u, Nav::Record, lang.t("提案の記録", "Record a proposal"), body)
+}
