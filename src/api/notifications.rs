@@ -1,13 +1,14 @@
 //! Notification preferences, one-click unsubscribe, and the mail outbox for admins.
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use serde::{Deserialize, Serialize};
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
+use super::state::{AppState, run, run_search};
 use crate::domain::actor::Actor;
 use crate::domain::error::AppError;
 use crate::domain::notifications::preferences::{self, Preferences, PreferencesInput};
+use crate::domain::notifications::saved_searches::{self, SavedSearchInput, SavedSearchView};
 use crate::domain::notifications::unsubscribe as unsubscribing;
 use crate::mail::outbox;
 use crate::mail::templates::escape_html;
@@ -130,5 +131,31 @@ pub async fn retry_mail(state: web::Data<AppState>, actor: Actor, id: web::Path<
     if n == 0 {
         return Err(AppError::NotFound("failed mail").into());
     }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's saved searches.
+#[utoipa::path(tag = "notifications", security(("api_key" = [])),
+    responses((status = 200, body = Vec<SavedSearchView>), (status = "4XX", body = Problem)))]
+#[get("/me/saved-searches")]
+pub async fn list_saved_searches(state: web::Data<AppState>, actor: Actor) -> ApiResult<web::Json<Vec<SavedSearchView>>> {
+    Ok(web::Json(run(&state, move |db| saved_searches::list(db, &actor)).await?))
+}
+
+/// Save a search: new results are sent as `saved_search` notices.
+#[utoipa::path(tag = "notifications", request_body = SavedSearchInput, security(("api_key" = [])),
+    responses((status = 201, body = SavedSearchView), (status = "4XX", body = Problem)))]
+#[post("/me/saved-searches")]
+pub async fn create_saved_search(state: web::Data<AppState>, actor: Actor, body: web::Json<SavedSearchInput>) -> ApiResult<HttpResponse> {
+    let s = run_search(&state, move |db, engine| saved_searches::create(db, engine, &actor, body.into_inner())).await?;
+    Ok(HttpResponse::Created().json(s))
+}
+
+#[utoipa::path(tag = "notifications", params(("id" = i64, Path, description = "saved search id")), security(("api_key" = [])),
+    responses((status = 204), (status = "4XX", body = Problem)))]
+#[delete("/me/saved-searches/{id}")]
+pub async fn delete_saved_search(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    run(&state, move |db| saved_searches::delete(db, &actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

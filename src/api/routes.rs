@@ -102,7 +102,11 @@ where
                 .service(notifications::unsubscribe_page)
                 .service(notifications::unsubscribe)
                 .service(notifications::list_mail)
-                .service(notifications::retry_mail),
+                .service(notifications::retry_mail)
+                .service(notifications::list_saved_searches)
+
+                .service(notifications::create_saved_search)
+                .service(notifications::delete_saved_search),
         )
         .default_service(web::to(super::fallback::not_routed))
         .split_for_parts()

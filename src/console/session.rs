@@ -147,6 +147,20 @@ impl FromRequest for ConsoleUser {
 pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
+    pub fn empty() -> Fields {
+        Fields(vec![])
+    }
+
+    /// Fields with these values, as if posted (to prefill a form).
+    pub fn with(pairs: &[(&str, &str)]) -> Fields {
+        Fields(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()

@@ -1,5 +1,5 @@
 //! The scheduler: periodic notification work of a running service — match alerts
-//! (every 30 s), deadline reminders (every 10 min) and digests (when their time of day
+//! (every 30 s), deadline reminders and saved searches (every 10 min) and digests (when their time of day
 //! has come). Every job is safe to run twice or from several processes: alerts and
 //! reminders are deduplicated per cause, digests claim their period first.
 
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::Running;
 use crate::domain::notifications::digest::{self, Schedule};
-use crate::domain::notifications::{alerts, reminders};
+use crate::domain::notifications::{alerts, reminders, saved_searches};
 use crate::domain::search::SearchEngine;
 use crate::storage::{Db, now};
 
@@ -27,6 +27,9 @@ pub fn spawn(db: Db, engine: SearchEngine, schedule: Schedule, threshold: f32) -
             }
             if last_reminders.elapsed() >= Duration::from_secs(600) {
                 last_reminders = Instant::now();
+                if let Err(e) = saved_searches::run(&db, &engine) {
+                    log::error!("saved searches: {e}");
+                }
                 if let Err(e) = reminders::run(&db) {
                     log::error!("deadline reminders: {e}");
                 }

@@ -249,3 +249,35 @@ async fn failed_mail_is_listed_and_retried_by_admins(backend: Backend) {
     let smtp = SmtpServer::start();
     assert_eq!(mailer(&smtp).send_due(&app.db, 10).unwrap().sent, 1);
 }
+
+on_both_backends!(saved_searches_tell_of_new_results);
+
+async fn saved_searches_tell_of_new_results(backend: Backend) {
+    use kyoso::domain::notifications::saved_searches;
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    let key = w.partner_b.1.as_str();
+    // ドローン
+    let saved = app.post("/api/v1/me/saved-searches", Some(key), &json!({"name": "ドローン案件", "q": "ドローン", "type": "need"})).await;
+    assert_eq!(saved.status, 201, "{}", saved.text);
+    app.post("/api/v1/me/saved-searches", Some(key), &json!({"name": "bad", "q": &"長".repeat(300)})).await.assert_problem(422, "invalid");
+    assert_eq!(app.get("/api/v1/me/saved-searches", Some(key)).await.body.as_array().unwrap().len(), 1);
+    assert_eq!(saved_searches::run(&app.db, &app.search).unwrap(), 0, "nothing new yet");
+    let mut body = need_body("ドローンで河川を点検したい", y.department_id, "public", "open");
+    body["body"] = json!("河川の護岸の点検にドローンを使いたい。");
+    app.post("/api/v1/needs", Some(&y.dept_key), &body).await;
+    app.post("/api/v1/needs", Some(&y.dept_key), &need_body("別の課題", y.department_id, "public", "open")).await;
+    follow::catch_up(&app.db, &app.search).unwrap();
+    assert_eq!(saved_searches::run(&app.db, &app.search).unwrap(), 1);
+    assert_eq!(saved_searches::run(&app.db, &app.search).unwrap(), 0, "told once");
+    let item: (String, String, String) = {
+        let mut c = app.db.conn().unwrap();
+        mo::mail_outbox.filter(mo::kind.eq("saved_search")).select((mo::subject, mo::body_text, mo::delivery)).first(&mut *c).unwrap()
+    };
+    assert!(item.0.contains("ドローン") && item.1.contains("河川を点検") && !item.1.contains("別の課題"), "{item:?}");
+    assert_eq!(item.2, "daily");
+    let id = saved.body["id"].as_i64().unwrap();
+    app.call(awc::http::Method::DELETE, &format!("/api/v1/me/saved-searches/{id}"), Some(&w.partner_a.1), None).await.assert_problem(404, "not_found");
+    assert_eq!(app.call(awc::http::Method::DELETE, &format!("/api/v1/me/saved-searches/{id}"), Some(key), None).await.status, 204);
+}

@@ -8,6 +8,7 @@ pub mod digest;
 pub mod preferences;
 pub mod proposals;
 pub mod reminders;
+pub mod saved_searches;
 pub mod unsubscribe;
 
 use diesel::prelude::*;
