@@ -64,6 +64,14 @@ enum Command {
     /// Benchmark: answer the harness's line protocol on stdin/stdout (READY, then one
     /// JSON line per query) from INDEX_DIR, through the query code the API uses.
     BenchQuery { index_dir: PathBuf },
+    /// Benchmark: queue ITEMS digest notices for each of RECIPIENTS recipients in a
+    /// temporary SQLite database and time one daily digest run (time and peak memory).
+    BenchDigest {
+        #[arg(long, default_value_t = 10_000)]
+        recipients: usize,
+        #[arg(long, default_value_t = 3)]
+        items: usize,
+    },
     /// Benchmark: match up to COUNT of the documents' needs against its offers and print
     /// latency percentiles.
     BenchMatch {
@@ -240,6 +248,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             kyoso::commands::bench::index(&settings, &docs, &index_dir)
         }
         Command::BenchQuery { index_dir } => kyoso::commands::bench::query(&settings, &index_dir),
+        Command::BenchDigest { recipients, items } => kyoso::commands::bench::digest(recipients, items),
         Command::BenchMatch {
             docs,
             index_dir,
