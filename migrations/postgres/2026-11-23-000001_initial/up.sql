@@ -320,6 +320,8 @@ CREATE TABLE mail_outbox (
     created_at      TIMESTAMP NOT NULL
 );
 CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);
+CREATE INDEX mail_outbox_digest ON mail_outbox (delivery, status, recipient_email);
+
 
 -- One row per change of searchable text; the index follower applies them in id order.
 CREATE TABLE index_changes (

@@ -85,6 +85,9 @@ impl HourMinute for chrono::NaiveTime {
     }
 }
 
+/// Recipients whose digests are composed in one transaction.
+const RECIPIENTS_PER_BATCH: i64 = 500;
+
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DigestReport {
     /// Already run for this period (by this or another process): nothing was done.
@@ -155,65 +158,79 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
     if !claimed {
         return Ok(DigestReport { skipped: true, ..Default::default() });
     }
-    // Items that waited until `at`, per recipient address.
-    let recipients: Vec<String> = db.read(|conn| {
-        Ok(mail_outbox::table
-            .filter(mail_outbox::delivery.eq(period.delivery().as_str()).and(mail_outbox::status.eq("pending")).and(mail_outbox::created_at.le(at)))
-            .select(mail_outbox::recipient_email)
-            .distinct()
-            .order(mail_outbox::recipient_email)
-            .load(conn)?)
-    })?;
+    // Items that waited until `at`, in pages of recipients: one query and one
+    // transaction per page.
+    let pending = || {
+        mail_outbox::delivery
+            .eq(period.delivery().as_str())
+            .and(mail_outbox::status.eq("pending"))
+            .and(mail_outbox::created_at.le(at))
+    };
     let mut report = DigestReport::default();
-    for email in recipients {
-        let n = db.write(|conn| {
-            let items: Vec<MailRow> = mail_outbox::table
-                .filter(
-                    mail_outbox::delivery
-                        .eq(period.delivery().as_str())
-                        .and(mail_outbox::status.eq("pending"))
-                        .and(mail_outbox::created_at.le(at))
-                        .and(mail_outbox::recipient_email.eq(&email)),
-                )
-                .select(MailRow::as_select())
-                .order(mail_outbox::id)
-                .load(conn)?;
-            let Some(first) = items.first() else { return Ok(0) };
-            let locale = Locale::from_db(&first.locale);
-            let name = first.recipient_name.clone().unwrap_or_else(|| email.clone());
-            let who = RecipientRef::from_parts(&first.recipient_type, first.recipient_id);
-            let signing_key = crate::mail::signing::key(conn)?;
-            let unsubscribe = match who {
-                RecipientRef::Staff(id) | RecipientRef::Partner(id) => {
-                    let (t, _) = who.parts();
-                    let token = crate::mail::signing::sign(&signing_key, &format!("v1.{t}.{id}.digest"));
-                    format!("{}/api/v1/unsubscribe?token={token}", crate::mail::links::base())
-                }
-                RecipientRef::Guest => String::new(),
-            };
-            let message = compose(&items, period, locale, &name, &unsubscribe);
-
-            outbox::enqueue(
-                conn,
-                &Outgoing {
-                    dedupe_key: format!("digest:{key}:{}", email.to_lowercase()),
-                    kind: "digest",
-                    recipient: who,
-                    recipient_email: &email,
-                    recipient_name: first.recipient_name.as_deref(),
-                    locale,
-                    delivery: Delivery::Immediate,
-                    message,
-                },
-            )?;
-            let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-            diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(&ids))).set(mail_outbox::status.eq("digested")).execute(conn)?;
-            Ok(items.len())
+    let mut after = String::new();
+    loop {
+        let emails: Vec<String> = db.read(|conn| {
+            Ok(mail_outbox::table
+                .filter(pending().and(mail_outbox::recipient_email.gt(&after)))
+                .select(mail_outbox::recipient_email)
+                .distinct()
+                .order(mail_outbox::recipient_email)
+                .limit(RECIPIENTS_PER_BATCH)
+                .load(conn)?)
         })?;
-        if n > 0 {
-            report.digests += 1;
-            report.items += n;
-        }
+        let Some(last) = emails.last().cloned() else { break };
+        let (digests, items) = db.write(|conn| {
+            let rows: Vec<MailRow> = mail_outbox::table
+                .filter(pending().and(mail_outbox::recipient_email.eq_any(&emails)))
+                .select(MailRow::as_select())
+                .order((mail_outbox::recipient_email, mail_outbox::id))
+                .load(conn)?;
+            let signing_key = crate::mail::signing::key(conn)?;
+            let mut by_recipient: BTreeMap<&str, Vec<&MailRow>> = BTreeMap::new();
+            for r in &rows {
+                by_recipient.entry(r.recipient_email.as_str()).or_default().push(r);
+            }
+            let (mut digests, mut count) = (0, 0);
+            for (email, items) in by_recipient {
+                let first = items[0];
+                let locale = Locale::from_db(&first.locale);
+                let name = first.recipient_name.clone().unwrap_or_else(|| email.to_owned());
+                let who = RecipientRef::from_parts(&first.recipient_type, first.recipient_id);
+                let unsubscribe = match who {
+                    RecipientRef::Staff(id) | RecipientRef::Partner(id) => {
+                        let (t, _) = who.parts();
+                        let token = crate::mail::signing::sign(&signing_key, &format!("v1.{t}.{id}.digest"));
+                        format!("{}/api/v1/unsubscribe?token={token}", crate::mail::links::base())
+                    }
+                    RecipientRef::Guest => String::new(),
+                };
+                let owned: Vec<MailRow> = items.iter().map(|r| (*r).clone()).collect();
+                let message = compose(&owned, period, locale, &name, &unsubscribe);
+                outbox::enqueue(
+                    conn,
+                    &Outgoing {
+                        dedupe_key: format!("digest:{key}:{}", email.to_lowercase()),
+                        kind: "digest",
+                        recipient: who,
+                        recipient_email: email,
+                        recipient_name: first.recipient_name.as_deref(),
+                        locale,
+                        delivery: Delivery::Immediate,
+                        message,
+                    },
+                )?;
+                digests += 1;
+                count += items.len();
+            }
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            for chunk in ids.chunks(500) {
+                diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(chunk))).set(mail_outbox::status.eq("digested")).execute(conn)?;
+            }
+            Ok((digests, count))
+        })?;
+        report.digests += digests;
+        report.items += items;
+        after = last;
     }
     let done = report.digests as i32;
     db.write(|conn| {
