@@ -154,7 +154,8 @@ pub fn build(
         )
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(query_error))
-        .app_data(web::PathConfig::default().error_handler(path_error));
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .configure(crate::console::configure);
     let (app, _doc) = routes::register(app);
     app.wrap(ErrorHandlers::new().default_handler(problem::catch_all))
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))

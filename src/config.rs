@@ -121,7 +121,6 @@ pub struct Layer {
     pub match_alert_threshold: Option<f32>,
 }
 
-
 impl Layer {
     /// Later layers win field by field.
     fn over(self, lower: Layer) -> Layer {
@@ -163,12 +162,14 @@ impl Layer {
         let match_alert_threshold = match get("KYOSO_MATCH_ALERT_THRESHOLD") {
             None => None,
             Some(v) => Some(v.parse().map_err(|_| {
-                ConfigError::invalid("KYOSO_MATCH_ALERT_THRESHOLD", "must be a number between 0 and 1")
+                ConfigError::invalid(
+                    "KYOSO_MATCH_ALERT_THRESHOLD",
+                    "must be a number between 0 and 1",
+                )
             })?),
         };
         Ok(Layer {
             database_url: get("KYOSO_DATABASE_URL")
-
                 .or_else(|| get("DATABASE_URL"))
                 .map(Secret),
             data_dir: get("KYOSO_DATA_DIR").map(PathBuf::from),
@@ -295,18 +296,34 @@ impl Settings {
             .split_once(':')
             .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
             .filter(|(h, m)| *h < 24 && *m < 60)
-            .ok_or_else(|| ConfigError::invalid("digest_time (KYOSO_DIGEST_TIME)", format!("`{time}` is not HH:MM, e.g. 08:00")))?;
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "digest_time (KYOSO_DIGEST_TIME)",
+                    format!("`{time}` is not HH:MM, e.g. 08:00"),
+                )
+            })?;
         let day = l.digest_weekday.unwrap_or_else(|| "mon".into());
-        let weekday: chrono::Weekday = day
-            .parse()
-            .map_err(|_| ConfigError::invalid("digest_weekday (KYOSO_DIGEST_WEEKDAY)", format!("`{day}` is not a weekday like mon")))?;
-        let digest = crate::domain::notifications::digest::Schedule { hour, minute, weekday };
-        let match_alert_threshold = l.match_alert_threshold.unwrap_or(crate::domain::notifications::alerts::DEFAULT_THRESHOLD);
+        let weekday: chrono::Weekday = day.parse().map_err(|_| {
+            ConfigError::invalid(
+                "digest_weekday (KYOSO_DIGEST_WEEKDAY)",
+                format!("`{day}` is not a weekday like mon"),
+            )
+        })?;
+        let digest = crate::domain::notifications::digest::Schedule {
+            hour,
+            minute,
+            weekday,
+        };
+        let match_alert_threshold = l
+            .match_alert_threshold
+            .unwrap_or(crate::domain::notifications::alerts::DEFAULT_THRESHOLD);
         if !(0.0..=1.0).contains(&match_alert_threshold) {
-            return Err(ConfigError::invalid("match_alert_threshold (KYOSO_MATCH_ALERT_THRESHOLD)", "must be between 0 and 1"));
+            return Err(ConfigError::invalid(
+                "match_alert_threshold (KYOSO_MATCH_ALERT_THRESHOLD)",
+                "must be between 0 and 1",
+            ));
         }
         Ok(Settings {
-
             database,
             data_dir,
             bind,
@@ -321,7 +338,6 @@ impl Settings {
             digest,
             match_alert_threshold,
         })
-
     }
 
     /// Loads kyoso.toml (from `config_path`, or ./kyoso.toml when present), the process

@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod jobs;

@@ -102,6 +102,11 @@ enum MailCommand {
 enum StaffCommand {
     /// Create a staff user and print its first API key (shown once).
     Add(StaffAdd),
+    /// Set a staff user's console password, read from the first line of stdin.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Args)]
@@ -120,6 +125,16 @@ struct StaffAdd {
     /// Department id (required for department staff).
     #[arg(long, value_name = "ID")]
     department: Option<i64>,
+    /// Also set the console password, read from the first line of stdin.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+/// The first line of stdin, without its line end.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 fn settings_help() -> String {
@@ -180,8 +195,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_db(&settings)?;
             let search = kyoso::commands::search::start(&settings, &db)?;
             let _follower = kyoso::jobs::index_follower::spawn(db.clone(), search.clone());
-            let _sender = kyoso::jobs::mail_sender::spawn(db.clone(), kyoso::commands::mail::mailer(&settings)?);
-            let _scheduler = kyoso::jobs::scheduler::spawn(db.clone(), search.clone(), settings.digest, settings.match_alert_threshold);
+            let _sender = kyoso::jobs::mail_sender::spawn(
+                db.clone(),
+                kyoso::commands::mail::mailer(&settings)?,
+            );
+            let _scheduler = kyoso::jobs::scheduler::spawn(
+                db.clone(),
+                search.clone(),
+                settings.digest,
+                settings.match_alert_threshold,
+            );
             let listener = TcpListener::bind(settings.bind)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {} (bind): {e}", settings.bind))?;
             let where_ = match &settings.database {
@@ -189,7 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 DatabaseTarget::Postgres(_) => "PostgreSQL".to_owned(),
             };
             log::info!(
-                "kyoso listening on http://{} ({where_}); API at /api/v1, OpenAPI at /api/v1/openapi.json",
+                "kyoso listening on http://{} ({where_}); API at /api/v1, OpenAPI at /api/v1/openapi.json, staff console at /admin",
                 settings.bind
             );
             actix_web::rt::System::new().block_on(kyoso::app::serve(db, search, listener, None))?;
@@ -248,13 +271,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             kyoso::commands::bench::index(&settings, &docs, &index_dir)
         }
         Command::BenchQuery { index_dir } => kyoso::commands::bench::query(&settings, &index_dir),
-        Command::BenchDigest { recipients, items } => kyoso::commands::bench::digest(recipients, items),
+        Command::BenchDigest { recipients, items } => {
+            kyoso::commands::bench::digest(recipients, items)
+        }
         Command::BenchMatch {
             docs,
             index_dir,
             count,
         } => kyoso::commands::bench::matching(&settings, &docs, &index_dir, count),
+        Command::Staff(StaffCommand::SetPassword { email }) => {
+            let password = password_from_stdin()?;
+            let db = open_db(&settings)?;
+            kyoso::domain::console_auth::set_password(&db, None, &email, &password)
+                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            println!("password set for {email}; their console sessions were ended");
+            Ok(())
+        }
         Command::Staff(StaffCommand::Add(a)) => {
+            let password = a.password_stdin.then(password_from_stdin).transpose()?;
+            if let Some(p) = &password {
+                kyoso::domain::console_auth::check_password(p)
+                    .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            }
             let db = open_db(&settings)?;
             let created = staff::create(
                 &db,
@@ -274,6 +312,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 created.staff.email, created.staff.role, created.staff.id
             );
             println!("API key (shown once): {}", created.api_key.key);
+            if let Some(p) = password {
+                kyoso::domain::console_auth::set_password(&db, None, &created.staff.email, &p)
+                    .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+                println!("console password set; log in at /admin");
+            }
             Ok(())
         }
     }

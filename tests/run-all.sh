@@ -22,7 +22,9 @@ else
 fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
+driver_pid=
 stop() {
+  if [ -n "$driver_pid" ]; then kill "$driver_pid" 2>/dev/null || true; fi
   as_pg "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -33,5 +35,21 @@ as_pg "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
   -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off" >/dev/null
 export KYOSO_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 echo "test PostgreSQL on port $port"
+
+# The console's browser tests drive Debian's headless Chromium through chromedriver.
+if ! command -v chromedriver >/dev/null || [ ! -x /usr/bin/chromium ]; then
+  echo "chromium and chromedriver not found; install them: apt-get install chromium chromium-driver" >&2
+  exit 1
+fi
+driver_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+chromedriver --port="$driver_port" >"$work/chromedriver.log" 2>&1 &
+driver_pid=$!
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$driver_port/status" >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$driver_port/status" >/dev/null || { echo "chromedriver did not start" >&2; cat "$work/chromedriver.log" >&2; exit 1; }
+export KYOSO_TEST_WEBDRIVER_URL="http://127.0.0.1:$driver_port"
+echo "chromedriver on port $driver_port"
 
 cargo test --workspace --locked "$@"

@@ -17,15 +17,29 @@ use crate::mail::templates::escape_html;
 #[utoipa::path(tag = "notifications", security(("api_key" = [])),
     responses((status = 200, body = Preferences), (status = "4XX", body = Problem)))]
 #[get("/me/notifications")]
-pub async fn get_preferences(state: web::Data<AppState>, actor: Actor) -> ApiResult<web::Json<Preferences>> {
-    Ok(web::Json(run(&state, move |db| preferences::get(db, &actor)).await?))
+pub async fn get_preferences(
+    state: web::Data<AppState>,
+    actor: Actor,
+) -> ApiResult<web::Json<Preferences>> {
+    Ok(web::Json(
+        run(&state, move |db| preferences::get(db, &actor)).await?,
+    ))
 }
 
 #[utoipa::path(tag = "notifications", request_body = PreferencesInput, security(("api_key" = [])),
     responses((status = 200, body = Preferences), (status = "4XX", body = Problem)))]
 #[put("/me/notifications")]
-pub async fn update_preferences(state: web::Data<AppState>, actor: Actor, body: web::Json<PreferencesInput>) -> ApiResult<web::Json<Preferences>> {
-    Ok(web::Json(run(&state, move |db| preferences::update(db, &actor, body.into_inner())).await?))
+pub async fn update_preferences(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<PreferencesInput>,
+) -> ApiResult<web::Json<Preferences>> {
+    Ok(web::Json(
+        run(&state, move |db| {
+            preferences::update(db, &actor, body.into_inner())
+        })
+        .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -62,11 +76,22 @@ pub async fn unsubscribe_page(q: web::Query<TokenParam>) -> HttpResponse {
 /// One-click unsubscribe (RFC 8058): works without signing in; the token says who and what.
 #[utoipa::path(tag = "notifications", params(TokenParam), responses((status = 200, description = "HTML confirmation"), (status = "4XX", body = Problem)))]
 #[post("/unsubscribe")]
-pub async fn unsubscribe(state: web::Data<AppState>, q: web::Query<TokenParam>) -> ApiResult<HttpResponse> {
+pub async fn unsubscribe(
+    state: web::Data<AppState>,
+    q: web::Query<TokenParam>,
+) -> ApiResult<HttpResponse> {
     let token = q.into_inner().token;
     let off = run(&state, move |db| unsubscribing::apply(db, &token)).await?;
-    let list: String = off.iter().map(|k| format!("<li>{}</li>", escape_html(k))).collect();
-    Ok(page("配信を停止しました / Unsubscribed", &format!("<p>次のお知らせを停止しました。配信設定からいつでも再開できます。</p><ul>{list}</ul>")))
+    let list: String = off
+        .iter()
+        .map(|k| format!("<li>{}</li>", escape_html(k)))
+        .collect();
+    Ok(page(
+        "配信を停止しました / Unsubscribed",
+        &format!(
+            "<p>次のお知らせを停止しました。配信設定からいつでも再開できます。</p><ul>{list}</ul>"
+        ),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -95,13 +120,25 @@ pub struct MailView {
 #[utoipa::path(tag = "notifications", params(MailQuery), security(("api_key" = [])),
     responses((status = 200, body = Vec<MailView>), (status = "4XX", body = Problem)))]
 #[get("/admin/mail")]
-pub async fn list_mail(state: web::Data<AppState>, actor: Actor, q: web::Query<MailQuery>) -> ApiResult<web::Json<Vec<MailView>>> {
+pub async fn list_mail(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<MailQuery>,
+) -> ApiResult<web::Json<Vec<MailView>>> {
     actor.require_deployment_admin()?;
     let status = q.into_inner().status.unwrap_or_else(|| "failed".into());
     if !["pending", "sending", "sent", "failed", "digested"].contains(&status.as_str()) {
-        return Err(AppError::field("status", "unknown_value", "must be one of: pending, sending, sent, failed, digested").into());
+        return Err(AppError::field(
+            "status",
+            "unknown_value",
+            "must be one of: pending, sending, sent, failed, digested",
+        )
+        .into());
     }
-    let rows = run(&state, move |db| db.read(|c| Ok(outbox::list(c, Some(&status), 200)?))).await?;
+    let rows = run(&state, move |db| {
+        db.read(|c| Ok(outbox::list(c, Some(&status), 200)?))
+    })
+    .await?;
     Ok(web::Json(
         rows.into_iter()
             .map(|r| MailView {
@@ -124,7 +161,11 @@ pub async fn list_mail(state: web::Data<AppState>, actor: Actor, q: web::Query<M
 #[utoipa::path(tag = "notifications", params(("id" = i64, Path, description = "mail id")), security(("api_key" = [])),
     responses((status = 204), (status = "4XX", body = Problem)))]
 #[post("/admin/mail/{id}/retry")]
-pub async fn retry_mail(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn retry_mail(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     actor.require_deployment_admin()?;
     let id = id.into_inner();
     let n = run(&state, move |db| db.write(|c| Ok(outbox::retry(c, id)?))).await?;
@@ -138,23 +179,39 @@ pub async fn retry_mail(state: web::Data<AppState>, actor: Actor, id: web::Path<
 #[utoipa::path(tag = "notifications", security(("api_key" = [])),
     responses((status = 200, body = Vec<SavedSearchView>), (status = "4XX", body = Problem)))]
 #[get("/me/saved-searches")]
-pub async fn list_saved_searches(state: web::Data<AppState>, actor: Actor) -> ApiResult<web::Json<Vec<SavedSearchView>>> {
-    Ok(web::Json(run(&state, move |db| saved_searches::list(db, &actor)).await?))
+pub async fn list_saved_searches(
+    state: web::Data<AppState>,
+    actor: Actor,
+) -> ApiResult<web::Json<Vec<SavedSearchView>>> {
+    Ok(web::Json(
+        run(&state, move |db| saved_searches::list(db, &actor)).await?,
+    ))
 }
 
 /// Save a search: new results are sent as `saved_search` notices.
 #[utoipa::path(tag = "notifications", request_body = SavedSearchInput, security(("api_key" = [])),
     responses((status = 201, body = SavedSearchView), (status = "4XX", body = Problem)))]
 #[post("/me/saved-searches")]
-pub async fn create_saved_search(state: web::Data<AppState>, actor: Actor, body: web::Json<SavedSearchInput>) -> ApiResult<HttpResponse> {
-    let s = run_search(&state, move |db, engine| saved_searches::create(db, engine, &actor, body.into_inner())).await?;
+pub async fn create_saved_search(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<SavedSearchInput>,
+) -> ApiResult<HttpResponse> {
+    let s = run_search(&state, move |db, engine| {
+        saved_searches::create(db, engine, &actor, body.into_inner())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(s))
 }
 
 #[utoipa::path(tag = "notifications", params(("id" = i64, Path, description = "saved search id")), security(("api_key" = [])),
     responses((status = 204), (status = "4XX", body = Problem)))]
 #[delete("/me/saved-searches/{id}")]
-pub async fn delete_saved_search(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn delete_saved_search(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     run(&state, move |db| saved_searches::delete(db, &actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())

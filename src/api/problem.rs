@@ -145,7 +145,8 @@ pub fn catch_all<B: MessageBody + 'static>(
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(CONTENT_TYPE.as_bytes()));
-    if is_problem {
+    // The staff console under /admin renders its own HTML error pages.
+    if is_problem || res.request().path().starts_with("/admin") {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

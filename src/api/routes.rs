@@ -8,7 +8,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope};
 
 use super::{
-    desk, health, keys, municipalities, needs, notifications, offers, partners, proposals, search, staff,
+    desk, health, keys, municipalities, needs, notifications, offers, partners, proposals, search,
+    staff,
 };
 
 #[derive(OpenApi)]
@@ -104,7 +105,6 @@ where
                 .service(notifications::list_mail)
                 .service(notifications::retry_mail)
                 .service(notifications::list_saved_searches)
-
                 .service(notifications::create_saved_search)
                 .service(notifications::delete_saved_search),
         )

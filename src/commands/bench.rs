@@ -42,7 +42,13 @@ pub fn matching(
 /// Peak resident memory of this process so far, in MiB (Linux).
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some(kb / 1024.0)
 }
 
@@ -70,7 +76,15 @@ pub fn digest(recipients: usize, items: usize) -> anyhow::Result<()> {
                     let message = templates::render(
                         "match_alert",
                         Locale::Ja,
-                        &[("recipient_name", "担当者"), ("title", &format!("課題 {i}: 公共施設の省エネルギー化")), ("other", "課題"), ("source_title", "省エネ診断"), ("owner", "横浜市"), ("terms", "省エネ、照明、空調"), ("link", "http://127.0.0.1:8080/api/v1/needs/1")],
+                        &[
+                            ("recipient_name", "担当者"),
+                            ("title", &format!("課題 {i}: 公共施設の省エネルギー化")),
+                            ("other", "課題"),
+                            ("source_title", "省エネ診断"),
+                            ("owner", "横浜市"),
+                            ("terms", "省エネ、照明、空調"),
+                            ("link", "http://127.0.0.1:8080/api/v1/needs/1"),
+                        ],
                     );
                     outbox::enqueue(
                         conn,

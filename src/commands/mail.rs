@@ -12,10 +12,15 @@ use crate::storage::{Db, now};
 /// SMTP when `smtp_url` is set, otherwise .eml files under DATA_DIR/mail.
 pub fn mailer(settings: &Settings) -> anyhow::Result<Mailer> {
     let transport = match &settings.smtp_url {
-        Some(url) => Transport::smtp(url.expose()).map_err(|e| anyhow::anyhow!("smtp_url (KYOSO_SMTP_URL): {e}"))?,
+        Some(url) => Transport::smtp(url.expose())
+            .map_err(|e| anyhow::anyhow!("smtp_url (KYOSO_SMTP_URL): {e}"))?,
         None => Transport::files(settings.data_dir.join("mail")),
     };
-    Ok(Mailer::new(transport, settings.mail_from.clone(), settings.public_url.clone()))
+    Ok(Mailer::new(
+        transport,
+        settings.mail_from.clone(),
+        settings.public_url.clone(),
+    ))
 }
 
 /// `kyoso digest run`: the periods due now (or the one named), each at most once.
@@ -26,13 +31,21 @@ pub fn run_digests(settings: &Settings, db: &Db, period: Option<Period>) -> anyh
         None => digest::run_due(db, &settings.digest, at)?,
     };
     if runs.is_empty() {
-        println!("no digest is due yet (digest time {:02}:{:02} Japan time)", settings.digest.hour, settings.digest.minute);
+        println!(
+            "no digest is due yet (digest time {:02}:{:02} Japan time)",
+            settings.digest.hour, settings.digest.minute
+        );
     }
     for (p, r) in runs {
         if r.skipped {
             println!("{p:?} digest of {} already ran", p.key(at));
         } else {
-            println!("{p:?} digest of {}: {} mails with {} items", p.key(at), r.digests, r.items);
+            println!(
+                "{p:?} digest of {}: {} mails with {} items",
+                p.key(at),
+                r.digests,
+                r.items
+            );
         }
     }
     Ok(())

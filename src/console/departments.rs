@@ -23,18 +23,36 @@ pub struct MQuery {
 
 fn back(code: &str, u: &ConsoleUser, done: &str) -> String {
     if u.is_deployment_admin() {
-        format!("/admin/departments?m={}&done={done}", layout::url_encode(code))
+        format!(
+            "/admin/departments?m={}&done={done}",
+            layout::url_encode(code)
+        )
     } else {
         format!("/admin/departments?done={done}")
     }
 }
 
-pub async fn show(state: web::Data<AppState>, u: ConsoleUser, q: web::Query<MQuery>) -> ConsoleResult<HttpResponse> {
+pub async fn show(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    q: web::Query<MQuery>,
+) -> ConsoleResult<HttpResponse> {
     let lang = u.lang;
     let Some(code) = u.municipality(q.m.as_deref()) else {
-        let ms = run(&state, lang, |db| Ok(municipalities::list(db)?.into_iter().map(|m| (m.code, m.name)).collect::<Vec<_>>())).await?;
+        let ms = run(&state, lang, |db| {
+            Ok(municipalities::list(db)?
+                .into_iter()
+                .map(|m| (m.code, m.name))
+                .collect::<Vec<_>>())
+        })
+        .await?;
         let body = layout::municipality_picker(&u, "/admin/departments", &ms, None);
-        return Ok(layout::page(&u, Nav::Departments, lang.t("所管課・振り分けルール", "Departments & routing rules"), body));
+        return Ok(layout::page(
+            &u,
+            Nav::Departments,
+            lang.t("所管課・振り分けルール", "Departments & routing rules"),
+            body,
+        ));
     };
     let actor = u.actor();
     let (m, rules) = run(&state, lang, move |db| {
@@ -43,9 +61,22 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser, q: web::Query<MQue
         Ok((m, rules))
     })
     .await?;
-    let name_of = |id: DepartmentId| m.departments.iter().find(|d| d.id == id).map(|d| d.name.clone()).unwrap_or_default();
-    let dept_options: Vec<(String, String)> = m.departments.iter().map(|d| (d.id.0.to_string(), d.name.clone())).collect();
-    let fields: Vec<(String, String)> = PolicyField::ALL.iter().map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned())).collect();
+    let name_of = |id: DepartmentId| {
+        m.departments
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.name.clone())
+            .unwrap_or_default()
+    };
+    let dept_options: Vec<(String, String)> = m
+        .departments
+        .iter()
+        .map(|d| (d.id.0.to_string(), d.name.clone()))
+        .collect();
+    let fields: Vec<(String, String)> = PolicyField::ALL
+        .iter()
+        .map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned()))
+        .collect();
     let body = html! {
         p { (m.name) "（" (m.prefecture) "）" " — " (lang.s(
             format!("初回回答の目標 {}開庁日・結論の目標 {}開庁日", m.first_response_days, m.decision_days),
@@ -115,12 +146,24 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser, q: web::Query<MQue
             button.primary type="submit" { (lang.t("ルールを追加する", "Add rule")) }
         }
     };
-    Ok(layout::page(&u, Nav::Departments, lang.t("所管課・振り分けルール", "Departments & routing rules"), body))
+    Ok(layout::page(
+        &u,
+        Nav::Departments,
+        lang.t("所管課・振り分けルール", "Departments & routing rules"),
+        body,
+    ))
 }
 
-fn department_form(u: &ConsoleUser, action: &str, d: Option<&DepartmentView>, code: &str) -> Markup {
+fn department_form(
+    u: &ConsoleUser,
+    action: &str,
+    d: Option<&DepartmentView>,
+    code: &str,
+) -> Markup {
     let lang = u.lang;
-    let key = d.map(|d| d.id.0.to_string()).unwrap_or_else(|| "new".into());
+    let key = d
+        .map(|d| d.id.0.to_string())
+        .unwrap_or_else(|| "new".into());
     html! {
         form method="post" action=(action) {
             (layout::csrf(u))
@@ -163,19 +206,32 @@ pub async fn create(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
     let Posted { user: u, form: f } = posted;
     let code = code_of(&u, &f).map_err(|e| u.err(e))?;
     let (actor, input, c) = (u.actor(), department_input(&f), code.clone());
-    run(&state, u.lang, move |db| municipalities::create_department(db, &actor, &c, input)).await?;
+    run(&state, u.lang, move |db| {
+        municipalities::create_department(db, &actor, &c, input)
+    })
+    .await?;
     Ok(see_other(&back(&code, &u, "created")))
 }
 
-pub async fn update(state: web::Data<AppState>, posted: Posted, id: web::Path<i64>) -> ConsoleResult<HttpResponse> {
+pub async fn update(
+    state: web::Data<AppState>,
+    posted: Posted,
+    id: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
     let id = DepartmentId(id.into_inner());
     let (actor, input) = (u.actor(), department_input(&f));
-    let d = run(&state, u.lang, move |db| municipalities::update_department(db, &actor, id, input)).await?;
+    let d = run(&state, u.lang, move |db| {
+        municipalities::update_department(db, &actor, id, input)
+    })
+    .await?;
     Ok(see_other(&back(&d.municipality_code, &u, "saved")))
 }
 
-pub async fn create_rule(state: web::Data<AppState>, posted: Posted) -> ConsoleResult<HttpResponse> {
+pub async fn create_rule(
+    state: web::Data<AppState>,
+    posted: Posted,
+) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
     let code = code_of(&u, &f).map_err(|e| u.err(e))?;
     let input = RuleInput {
@@ -184,14 +240,24 @@ pub async fn create_rule(state: web::Data<AppState>, posted: Posted) -> ConsoleR
         keyword: f.opt("keyword"),
     };
     let (actor, c) = (u.actor(), code.clone());
-    run(&state, u.lang, move |db| rules::create(db, &actor, Some(&c), input)).await?;
+    run(&state, u.lang, move |db| {
+        rules::create(db, &actor, Some(&c), input)
+    })
+    .await?;
     Ok(see_other(&back(&code, &u, "created")))
 }
 
-pub async fn delete_rule(state: web::Data<AppState>, posted: Posted, id: web::Path<i64>) -> ConsoleResult<HttpResponse> {
+pub async fn delete_rule(
+    state: web::Data<AppState>,
+    posted: Posted,
+    id: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
     let code = code_of(&u, &f).map_err(|e| u.err(e))?;
     let (actor, c, id) = (u.actor(), code.clone(), id.into_inner());
-    run(&state, u.lang, move |db| rules::delete(db, &actor, Some(&c), id)).await?;
+    run(&state, u.lang, move |db| {
+        rules::delete(db, &actor, Some(&c), id)
+    })
+    .await?;
     Ok(see_other(&back(&code, &u, "deleted")))
 }

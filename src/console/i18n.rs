@@ -30,9 +30,10 @@ impl Lang {
 
     /// `?lang=` of this request, else the cookie, else Japanese.
     pub fn of(req: &HttpRequest) -> Lang {
-        let from_query = req.query_string().split('&').find_map(|kv| {
-            kv.strip_prefix("lang=").and_then(Lang::parse)
-        });
+        let from_query = req
+            .query_string()
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("lang=").and_then(Lang::parse));
         from_query
             .or_else(|| req.cookie(COOKIE).and_then(|c| Lang::parse(c.value())))
             .unwrap_or(Lang::Ja)

@@ -81,12 +81,16 @@ pub async fn show(
             ))
         })?),
     };
-    let date = |v: &Option<String>, name: &'static str| -> ConsoleResult<Option<chrono::NaiveDate>> {
-        blank(v)
-            .map(|d| d.parse())
-            .transpose()
-            .map_err(|_| u.err(crate::domain::error::AppError::field(name, "format", "YYYY-MM-DD")))
-    };
+    let date =
+        |v: &Option<String>, name: &'static str| -> ConsoleResult<Option<chrono::NaiveDate>> {
+            blank(v).map(|d| d.parse()).transpose().map_err(|_| {
+                u.err(crate::domain::error::AppError::field(
+                    name,
+                    "format",
+                    "YYYY-MM-DD",
+                ))
+            })
+        };
     let query = ProposalQuery {
         state: Some(blank(&q.state).unwrap_or_else(|| "open".to_owned())).filter(|s| s != "all"),
         channel: blank(&q.channel),
@@ -111,7 +115,11 @@ pub async fn show(
                 ProposalQuery {
                     state: Some("open".into()),
                     unassigned: Some(true),
-                    municipality: if deployment_admin { code2.clone() } else { None },
+                    municipality: if deployment_admin {
+                        code2.clone()
+                    } else {
+                        None
+                    },
                     limit: Some(100),
                     ..Default::default()
                 },
@@ -127,7 +135,11 @@ pub async fn show(
                 &actor,
                 DeadlineQuery {
                     within: Some(3),
-                    municipality: if deployment_admin { code2.clone() } else { None },
+                    municipality: if deployment_admin {
+                        code2.clone()
+                    } else {
+                        None
+                    },
                 },
             )?)
         } else {
@@ -186,7 +198,12 @@ fn clock_label(u: &ConsoleUser, c: Clock) -> &'static str {
 }
 
 /// One row per proposal; shared with the partner page.
-pub fn table(u: &ConsoleUser, caption: &str, rows: &[&ProposalView], extra: Option<&[String]>) -> Markup {
+pub fn table(
+    u: &ConsoleUser,
+    caption: &str,
+    rows: &[&ProposalView],
+    extra: Option<&[String]>,
+) -> Markup {
     let lang = u.lang;
     html! {
         div.table-wrap {
@@ -236,12 +253,29 @@ fn render(u: &ConsoleUser, q: &InboxQuery, inbox: Inbox) -> HttpResponse {
         .filter(|p| needle.as_deref().is_none_or(|n| matches_text(p, n)))
         .collect();
     let mut states: Vec<(String, String)> = vec![
-        ("open".into(), lang.t("対応中（受付済・確認中・対話中）", "Open (received, routed, in dialogue)").into()),
+        (
+            "open".into(),
+            lang.t(
+                "対応中（受付済・確認中・対話中）",
+                "Open (received, routed, in dialogue)",
+            )
+            .into(),
+        ),
         ("all".into(), lang.t("すべて", "All").into()),
     ];
-    states.extend(ProposalState::ALL.iter().map(|s| (s.as_str().to_owned(), lang.state(*s).to_owned())));
-    let channels: Vec<(String, String)> = Channel::ALL.iter().map(|c| (c.as_str().to_owned(), lang.channel(*c).to_owned())).collect();
-    let fields: Vec<(String, String)> = PolicyField::ALL.iter().map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned())).collect();
+    states.extend(
+        ProposalState::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), lang.state(*s).to_owned())),
+    );
+    let channels: Vec<(String, String)> = Channel::ALL
+        .iter()
+        .map(|c| (c.as_str().to_owned(), lang.channel(*c).to_owned()))
+        .collect();
+    let fields: Vec<(String, String)> = PolicyField::ALL
+        .iter()
+        .map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned()))
+        .collect();
     let chosen_state = blank(&q.state).unwrap_or_else(|| "open".into());
     let body = html! {
         @if u.is_deployment_admin() {

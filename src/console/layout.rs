@@ -116,11 +116,14 @@ pub fn error_detail(lang: Lang, e: &AppError) -> Markup {
 
 fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
     Some(match code {
-        "routed" => lang.t("所管課へ回付しました。", "Routed to the department."),
+        "route" => lang.t("所管課へ回付しました。", "Routed to the department."),
         "note" => lang.t("庁内メモを記録しました。", "Internal note recorded."),
         "reply" => lang.t("提案者へ回答を送りました。", "Reply sent to the proposer."),
         "transition" => lang.t("状態を変更しました。", "State changed."),
-        "pause" => lang.t("資料待ちとして期限を停止しました。", "Clocks paused while waiting for the proposer."),
+        "pause" => lang.t(
+            "資料待ちとして期限を停止しました。",
+            "Clocks paused while waiting for the proposer.",
+        ),
         "resume" => lang.t("期限を再開しました。", "Clocks resumed."),
         "extend" => lang.t("期限を延長しました。", "Due date extended."),
         "recorded" => lang.t("提案を受け付けました。", "Proposal recorded."),
@@ -129,7 +132,10 @@ fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
         "publish" => lang.t("ニーズを公開しました。", "Need published."),
         "close" => lang.t("ニーズの募集を終了しました。", "Need closed."),
         "suspend" => lang.t("パートナーの利用を停止しました。", "Partner suspended."),
-        "reinstate" => lang.t("パートナーの利用停止を解除しました。", "Partner reinstated."),
+        "reinstate" => lang.t(
+            "パートナーの利用停止を解除しました。",
+            "Partner reinstated.",
+        ),
         "deleted" => lang.t("削除しました。", "Deleted."),
         "password" => lang.t("パスワードを設定しました。", "Password set."),
         "retried" => lang.t("メールを再送の待ち行列に戻しました。", "Mail queued again."),
@@ -151,21 +157,42 @@ pub fn page_with_status(
 ) -> HttpResponse {
     let lang = u.lang;
     let s = &u.session;
-    let mut items: Vec<(Nav, &str, &str)> = vec![(Nav::Inbox, "/admin/inbox", lang.t("受付一覧", "Inbox"))];
+    let mut items: Vec<(Nav, &str, &str)> =
+        vec![(Nav::Inbox, "/admin/inbox", lang.t("受付一覧", "Inbox"))];
     if u.is_desk() {
-        items.push((Nav::Record, "/admin/record", lang.t("提案の記録", "Record a proposal")));
+        items.push((
+            Nav::Record,
+            "/admin/record",
+            lang.t("提案の記録", "Record a proposal"),
+        ));
     }
     items.push((Nav::Needs, "/admin/needs", lang.t("ニーズ", "Needs")));
-    items.push((Nav::Partners, "/admin/partners", lang.t("パートナー・提供", "Partners & offers")));
+    items.push((
+        Nav::Partners,
+        "/admin/partners",
+        lang.t("パートナー・提供", "Partners & offers"),
+    ));
     if u.is_desk() {
-        items.push((Nav::Departments, "/admin/departments", lang.t("所管課・振り分け", "Departments & rules")));
-        items.push((Nav::Dashboard, "/admin/dashboard", lang.t("集計", "Dashboard")));
+        items.push((
+            Nav::Departments,
+            "/admin/departments",
+            lang.t("所管課・振り分け", "Departments & rules"),
+        ));
+        items.push((
+            Nav::Dashboard,
+            "/admin/dashboard",
+            lang.t("集計", "Dashboard"),
+        ));
     }
     if u.is_admin() {
         items.push((Nav::Staff, "/admin/staff", lang.t("職員", "Staff")));
     }
     if u.is_deployment_admin() {
-        items.push((Nav::Outbox, "/admin/outbox", lang.t("メール送信状況", "Mail outbox")));
+        items.push((
+            Nav::Outbox,
+            "/admin/outbox",
+            lang.t("メール送信状況", "Mail outbox"),
+        ));
     }
     let flash = u.done.as_deref().and_then(|d| done_message(lang, d));
     let other = match lang {

@@ -39,6 +39,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .limit(crate::app::MAX_BODY_BYTES)
                     .error_handler(|e, req| ConsoleError::bad_form(&e.to_string(), req).into()),
             )
+            .app_data(web::PathConfig::default().error_handler(|e, req| {
+                let page = ConsoleError::App(AppError::NotFound("page"), Lang::of(req));
+                actix_web::error::InternalError::from_response(e, page.error_response()).into()
+            }))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, req| ConsoleError::bad_form(&e.to_string(), req).into()),
+            )
             .service(r("").route(get().to(home)))
             .service(r("/").route(get().to(home)))
             .service(r("/static/console.css").route(get().to(layout::css)))
@@ -161,7 +169,10 @@ impl ResponseError for ConsoleError {
                 return layout::bare(
                     *lang,
                     StatusCode::FORBIDDEN,
-                    lang.t("送信を受け付けられませんでした", "The form was not accepted"),
+                    lang.t(
+                        "送信を受け付けられませんでした",
+                        "The form was not accepted",
+                    ),
                     body,
                 );
             }

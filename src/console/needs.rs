@@ -56,8 +56,15 @@ pub async fn list(
     let page = run(&state, u.lang, move |db| needs::list(db, &actor, query)).await?;
     let lang = u.lang;
     let mut statuses: Vec<(String, String)> = vec![("all".into(), lang.t("すべて", "All").into())];
-    statuses.extend(NeedStatus::ALL.iter().map(|s| (s.as_str().to_owned(), lang.need_status(*s).to_owned())));
-    let fields: Vec<(String, String)> = PolicyField::ALL.iter().map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned())).collect();
+    statuses.extend(
+        NeedStatus::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), lang.need_status(*s).to_owned())),
+    );
+    let fields: Vec<(String, String)> = PolicyField::ALL
+        .iter()
+        .map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned()))
+        .collect();
     let body = html! {
         p { a.button href="/admin/needs/new" { (lang.t("ニーズを登録する", "Create a need")) } }
         form.filters method="get" action="/admin/needs" aria-label=(lang.t("ニーズの絞り込み", "Filter needs")) {
@@ -93,18 +100,38 @@ pub async fn list(
             p { a href=(format!("/admin/needs?status={}&cursor={}", layout::url_encode(&status), layout::url_encode(c))) { (lang.t("次のページ", "Next page")) } }
         }
     };
-    Ok(layout::page(&u, Nav::Needs, lang.t("ニーズ", "Needs"), body))
+    Ok(layout::page(
+        &u,
+        Nav::Needs,
+        lang.t("ニーズ", "Needs"),
+        body,
+    ))
 }
 
-async fn municipality(state: &web::Data<AppState>, u: &ConsoleUser, code: Option<String>) -> ConsoleResult<Option<MunicipalityView>> {
+async fn municipality(
+    state: &web::Data<AppState>,
+    u: &ConsoleUser,
+    code: Option<String>,
+) -> ConsoleResult<Option<MunicipalityView>> {
     match code {
         None => Ok(None),
-        Some(c) => run(state, u.lang, move |db| municipalities::get(db, &c)).await.map(Some),
+        Some(c) => run(state, u.lang, move |db| municipalities::get(db, &c))
+            .await
+            .map(Some),
     }
 }
 
-async fn municipality_list(state: &web::Data<AppState>, u: &ConsoleUser) -> ConsoleResult<Vec<(String, String)>> {
-    run(state, u.lang, |db| Ok(municipalities::list(db)?.into_iter().map(|m| (m.code, m.name)).collect())).await
+async fn municipality_list(
+    state: &web::Data<AppState>,
+    u: &ConsoleUser,
+) -> ConsoleResult<Vec<(String, String)>> {
+    run(state, u.lang, |db| {
+        Ok(municipalities::list(db)?
+            .into_iter()
+            .map(|m| (m.code, m.name))
+            .collect())
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,13 +139,22 @@ pub struct NewQuery {
     pub m: Option<String>,
 }
 
-pub async fn new_form(state: web::Data<AppState>, u: ConsoleUser, q: web::Query<NewQuery>) -> ConsoleResult<HttpResponse> {
+pub async fn new_form(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    q: web::Query<NewQuery>,
+) -> ConsoleResult<HttpResponse> {
     let m = municipality(&state, &u, u.municipality(q.m.as_deref())).await?;
     let lang = u.lang;
     let Some(m) = m else {
         let ms = municipality_list(&state, &u).await?;
         let body = layout::municipality_picker(&u, "/admin/needs/new", &ms, None);
-        return Ok(layout::page(&u, Nav::Needs, lang.t("ニーズの登録", "Create a need"), body));
+        return Ok(layout::page(
+            &u,
+            Nav::Needs,
+            lang.t("ニーズの登録", "Create a need"),
+            body,
+        ));
     };
     let mut f = Fields::empty();
     if let Some(d) = u.staff().department {
@@ -179,28 +215,45 @@ fn lift<T>(r: ConsoleResult<T>) -> ConsoleResult<Result<T, AppError>> {
 }
 
 fn recoverable(e: &AppError) -> bool {
-    matches!(e, AppError::Invalid(_) | AppError::Conflict(_) | AppError::BadRequest(_))
+    matches!(
+        e,
+        AppError::Invalid(_) | AppError::Conflict(_) | AppError::BadRequest(_)
+    )
 }
 
-pub async fn show(state: web::Data<AppState>, u: ConsoleUser, id: web::Path<i64>) -> ConsoleResult<HttpResponse> {
+pub async fn show(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    id: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
     let id = NeedId(id.into_inner());
     let (need, m, offers) = load(&state, &u, id).await?;
     Ok(render_need(&u, &need, &m, &offers, None))
 }
 
-async fn load(state: &web::Data<AppState>, u: &ConsoleUser, id: NeedId) -> ConsoleResult<(NeedView, MunicipalityView, Vec<OfferMatch>)> {
+async fn load(
+    state: &web::Data<AppState>,
+    u: &ConsoleUser,
+    id: NeedId,
+) -> ConsoleResult<(NeedView, MunicipalityView, Vec<OfferMatch>)> {
     let actor = u.actor();
     run_search(state, u.lang, move |db, engine| {
         let need = needs::get(db, &actor, id)?;
         let m = municipalities::get(db, &need.municipality.code)?;
         // A need the index cannot match yet (just created) shows no offers, not an error.
-        let offers = matches::offers_for_need(db, engine, &actor, id, MatchQuery { limit: Some(10) }).unwrap_or_default();
+        let offers =
+            matches::offers_for_need(db, engine, &actor, id, MatchQuery { limit: Some(10) })
+                .unwrap_or_default();
         Ok((need, m, offers))
     })
     .await
 }
 
-pub async fn update(state: web::Data<AppState>, posted: Posted, id: web::Path<i64>) -> ConsoleResult<HttpResponse> {
+pub async fn update(
+    state: web::Data<AppState>,
+    posted: Posted,
+    id: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
     let id = NeedId(id.into_inner());
     let Posted { user: u, form: f } = posted;
     let actor = u.actor();
@@ -234,7 +287,11 @@ pub async fn update(state: web::Data<AppState>, posted: Posted, id: web::Path<i6
     }
 }
 
-pub async fn set_status(state: web::Data<AppState>, posted: Posted, path: web::Path<(i64, String)>) -> ConsoleResult<HttpResponse> {
+pub async fn set_status(
+    state: web::Data<AppState>,
+    posted: Posted,
+    path: web::Path<(i64, String)>,
+) -> ConsoleResult<HttpResponse> {
     let (id, action) = path.into_inner();
     let u = posted.user;
     let status = match action.as_str() {
@@ -243,7 +300,10 @@ pub async fn set_status(state: web::Data<AppState>, posted: Posted, path: web::P
         _ => return Err(u.err(AppError::NotFound("action"))),
     };
     let actor = u.actor();
-    run(&state, u.lang, move |db| needs::set_status(db, &actor, NeedId(id), status)).await?;
+    run(&state, u.lang, move |db| {
+        needs::set_status(db, &actor, NeedId(id), status)
+    })
+    .await?;
     Ok(see_other(&format!("/admin/needs/{id}?done={action}")))
 }
 
@@ -253,16 +313,39 @@ fn need_form(u: &ConsoleUser, m: &MunicipalityView, f: &Fields, need: Option<&Ne
     let v = |key: &str, current: Option<String>| -> Option<String> {
         f.get(key).map(str::to_owned).or(current)
     };
-    let departments: Vec<(String, String)> = m.departments.iter().map(|d| (d.id.0.to_string(), d.name.clone())).collect();
-    let zones: Vec<(String, String)> = m.zones.iter().map(|z| (z.name.clone(), z.name.clone())).collect();
-    let fields: Vec<(String, String)> = PolicyField::ALL.iter().map(|p| (p.as_str().to_owned(), lang.field(*p).to_owned())).collect();
-    let vis: Vec<(String, String)> = Visibility::ALL.iter().map(|p| (p.as_str().to_owned(), lang.visibility(*p).to_owned())).collect();
+    let departments: Vec<(String, String)> = m
+        .departments
+        .iter()
+        .map(|d| (d.id.0.to_string(), d.name.clone()))
+        .collect();
+    let zones: Vec<(String, String)> = m
+        .zones
+        .iter()
+        .map(|z| (z.name.clone(), z.name.clone()))
+        .collect();
+    let fields: Vec<(String, String)> = PolicyField::ALL
+        .iter()
+        .map(|p| (p.as_str().to_owned(), lang.field(*p).to_owned()))
+        .collect();
+    let vis: Vec<(String, String)> = Visibility::ALL
+        .iter()
+        .map(|p| (p.as_str().to_owned(), lang.visibility(*p).to_owned()))
+        .collect();
     let kinds_now: Vec<String> = if f.get("title").is_some() {
         f.all("desired_partner_kinds")
     } else {
-        need.map(|n| n.desired_partner_kinds.iter().map(|k| k.as_str().to_owned()).collect()).unwrap_or_default()
+        need.map(|n| {
+            n.desired_partner_kinds
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
     };
-    let action = match need { Some(n) => format!("/admin/needs/{}", n.id), None => "/admin/needs".to_owned() };
+    let action = match need {
+        Some(n) => format!("/admin/needs/{}", n.id),
+        None => "/admin/needs".to_owned(),
+    };
     html! {
         form method="post" action=(action) {
             (layout::csrf(u))
@@ -304,17 +387,35 @@ fn need_form(u: &ConsoleUser, m: &MunicipalityView, f: &Fields, need: Option<&Ne
     }
 }
 
-fn render_form(u: &ConsoleUser, m: &MunicipalityView, f: &Fields, need: Option<&NeedView>, error: Option<&AppError>) -> HttpResponse {
+fn render_form(
+    u: &ConsoleUser,
+    m: &MunicipalityView,
+    f: &Fields,
+    need: Option<&NeedView>,
+    error: Option<&AppError>,
+) -> HttpResponse {
     let lang = u.lang;
     let body = html! {
         @if let Some(e) = error { (layout::error_detail(lang, e)) }
         p { (lang.t("自治体: ", "Municipality: ")) (m.name) }
         (need_form(u, m, f, need))
     };
-    layout::page_with_status(u, Nav::Needs, lang.t("ニーズの登録", "Create a need"), StatusCode::OK, body)
+    layout::page_with_status(
+        u,
+        Nav::Needs,
+        lang.t("ニーズの登録", "Create a need"),
+        StatusCode::OK,
+        body,
+    )
 }
 
-fn render_need(u: &ConsoleUser, n: &NeedView, m: &MunicipalityView, offers: &[OfferMatch], edit: Option<(&Fields, &AppError)>) -> HttpResponse {
+fn render_need(
+    u: &ConsoleUser,
+    n: &NeedView,
+    m: &MunicipalityView,
+    offers: &[OfferMatch],
+    edit: Option<(&Fields, &AppError)>,
+) -> HttpResponse {
     let lang = u.lang;
     let empty = Fields::empty();
     let body = html! {

@@ -45,9 +45,14 @@ pub async fn browse(
 ) -> ConsoleResult<HttpResponse> {
     let q = q.into_inner();
     let actor = u.actor();
-    let (text, field, kind, cursor) = (blank(&q.q), blank(&q.field), blank(&q.kind), blank(&q.cursor));
-    let (rows, next, total): (Vec<Row>, Option<String>, Option<usize>) = run_search(&state, u.lang, move |db, engine| {
-        match text {
+    let (text, field, kind, cursor) = (
+        blank(&q.q),
+        blank(&q.field),
+        blank(&q.kind),
+        blank(&q.cursor),
+    );
+    let (rows, next, total): (Vec<Row>, Option<String>, Option<usize>) =
+        run_search(&state, u.lang, move |db, engine| match text {
             Some(text) => {
                 let page = query::search(
                     db,
@@ -95,12 +100,17 @@ pub async fn browse(
                     .collect();
                 Ok((rows, page.next_cursor, None))
             }
-        }
-    })
-    .await?;
+        })
+        .await?;
     let lang = u.lang;
-    let fields: Vec<(String, String)> = PolicyField::ALL.iter().map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned())).collect();
-    let kinds: Vec<(String, String)> = OfferKind::ALL.iter().map(|k| (k.as_str().to_owned(), lang.offer_kind(*k).to_owned())).collect();
+    let fields: Vec<(String, String)> = PolicyField::ALL
+        .iter()
+        .map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned()))
+        .collect();
+    let kinds: Vec<(String, String)> = OfferKind::ALL
+        .iter()
+        .map(|k| (k.as_str().to_owned(), lang.offer_kind(*k).to_owned()))
+        .collect();
     let body = html! {
         form.filters method="get" action="/admin/partners" role="search" aria-label=(lang.t("提供の検索", "Search offers")) {
             div.field {
@@ -137,7 +147,12 @@ pub async fn browse(
             p { a href=(format!("/admin/partners?cursor={}{}", layout::url_encode(c), blank(&q.q).map(|t| format!("&q={}", layout::url_encode(&t))).unwrap_or_default())) { (lang.t("次のページ", "Next page")) } }
         }
     };
-    Ok(layout::page(&u, Nav::Partners, lang.t("パートナー・提供", "Partners & offers"), body))
+    Ok(layout::page(
+        &u,
+        Nav::Partners,
+        lang.t("パートナー・提供", "Partners & offers"),
+        body,
+    ))
 }
 
 pub async fn show(
@@ -228,6 +243,9 @@ pub async fn set_status(
         _ => return Err(u.err(AppError::NotFound("action"))),
     };
     let actor = u.actor();
-    run(&state, u.lang, move |db| partners::set_status(db, &actor, PartnerId(id), status)).await?;
+    run(&state, u.lang, move |db| {
+        partners::set_status(db, &actor, PartnerId(id), status)
+    })
+    .await?;
     Ok(see_other(&format!("/admin/partners/{id}?done={action}")))
 }

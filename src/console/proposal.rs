@@ -142,19 +142,29 @@ pub async fn act(
                 other_department_ids: f
                     .all("other_department_ids")
                     .iter()
-                    .map(|v| v.parse().map_err(|_| AppError::field("other_department_ids", "format", "must be a number")))
+                    .map(|v| {
+                        v.parse().map_err(|_| {
+                            AppError::field("other_department_ids", "format", "must be a number")
+                        })
+                    })
                     .collect::<Result<_, _>>()?,
                 note: f.opt("note"),
             }),
-            "note" => Action::Note(TextInput { body: f.text("body") }),
-            "reply" => Action::Reply(TextInput { body: f.text("body") }),
+            "note" => Action::Note(TextInput {
+                body: f.text("body"),
+            }),
+            "reply" => Action::Reply(TextInput {
+                body: f.text("body"),
+            }),
             "transition" => Action::Transition(TransitionInput {
                 to: f.text("to"),
                 reason_code: f.opt("reason_code"),
                 reason: f.opt("reason"),
                 note: f.opt("note"),
             }),
-            "pause" => Action::Pause(TextInput { body: f.text("body") }),
+            "pause" => Action::Pause(TextInput {
+                body: f.text("body"),
+            }),
             "resume" => Action::Resume,
             "extend" => Action::Extend(ExtendInput {
                 clock: f.text("clock"),
@@ -187,7 +197,10 @@ pub async fn act(
         }
     };
     match result {
-        Ok(()) => Ok(see_other(&format!("/admin/proposals/{}?done={action}#history", id.0))),
+        Ok(()) => Ok(see_other(&format!(
+            "/admin/proposals/{}?done={action}#history",
+            id.0
+        ))),
         // Input and state errors come back on the page itself, above its forms.
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::BadRequest(_))) => {
             let (p, extras) = load(&state, &u, id).await?;
@@ -266,15 +279,26 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras) -> Markup {
     let base = format!("/admin/proposals/{}", p.id);
     let open = !next_states(p.state).is_empty();
     let suggested = x.suggestions.first().map(|s| s.department_id.0.to_string());
-    let current = p.departments.iter().find(|d| d.primary).map(|d| d.id.0.to_string());
-    let dept_options: Vec<(String, String)> = x.departments.iter().map(|d| (d.id.0.to_string(), d.name.clone())).collect();
+    let current = p
+        .departments
+        .iter()
+        .find(|d| d.primary)
+        .map(|d| d.id.0.to_string());
+    let dept_options: Vec<(String, String)> = x
+        .departments
+        .iter()
+        .map(|d| (d.id.0.to_string(), d.name.clone()))
+        .collect();
     let targets: Vec<(String, String)> = next_states(p.state)
         .iter()
         .filter(|s| **s != ProposalState::Routed)
         .filter(|s| u.is_desk() || **s != ProposalState::Withdrawn)
         .map(|s| (s.as_str().to_owned(), lang.state(*s).to_owned()))
         .collect();
-    let reasons: Vec<(String, String)> = DeclineReason::ALL.iter().map(|r| (r.as_str().to_owned(), lang.decline(*r).to_owned())).collect();
+    let reasons: Vec<(String, String)> = DeclineReason::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), lang.decline(*r).to_owned()))
+        .collect();
     html! {
         @if u.is_desk() && open && !x.departments.is_empty() {
             details.action open[p.unassigned] {
@@ -297,7 +321,7 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras) -> Markup {
             }
         }
         @if open {
-            details.action {
+            details.action #act-transition {
                 summary { (lang.t("状態を変更する", "Change the state")) }
                 form method="post" action=(format!("{base}/transition")) {
                     (layout::csrf(u))
@@ -428,12 +452,14 @@ fn render(u: &ConsoleUser, p: &ProposalView, x: &Extras, error: Option<&AppError
                             ul { @for r in &s.reasons { li { (r) } } } }
                     } }
                 }
+                @if p.need.is_some() || p.offer.is_some() {
                 section.panel aria-labelledby="match-h" {
                     h2 #match-h { @if p.need.is_some() { (lang.t("このニーズに合う提供", "Offers matching the need")) } @else { (lang.t("この提供に合うニーズ", "Needs matching the offer")) } }
                     @if x.matches.is_empty() { p.muted { (lang.t("該当なし", "None")) } }
                     ul { @for (href, title, terms) in &x.matches {
                         li { a href=(href) { (title) } @if !terms.is_empty() { br; span.muted { (lang.t("一致した語: ", "Matched: ")) (terms.join("、")) } } }
                     } }
+                }
                 }
                 section.panel aria-labelledby="past-h" {
                     h2 #past-h { (lang.t("同じ分野の過去の提案と結果", "Past proposals in the same field")) }

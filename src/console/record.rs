@@ -68,7 +68,11 @@ pub async fn submit(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
             body: f.text("body"),
             policy_field: f.opt("policy_field"),
             received_at: received_at(&f)?,
-            municipality_code: if u.is_deployment_admin() { f.opt("m") } else { None },
+            municipality_code: if u.is_deployment_admin() {
+                f.opt("m")
+            } else {
+                None
+            },
             declarations: Declarations {
                 no_antisocial_forces: f.checked("no_antisocial_forces"),
                 consent_to_contact: f.checked("consent_to_contact"),
@@ -84,7 +88,10 @@ pub async fn submit(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
         },
     };
     match result {
-        Ok(p) => Ok(see_other(&format!("/admin/proposals/{}?done=recorded", p.id))),
+        Ok(p) => Ok(see_other(&format!(
+            "/admin/proposals/{}?done=recorded",
+            p.id
+        ))),
         Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_))) => {
             let ms = municipality_options(&state, &u).await?;
             let mut res = render(&u, &f, &ms, Some(&e));
@@ -171,5 +178,10 @@ fn render(
             button.primary type="submit" { (lang.t("受け付ける", "Record proposal")) }
         }
     };
-    layout::page(u, Nav::Record, lang.t("提案の記録", "Record a proposal"), body)
+    layout::page(
+        u,
+        Nav::Record,
+        lang.t("提案の記録", "Record a proposal"),
+        body,
+    )
 }

@@ -26,8 +26,7 @@ const LOGIN_CSRF_COOKIE: &str = "kyoso_login_csrf";
 /// Whether cookies must be `Secure`: the request came over https, or the service's
 /// public URL is https (behind a proxy that ends TLS).
 fn secure(req: &HttpRequest) -> bool {
-    req.connection_info().scheme() == "https"
-        || crate::mail::links::base().starts_with("https://")
+    req.connection_info().scheme() == "https" || crate::mail::links::base().starts_with("https://")
 }
 
 fn cookie<'a>(req: &HttpRequest, name: &'a str, value: String) -> Cookie<'a> {
@@ -126,7 +125,11 @@ impl FromRequest for ConsoleUser {
                 ConsoleError::App(AppError::internal(anyhow::anyhow!("state missing")), lang)
             })?;
             // After login, come back to the page asked for; after a POST, to the inbox.
-            let next = if is_get { here.clone() } else { "/admin/inbox".to_owned() };
+            let next = if is_get {
+                here.clone()
+            } else {
+                "/admin/inbox".to_owned()
+            };
             let Some(token) = token else {
                 return Err(ConsoleError::LoginRequired { next });
             };
@@ -318,7 +321,10 @@ pub async fn login(
     }
     let next = safe_next(form.get("next"));
     let (email, password) = (form.text("email"), form.text("password"));
-    let outcome = super::run(&state, lang, move |db| console_auth::login(db, &email, &password)).await?;
+    let outcome = super::run(&state, lang, move |db| {
+        console_auth::login(db, &email, &password)
+    })
+    .await?;
     match outcome {
         Login::Ok { token } => {
             let mut res = see_other(&next);
@@ -366,7 +372,10 @@ pub async fn logout(
         .cookie(SESSION_COOKIE)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
-    super::run(&state, posted.user.lang, move |db| console_auth::logout(db, &token)).await?;
+    super::run(&state, posted.user.lang, move |db| {
+        console_auth::logout(db, &token)
+    })
+    .await?;
     let mut res = see_other("/admin/login?done=logout");
     let _ = res.add_removal_cookie(&removal(&req, SESSION_COOKIE));
     Ok(res)

@@ -92,6 +92,9 @@ struct DemoNeed {
     open_until: Option<chrono::NaiveDate>,
 }
 
+/// The console password of every demo staff account (log in at /admin with the e-mail).
+pub const DEMO_PASSWORD: &str = "kyoso-demo-2026";
+
 /// What was loaded, and the demo accounts' keys.
 pub struct DemoReport {
     pub municipalities: usize,
@@ -106,7 +109,8 @@ pub struct DemoReport {
 impl DemoReport {
     pub fn summary(&self) -> String {
         format!(
-            "デモデータを読み込みました / demo data loaded: {} municipalities, {} departments, {} partners, {} offers, {} needs\n",
+            "デモデータを読み込みました / demo data loaded: {} municipalities, {} departments, {} partners, {} offers, {} needs\n\
+             職員コンソール / staff console: /admin — e-mail of a demo account, password {DEMO_PASSWORD}\n",
             self.municipalities, self.departments, self.partners, self.offers, self.needs
         )
     }
@@ -114,6 +118,9 @@ impl DemoReport {
     pub fn credentials(&self) -> String {
         let mut s =
             String::from("# kyoso demo accounts: send the key as `Authorization: Bearer <key>`\n");
+        s.push_str(&format!(
+            "# staff console: /admin, log in with the e-mail and the password {DEMO_PASSWORD}\n"
+        ));
         for (who, role, key) in &self.accounts {
             s.push_str(&format!("{role}\t{who}\t{key}\n"));
         }
@@ -168,6 +175,10 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                 locale: None,
             },
         ),
+    )?;
+    step(
+        "operator",
+        crate::domain::console_auth::set_password(db, None, &operator.staff.email, DEMO_PASSWORD),
     )?;
     report.accounts.push((
         operator.staff.email.clone(),
@@ -236,6 +247,10 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                         locale: None,
                     },
                 ),
+            )?;
+            step(
+                &s.email,
+                crate::domain::console_auth::set_password(db, None, &s.email, DEMO_PASSWORD),
             )?;
             report.accounts.push((
                 format!("{} {} ({})", view.name, s.name, s.email),

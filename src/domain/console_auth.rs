@@ -5,8 +5,8 @@
 //! built exactly as an API key's staff owner is, so the console and the API share every
 //! permission rule.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use chrono::{NaiveDateTime, TimeDelta};
 use sha2::{Digest, Sha256};
@@ -56,7 +56,8 @@ pub fn new_form_token() -> String {
 pub fn hash_password(password: &str) -> AppResult<String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).expect("the operating system's random source failed");
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

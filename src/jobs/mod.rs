@@ -19,8 +19,14 @@ impl Running {
     pub fn spawn(name: &str, body: impl FnOnce(Arc<AtomicBool>) + Send + 'static) -> Running {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let handle = std::thread::Builder::new().name(name.to_owned()).spawn(move || body(flag)).expect("spawn a job thread");
-        Running { stop, handle: Some(handle) }
+        let handle = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || body(flag))
+            .expect("spawn a job thread");
+        Running {
+            stop,
+            handle: Some(handle),
+        }
     }
 }
 

@@ -39,7 +39,11 @@ pub fn spawn(db: Db, engine: SearchEngine, schedule: Schedule, threshold: f32) -
                 match digest::run_due(&db, &schedule, now()) {
                     Ok(runs) => {
                         for (period, r) in runs.iter().filter(|(_, r)| !r.skipped) {
-                            log::info!("{period:?} digest: {} mails with {} items", r.digests, r.items);
+                            log::info!(
+                                "{period:?} digest: {} mails with {} items",
+                                r.digests,
+                                r.items
+                            );
                         }
                     }
                     Err(e) => log::error!("digests: {e}"),

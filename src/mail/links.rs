@@ -12,5 +12,7 @@ pub fn set_base(url: &str) {
 }
 
 pub fn base() -> &'static str {
-    BASE.get().map(String::as_str).unwrap_or("http://127.0.0.1:8080")
+    BASE.get()
+        .map(String::as_str)
+        .unwrap_or("http://127.0.0.1:8080")
 }

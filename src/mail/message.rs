@@ -23,19 +23,48 @@ pub enum BuildError {
 }
 
 /// Builds the message; `unsubscribe_url` is added for bulk kinds.
-pub fn build(row: &MailRow, from: &str, unsubscribe_url: Option<&str>) -> Result<Message, BuildError> {
-    let from: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| BuildError::Address(from.to_owned(), e.to_string()))?;
-    let address = row.recipient_email.parse().map_err(|e: lettre::address::AddressError| BuildError::Address(row.recipient_email.clone(), e.to_string()))?;
+pub fn build(
+    row: &MailRow,
+    from: &str,
+    unsubscribe_url: Option<&str>,
+) -> Result<Message, BuildError> {
+    let from: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| {
+        BuildError::Address(from.to_owned(), e.to_string())
+    })?;
+    let address = row
+        .recipient_email
+        .parse()
+        .map_err(|e: lettre::address::AddressError| {
+            BuildError::Address(row.recipient_email.clone(), e.to_string())
+        })?;
     let to = Mailbox::new(row.recipient_name.clone(), address);
-    let mut b = Message::builder().from(from).to(to).subject(row.subject.clone()).message_id(Some(row.message_id.clone()));
+    let mut b = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(row.subject.clone())
+        .message_id(Some(row.message_id.clone()));
     if let (true, Some(url)) = (is_bulk(&row.kind), unsubscribe_url) {
         b = b
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".to_owned()));
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
     }
-    let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(row.body_text.clone());
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(row.body_text.clone());
     let message = match &row.body_html {
-        Some(html) => b.multipart(MultiPart::alternative().singlepart(text).singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone()))),
+        Some(html) => b.multipart(
+            MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html.clone()),
+            ),
+        ),
         None => b.singlepart(text),
     };
     message.map_err(|e| BuildError::Message(e.to_string()))

@@ -78,7 +78,16 @@ pub struct Outgoing<'a> {
 
 /// A stable Message-ID derived from the dedupe key, so a resent copy is recognisable.
 pub fn message_id(dedupe_key: &str) -> String {
-    let local: String = dedupe_key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '.' }).collect();
+    let local: String = dedupe_key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
     format!("<{local}@kyoso.mail>")
 }
 
@@ -165,7 +174,12 @@ pub fn claim(conn: &mut AnyConnection, worker: &str, limit: i64) -> QueryResult<
 
 pub fn mark_sent(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
     diesel::update(mail_outbox::table.find(id))
-        .set((mail_outbox::status.eq("sent"), mail_outbox::sent_at.eq(now()), mail_outbox::attempts.eq(mail_outbox::attempts + 1), mail_outbox::last_error.eq(None::<String>)))
+        .set((
+            mail_outbox::status.eq("sent"),
+            mail_outbox::sent_at.eq(now()),
+            mail_outbox::attempts.eq(mail_outbox::attempts + 1),
+            mail_outbox::last_error.eq(None::<String>),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -176,9 +190,17 @@ pub fn backoff(attempts: i32) -> TimeDelta {
     TimeDelta::seconds(secs.min(3600))
 }
 
-pub fn mark_failed_attempt(conn: &mut AnyConnection, row: &MailRow, error: &str) -> QueryResult<()> {
+pub fn mark_failed_attempt(
+    conn: &mut AnyConnection,
+    row: &MailRow,
+    error: &str,
+) -> QueryResult<()> {
     let attempts = row.attempts + 1;
-    let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
+    let status = if attempts >= MAX_ATTEMPTS {
+        "failed"
+    } else {
+        "pending"
+    };
     let error: String = error.chars().take(1000).collect();
     diesel::update(mail_outbox::table.find(row.id))
         .set((
@@ -194,8 +216,16 @@ pub fn mark_failed_attempt(conn: &mut AnyConnection, row: &MailRow, error: &str)
 }
 
 /// Mails by status, newest first (for admins).
-pub fn list(conn: &mut AnyConnection, status: Option<&str>, limit: i64) -> QueryResult<Vec<MailRow>> {
-    let mut q = mail_outbox::table.select(MailRow::as_select()).order(mail_outbox::id.desc()).limit(limit).into_boxed();
+pub fn list(
+    conn: &mut AnyConnection,
+    status: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<MailRow>> {
+    let mut q = mail_outbox::table
+        .select(MailRow::as_select())
+        .order(mail_outbox::id.desc())
+        .limit(limit)
+        .into_boxed();
     if let Some(s) = status {
         q = q.filter(mail_outbox::status.eq(s.to_owned()));
     }
@@ -204,7 +234,15 @@ pub fn list(conn: &mut AnyConnection, status: Option<&str>, limit: i64) -> Query
 
 /// Puts a failed mail back in the queue, due now, with a fresh count of attempts.
 pub fn retry(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
-    diesel::update(mail_outbox::table.find(id).filter(mail_outbox::status.eq("failed")))
-        .set((mail_outbox::status.eq("pending"), mail_outbox::attempts.eq(0), mail_outbox::next_attempt_at.eq(now())))
-        .execute(conn)
+    diesel::update(
+        mail_outbox::table
+            .find(id)
+            .filter(mail_outbox::status.eq("failed")),
+    )
+    .set((
+        mail_outbox::status.eq("pending"),
+        mail_outbox::attempts.eq(0),
+        mail_outbox::next_attempt_at.eq(now()),
+    ))
+    .execute(conn)
 }

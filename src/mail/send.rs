@@ -32,24 +32,48 @@ pub fn unsubscribe_url(public_url: &str, key: &[u8], row: &MailRow) -> Option<St
     }
     // Digests stand for every kind delivered in them: unsubscribing stops them all.
     let payload = format!("v1.{}.{id}.{}", row.recipient_type, row.kind);
-    Some(format!("{public_url}/api/v1/unsubscribe?token={}", signing::sign(key, &payload)))
+    Some(format!(
+        "{public_url}/api/v1/unsubscribe?token={}",
+        signing::sign(key, &payload)
+    ))
 }
 
 impl Mailer {
     pub fn new(transport: Transport, from: String, public_url: String) -> Mailer {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "kyoso".into());
-        Mailer { transport, from, public_url, worker: format!("{host}:{}", std::process::id()) }
+        Mailer {
+            transport,
+            from,
+            public_url,
+            worker: format!("{host}:{}", std::process::id()),
+        }
     }
 
     /// Sends up to `limit` due mails.
     pub fn send_due(&self, db: &Db, limit: i64) -> AppResult<SendReport> {
-        let (rows, key) = db.write(|conn| Ok((outbox::claim(conn, &self.worker, limit)?, signing::key(conn)?)))?;
+        let (rows, key) = db.write(|conn| {
+            Ok((
+                outbox::claim(conn, &self.worker, limit)?,
+                signing::key(conn)?,
+            ))
+        })?;
         let mut report = SendReport::default();
         for row in rows {
-            let url = if is_bulk(&row.kind) { unsubscribe_url(&self.public_url, &key, &row) } else { None };
+            let url = if is_bulk(&row.kind) {
+                unsubscribe_url(&self.public_url, &key, &row)
+            } else {
+                None
+            };
             let outcome = message::build(&row, &self.from, url.as_deref())
                 .map_err(|e| e.to_string())
-                .and_then(|m| self.transport.send(&m, &format!("{}-{}", row.created_at.format("%Y%m%dT%H%M%S"), row.id)).map_err(|e| e.to_string()));
+                .and_then(|m| {
+                    self.transport
+                        .send(
+                            &m,
+                            &format!("{}-{}", row.created_at.format("%Y%m%dT%H%M%S"), row.id),
+                        )
+                        .map_err(|e| e.to_string())
+                });
             match outcome {
                 Ok(()) => {
                     db.write(|conn| Ok(outbox::mark_sent(conn, row.id)?))?;
@@ -69,7 +93,8 @@ impl Mailer {
     /// things: the tests use it to show the duplicate stays visible and bounded.
     #[doc(hidden)]
     pub fn send_without_recording_for_tests(&self, db: &Db) -> AppResult<usize> {
-        let (rows, key) = db.write(|conn| Ok((outbox::claim(conn, &self.worker, 100)?, signing::key(conn)?)))?;
+        let (rows, key) =
+            db.write(|conn| Ok((outbox::claim(conn, &self.worker, 100)?, signing::key(conn)?)))?;
         for row in &rows {
             let url = unsubscribe_url(&self.public_url, &key, row);
             if let Ok(m) = message::build(row, &self.from, url.as_deref()) {

@@ -37,7 +37,11 @@ fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
 }
 
 pub fn sign(key: &[u8], payload: &str) -> String {
-    format!("{}.{}", B64.encode(payload), B64.encode(hmac(key, payload.as_bytes())))
+    format!(
+        "{}.{}",
+        B64.encode(payload),
+        B64.encode(hmac(key, payload.as_bytes()))
+    )
 }
 
 /// The payload of a token signed with `key`, or `None` when it was not.
@@ -46,7 +50,12 @@ pub fn verify(key: &[u8], token: &str) -> Option<String> {
     let payload = String::from_utf8(B64.decode(p).ok()?).ok()?;
     let given = B64.decode(mac).ok()?;
     let expected = hmac(key, payload.as_bytes());
-    let same = given.len() == expected.len() && given.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    let same = given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
     same.then_some(payload)
 }
 
@@ -58,7 +67,10 @@ mod tests {
     fn rfc4231_case_2() {
         let mac = hmac(b"Jefe", b"what do ya want for nothing?");
         let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]

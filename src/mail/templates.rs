@@ -96,12 +96,18 @@ pub fn text_to_html(text: &str, subject: &str, lang: &str) -> String {
             format!("<p>{}</p>", lines.join("<br>\n"))
         })
         .collect();
-    LAYOUT.replace("{lang}", lang).replace("{title}", &escape_html(subject)).replace("{content}", &paragraphs.join("\n"))
+    LAYOUT
+        .replace("{lang}", lang)
+        .replace("{title}", &escape_html(subject))
+        .replace("{content}", &paragraphs.join("\n"))
 }
 
 /// Renders message `name` in `locale`. Panics on an unknown name: names are constants.
 pub fn render(name: &str, locale: Locale, values: &[(&str, &str)]) -> Rendered {
-    let t = TEMPLATES.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no mail template {name}"));
+    let t = TEMPLATES
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no mail template {name}"));
     let (subject, body) = match locale {
         Locale::Ja => (t.subject_ja, t.body_ja),
         Locale::En => (t.subject_en, t.body_en),
@@ -109,7 +115,11 @@ pub fn render(name: &str, locale: Locale, values: &[(&str, &str)]) -> Rendered {
     let subject = fill(subject.trim(), values).replace(['\r', '\n'], " ");
     let body_text = fill(body, values);
     let body_html = Some(text_to_html(&body_text, &subject, locale.as_str()));
-    Rendered { subject, body_text, body_html }
+    Rendered {
+        subject,
+        body_text,
+        body_html,
+    }
 }
 
 /// Every template name, for tests.
@@ -133,7 +143,10 @@ mod tests {
         ];
         for locale in [Locale::Ja, Locale::En] {
             let r = render("proposal_received", locale, &values);
-            assert!(!r.subject.contains('{') && !r.body_text.contains('{'), "{r:?}");
+            assert!(
+                !r.subject.contains('{') && !r.body_text.contains('{'),
+                "{r:?}"
+            );
             assert!(r.subject.contains("2026-000001"));
             assert!(r.body_html.unwrap().contains("<p>"));
         }
@@ -141,7 +154,11 @@ mod tests {
 
     #[test]
     fn html_is_escaped_and_links_work() {
-        let html = text_to_html("a <b> & c\n\nsee https://example.jp/x?a=1&b=2", "件名", "ja");
+        let html = text_to_html(
+            "a <b> & c\n\nsee https://example.jp/x?a=1&b=2",
+            "件名",
+            "ja",
+        );
         assert!(html.contains("a &lt;b&gt; &amp; c"));
         assert!(html.contains("<a href=\"https://example.jp/x?a=1&amp;b=2\">"));
         assert!(html.contains("<title>件名</title>"));

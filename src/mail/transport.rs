@@ -1,9 +1,9 @@
 //! Where mail goes: an SMTP server (pooled connections; STARTTLS, TLS or plain as the URL
 //! says) or, on the embedded default, .eml files under the data directory.
 
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::transport::smtp::PoolConfig;
 use lettre::{Message, SmtpTransport, Transport as _};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,12 +26,13 @@ fn decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -44,19 +45,28 @@ impl Transport {
     /// `smtps://…` (TLS from the start, port 465) or `smtp+plain://…` (no TLS, for a
     /// server on the same host or network).
     pub fn smtp(url: &str) -> Result<Transport, TransportError> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| TransportError::Url("missing scheme".into()))?;
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| TransportError::Url("missing scheme".into()))?;
         let (auth, hostport) = match rest.trim_end_matches('/').rsplit_once('@') {
             Some((a, h)) => (Some(a), h),
             None => (None, rest.trim_end_matches('/')),
         };
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|_| TransportError::Url(format!("bad port {p}")))?)),
+            Some((h, p)) => (
+                h,
+                Some(
+                    p.parse::<u16>()
+                        .map_err(|_| TransportError::Url(format!("bad port {p}")))?,
+                ),
+            ),
             None => (hostport, None),
         };
         if host.is_empty() {
             return Err(TransportError::Url("missing host".into()));
         }
-        let params = || TlsParameters::new(host.to_owned()).map_err(|e| TransportError::Url(e.to_string()));
+        let params =
+            || TlsParameters::new(host.to_owned()).map_err(|e| TransportError::Url(e.to_string()));
         let (tls, default_port) = match scheme {
             "smtp" => (Tls::Opportunistic(params()?), 587),
             "smtps" => (Tls::Wrapper(params()?), 465),
@@ -82,12 +92,17 @@ impl Transport {
     /// Sends one message; `name` names the file for the file transport.
     pub fn send(&self, message: &Message, name: &str) -> Result<(), TransportError> {
         match self {
-            Transport::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| TransportError::Send(e.to_string())),
+            Transport::Smtp(t) => t
+                .send(message)
+                .map(|_| ())
+                .map_err(|e| TransportError::Send(e.to_string())),
             Transport::Files(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| TransportError::Send(e.to_string()))?;
                 let tmp = dir.join(format!(".{name}.tmp"));
-                std::fs::write(&tmp, message.formatted()).map_err(|e| TransportError::Send(e.to_string()))?;
-                std::fs::rename(&tmp, dir.join(format!("{name}.eml"))).map_err(|e| TransportError::Send(e.to_string()))
+                std::fs::write(&tmp, message.formatted())
+                    .map_err(|e| TransportError::Send(e.to_string()))?;
+                std::fs::rename(&tmp, dir.join(format!("{name}.eml")))
+                    .map_err(|e| TransportError::Send(e.to_string()))
             }
         }
     }

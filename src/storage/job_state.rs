@@ -7,7 +7,11 @@ use super::schema::job_state;
 use super::{AnyConnection, now};
 
 pub fn get(conn: &mut AnyConnection, name: &str) -> QueryResult<Option<String>> {
-    job_state::table.find(name).select(job_state::value).first(conn).optional()
+    job_state::table
+        .find(name)
+        .select(job_state::value)
+        .first(conn)
+        .optional()
 }
 
 /// Sets a value, creating or replacing it.
@@ -30,5 +34,8 @@ pub fn get_or_init(conn: &mut AnyConnection, name: &str, value: &str) -> QueryRe
         .bind::<Text, _>(value)
         .bind::<Timestamp, _>(now())
         .execute(conn)?;
-    job_state::table.find(name).select(job_state::value).first(conn)
+    job_state::table
+        .find(name)
+        .select(job_state::value)
+        .first(conn)
 }

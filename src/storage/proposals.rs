@@ -156,9 +156,11 @@ pub fn departments_of(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<
 
 /// Appends an event; returns its id.
 pub fn add_event(conn: &mut AnyConnection, e: &NewProposalEvent) -> QueryResult<i64> {
-    diesel::insert_into(proposal_events::table).values(e).returning(proposal_events::id).get_result(conn)
+    diesel::insert_into(proposal_events::table)
+        .values(e)
+        .returning(proposal_events::id)
+        .get_result(conn)
 }
-
 
 /// Events of a proposal in order; internal ones only when asked.
 pub fn events(

@@ -150,7 +150,11 @@ pub struct OutboxRow {
 }
 
 /// Outbox rows, newest first; with `failed_only` just the failed ones.
-pub fn outbox(conn: &mut AnyConnection, failed_only: bool, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+pub fn outbox(
+    conn: &mut AnyConnection,
+    failed_only: bool,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
     let mut q = mail_outbox::table
         .select(OutboxRow::as_select())
         .order(mail_outbox::id.desc())
@@ -170,8 +174,8 @@ pub fn outbox_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>
         .load(conn)
 }
 
-/// Puts a failed mail back in the queue; returns the rows changed (0 when it was not
-/// failed).
+/// Puts a failed mail back in the queue, due now with a fresh count of attempts (as
+/// `mail::outbox::retry` does); returns the rows changed (0 when it was not failed).
 pub fn retry(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         mail_outbox::table
@@ -180,6 +184,7 @@ pub fn retry(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> QueryResul
     )
     .set((
         mail_outbox::status.eq("pending"),
+        mail_outbox::attempts.eq(0),
         mail_outbox::next_attempt_at.eq(at),
         mail_outbox::claimed_by.eq(None::<String>),
         mail_outbox::claimed_at.eq(None::<NaiveDateTime>),

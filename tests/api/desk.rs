@@ -98,7 +98,10 @@ async fn submit_acknowledge_suggest_route_answer_decide(backend: Backend) {
     // The acknowledgement with the receipt number was queued with the proposal, once.
     let mails = outbox(&app);
     assert_eq!(mails.len(), 1, "{mails:?}");
-    assert!(mails[0].0.starts_with(&format!("proposal_received:{id}:")), "{mails:?}");
+    assert!(
+        mails[0].0.starts_with(&format!("proposal_received:{id}:")),
+        "{mails:?}"
+    );
 
     assert_eq!(mails[0].1, "contact@example.com");
     assert!(

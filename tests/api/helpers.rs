@@ -423,3 +423,14 @@ pub fn need_body(title: &str, department_id: i64, visibility: &str, status: &str
         "desired_partner_kinds": ["company", "npo"]
     })
 }
+
+/// The console password the tests give staff users.
+pub const TEST_PASSWORD: &str = "correct-horse-2026";
+
+/// Gives these staff users (by e-mail) the console password `TEST_PASSWORD`.
+pub fn set_passwords(db: &Db, emails: &[&str]) {
+    for e in emails {
+        kyoso::domain::console_auth::set_password(db, None, e, TEST_PASSWORD)
+            .expect("set a staff password");
+    }
+}

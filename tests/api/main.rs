@@ -3,8 +3,10 @@
 mod helpers;
 
 mod authorization;
+mod browser;
 mod cli;
 mod compose;
+mod console;
 mod demo;
 mod desk;
 mod errors;

@@ -22,14 +22,23 @@ fn python() -> String {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl SmtpServer {
     /// Prepares a server on a free port without starting it (to test an outage).
     pub fn stopped() -> SmtpServer {
         let dir = ScratchDir::new();
-        SmtpServer { port: free_port(), maildir: dir.0.join("maildir"), child: None, _dir: dir }
+        SmtpServer {
+            port: free_port(),
+            maildir: dir.0.join("maildir"),
+            child: None,
+            _dir: dir,
+        }
     }
 
     pub fn start() -> SmtpServer {
@@ -40,7 +49,15 @@ impl SmtpServer {
 
     pub fn up(&mut self) {
         let child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{}", self.port),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
             .arg(&self.maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -49,7 +66,10 @@ impl SmtpServer {
         self.child = Some(child);
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(15), "aiosmtpd did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "aiosmtpd did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -85,11 +105,24 @@ for key, msg in sorted(box.items(), key=lambda kv: kv[1].get_date() or 0):
     })
 print(json.dumps(out))
 "#;
-        let out = Command::new(python()).args(["-c", script]).arg(&self.maildir).output().expect("parse the maildir");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(python())
+            .args(["-c", script])
+            .arg(&self.maildir)
+            .output()
+            .expect("parse the maildir");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
         // Maildir order is by delivery time at one-second resolution; keep a stable order.
-        v.sort_by(|a, b| a["message_id"].as_str().cmp(&b["message_id"].as_str()).then(std::cmp::Ordering::Equal));
+        v.sort_by(|a, b| {
+            a["message_id"]
+                .as_str()
+                .cmp(&b["message_id"].as_str())
+                .then(std::cmp::Ordering::Equal)
+        });
         v
     }
 

@@ -36,7 +36,9 @@ pub fn run(db: &Db, engine: &SearchEngine, threshold: f32) -> AppResult<usize> {
     let upto = engine.checkpoint()?;
     let start = db.write(|conn| {
         // The first run starts from now: history is not alerted.
-        Ok(job_state::get_or_init(conn, CHECKPOINT, &upto.to_string())?.parse::<i64>().unwrap_or(upto))
+        Ok(job_state::get_or_init(conn, CHECKPOINT, &upto.to_string())?
+            .parse::<i64>()
+            .unwrap_or(upto))
     })?;
     if start >= upto {
         return Ok(0);
@@ -45,7 +47,9 @@ pub fn run(db: &Db, engine: &SearchEngine, threshold: f32) -> AppResult<usize> {
     let mut seen = std::collections::BTreeSet::new();
     let mut queued = 0;
     for ch in changes.iter().filter(|c| c.id <= upto) {
-        let Some(t) = DocType::parse(&ch.doc_type) else { continue };
+        let Some(t) = DocType::parse(&ch.doc_type) else {
+            continue;
+        };
         if t == DocType::Proposal || !seen.insert((ch.doc_type.clone(), ch.doc_id)) {
             continue;
         }
@@ -58,23 +62,51 @@ pub fn run(db: &Db, engine: &SearchEngine, threshold: f32) -> AppResult<usize> {
     Ok(queued)
 }
 
-fn need_changed(conn: &mut AnyConnection, engine: &SearchEngine, id: i64, threshold: f32) -> AppResult<usize> {
-    let Some(need) = storage::needs::find(conn, id)? else { return Ok(0) };
+fn need_changed(
+    conn: &mut AnyConnection,
+    engine: &SearchEngine,
+    id: i64,
+    threshold: f32,
+) -> AppResult<usize> {
+    let Some(need) = storage::needs::find(conn, id)? else {
+        return Ok(0);
+    };
     if need.status != NeedStatus::Open.as_str() || need.visibility != Visibility::Public.as_str() {
         return Ok(0);
     }
     let source = documents::need(conn, &need)?;
-    let hits = engine.index.match_documents(&MatchRequest { source, limit: 20, boost_ids: vec![], exclude_ids: vec![] }).map_err(index_error)?;
+    let hits = engine
+        .index
+        .match_documents(&MatchRequest {
+            source,
+            limit: 20,
+            boost_ids: vec![],
+            exclude_ids: vec![],
+        })
+        .map_err(index_error)?;
     let municipality = storage::municipalities::by_id(conn, need.municipality_id)?.name;
     let mut queued = 0;
-    for h in hits.iter().filter(|h| h.doc_type == DocType::Offer && h.normalized >= threshold) {
-        let Some(offer) = storage::offers::find(conn, h.id)? else { continue };
+    for h in hits
+        .iter()
+        .filter(|h| h.doc_type == DocType::Offer && h.normalized >= threshold)
+    {
+        let Some(offer) = storage::offers::find(conn, h.id)? else {
+            continue;
+        };
         if offer.status != OfferStatus::Active.as_str() || !first_time(conn, need.id, offer.id)? {
             continue;
         }
-        let Some(to) = Recipient::partner(conn, offer.partner_id)? else { continue };
+        let Some(to) = Recipient::partner(conn, offer.partner_id)? else {
+            continue;
+        };
         let link = format!("{}/api/v1/needs/{}", links::base(), need.id);
-        let terms = h.matched_terms.iter().take(8).cloned().collect::<Vec<_>>().join("、");
+        let terms = h
+            .matched_terms
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("、");
         let other = match to.locale {
             crate::domain::vocab::Locale::Ja => "課題",
             crate::domain::vocab::Locale::En => "need",
@@ -84,31 +116,70 @@ fn need_changed(conn: &mut AnyConnection, engine: &SearchEngine, id: i64, thresh
             &to,
             Kind::MatchAlert,
             &format!("match_alert:need:{}:offer:{}", need.id, offer.id),
-            &[("title", &need.title), ("other", other), ("source_title", &offer.title), ("owner", &municipality), ("terms", &terms), ("link", &link)],
+            &[
+                ("title", &need.title),
+                ("other", other),
+                ("source_title", &offer.title),
+                ("owner", &municipality),
+                ("terms", &terms),
+                ("link", &link),
+            ],
         )?);
     }
     Ok(queued)
 }
 
-fn offer_changed(conn: &mut AnyConnection, engine: &SearchEngine, id: i64, threshold: f32) -> AppResult<usize> {
-    let Some(offer) = storage::offers::find(conn, id)? else { return Ok(0) };
+fn offer_changed(
+    conn: &mut AnyConnection,
+    engine: &SearchEngine,
+    id: i64,
+    threshold: f32,
+) -> AppResult<usize> {
+    let Some(offer) = storage::offers::find(conn, id)? else {
+        return Ok(0);
+    };
     if offer.status != OfferStatus::Active.as_str() {
         return Ok(0);
     }
     let source = documents::offer(conn, &offer)?;
-    let hits = engine.index.match_documents(&MatchRequest { source, limit: 20, boost_ids: vec![], exclude_ids: vec![] }).map_err(index_error)?;
-    let partner = storage::partners::find(conn, offer.partner_id)?.map(|p| p.name).unwrap_or_default();
+    let hits = engine
+        .index
+        .match_documents(&MatchRequest {
+            source,
+            limit: 20,
+            boost_ids: vec![],
+            exclude_ids: vec![],
+        })
+        .map_err(index_error)?;
+    let partner = storage::partners::find(conn, offer.partner_id)?
+        .map(|p| p.name)
+        .unwrap_or_default();
     let mut queued = 0;
-    for h in hits.iter().filter(|h| h.doc_type == DocType::Need && h.normalized >= threshold) {
-        let Some(need) = storage::needs::find(conn, h.id)? else { continue };
+    for h in hits
+        .iter()
+        .filter(|h| h.doc_type == DocType::Need && h.normalized >= threshold)
+    {
+        let Some(need) = storage::needs::find(conn, h.id)? else {
+            continue;
+        };
         if need.status != NeedStatus::Open.as_str() || !first_time(conn, need.id, offer.id)? {
             continue;
         }
         let staff = storage::staff::list(conn, Some(need.municipality_id))?;
         let link = format!("{}/api/v1/offers/{}", links::base(), offer.id);
-        let terms = h.matched_terms.iter().take(8).cloned().collect::<Vec<_>>().join("、");
-        for s in staff.iter().filter(|s| s.role == Role::Department.as_str() && s.department_id == Some(need.department_id)) {
-            let Some(to) = Recipient::staff(conn, s.id)? else { continue };
+        let terms = h
+            .matched_terms
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("、");
+        for s in staff.iter().filter(|s| {
+            s.role == Role::Department.as_str() && s.department_id == Some(need.department_id)
+        }) {
+            let Some(to) = Recipient::staff(conn, s.id)? else {
+                continue;
+            };
             let other = match to.locale {
                 crate::domain::vocab::Locale::Ja => "提供",
                 crate::domain::vocab::Locale::En => "offer",
@@ -118,7 +189,14 @@ fn offer_changed(conn: &mut AnyConnection, engine: &SearchEngine, id: i64, thres
                 &to,
                 Kind::MatchAlert,
                 &format!("match_alert:need:{}:offer:{}", need.id, offer.id),
-                &[("title", &offer.title), ("other", other), ("source_title", &need.title), ("owner", &partner), ("terms", &terms), ("link", &link)],
+                &[
+                    ("title", &offer.title),
+                    ("other", other),
+                    ("source_title", &need.title),
+                    ("owner", &partner),
+                    ("terms", &terms),
+                    ("link", &link),
+                ],
             )?);
         }
     }

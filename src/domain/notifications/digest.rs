@@ -104,7 +104,13 @@ fn kind_label(kind: &str, locale: Locale) -> String {
 }
 
 /// One recipient's digest text from their waiting items.
-fn compose(items: &[MailRow], period: Period, locale: Locale, name: &str, unsubscribe: &str) -> Rendered {
+fn compose(
+    items: &[MailRow],
+    period: Period,
+    locale: Locale,
+    name: &str,
+    unsubscribe: &str,
+) -> Rendered {
     let mut groups: BTreeMap<&str, Vec<&MailRow>> = BTreeMap::new();
     for it in items {
         groups.entry(it.kind.as_str()).or_default().push(it);
@@ -112,12 +118,20 @@ fn compose(items: &[MailRow], period: Period, locale: Locale, name: &str, unsubs
     let mut text = String::new();
     for (kind, mut list) in groups {
         list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        text.push_str(&format!("■ {}（{}件）\n\n", kind_label(kind, locale), list.len()));
+        text.push_str(&format!(
+            "■ {}（{}件）\n\n",
+            kind_label(kind, locale),
+            list.len()
+        ));
         for it in list {
             let at = (it.created_at + chrono::TimeDelta::hours(9)).format("%Y-%m-%d %H:%M");
             text.push_str(&format!("◆ {}  [{at}]\n", it.subject));
             // The item's own text without its greeting line.
-            let body: Vec<&str> = it.body_text.lines().skip_while(|l| l.trim().is_empty() || l.ends_with('様') || l.starts_with("Dear ")).collect();
+            let body: Vec<&str> = it
+                .body_text
+                .lines()
+                .skip_while(|l| l.trim().is_empty() || l.ends_with('様') || l.starts_with("Dear "))
+                .collect();
             text.push_str(body.join("\n").trim_end());
             text.push_str("\n\n");
         }
@@ -132,7 +146,13 @@ fn compose(items: &[MailRow], period: Period, locale: Locale, name: &str, unsubs
     templates::render(
         "digest",
         locale,
-        &[("recipient_name", name), ("period", period_label), ("count", &count), ("items", &text), ("unsubscribe", unsubscribe)],
+        &[
+            ("recipient_name", name),
+            ("period", period_label),
+            ("count", &count),
+            ("items", &text),
+            ("unsubscribe", unsubscribe),
+        ],
     )
 }
 
@@ -141,11 +161,17 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
     let key = period.key(at);
     let claimed = db.write(|conn| {
         let inserted = diesel::insert_into(digest_runs::table)
-            .values((digest_runs::period_key.eq(&key), digest_runs::started_at.eq(now())))
+            .values((
+                digest_runs::period_key.eq(&key),
+                digest_runs::started_at.eq(now()),
+            ))
             .execute(conn);
         match inserted {
             Ok(_) => Ok(true),
-            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Ok(false),
             Err(e) => Err(AppError::from(e)),
         }
     });
@@ -156,7 +182,10 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
         Err(e) => return Err(e),
     };
     if !claimed {
-        return Ok(DigestReport { skipped: true, ..Default::default() });
+        return Ok(DigestReport {
+            skipped: true,
+            ..Default::default()
+        });
     }
     // Items that waited until `at`, in pages of recipients: one query and one
     // transaction per page.
@@ -178,7 +207,9 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
                 .limit(RECIPIENTS_PER_BATCH)
                 .load(conn)?)
         })?;
-        let Some(last) = emails.last().cloned() else { break };
+        let Some(last) = emails.last().cloned() else {
+            break;
+        };
         let (digests, items) = db.write(|conn| {
             let rows: Vec<MailRow> = mail_outbox::table
                 .filter(pending().and(mail_outbox::recipient_email.eq_any(&emails)))
@@ -188,19 +219,31 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
             let signing_key = crate::mail::signing::key(conn)?;
             let mut by_recipient: BTreeMap<&str, Vec<&MailRow>> = BTreeMap::new();
             for r in &rows {
-                by_recipient.entry(r.recipient_email.as_str()).or_default().push(r);
+                by_recipient
+                    .entry(r.recipient_email.as_str())
+                    .or_default()
+                    .push(r);
             }
             let (mut digests, mut count) = (0, 0);
             for (email, items) in by_recipient {
                 let first = items[0];
                 let locale = Locale::from_db(&first.locale);
-                let name = first.recipient_name.clone().unwrap_or_else(|| email.to_owned());
+                let name = first
+                    .recipient_name
+                    .clone()
+                    .unwrap_or_else(|| email.to_owned());
                 let who = RecipientRef::from_parts(&first.recipient_type, first.recipient_id);
                 let unsubscribe = match who {
                     RecipientRef::Staff(id) | RecipientRef::Partner(id) => {
                         let (t, _) = who.parts();
-                        let token = crate::mail::signing::sign(&signing_key, &format!("v1.{t}.{id}.digest"));
-                        format!("{}/api/v1/unsubscribe?token={token}", crate::mail::links::base())
+                        let token = crate::mail::signing::sign(
+                            &signing_key,
+                            &format!("v1.{t}.{id}.digest"),
+                        );
+                        format!(
+                            "{}/api/v1/unsubscribe?token={token}",
+                            crate::mail::links::base()
+                        )
                     }
                     RecipientRef::Guest => String::new(),
                 };
@@ -224,7 +267,9 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
             }
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
             for chunk in ids.chunks(500) {
-                diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(chunk))).set(mail_outbox::status.eq("digested")).execute(conn)?;
+                diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(chunk)))
+                    .set(mail_outbox::status.eq("digested"))
+                    .execute(conn)?;
             }
             Ok((digests, count))
         })?;
@@ -234,13 +279,26 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
     }
     let done = report.digests as i32;
     db.write(|conn| {
-        diesel::update(digest_runs::table.find(&key)).set((digest_runs::finished_at.eq(now()), digest_runs::recipients.eq(done))).execute(conn)?;
+        diesel::update(digest_runs::table.find(&key))
+            .set((
+                digest_runs::finished_at.eq(now()),
+                digest_runs::recipients.eq(done),
+            ))
+            .execute(conn)?;
         Ok(())
     })?;
     Ok(report)
 }
 
 /// Runs every period due at `at` under `schedule`.
-pub fn run_due(db: &Db, schedule: &Schedule, at: NaiveDateTime) -> AppResult<Vec<(Period, DigestReport)>> {
-    schedule.due(at).into_iter().map(|p| run(db, p, at).map(|r| (p, r))).collect()
+pub fn run_due(
+    db: &Db,
+    schedule: &Schedule,
+    at: NaiveDateTime,
+) -> AppResult<Vec<(Period, DigestReport)>> {
+    schedule
+        .due(at)
+        .into_iter()
+        .map(|p| run(db, p, at).map(|r| (p, r)))
+        .collect()
 }

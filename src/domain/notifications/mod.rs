@@ -90,7 +90,9 @@ impl Kind {
 }
 
 /// A recipient's choice for one kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Choice {
     Immediate,
@@ -110,7 +112,14 @@ impl Choice {
     }
 
     pub fn parse(s: &str) -> Option<Choice> {
-        [Choice::Immediate, Choice::Daily, Choice::Weekly, Choice::Off].into_iter().find(|c| c.as_str() == s)
+        [
+            Choice::Immediate,
+            Choice::Daily,
+            Choice::Weekly,
+            Choice::Off,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 
@@ -125,25 +134,34 @@ pub struct Recipient {
 
 impl Recipient {
     pub fn staff(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Recipient>> {
-        Ok(crate::storage::staff::find(conn, id)?.filter(|s| s.status == "active").map(|s| Recipient {
-            who: RecipientRef::Staff(s.id),
-            email: s.email,
-            name: Some(s.display_name),
-            locale: Locale::from_db(&s.locale),
-        }))
+        Ok(crate::storage::staff::find(conn, id)?
+            .filter(|s| s.status == "active")
+            .map(|s| Recipient {
+                who: RecipientRef::Staff(s.id),
+                email: s.email,
+                name: Some(s.display_name),
+                locale: Locale::from_db(&s.locale),
+            }))
     }
 
     pub fn partner(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Recipient>> {
-        Ok(crate::storage::partners::find(conn, id)?.map(|p| Recipient {
-            who: RecipientRef::Partner(p.id),
-            email: p.contact_email,
-            name: Some(p.contact_name),
-            locale: Locale::from_db(&p.locale),
-        }))
+        Ok(
+            crate::storage::partners::find(conn, id)?.map(|p| Recipient {
+                who: RecipientRef::Partner(p.id),
+                email: p.contact_email,
+                name: Some(p.contact_name),
+                locale: Locale::from_db(&p.locale),
+            }),
+        )
     }
 
     pub fn guest(email: &str, name: Option<&str>) -> Recipient {
-        Recipient { who: RecipientRef::Guest, email: email.to_owned(), name: name.map(str::to_owned), locale: Locale::Ja }
+        Recipient {
+            who: RecipientRef::Guest,
+            email: email.to_owned(),
+            name: name.map(str::to_owned),
+            locale: Locale::Ja,
+        }
     }
 }
 
@@ -151,23 +169,40 @@ impl Recipient {
 pub fn choice_for(conn: &mut AnyConnection, who: RecipientRef, kind: Kind) -> AppResult<Choice> {
     let stored: Option<String> = match who {
         RecipientRef::Staff(id) => subscriptions::table
-            .filter(subscriptions::staff_user_id.eq(id).and(subscriptions::kind.eq(kind.as_str())))
+            .filter(
+                subscriptions::staff_user_id
+                    .eq(id)
+                    .and(subscriptions::kind.eq(kind.as_str())),
+            )
             .select(subscriptions::delivery)
             .first(conn)
             .optional()?,
         RecipientRef::Partner(id) => subscriptions::table
-            .filter(subscriptions::partner_id.eq(id).and(subscriptions::kind.eq(kind.as_str())))
+            .filter(
+                subscriptions::partner_id
+                    .eq(id)
+                    .and(subscriptions::kind.eq(kind.as_str())),
+            )
             .select(subscriptions::delivery)
             .first(conn)
             .optional()?,
         RecipientRef::Guest => None,
     };
-    Ok(stored.as_deref().and_then(Choice::parse).unwrap_or(kind.default_delivery()))
+    Ok(stored
+        .as_deref()
+        .and_then(Choice::parse)
+        .unwrap_or(kind.default_delivery()))
 }
 
 /// Queues one notice for `to`, rendered from template `kind` with `values` (the
 /// recipient's name is added as `recipient_name`). Returns whether anything was queued.
-pub fn notify(conn: &mut AnyConnection, to: &Recipient, kind: Kind, dedupe_key: &str, values: &[(&str, &str)]) -> AppResult<bool> {
+pub fn notify(
+    conn: &mut AnyConnection,
+    to: &Recipient,
+    kind: Kind,
+    dedupe_key: &str,
+    values: &[(&str, &str)],
+) -> AppResult<bool> {
     let delivery = match choice_for(conn, to.who, kind)? {
         Choice::Off => return Ok(false),
         Choice::Immediate => Delivery::Immediate,

@@ -46,8 +46,14 @@ pub fn recipient_of(actor: &Actor) -> AppResult<RecipientRef> {
 
 fn locale_of(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Locale> {
     let l: String = match who {
-        RecipientRef::Staff(id) => staff_users::table.find(id).select(staff_users::locale).first(conn)?,
-        RecipientRef::Partner(id) => partners::table.find(id).select(partners::locale).first(conn)?,
+        RecipientRef::Staff(id) => staff_users::table
+            .find(id)
+            .select(staff_users::locale)
+            .first(conn)?,
+        RecipientRef::Partner(id) => partners::table
+            .find(id)
+            .select(partners::locale)
+            .first(conn)?,
         RecipientRef::Guest => "ja".into(),
     };
     Ok(Locale::from_db(&l))
@@ -56,9 +62,16 @@ fn locale_of(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Locale> {
 fn read(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Preferences> {
     let mut kinds = vec![];
     for k in Kind::ALL {
-        kinds.push(KindPreference { kind: k, label: k.label_ja().to_owned(), delivery: choice_for(conn, who, k)? });
+        kinds.push(KindPreference {
+            kind: k,
+            label: k.label_ja().to_owned(),
+            delivery: choice_for(conn, who, k)?,
+        });
     }
-    Ok(Preferences { locale: locale_of(conn, who)?, kinds })
+    Ok(Preferences {
+        locale: locale_of(conn, who)?,
+        kinds,
+    })
 }
 
 pub fn get(db: &Db, actor: &Actor) -> AppResult<Preferences> {
@@ -67,18 +80,47 @@ pub fn get(db: &Db, actor: &Actor) -> AppResult<Preferences> {
 }
 
 /// Stores one recipient's choice for one kind.
-pub fn set_choice(conn: &mut AnyConnection, who: RecipientRef, kind: Kind, choice: Choice) -> AppResult<()> {
+pub fn set_choice(
+    conn: &mut AnyConnection,
+    who: RecipientRef,
+    kind: Kind,
+    choice: Choice,
+) -> AppResult<()> {
     match who {
         RecipientRef::Staff(id) => {
-            diesel::delete(subscriptions::table.filter(subscriptions::staff_user_id.eq(id).and(subscriptions::kind.eq(kind.as_str())))).execute(conn)?;
+            diesel::delete(
+                subscriptions::table.filter(
+                    subscriptions::staff_user_id
+                        .eq(id)
+                        .and(subscriptions::kind.eq(kind.as_str())),
+                ),
+            )
+            .execute(conn)?;
             diesel::insert_into(subscriptions::table)
-                .values((subscriptions::staff_user_id.eq(id), subscriptions::kind.eq(kind.as_str()), subscriptions::delivery.eq(choice.as_str()), subscriptions::updated_at.eq(now())))
+                .values((
+                    subscriptions::staff_user_id.eq(id),
+                    subscriptions::kind.eq(kind.as_str()),
+                    subscriptions::delivery.eq(choice.as_str()),
+                    subscriptions::updated_at.eq(now()),
+                ))
                 .execute(conn)?;
         }
         RecipientRef::Partner(id) => {
-            diesel::delete(subscriptions::table.filter(subscriptions::partner_id.eq(id).and(subscriptions::kind.eq(kind.as_str())))).execute(conn)?;
+            diesel::delete(
+                subscriptions::table.filter(
+                    subscriptions::partner_id
+                        .eq(id)
+                        .and(subscriptions::kind.eq(kind.as_str())),
+                ),
+            )
+            .execute(conn)?;
             diesel::insert_into(subscriptions::table)
-                .values((subscriptions::partner_id.eq(id), subscriptions::kind.eq(kind.as_str()), subscriptions::delivery.eq(choice.as_str()), subscriptions::updated_at.eq(now())))
+                .values((
+                    subscriptions::partner_id.eq(id),
+                    subscriptions::kind.eq(kind.as_str()),
+                    subscriptions::delivery.eq(choice.as_str()),
+                    subscriptions::updated_at.eq(now()),
+                ))
                 .execute(conn)?;
         }
         RecipientRef::Guest => {}
@@ -89,13 +131,24 @@ pub fn set_choice(conn: &mut AnyConnection, who: RecipientRef, kind: Kind, choic
 pub fn update(db: &Db, actor: &Actor, input: PreferencesInput) -> AppResult<Preferences> {
     let who = recipient_of(actor)?;
     let mut c = Check::new();
-    let locale = input.locale.as_deref().and_then(|l| c.one_of("locale", l, Locale::parse, &Locale::expected()));
+    let locale = input
+        .locale
+        .as_deref()
+        .and_then(|l| c.one_of("locale", l, Locale::parse, &Locale::expected()));
     let mut changes = vec![];
     for (k, v) in &input.kinds {
         match (Kind::parse(k), Choice::parse(v)) {
             (Some(kind), Some(choice)) => changes.push((kind, choice)),
-            (None, _) => c.push(format!("kinds/{k}"), "unknown_value", "not a kind of notice"),
-            (_, None) => c.push(format!("kinds/{k}"), "unknown_value", "must be one of: immediate, daily, weekly, off"),
+            (None, _) => c.push(
+                format!("kinds/{k}"),
+                "unknown_value",
+                "not a kind of notice",
+            ),
+            (_, None) => c.push(
+                format!("kinds/{k}"),
+                "unknown_value",
+                "must be one of: immediate, daily, weekly, off",
+            ),
         }
     }
     c.finish()?;
@@ -106,10 +159,14 @@ pub fn update(db: &Db, actor: &Actor, input: PreferencesInput) -> AppResult<Pref
         if let Some(l) = locale {
             match who {
                 RecipientRef::Staff(id) => {
-                    diesel::update(staff_users::table.find(id)).set(staff_users::locale.eq(l.as_str())).execute(conn)?;
+                    diesel::update(staff_users::table.find(id))
+                        .set(staff_users::locale.eq(l.as_str()))
+                        .execute(conn)?;
                 }
                 RecipientRef::Partner(id) => {
-                    diesel::update(partners::table.find(id)).set(partners::locale.eq(l.as_str())).execute(conn)?;
+                    diesel::update(partners::table.find(id))
+                        .set(partners::locale.eq(l.as_str()))
+                        .execute(conn)?;
                 }
                 RecipientRef::Guest => {}
             }

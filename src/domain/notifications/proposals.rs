@@ -19,7 +19,9 @@ pub fn proposer(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<Option<R
     if let Some(id) = p.partner_id {
         return Recipient::partner(conn, id);
     }
-    Ok(p.submitter_email.as_deref().map(|e| Recipient::guest(e, Some(&p.submitter_name))))
+    Ok(p.submitter_email
+        .as_deref()
+        .map(|e| Recipient::guest(e, Some(&p.submitter_name))))
 }
 
 fn municipality_name(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<String> {
@@ -28,10 +30,14 @@ fn municipality_name(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<Str
 
 /// The acknowledgement with the receipt number.
 pub fn received(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<()> {
-    let Some(to) = proposer(conn, p)? else { return Ok(()) };
+    let Some(to) = proposer(conn, p)? else {
+        return Ok(());
+    };
     let municipality = municipality_name(conn, p)?;
     let number = receipt_number(p.receipt_year, p.receipt_seq);
-    let received = (p.received_at + chrono::TimeDelta::hours(9)).format("%Y年%-m月%-d日 %H:%M").to_string();
+    let received = (p.received_at + chrono::TimeDelta::hours(9))
+        .format("%Y年%-m月%-d日 %H:%M")
+        .to_string();
     let due = p.proposer_due_on.map(date_ja).unwrap_or_default();
     let name = to.name.clone().unwrap_or_default();
     notify(
@@ -52,8 +58,17 @@ pub fn received(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<()> {
 }
 
 /// The routing notice to the department: its mailbox and its staff.
-pub fn routed(conn: &mut AnyConnection, p: &ProposalRow, department_id: i64, note: Option<&str>, public_url: &str, event_id: i64) -> AppResult<()> {
-    let Some(dept) = storage::municipalities::department(conn, department_id)? else { return Ok(()) };
+pub fn routed(
+    conn: &mut AnyConnection,
+    p: &ProposalRow,
+    department_id: i64,
+    note: Option<&str>,
+    public_url: &str,
+    event_id: i64,
+) -> AppResult<()> {
+    let Some(dept) = storage::municipalities::department(conn, department_id)? else {
+        return Ok(());
+    };
     let municipality = municipality_name(conn, p)?;
     let number = receipt_number(p.receipt_year, p.receipt_seq);
     let due = p.department_due_on.map(date_ja).unwrap_or_default();
@@ -61,17 +76,20 @@ pub fn routed(conn: &mut AnyConnection, p: &ProposalRow, department_id: i64, not
         Some(org) => format!("{org} {}", p.submitter_name),
         None => p.submitter_name.clone(),
     };
-    let note = note.map(|n| format!("窓口からのメモ：\n{n}\n")).unwrap_or_default();
+    let note = note
+        .map(|n| format!("窓口からのメモ：\n{n}\n"))
+        .unwrap_or_default();
     let link = format!("{public_url}/admin/proposals/{}", p.id);
     let mut recipients: Vec<Recipient> = vec![];
     if let Some(email) = &dept.email {
         recipients.push(Recipient::guest(email, Some(&dept.name)));
     }
     for s in storage::staff::list(conn, Some(p.municipality_id))? {
-        if s.role == Role::Department.as_str() && s.department_id == Some(department_id) {
-            if let Some(r) = Recipient::staff(conn, s.id)? {
-                recipients.push(r);
-            }
+        if s.role == Role::Department.as_str()
+            && s.department_id == Some(department_id)
+            && let Some(r) = Recipient::staff(conn, s.id)?
+        {
+            recipients.push(r);
         }
     }
     for to in recipients {
@@ -96,13 +114,29 @@ pub fn routed(conn: &mut AnyConnection, p: &ProposalRow, department_id: i64, not
 }
 
 /// A change of state, sent to the proposer; a decline carries its reasons.
-pub fn status(conn: &mut AnyConnection, p: &ProposalRow, to_state: ProposalState, text: Option<&str>, event_id: i64) -> AppResult<()> {
-    let Some(to) = proposer(conn, p)? else { return Ok(()) };
+pub fn status(
+    conn: &mut AnyConnection,
+    p: &ProposalRow,
+    to_state: ProposalState,
+    text: Option<&str>,
+    event_id: i64,
+) -> AppResult<()> {
+    let Some(to) = proposer(conn, p)? else {
+        return Ok(());
+    };
     let municipality = municipality_name(conn, p)?;
     let number = receipt_number(p.receipt_year, p.receipt_seq);
     let (state, reason_label) = match to.locale {
-        Locale::Ja => (to_state.label_ja().to_owned(), p.decline_reason_code.as_deref().map(|c| DeclineReason::from_db(c).label_ja().to_owned())),
-        Locale::En => (to_state.as_str().replace('_', " "), p.decline_reason_code.clone()),
+        Locale::Ja => (
+            to_state.label_ja().to_owned(),
+            p.decline_reason_code
+                .as_deref()
+                .map(|c| DeclineReason::from_db(c).label_ja().to_owned()),
+        ),
+        Locale::En => (
+            to_state.as_str().replace('_', " "),
+            p.decline_reason_code.clone(),
+        ),
     };
     let mut message = String::new();
     if let (ProposalState::Declined, Some(label)) = (to_state, reason_label) {
@@ -121,14 +155,27 @@ pub fn status(conn: &mut AnyConnection, p: &ProposalRow, to_state: ProposalState
         &to,
         Kind::ProposalStatus,
         &format!("proposal_status:{}:{event_id}", p.id),
-        &[("municipality", &municipality), ("receipt_number", &number), ("title", &p.title), ("state", &state), ("message", &message)],
+        &[
+            ("municipality", &municipality),
+            ("receipt_number", &number),
+            ("title", &p.title),
+            ("state", &state),
+            ("message", &message),
+        ],
     )?;
     Ok(())
 }
 
 /// An answer from the municipality to the proposer.
-pub fn reply(conn: &mut AnyConnection, p: &ProposalRow, text: &str, event_id: i64) -> AppResult<()> {
-    let Some(to) = proposer(conn, p)? else { return Ok(()) };
+pub fn reply(
+    conn: &mut AnyConnection,
+    p: &ProposalRow,
+    text: &str,
+    event_id: i64,
+) -> AppResult<()> {
+    let Some(to) = proposer(conn, p)? else {
+        return Ok(());
+    };
     let municipality = municipality_name(conn, p)?;
     let number = receipt_number(p.receipt_year, p.receipt_seq);
     notify(
@@ -136,7 +183,12 @@ pub fn reply(conn: &mut AnyConnection, p: &ProposalRow, text: &str, event_id: i6
         &to,
         Kind::ProposalReply,
         &format!("proposal_reply:{}:{event_id}", p.id),
-        &[("municipality", &municipality), ("receipt_number", &number), ("title", &p.title), ("message", text)],
+        &[
+            ("municipality", &municipality),
+            ("receipt_number", &number),
+            ("title", &p.title),
+            ("message", text),
+        ],
     )?;
     Ok(())
 }

@@ -21,7 +21,11 @@ pub fn run(db: &Db) -> AppResult<usize> {
     db.write(|conn| {
         let open = storage::proposals::list(
             conn,
-            &ProposalFilter { states: Some(OPEN_STATES.iter().map(|s| s.as_str().to_owned()).collect()), limit: i64::MAX, ..Default::default() },
+            &ProposalFilter {
+                states: Some(OPEN_STATES.iter().map(|s| s.as_str().to_owned()).collect()),
+                limit: i64::MAX,
+                ..Default::default()
+            },
         )?;
         let mut sent = 0;
         for p in open {
@@ -35,7 +39,11 @@ pub fn run(db: &Db) -> AppResult<usize> {
                 let recipients: Vec<i64> = staff
                     .iter()
                     .filter(|s| match clock {
-                        Clock::Department => s.role == Role::Department.as_str() && s.department_id.is_some() && s.department_id == p.primary_department_id,
+                        Clock::Department => {
+                            s.role == Role::Department.as_str()
+                                && s.department_id.is_some()
+                                && s.department_id == p.primary_department_id
+                        }
                         Clock::Proposer | Clock::Decision => s.role == Role::Desk.as_str(),
                     })
                     .map(|s| s.id)
@@ -44,7 +52,9 @@ pub fn run(db: &Db) -> AppResult<usize> {
                 let link = format!("{}/admin/proposals/{}", links::base(), p.id);
                 let state = if overdue { "overdue" } else { "due_soon" };
                 for id in recipients {
-                    let Some(to) = Recipient::staff(conn, id)? else { continue };
+                    let Some(to) = Recipient::staff(conn, id)? else {
+                        continue;
+                    };
                     let (status, sentence, clock_name) = match (to.locale, overdue) {
                         (Locale::Ja, true) => ("超過", "過ぎています", clock_ja(clock)),
                         (Locale::Ja, false) => ("間近", "近づいています", clock_ja(clock)),

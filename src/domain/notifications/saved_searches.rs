@@ -71,7 +71,14 @@ fn owner(actor: &Actor) -> AppResult<(Option<i64>, Option<i64>)> {
 
 fn query_of(r: &Row) -> SearchQuery {
     let f: Filters = serde_json::from_str(&r.filters_json).unwrap_or_default();
-    SearchQuery { q: Some(r.query.clone()), doc_type: f.doc_type, field: f.field, municipality: f.municipality, limit: Some(100), ..Default::default() }
+    SearchQuery {
+        q: Some(r.query.clone()),
+        doc_type: f.doc_type,
+        field: f.field,
+        municipality: f.municipality,
+        limit: Some(100),
+        ..Default::default()
+    }
 }
 
 fn view(r: Row) -> SavedSearchView {
@@ -103,13 +110,29 @@ const COLUMNS: (
 );
 
 /// Saves a search after checking it runs.
-pub fn create(db: &Db, engine: &SearchEngine, actor: &Actor, input: SavedSearchInput) -> AppResult<SavedSearchView> {
+pub fn create(
+    db: &Db,
+    engine: &SearchEngine,
+    actor: &Actor,
+    input: SavedSearchInput,
+) -> AppResult<SavedSearchView> {
     let (staff, partner) = owner(actor)?;
     let mut c = Check::new();
     let name = c.line("name", &input.name, 100);
     c.finish()?;
-    let filters = Filters { doc_type: input.doc_type, field: input.field, municipality: input.municipality };
-    let probe = SearchQuery { q: Some(input.q.clone()), doc_type: filters.doc_type.clone(), field: filters.field.clone(), municipality: filters.municipality.clone(), limit: Some(1), ..Default::default() };
+    let filters = Filters {
+        doc_type: input.doc_type,
+        field: input.field,
+        municipality: input.municipality,
+    };
+    let probe = SearchQuery {
+        q: Some(input.q.clone()),
+        doc_type: filters.doc_type.clone(),
+        field: filters.field.clone(),
+        municipality: filters.municipality.clone(),
+        limit: Some(1),
+        ..Default::default()
+    };
     query::search(db, engine, actor, probe)?;
     let json = serde_json::to_string(&filters).map_err(AppError::internal)?;
     db.write(|conn| {
@@ -135,8 +158,16 @@ pub fn list(db: &Db, actor: &Actor) -> AppResult<Vec<SavedSearchView>> {
     let (staff, partner) = owner(actor)?;
     db.read(|conn| {
         let rows: Vec<Row> = match (staff, partner) {
-            (Some(s), _) => saved_searches::table.filter(saved_searches::staff_user_id.eq(s)).select(COLUMNS).order(saved_searches::id).load(conn)?,
-            (_, Some(p)) => saved_searches::table.filter(saved_searches::partner_id.eq(p)).select(COLUMNS).order(saved_searches::id).load(conn)?,
+            (Some(s), _) => saved_searches::table
+                .filter(saved_searches::staff_user_id.eq(s))
+                .select(COLUMNS)
+                .order(saved_searches::id)
+                .load(conn)?,
+            (_, Some(p)) => saved_searches::table
+                .filter(saved_searches::partner_id.eq(p))
+                .select(COLUMNS)
+                .order(saved_searches::id)
+                .load(conn)?,
             _ => vec![],
         };
         Ok(rows.into_iter().map(view).collect())
@@ -147,16 +178,31 @@ pub fn delete(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
     let (staff, partner) = owner(actor)?;
     db.write(|conn| {
         let n = diesel::delete(
-            saved_searches::table.filter(saved_searches::id.eq(id).and(saved_searches::staff_user_id.eq(staff).or(saved_searches::partner_id.eq(partner)))),
+            saved_searches::table.filter(
+                saved_searches::id.eq(id).and(
+                    saved_searches::staff_user_id
+                        .eq(staff)
+                        .or(saved_searches::partner_id.eq(partner)),
+                ),
+            ),
         )
         .execute(conn)?;
-        if n == 0 { Err(AppError::NotFound("saved search")) } else { Ok(()) }
+        if n == 0 {
+            Err(AppError::NotFound("saved search"))
+        } else {
+            Ok(())
+        }
     })
 }
 
 /// Runs every saved search; returns how many notices were queued.
 pub fn run(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
-    let rows: Vec<Row> = db.read(|conn| Ok(saved_searches::table.select(COLUMNS).order(saved_searches::id).load(conn)?))?;
+    let rows: Vec<Row> = db.read(|conn| {
+        Ok(saved_searches::table
+            .select(COLUMNS)
+            .order(saved_searches::id)
+            .load(conn)?)
+    })?;
     let mut queued = 0;
     for r in rows {
         // The owner's own view of the data: the same rules as their own search.
@@ -165,11 +211,21 @@ pub fn run(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
                 (Some(s), _) => {
                     let u: Option<(Option<i64>, Option<i64>, String, String)> = staff_users::table
                         .find(s)
-                        .select((staff_users::municipality_id, staff_users::department_id, staff_users::role, staff_users::status))
+                        .select((
+                            staff_users::municipality_id,
+                            staff_users::department_id,
+                            staff_users::role,
+                            staff_users::status,
+                        ))
                         .first(conn)
                         .optional()?;
                     u.filter(|u| u.3 == "active").map(|(m, d, role, _)| {
-                        Actor::Staff(StaffActor { id: StaffUserId(s), role: Role::from_db(&role), municipality: m.map(MunicipalityId), department: d.map(DepartmentId) })
+                        Actor::Staff(StaffActor {
+                            id: StaffUserId(s),
+                            role: Role::from_db(&role),
+                            municipality: m.map(MunicipalityId),
+                            department: d.map(DepartmentId),
+                        })
                     })
                 }
                 (_, Some(p)) => Some(Actor::Partner(PartnerId(p))),
@@ -190,13 +246,27 @@ pub fn run(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
             .hits
             .iter()
             .filter_map(|h| match &h.record {
-                Record::Need(n) if n.published_at.unwrap_or(n.created_at) > since => Some(format!("・{}（{}）\n  {}/api/v1/needs/{}", n.title, n.municipality.name, links::base(), n.id)),
-                Record::Offer(o) if o.created_at > since => Some(format!("・{}（{}）\n  {}/api/v1/offers/{}", o.title, o.partner.name, links::base(), o.id)),
+                Record::Need(n) if n.published_at.unwrap_or(n.created_at) > since => Some(format!(
+                    "・{}（{}）\n  {}/api/v1/needs/{}",
+                    n.title,
+                    n.municipality.name,
+                    links::base(),
+                    n.id
+                )),
+                Record::Offer(o) if o.created_at > since => Some(format!(
+                    "・{}（{}）\n  {}/api/v1/offers/{}",
+                    o.title,
+                    o.partner.name,
+                    links::base(),
+                    o.id
+                )),
                 _ => None,
             })
             .collect();
         queued += db.write(|conn| {
-            diesel::update(saved_searches::table.find(r.id)).set(saved_searches::last_checked_at.eq(checked)).execute(conn)?;
+            diesel::update(saved_searches::table.find(r.id))
+                .set(saved_searches::last_checked_at.eq(checked))
+                .execute(conn)?;
             if fresh.is_empty() {
                 return Ok(0);
             }
@@ -208,8 +278,18 @@ pub fn run(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
             let Some(to) = to else { return Ok(0) };
             let count = fresh.len().to_string();
             let items = fresh.join("\n") + "\n";
-            let dedupe = format!("saved_search:{}:{}", r.id, checked.and_utc().timestamp_micros());
-            Ok(usize::from(notify(conn, &to, Kind::SavedSearch, &dedupe, &[("query", &r.query), ("count", &count), ("items", &items)])?))
+            let dedupe = format!(
+                "saved_search:{}:{}",
+                r.id,
+                checked.and_utc().timestamp_micros()
+            );
+            Ok(usize::from(notify(
+                conn,
+                &to,
+                Kind::SavedSearch,
+                &dedupe,
+                &[("query", &r.query), ("count", &count), ("items", &items)],
+            )?))
         })?;
     }
     Ok(queued)

@@ -16,7 +16,9 @@ pub fn apply(db: &Db, token: &str) -> AppResult<Vec<&'static str>> {
         let bad = || AppError::field("token", "invalid", "this unsubscribe link is not valid");
         let payload = signing::verify(&key, token).ok_or_else(bad)?;
         let parts: Vec<&str> = payload.split('.').collect();
-        let [version, t, id, kind] = parts[..] else { return Err(bad()) };
+        let [version, t, id, kind] = parts[..] else {
+            return Err(bad());
+        };
         let id: i64 = id.parse().map_err(|_| bad())?;
         if version != "v1" {
             return Err(bad());

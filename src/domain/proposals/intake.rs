@@ -14,9 +14,9 @@ use crate::domain::codes::MunicipalityCode;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::ids::MunicipalityId;
 use crate::domain::needs::may_see as may_see_need;
+use crate::domain::notifications;
 use crate::domain::validate::Check;
 use crate::domain::vocab::{Channel, EventKind, PolicyField, ProposalState, Role};
-use crate::domain::notifications;
 use crate::storage::models::{MunicipalityRow, NewProposal, NewProposalEvent, ProposalRow};
 use crate::storage::{self, AnyConnection, Db, now};
 

@@ -11,11 +11,11 @@ use crate::domain::actor::Actor;
 use crate::domain::calendar::{add_business_days, business_days_between};
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::ids::ProposalId;
+use crate::domain::notifications;
 use crate::domain::validate::Check;
 use crate::domain::vocab::{DeclineReason, EventKind, ProposalState};
-use crate::storage::models::{NewProposalEvent, ProposalRow};
-use crate::domain::notifications;
 use crate::mail::links;
+use crate::storage::models::{NewProposalEvent, ProposalRow};
 use crate::storage::{self, AnyConnection, Db, now};
 
 /// The states a proposal may move to from `from`.
@@ -205,7 +205,14 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
                 internal: true,
             },
         )?;
-        notifications::proposals::routed(conn, p, input.primary_department_id, note.as_deref(), links::base(), event)
+        notifications::proposals::routed(
+            conn,
+            p,
+            input.primary_department_id,
+            note.as_deref(),
+            links::base(),
+            event,
+        )
     })
 }
 

@@ -1,0 +1,274 @@
+//! The desk's dashboard (`domain::desk::stats::compute`): intake by month and channel,
+//! time to routing and to first response, the share answered within target, adoption
+//! by policy field and department — as bar charts drawn on the server in SVG, each with
+//! its numbers in a table beside it — and the same figures as CSV
+//! (`domain::desk::stats::to_csv`).
+
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDate;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::i18n::Lang;
+use super::layout::{self, Nav};
+use super::session::ConsoleUser;
+use super::{ConsoleResult, run};
+use crate::api::state::AppState;
+use crate::domain::desk::stats::{self, Adoption, Count, DeskStats, StatsQuery};
+use crate::domain::error::AppError;
+use crate::domain::municipalities;
+use crate::domain::vocab::{Channel, PolicyField};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DashQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub m: Option<String>,
+}
+
+fn blank(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn query(u: &ConsoleUser, q: &DashQuery) -> Result<StatsQuery, AppError> {
+    let date = |v: &Option<String>, name: &'static str| -> Result<Option<NaiveDate>, AppError> {
+        blank(v)
+            .map(|d| d.parse())
+            .transpose()
+            .map_err(|_| AppError::field(name, "format", "YYYY-MM-DD"))
+    };
+    Ok(StatsQuery {
+        from: date(&q.from, "from")?,
+        to: date(&q.to, "to")?,
+        municipality: if u.is_deployment_admin() {
+            blank(&q.m)
+        } else {
+            None
+        },
+        format: None,
+    })
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    q: web::Query<DashQuery>,
+) -> ConsoleResult<HttpResponse> {
+    let q = q.into_inner();
+    let lang = u.lang;
+    if u.is_deployment_admin() && blank(&q.m).is_none() {
+        let ms = run(&state, lang, |db| {
+            Ok(municipalities::list(db)?
+                .into_iter()
+                .map(|m| (m.code, m.name))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+        let body = layout::municipality_picker(&u, "/admin/dashboard", &ms, None);
+        return Ok(layout::page(
+            &u,
+            Nav::Dashboard,
+            lang.t("集計", "Dashboard"),
+            body,
+        ));
+    }
+    let sq = query(&u, &q).map_err(|e| u.err(e))?;
+    let actor = u.actor();
+    let s = run(&state, lang, move |db| stats::compute(db, &actor, &sq)).await?;
+    Ok(render(&u, &q, &s))
+}
+
+pub async fn csv(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    q: web::Query<DashQuery>,
+) -> ConsoleResult<HttpResponse> {
+    let sq = query(&u, &q).map_err(|e| u.err(e))?;
+    let actor = u.actor();
+    let s = run(&state, u.lang, move |db| stats::compute(db, &actor, &sq)).await?;
+    let name = format!(
+        "kyoso-stats-{}-{}-{}.csv",
+        s.municipality_code, s.from, s.to
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(stats::to_csv(&s)))
+}
+
+/// One bar: its label, its length (0..=max) and the number printed beside it.
+struct Bar {
+    label: String,
+    value: f64,
+    shown: String,
+}
+
+/// A horizontal bar chart in SVG, announced as one image with a title and a summary;
+/// the same numbers follow in a table for reading and copying.
+fn chart(id: &str, title: &str, desc: &str, bars: &[Bar], max: f64, lang: Lang) -> Markup {
+    const ROW: f64 = 30.0;
+    const LABEL_W: f64 = 150.0;
+    const BAR_W: f64 = 190.0;
+    let height = (bars.len().max(1) as f64) * ROW + 10.0;
+    let width = LABEL_W + BAR_W + 60.0;
+    let max = if max > 0.0 { max } else { 1.0 };
+    let summary = bars
+        .iter()
+        .map(|b| format!("{} {}", b.label, b.shown))
+        .collect::<Vec<_>>()
+        .join(lang.t("、", ", "));
+    html! {
+        figure.chart {
+            svg xmlns="http://www.w3.org/2000/svg" role="img" width=(width) height=(height)
+                viewBox=(format!("0 0 {width} {height}")) aria-labelledby=(format!("{id}-t {id}-d")) {
+                title id=(format!("{id}-t")) { (title) }
+                desc id=(format!("{id}-d")) { (desc) " " (summary) }
+                @for (i, b) in bars.iter().enumerate() {
+                    @let y = i as f64 * ROW + 5.0;
+                    @let w = (b.value / max * BAR_W).max(if b.value > 0.0 { 2.0 } else { 0.0 });
+                    text x=(LABEL_W - 8.0) y=(y + 19.0) text-anchor="end" font-size="13" fill="#1b1b1b" {
+                        (truncate(&b.label, 11))
+                    }
+                    rect x=(LABEL_W) y=(y + 4.0) width=(format!("{w:.1}")) height=(ROW - 10.0) fill="#003a70" {}
+                    text x=(LABEL_W + w + 6.0) y=(y + 19.0) font-size="13" fill="#1b1b1b" { (b.shown) }
+                }
+                @if bars.is_empty() {
+                    text x="10" y="24" font-size="13" fill="#505a5f" { (lang.t("データがありません", "No data")) }
+                }
+            }
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+fn count_label(lang: Lang, c: &Count) -> String {
+    if let Some(ch) = Channel::parse(&c.key) {
+        return lang.channel(ch).to_owned();
+    }
+    if let Some(f) = PolicyField::parse(&c.key) {
+        return lang.field(f).to_owned();
+    }
+    c.label.clone()
+}
+
+fn adoption_label(lang: Lang, a: &Adoption) -> String {
+    match PolicyField::parse(&a.key) {
+        Some(f) => lang.field(f).to_owned(),
+        None => a.label.clone(),
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.0}%", v * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn count_block(id: &str, title: &str, desc: &str, counts: &[Count], lang: Lang) -> Markup {
+    let bars: Vec<Bar> = counts
+        .iter()
+        .map(|c| Bar {
+            label: count_label(lang, c),
+            value: c.count as f64,
+            shown: c.count.to_string(),
+        })
+        .collect();
+    let max = counts.iter().map(|c| c.count).max().unwrap_or(0) as f64;
+    html! {
+        section aria-labelledby=(format!("{id}-h")) {
+            h2 id=(format!("{id}-h")) { (title) }
+            (chart(id, title, desc, &bars, max, lang))
+            table {
+                caption { (title) (lang.t("（表）", " (table)")) }
+                thead { tr { th scope="col" { (lang.t("区分", "Item")) } th.num scope="col" { (lang.t("件数", "Count")) } } }
+                tbody { @for c in counts { tr { th scope="row" { (count_label(lang, c)) } td.num { (c.count) } } } }
+            }
+        }
+    }
+}
+
+fn adoption_block(id: &str, title: &str, rows: &[Adoption], lang: Lang) -> Markup {
+    let bars: Vec<Bar> = rows
+        .iter()
+        .map(|a| Bar {
+            label: adoption_label(lang, a),
+            value: a.rate.unwrap_or(0.0),
+            shown: pct(a.rate),
+        })
+        .collect();
+    html! {
+        section aria-labelledby=(format!("{id}-h")) {
+            h2 id=(format!("{id}-h")) { (title) }
+            (chart(id, title, lang.t("採択率（採択 ÷（採択＋見送り））", "Adoption rate (adopted ÷ (adopted + declined))"), &bars, 1.0, lang))
+            table {
+                caption { (title) (lang.t("（表）", " (table)")) }
+                thead { tr {
+                    th scope="col" { (lang.t("区分", "Item")) }
+                    th.num scope="col" { (lang.t("採択", "Adopted")) }
+                    th.num scope="col" { (lang.t("見送り", "Declined")) }
+                    th.num scope="col" { (lang.t("取り下げ", "Withdrawn")) }
+                    th.num scope="col" { (lang.t("採択率", "Rate")) }
+                } }
+                tbody { @for a in rows { tr {
+                    th scope="row" { (adoption_label(lang, a)) }
+                    td.num { (a.adopted) } td.num { (a.declined) } td.num { (a.withdrawn) } td.num { (pct(a.rate)) }
+                } } }
+            }
+        }
+    }
+}
+
+fn render(u: &ConsoleUser, q: &DashQuery, s: &DeskStats) -> HttpResponse {
+    let lang = u.lang;
+    let hours = |v: Option<f64>| v.map(|h| format!("{h:.1}")).unwrap_or_else(|| "—".into());
+    let days = |v: Option<f64>| v.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".into());
+    let mut csv = format!("/admin/dashboard.csv?from={}&to={}", s.from, s.to);
+    if let Some(m) = blank(&q.m) {
+        csv.push_str(&format!("&m={}", layout::url_encode(&m)));
+    }
+    let w = &s.first_response_within_target;
+    let body = html! {
+        form.filters method="get" action="/admin/dashboard" aria-label=(lang.t("集計期間", "Period")) {
+            @if let Some(m) = blank(&q.m) { input type="hidden" name="m" value=(m); }
+            div.field { label for="from" { (lang.t("開始日", "From")) } input #from type="date" name="from" value=(s.from.to_string()); }
+            div.field { label for="to" { (lang.t("終了日", "To")) } input #to type="date" name="to" value=(s.to.to_string()); }
+            button type="submit" { (lang.t("表示", "Show")) }
+            " "
+            a href=(csv) download { (lang.t("CSVでダウンロード（Excel対応）", "Download CSV (for Excel)")) }
+        }
+        ul.kpis {
+            li { (lang.t("受付件数", "Received")) strong { (s.received) } }
+            li { (lang.t("回付までの時間（中央値）", "Time to routing (median)")) strong { (hours(s.time_to_routing.median_hours)) (lang.t("時間", " h")) } span.muted { (days(s.time_to_routing.median_business_days)) (lang.t("開庁日", " business days")) } }
+            li { (lang.t("初回回答までの時間（中央値）", "Time to first response (median)")) strong { (hours(s.time_to_first_response.median_hours)) (lang.t("時間", " h")) } span.muted { (days(s.time_to_first_response.median_business_days)) (lang.t("開庁日", " business days")) } }
+            li { (lang.t("期限内の初回回答", "First answers within target")) strong { (pct(w.share)) } span.muted { (w.answered_in_time) " / " (w.due) } }
+            li { (lang.t("採択率", "Adoption rate")) strong { (pct(s.adoption.rate)) } span.muted { (lang.t("採択 ", "adopted ")) (s.adoption.adopted) (lang.t("・見送り ", ", declined ")) (s.adoption.declined) } }
+            li { (lang.t("所管未定（現在）", "Unassigned now")) strong { (s.unassigned_queue.count) } span.muted { (lang.t("最長 ", "oldest ")) (s.unassigned_queue.oldest_days.map(|d| d.to_string()).unwrap_or_else(|| "—".into())) (lang.t("日", " days")) } }
+        }
+        div.charts {
+            (count_block("by-month", lang.t("月別の受付件数", "Proposals received by month"), lang.t("月ごとの受付件数。", "Proposals received each month."), &s.by_month, lang))
+            (count_block("by-channel", lang.t("受付経路別の件数", "Proposals by channel"), lang.t("受付経路ごとの件数。", "Proposals by how they arrived."), &s.by_channel, lang))
+            (count_block("by-field", lang.t("政策分野別の件数", "Proposals by policy field"), lang.t("政策分野ごとの件数。", "Proposals by policy field."), &s.by_policy_field, lang))
+            (count_block("by-dept", lang.t("所管課別の件数", "Proposals by department"), lang.t("所管課ごとの件数。", "Proposals by department."), &s.by_department, lang))
+            (adoption_block("adopt-field", lang.t("政策分野別の採択率", "Adoption rate by policy field"), &s.adoption_by_policy_field, lang))
+            (adoption_block("adopt-dept", lang.t("所管課別の採択率", "Adoption rate by department"), &s.adoption_by_department, lang))
+        }
+    };
+    let title = lang.s(
+        format!("集計（{}〜{}）", s.from, s.to),
+        format!("Dashboard ({} to {})", s.from, s.to),
+    );
+    layout::page(u, Nav::Dashboard, &title, body)
+}

@@ -1,0 +1,369 @@
+//! The staff console in a real headless Chromium, driven over the W3C WebDriver protocol
+//! by a small client written here on `awc`. tests/run-all.sh starts chromedriver and
+//! sets KYOSO_TEST_WEBDRIVER_URL; without it these tests fail rather than skip.
+//! Screenshots of the main screens are saved under target/console-screenshots/.
+
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+use crate::console::submit_proposal;
+use crate::helpers::{Backend, TEST_PASSWORD, TestApp, World, set_passwords};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn webdriver_url() -> String {
+    std::env::var("KYOSO_TEST_WEBDRIVER_URL").expect(
+        "KYOSO_TEST_WEBDRIVER_URL is not set: run the tests with tests/run-all.sh, which starts chromedriver for the browser tests",
+    )
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
+    std::fs::create_dir_all(&dir).expect("create the screenshot directory");
+    dir
+}
+
+/// One browser session.
+struct Browser {
+    client: awc::Client,
+    base: String,
+    _profile: crate::helpers::ScratchDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let driver = webdriver_url();
+        let profile = crate::helpers::ScratchDir::new();
+        let client = awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .finish();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--lang=ja",
+                    format!("--user-data-dir={}", profile.0.display()),
+                    "--window-size=1280,900"
+                ]
+            }
+        }}});
+        let mut res = client
+            .post(format!("{driver}/session"))
+            .send_json(&caps)
+            .await
+            .expect("chromedriver answers");
+        let body: Value = res.json().limit(1 << 20).await.expect("a session");
+        let id = body["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {body}"))
+            .to_owned();
+        Browser {
+            client,
+            base: format!("{driver}/session/{id}"),
+            _profile: profile,
+        }
+    }
+
+    async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_cmd(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn try_cmd(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let url = format!("{}{path}", self.base);
+        let req = match method {
+            "GET" => self.client.get(url),
+            "DELETE" => self.client.delete(url),
+            _ => self.client.post(url),
+        };
+        let mut res = match body {
+            Some(b) => req.send_json(&b).await,
+            None if method == "POST" => req.send_json(&json!({})).await,
+            None => req.send().await,
+        }
+        .expect("chromedriver answers");
+        let v: Value = res
+            .json()
+            .limit(64 << 20)
+            .await
+            .expect("a WebDriver answer");
+        if let Some(e) = v["value"]["error"].as_str() {
+            return Err(format!(
+                "WebDriver {method} {path}: {e}: {}",
+                v["value"]["message"]
+            ));
+        }
+        Ok(v["value"].clone())
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({"url": url}))).await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v[ELEMENT].as_str().expect("an element").to_owned()
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd("POST", &format!("/element/{el}/click"), None)
+            .await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.cmd("POST", &format!("/element/{el}/clear"), None)
+            .await;
+        self.cmd(
+            "POST",
+            &format!("/element/{el}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// The text of an element; retried while a page that a click started is loading.
+    async fn text(&self, css: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..50 {
+            let found = self
+                .try_cmd(
+                    "POST",
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            let got = match found {
+                Ok(v) => {
+                    let el = v[ELEMENT].as_str().unwrap_or_default().to_owned();
+                    self.try_cmd("GET", &format!("/element/{el}/text"), None)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match got {
+                Ok(v) => return v.as_str().unwrap_or_default().to_owned(),
+                Err(e) => last = e,
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{last}");
+    }
+
+    /// Waits (up to 15 s) until the element's text contains `expected`: a click that
+    /// submits a form returns before the next page has loaded.
+    async fn wait_text(&self, css: &str, expected: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..150 {
+            text = self.text(css).await;
+            if text.contains(expected) {
+                return text;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("`{css}` never showed {expected:?}; it shows: {text}");
+    }
+
+    async fn wait_url(&self, suffix: &str) {
+        for _ in 0..150 {
+            if self.url().await.ends_with(suffix) {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("never reached {suffix}: at {}", self.url().await);
+    }
+
+    async fn url(&self) -> String {
+        self.cmd("GET", "/url", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let png = self.cmd("GET", "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        std::fs::write(screenshot_dir().join(format!("{name}.png")), bytes).unwrap();
+    }
+
+    async fn login(&self, app: &TestApp, email: &str) {
+        self.goto(&format!("{}/admin/login", app.base)).await;
+        self.type_into("#email", email).await;
+        self.type_into("#password", TEST_PASSWORD).await;
+        self.click("form.login button[type=submit]").await;
+        self.wait_url("/admin/inbox").await;
+    }
+
+    async fn quit(self) {
+        self.cmd("DELETE", "", None).await;
+    }
+}
+
+/// A desk officer's day: log in, find the unassigned proposal, route it, decline another
+/// with a reason, create and publish a need, look at the dashboard.
+#[actix_web::test]
+async fn desk_officer_routes_declines_and_publishes() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = World::seed(&app.db);
+    set_passwords(&app.db, &["desk@141003.example.jp"]);
+    let routed = submit_proposal(&app, &w, "保育所の入所申請をオンライン化したい");
+    let declined = submit_proposal(&app, &w, "自社製品の紹介をさせてください");
+    let b = Browser::start().await;
+
+    b.goto(&format!("{}/admin/login", app.base)).await;
+    assert_eq!(b.text("h1").await, "職員ログイン");
+    b.screenshot("01-login").await;
+    b.login(&app, "desk@141003.example.jp").await;
+    assert_eq!(b.text("h1").await, "受付一覧");
+    let queue = b.text("#unassigned-h").await;
+    assert!(
+        queue.contains("所管未定") && queue.contains("(2)"),
+        "{queue}"
+    );
+    assert!(
+        b.text("main").await.contains("2026-000001") || b.text("main").await.contains("-000001")
+    );
+    b.screenshot("02-inbox").await;
+
+    // Triage and route.
+    b.goto(&format!("{}/admin/proposals/{routed}", app.base))
+        .await;
+    assert!(
+        b.text("h1")
+            .await
+            .contains("保育所の入所申請をオンライン化したい")
+    );
+    b.screenshot("03-proposal").await;
+    b.click(&format!(
+        "select#primary_department_id option[value=\"{}\"]",
+        w.yokohama.department_id
+    ))
+    .await;
+    b.type_into("#route-note", "子育て支援課の所管と判断").await;
+    b.click("form[action$=\"/route\"] button[type=submit]")
+        .await;
+    b.wait_text("main", "所管課へ回付しました").await;
+    let facts = b.text("dl.facts").await;
+    assert!(
+        facts.contains("所管課確認中") && facts.contains("こども未来局 子育て支援課"),
+        "{facts}"
+    );
+    assert!(b.text("ol.timeline").await.contains("庁内メモ"));
+
+    // Decline with a reason.
+    b.goto(&format!("{}/admin/proposals/{declined}", app.base))
+        .await;
+    b.click("#act-transition summary").await;
+    b.click("select#to option[value=\"declined\"]").await;
+    b.click("select#reason_code option[value=\"promotion_only\"]")
+        .await;
+    b.type_into(
+        "#reason",
+        "製品の宣伝のみのご提案のため、今回は見送ります。",
+    )
+    .await;
+    b.click("form[action$=\"/transition\"] button[type=submit]")
+        .await;
+    b.wait_text("main", "状態を変更しました").await;
+    let facts = b.text("dl.facts").await;
+    assert!(
+        facts.contains("見送り") && facts.contains("製品・サービスの宣伝のみ"),
+        "{facts}"
+    );
+
+    // Create and publish a need.
+    b.goto(&format!("{}/admin/needs/new", app.base)).await;
+    b.click(&format!(
+        "select#department_id option[value=\"{}\"]",
+        w.yokohama.department_id
+    ))
+    .await;
+    b.type_into("#title", "子育て世帯向けの相談窓口をオンライン化したい")
+        .await;
+    b.type_into(
+        "#body",
+        "平日の日中しか相談できない。夜間や休日にも相談できる仕組みを一緒に考えたい。",
+    )
+    .await;
+    b.click("select#policy_field option[value=\"childcare_education\"]")
+        .await;
+    b.click("input[name=desired_partner_kinds][value=company]")
+        .await;
+    b.click("main form button[type=submit]").await;
+    b.wait_text("main", "登録しました").await;
+    assert_eq!(b.text("#need-status").await, "下書き");
+    b.click("form[action$=\"/publish\"] button").await;
+    b.wait_text("main", "ニーズを公開しました").await;
+    b.wait_text("#need-status", "募集中").await;
+    b.goto(&format!("{}/admin/needs", app.base)).await;
+    assert!(
+        b.text("main")
+            .await
+            .contains("子育て世帯向けの相談窓口をオンライン化したい")
+    );
+    b.screenshot("04-needs").await;
+    // The public API sees it now.
+    let public = app.get("/api/v1/needs?municipality=141003", None).await;
+    assert!(
+        public
+            .text
+            .contains("子育て世帯向けの相談窓口をオンライン化したい")
+    );
+
+    b.goto(&format!("{}/admin/dashboard", app.base)).await;
+    assert!(b.text("h1").await.starts_with("集計"));
+    assert!(b.text("#by-month-h").await.contains("月別の受付件数"));
+    b.screenshot("05-dashboard").await;
+
+    // English, and back.
+    b.click("header a.lang").await;
+    b.wait_text("h1", "Dashboard").await;
+    b.screenshot("06-dashboard-en").await;
+    b.click("header a.lang").await;
+    b.wait_text("h1", "集計").await;
+
+    // Logging out ends the session.
+    b.click("form.logout button").await;
+    b.wait_url("/admin/login?done=logout").await;
+    b.goto(&format!("{}/admin/inbox", app.base)).await;
+    assert!(b.url().await.contains("/admin/login"));
+    b.quit().await;
+}
+
+/// A department's staff member of 神戸市 cannot open 横浜市's proposal.
+#[actix_web::test]
+async fn department_user_cannot_see_another_municipalitys_proposal() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = World::seed(&app.db);
+    set_passwords(&app.db, &["dept@281000.example.jp"]);
+    let id = submit_proposal(&app, &w, "横浜市だけが見るべき提案");
+    let b = Browser::start().await;
+    b.login(&app, "dept@281000.example.jp").await;
+    assert!(!b.text("main").await.contains("横浜市だけが見るべき提案"));
+    b.goto(&format!("{}/admin/proposals/{id}", app.base)).await;
+    assert_eq!(b.text("h1").await, "ページが見つかりません");
+    assert!(!b.text("body").await.contains("横浜市だけが見るべき提案"));
+    b.screenshot("07-not-found").await;
+    b.quit().await;
+}
