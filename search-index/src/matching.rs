@@ -90,6 +90,43 @@ pub(crate) struct WeightedTerm {
 impl SearchIndex {
     /// Find the records on the other side that fit `req.source`, best first.
     pub fn match_documents(&self, req: &MatchRequest) -> Result<Vec<MatchHit>> {
+        let target = match req.source.doc_type {
+            DocType::Need => DocType::Offer,
+            DocType::Offer | DocType::Proposal => DocType::Need,
+        };
+        let filters = match_filters(self.fields(), &req.source, target);
+        self.rank(req, target, filters)
+    }
+
+    /// Records of type `target` in the source's own municipality that read like it,
+    /// whatever their status or visibility: for that municipality's staff only (similar
+    /// past proposals with their outcome, related needs).
+    pub fn similar_in_municipality(
+        &self,
+        req: &MatchRequest,
+        target: DocType,
+    ) -> Result<Vec<MatchHit>> {
+        let f = self.fields();
+        let codes: Vec<&str> = req
+            .source
+            .municipality_codes
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let filters = vec![
+            key_query(f.doc_type, target.as_str()),
+            any_term(f.municipality, &codes),
+        ];
+        self.rank(req, target, filters)
+    }
+
+    /// Ranks records of `target` that pass `filters` by the source's telling terms.
+    fn rank(
+        &self,
+        req: &MatchRequest,
+        target: DocType,
+        filters: Vec<Box<dyn Query>>,
+    ) -> Result<Vec<MatchHit>> {
         if req.limit == 0 || req.limit > MAX_LIMIT {
             return Err(Error::Invalid(format!("limit must be 1..={MAX_LIMIT}")));
         }
@@ -121,13 +158,9 @@ impl SearchIndex {
             push_term(&mut should, f.title_bi, &t.text, w * TARGET_TITLE_BOOST);
             push_term(&mut should, f.body_bi, &t.text, w * TARGET_BODY_BOOST);
         }
-        let target = match src.doc_type {
-            DocType::Need => DocType::Offer,
-            DocType::Offer | DocType::Proposal => DocType::Need,
-        };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> =
             vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
-        for filter in match_filters(f, src, target) {
+        for filter in filters {
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
         }
         let mut excluded: Vec<String> = req.exclude_ids.iter().map(|id| target.key(*id)).collect();

@@ -4,12 +4,12 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
+use super::state::{AppState, run, run_search};
 use crate::domain::actor::Actor;
 use crate::domain::ids::ProposalId;
 use crate::domain::pagination::Page;
 use crate::domain::proposals::intake::{self, RecordProposal, SubmitProposal};
-use crate::domain::proposals::suggest::{self, Suggestion};
+use crate::domain::proposals::suggest::{self, SimilarProposal, Suggestion};
 use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput,
 };
@@ -106,7 +106,10 @@ pub async fn suggest_departments(
 ) -> ApiResult<web::Json<Vec<Suggestion>>> {
     let id = ProposalId(id.into_inner());
     Ok(web::Json(
-        run(&state, move |db| suggest::suggest(db, &actor, id)).await?,
+        run_search(&state, move |db, engine| {
+            suggest::suggest(db, engine, &actor, id)
+        })
+        .await?,
     ))
 }
 
@@ -254,6 +257,25 @@ pub async fn extend(
     Ok(web::Json(
         run(&state, move |db| {
             workflow::extend(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
+}
+
+/// Past proposals of the same municipality that read like this one, with their outcomes
+/// (staff): duplicates and repeats at a glance.
+#[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), security(("api_key" = [])),
+    responses((status = 200, body = Vec<SimilarProposal>), (status = "4XX", body = Problem)))]
+#[get("/proposals/{id}/similar")]
+pub async fn similar_proposals(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Vec<SimilarProposal>>> {
+    let id = ProposalId(id.into_inner());
+    Ok(web::Json(
+        run_search(&state, move |db, engine| {
+            suggest::similar_proposals(db, engine, &actor, id, 5)
         })
         .await?,
     ))

@@ -79,6 +79,7 @@ where
                 .service(proposals::list_proposals)
                 .service(proposals::get_proposal)
                 .service(proposals::suggest_departments)
+                .service(proposals::similar_proposals)
                 .service(proposals::route_proposal)
                 .service(proposals::add_note)
                 .service(proposals::reply)

@@ -1,5 +1,5 @@
 //! One proposal: its text, proposer, links, the suggested departments with reasons,
-//! matching needs or offers, past proposals of the same field with their outcomes, the
+//! matching needs or offers, similar past proposals with their outcomes, the
 //! history (internal notes marked 庁内メモ), and the forms of the workflow — route,
 //! note, reply, change state (declining asks for the reason), pause/resume, extend. Each
 //! form calls one `domain::proposals::workflow` function, which records the event.
@@ -19,7 +19,7 @@ use crate::domain::proposals::suggest::{self, Suggestion};
 use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput, next_states,
 };
-use crate::domain::proposals::{self, ProposalQuery, ProposalView};
+use crate::domain::proposals::{self, ProposalView};
 use crate::domain::search::matches::{self, MatchQuery};
 use crate::domain::vocab::{DeclineReason, ProposalState};
 
@@ -45,11 +45,10 @@ async fn load(
     })
     .await?;
     let code = p.municipality.code.clone();
-    let field = p.policy_field;
     let need = p.need.as_ref().map(|n| n.id);
     let offer = p.offer.as_ref().map(|o| o.id);
     let extras = run_search(state, u.lang, move |db, engine| {
-        let suggestions = suggest::suggest(db, &actor, id)?;
+        let suggestions = suggest::suggest(db, engine, &actor, id)?;
         let departments = if is_desk {
             municipalities::list_departments(db, &code)?
         } else {
@@ -86,23 +85,11 @@ async fn load(
                 .unwrap_or_default(),
             (None, None) => vec![],
         };
-        let past = match field {
-            Some(f) => proposals::list(
-                db,
-                &actor,
-                ProposalQuery {
-                    policy_field: Some(f.as_str().into()),
-                    limit: Some(50),
-                    ..Default::default()
-                },
-            )?
-            .items
-            .into_iter()
-            .filter(|x| x.id != id && next_states(x.state).is_empty())
-            .take(5)
-            .collect(),
-            None => vec![],
-        };
+        // Similar past proposals of this municipality, through the search index; like
+        // the matches, a help that an index failure leaves empty.
+        let past = suggest::similar_proposals(db, engine, &actor, id, 5)
+            .map(|v| v.into_iter().map(|s| s.proposal).collect())
+            .unwrap_or_default();
         Ok(Extras {
             suggestions,
             departments,
@@ -462,7 +449,7 @@ fn render(u: &ConsoleUser, p: &ProposalView, x: &Extras, error: Option<&AppError
                 }
                 }
                 section.panel aria-labelledby="past-h" {
-                    h2 #past-h { (lang.t("同じ分野の過去の提案と結果", "Past proposals in the same field")) }
+                    h2 #past-h { (lang.t("類似する過去の提案と結果", "Similar past proposals and their outcomes")) }
                     @if x.past.is_empty() { p.muted { (lang.t("該当なし", "None")) } }
                     ul { @for q in &x.past {
                         li { a href=(format!("/admin/proposals/{}", q.id)) { (q.title) } " — " strong { (lang.state(q.state)) }

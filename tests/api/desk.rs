@@ -674,3 +674,84 @@ async fn deadlines_pause_and_statistics(backend: Backend) {
             && !csv.text.contains("庁内の課題")
     );
 }
+
+on_both_backends!(similar_past_proposals_and_needs_inform_the_suggestions);
+
+async fn similar_past_proposals_and_needs_inform_the_suggestions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    let desk = y.desk_key.as_str();
+    let text = |t: &str| json!({"municipality_code": "141003", "title": t, "body": "商店街の空き店舗を活用し、子育て世帯が集える交流拠点を運営したい。地域のNPOと協力します。"});
+    let first = submit(
+        &app,
+        &w.partner_a.1,
+        &text("空き店舗で子育て交流拠点"),
+        None,
+    )
+    .await;
+    let first_id = first.body["id"].as_i64().unwrap();
+    app.post(
+        &format!("/api/v1/proposals/{first_id}/route"),
+        Some(desk),
+        &json!({"primary_department_id": y.other_department_id}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/proposals/{first_id}/transition"),
+        Some(desk),
+        &json!({"to": "adopted"}),
+    )
+    .await;
+    let unrelated = submit(&app, &w.partner_b.1, &json!({"municipality_code": "141003", "title": "港の夜景ツアー", "body": "観光客向けに港の夜景を巡るクルーズを企画します。"}), None).await;
+    let second = submit(
+        &app,
+        &w.partner_b.1,
+        &text("子育て世帯の交流拠点を空き店舗に"),
+        None,
+    )
+    .await;
+    let id = second.body["id"].as_i64().unwrap();
+    kyoso::domain::search::follow::catch_up(&app.db, &app.search).unwrap();
+
+    let similar = app
+        .get(&format!("/api/v1/proposals/{id}/similar"), Some(desk))
+        .await;
+    assert_eq!(similar.status, 200, "{}", similar.text);
+    let ids: Vec<i64> = similar
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["proposal"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.first(), Some(&first_id), "{}", similar.text);
+    assert!(!ids.contains(&unrelated.body["id"].as_i64().unwrap()) && !ids.contains(&id));
+    assert_eq!(similar.body[0]["proposal"]["state"], "adopted");
+    app.get(
+        &format!("/api/v1/proposals/{id}/similar"),
+        Some(&w.partner_b.1),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+
+    let s = app
+        .get(&format!("/api/v1/proposals/{id}/suggestions"), Some(desk))
+        .await;
+    let from_past = s
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["department_id"] == y.other_department_id)
+        .unwrap_or_else(|| panic!("{}", s.text));
+    assert!(
+        from_past["reasons"].as_array().unwrap().iter().any(|r| r
+            .as_str()
+            .unwrap()
+            .contains("類似する過去の提案")
+            && r.as_str().unwrap().contains("採択")),
+        "{}",
+        s.text
+    );
+}

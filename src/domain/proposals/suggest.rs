@@ -1,15 +1,22 @@
 //! Which department should own a proposal: the desk's routing rules (a policy field or a
 //! keyword points to a department), the departments that own the proposal's policy
-//! field, and the department of the need it answers; best first, each with its reasons.
+//! field, the department of the need it answers, and — through the search index — the
+//! departments owning needs and past proposals that read like it; best first, each with
+//! its reasons. Also the similar past proposals themselves, with their outcomes, so
+//! duplicates and repeats are seen at once.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use super::{Access, load};
+use search_index::{DocType, MatchRequest};
+
+use super::{Access, ProposalView, load, receipt_number, views};
 use crate::domain::actor::Actor;
 use crate::domain::error::AppResult;
 use crate::domain::ids::{DepartmentId, ProposalId};
+use crate::domain::search::{SearchEngine, documents, index_error};
 use crate::domain::vocab::PolicyField;
+use crate::domain::vocab::ProposalState;
 use crate::storage::{self, Db};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -27,12 +34,91 @@ const KEYWORD_RULE: f32 = 3.0;
 const FIELD_RULE: f32 = 2.0;
 const LINKED_NEED: f32 = 3.0;
 const OWNS_FIELD: f32 = 1.0;
+/// Similar records count in proportion to how similar (0..1) they are.
+const SIMILAR_NEED: f32 = 2.0;
+const SIMILAR_PROPOSAL: f32 = 2.0;
+/// Below this normalised similarity a record is not evidence.
+const SIMILARITY_FLOOR: f32 = 0.2;
+
+/// A past proposal of the same municipality that reads like this one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SimilarProposal {
+    pub proposal: ProposalView,
+    /// 0..1: the share of this proposal's telling terms found in it.
+    pub normalized_score: f32,
+    pub matched_terms: Vec<String>,
+}
+
+fn similar(
+    conn: &mut crate::storage::AnyConnection,
+    engine: &SearchEngine,
+    p: &crate::storage::models::ProposalRow,
+    target: DocType,
+    limit: usize,
+) -> AppResult<Vec<search_index::MatchHit>> {
+    let source = documents::proposal(conn, p)?;
+    let req = MatchRequest {
+        source,
+        limit,
+        boost_ids: vec![],
+        exclude_ids: vec![],
+    };
+    engine
+        .index
+        .similar_in_municipality(&req, target)
+        .map_err(index_error)
+}
+
+/// Past proposals of the same municipality most like this one, with their outcomes.
+pub fn similar_proposals(
+    db: &Db,
+    engine: &SearchEngine,
+    actor: &Actor,
+    id: ProposalId,
+    limit: usize,
+) -> AppResult<Vec<SimilarProposal>> {
+    db.read(|conn| {
+        let (p, access) = load(conn, actor, id)?;
+        if access == Access::Proposer {
+            return Err(crate::domain::error::AppError::Forbidden(
+                "similar proposals are for staff",
+            ));
+        }
+        let hits = similar(conn, engine, &p, DocType::Proposal, limit.clamp(1, 20))?;
+        let mut out = vec![];
+        for h in hits
+            .into_iter()
+            .filter(|h| h.normalized >= SIMILARITY_FLOOR)
+        {
+            let Some(row) = storage::proposals::find(conn, h.id)? else {
+                continue;
+            };
+            if row.municipality_id != p.municipality_id {
+                continue;
+            }
+            let proposal = views(conn, vec![row], Access::Desk, false)?
+                .pop()
+                .expect("one row in, one view out");
+            out.push(SimilarProposal {
+                proposal,
+                normalized_score: h.normalized,
+                matched_terms: h.matched_terms,
+            });
+        }
+        Ok(out)
+    })
+}
 
 fn normalise(s: &str) -> String {
     s.to_lowercase()
 }
 
-pub fn suggest(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<Vec<Suggestion>> {
+pub fn suggest(
+    db: &Db,
+    engine: &SearchEngine,
+    actor: &Actor,
+    id: ProposalId,
+) -> AppResult<Vec<Suggestion>> {
     db.read(|conn| {
         let (p, access) = load(conn, actor, id)?;
         if access == Access::Proposer {
@@ -95,6 +181,44 @@ pub fn suggest(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<Vec<Suggesti
                 LINKED_NEED,
                 format!("課題「{}」の所管課", n.title),
             );
+        }
+        // The index: needs and routed past proposals of this municipality like this one.
+        for h in similar(conn, engine, &p, DocType::Need, 5)?
+            .into_iter()
+            .filter(|h| h.normalized >= SIMILARITY_FLOOR)
+        {
+            if let Some(n) =
+                storage::needs::find(conn, h.id)?.filter(|n| n.municipality_id == p.municipality_id)
+            {
+                add(
+                    n.department_id,
+                    SIMILAR_NEED * h.normalized,
+                    format!("類似する課題「{}」の所管課", n.title),
+                );
+            }
+        }
+        for h in similar(conn, engine, &p, DocType::Proposal, 5)?
+            .into_iter()
+            .filter(|h| h.normalized >= SIMILARITY_FLOOR)
+        {
+            let Some(past) = storage::proposals::find(conn, h.id)? else {
+                continue;
+            };
+            if let (Some(d), true) = (
+                past.primary_department_id,
+                past.municipality_id == p.municipality_id,
+            ) {
+                let outcome = ProposalState::from_db(&past.state).label_ja();
+                let number = receipt_number(past.receipt_year, past.receipt_seq);
+                add(
+                    d,
+                    SIMILAR_PROPOSAL * h.normalized,
+                    format!(
+                        "類似する過去の提案 {number}「{}」（{outcome}）の所管課",
+                        past.title
+                    ),
+                );
+            }
         }
         let best = found.values().map(|(s, _)| *s).fold(0.0f32, f32::max);
         let mut out: Vec<Suggestion> = found
