@@ -7,10 +7,12 @@ use std::collections::HashMap;
 
 use crate::domain::actor::{Actor, StaffActor};
 use crate::domain::error::AppError;
+use crate::domain::ids::{NeedId, OfferId, PartnerId};
 use crate::domain::municipalities::{self, DepartmentInput, NewMunicipalityInput};
 use crate::domain::needs::{self, NewNeedInput};
 use crate::domain::offers::{self, NewOfferInput};
 use crate::domain::partners::{self, RegisterPartner};
+use crate::domain::proposals::intake::{self, Declarations, RecordProposal, SubmitProposal};
 use crate::domain::staff::{self, NewStaffInput};
 use crate::domain::vocab::{PartnerKind, Role};
 use crate::storage::{self, Db};
@@ -22,6 +24,23 @@ struct DemoData {
     municipalities: Vec<DemoMunicipality>,
     partners: Vec<DemoPartner>,
     needs: Vec<DemoNeed>,
+    proposals: Vec<DemoProposal>,
+}
+
+#[derive(Deserialize)]
+struct DemoProposal {
+    municipality: String,
+    channel: String,
+    partner_key: Option<String>,
+    submitter_name: String,
+    submitter_org: Option<String>,
+    submitter_email: Option<String>,
+    submitter_phone: Option<String>,
+    need_index: Option<usize>,
+    offer: Option<(String, usize)>,
+    title: String,
+    body: String,
+    policy_field: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +75,7 @@ struct DemoStaff {
 
 #[derive(Deserialize)]
 struct DemoPartner {
+    key: String,
     kind: String,
     name: String,
     corporate_number: Option<String>,
@@ -102,6 +122,7 @@ pub struct DemoReport {
     pub partners: usize,
     pub offers: usize,
     pub needs: usize,
+    pub proposals: usize,
     /// (who, role, key)
     pub accounts: Vec<(String, String, String)>,
 }
@@ -109,9 +130,14 @@ pub struct DemoReport {
 impl DemoReport {
     pub fn summary(&self) -> String {
         format!(
-            "デモデータを読み込みました / demo data loaded: {} municipalities, {} departments, {} partners, {} offers, {} needs\n\
+            "デモデータを読み込みました / demo data loaded: {} municipalities, {} departments, {} partners, {} offers, {} needs, {} proposals\n\
              職員コンソール / staff console: /admin — e-mail of a demo account, password {DEMO_PASSWORD}\n",
-            self.municipalities, self.departments, self.partners, self.offers, self.needs
+            self.municipalities,
+            self.departments,
+            self.partners,
+            self.offers,
+            self.needs,
+            self.proposals
         )
     }
 
@@ -158,6 +184,7 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
         partners: 0,
         offers: 0,
         needs: 0,
+        proposals: 0,
         accounts: vec![],
     };
 
@@ -193,6 +220,10 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
     });
 
     let mut departments: HashMap<(String, String), i64> = HashMap::new();
+    let mut desks: HashMap<String, Actor> = HashMap::new();
+    let mut partner_ids: HashMap<String, PartnerId> = HashMap::new();
+    let mut offer_ids: HashMap<(String, usize), OfferId> = HashMap::new();
+    let mut need_ids: Vec<NeedId> = vec![];
     for m in &data.municipalities {
         let view = step(
             &m.name,
@@ -252,6 +283,16 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                 &s.email,
                 crate::domain::console_auth::set_password(db, None, &s.email, DEMO_PASSWORD),
             )?;
+            if s.role == "desk" {
+                desks
+                    .entry(m.code.clone())
+                    .or_insert(Actor::Staff(StaffActor {
+                        id: created.staff.id,
+                        role: Role::Desk,
+                        municipality: Some(view.id),
+                        department: created.staff.department_id,
+                    }));
+            }
             report.accounts.push((
                 format!("{} {} ({})", view.name, s.name, s.email),
                 s.role.clone(),
@@ -289,7 +330,8 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
             ));
         }
         let actor = Actor::Partner(registered.partner.id);
-        for o in &p.offers {
+        partner_ids.insert(p.key.clone(), registered.partner.id);
+        for (index, o) in p.offers.iter().enumerate() {
             let kind = o
                 .kind
                 .clone()
@@ -308,6 +350,7 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                     },
                 ),
             )?;
+            offer_ids.insert((p.key.clone(), index), created.id);
             if o.status == "archived" {
                 step(&o.title, offers::archive(db, &actor, created.id))?;
             }
@@ -326,7 +369,7 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                     n.department_key
                 )
             })?;
-        step(
+        let created = step(
             &n.title,
             needs::create(
                 db,
@@ -345,7 +388,70 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                 },
             ),
         )?;
+        need_ids.push(created.id);
         report.needs += 1;
+    }
+
+    // Proposals: from partners through the API's intake, the others recorded by the desk.
+    for p in &data.proposals {
+        let need_id = p.need_index.and_then(|i| need_ids.get(i)).map(|n| n.0);
+        let offer_id = p.offer.as_ref().and_then(|o| offer_ids.get(o)).map(|o| o.0);
+        let partner = p
+            .partner_key
+            .as_ref()
+            .and_then(|k| partner_ids.get(k))
+            .copied();
+        match (p.channel.as_str(), partner) {
+            ("api", Some(partner)) => {
+                let input = |need_id| SubmitProposal {
+                    municipality_code: Some(p.municipality.clone()),
+                    need_id,
+                    offer_id,
+                    title: p.title.clone(),
+                    body: p.body.clone(),
+                    policy_field: p.policy_field.clone(),
+                    declarations: Declarations {
+                        no_antisocial_forces: true,
+                        consent_to_contact: true,
+                    },
+                };
+                let actor = Actor::Partner(partner);
+                // A draft or internal need cannot be answered from outside: keep the
+                // proposal, as a free one.
+                if intake::submit(db, &actor, input(need_id), None).is_err() {
+                    step(&p.title, intake::submit(db, &actor, input(None), None))?;
+                }
+            }
+            _ => {
+                let desk = desks.get(&p.municipality).ok_or_else(|| {
+                    anyhow::anyhow!("demo proposal {}: no desk in {}", p.title, p.municipality)
+                })?;
+                step(
+                    &p.title,
+                    intake::record(
+                        db,
+                        desk,
+                        RecordProposal {
+                            channel: p.channel.clone(),
+                            submitter_name: p.submitter_name.clone(),
+                            submitter_org: p.submitter_org.clone(),
+                            submitter_email: p.submitter_email.clone(),
+                            submitter_phone: p.submitter_phone.clone(),
+                            partner_id: partner.map(|x| x.0),
+                            need_id,
+                            offer_id,
+                            title: p.title.clone(),
+                            body: p.body.clone(),
+                            policy_field: p.policy_field.clone(),
+                            received_at: None,
+                            municipality_code: None,
+                            declarations: Declarations::default(),
+                        },
+                    ),
+                )?;
+            }
+        }
+        report.proposals += 1;
     }
     Ok(report)
 }

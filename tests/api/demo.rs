@@ -11,6 +11,8 @@ async fn demo_data_loads_and_serves(backend: Backend) {
     let report = kyoso::demo::load(&app.db).unwrap();
     assert_eq!(report.needs, 50);
     assert_eq!(report.partners, 30);
+    assert_eq!(report.proposals, 15);
+
     assert!(report.municipalities >= 3 && report.offers >= 30);
     let munis = app.get("/api/v1/municipalities", None).await;
     assert_eq!(munis.body.as_array().unwrap().len(), report.municipalities);
