@@ -523,6 +523,25 @@ async fn saved_searches_tell_of_new_results(backend: Backend) {
         "{item:?}"
     );
     assert_eq!(item.2, "daily");
+    // It reaches the partner in the daily digest through the SMTP server.
+    let smtp = SmtpServer::start();
+    assert_eq!(
+        digest::run(&app.db, Period::Daily, kyoso::storage::now())
+            .unwrap()
+            .digests,
+        1
+    );
+    mailer(&smtp).send_due(&app.db, 100).unwrap();
+    let msgs = smtp.messages();
+    let d = find(&msgs, "contact@example.com", "お知らせ（1件）");
+    assert!(
+        d["text"]
+            .as_str()
+            .unwrap()
+            .contains("ドローンで河川を点検したい"),
+        "{d:#?}"
+    );
+
     let id = saved.body["id"].as_i64().unwrap();
     app.call(
         awc::http::Method::DELETE,
@@ -543,4 +562,47 @@ async fn saved_searches_tell_of_new_results(backend: Backend) {
         .status,
         204
     );
+}
+
+on_both_backends!(several_senders_never_send_a_mail_twice);
+
+/// Two nodes' senders working the same outbox at once: every mail goes out exactly once
+/// (PostgreSQL: rows claimed with FOR UPDATE SKIP LOCKED; SQLite: one writer).
+async fn several_senders_never_send_a_mail_twice(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    for _ in 0..30 {
+        submit(&app, &w.partner_a.1).await;
+    }
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let handles: Vec<_> = (0..3)
+        .map(|n| {
+            let db = app.db.clone();
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut m = Mailer::new(
+                    Transport::smtp(&url).unwrap(),
+                    "kyoso@example.jp".into(),
+                    "http://127.0.0.1:8080".into(),
+                );
+                m.worker = format!("node-{n}");
+                let mut sent = 0;
+                for _ in 0..20 {
+                    sent += m.send_due(&db, 4).unwrap().sent;
+                }
+                sent
+            })
+        })
+        .collect();
+    let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(total, 30);
+    let msgs = smtp.messages();
+    assert_eq!(msgs.len(), 30);
+    let mut ids: Vec<&str> = msgs
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 30, "a Message-ID arrived twice");
 }
