@@ -58,6 +58,33 @@ fn limit(q: &MatchQuery) -> AppResult<usize> {
     Ok(l)
 }
 
+/// Matches `source`, with the staff's verdicts on other records (id, `good` or
+/// `not_relevant`) boosting or excluding them; fetches extra to fill `limit` after the
+/// caller's visibility checks.
+fn ranked(
+    engine: &SearchEngine,
+    source: search_index::Document,
+    limit: usize,
+    verdicts: Vec<(i64, String)>,
+) -> AppResult<Vec<search_index::MatchHit>> {
+    let pick = |v: &str| {
+        verdicts
+            .iter()
+            .filter(|(_, x)| x == v)
+            .map(|(id, _)| *id)
+            .collect::<Vec<_>>()
+    };
+    engine
+        .index
+        .match_documents(&MatchRequest {
+            source,
+            limit: (limit + verdicts.len()).min(100),
+            boost_ids: pick("good"),
+            exclude_ids: pick("not_relevant"),
+        })
+        .map_err(index_error)
+}
+
 fn explanation(h: &search_index::MatchHit) -> Explanation {
     Explanation {
         matched_terms: h.matched_terms.clone(),
@@ -84,23 +111,11 @@ pub fn offers_for_need(
             storage::matching::feedback_for(conn, Some(id.0), None)?,
         ))
     })?;
-    let hits = engine
-        .index
-        .match_documents(&MatchRequest {
-            source,
-            limit: limit + feedback.len(),
-            boost_ids: feedback
-                .iter()
-                .filter(|f| f.2 == "good")
-                .map(|f| f.1)
-                .collect(),
-            exclude_ids: feedback
-                .iter()
-                .filter(|f| f.2 == "not_relevant")
-                .map(|f| f.1)
-                .collect(),
-        })
-        .map_err(index_error)?;
+    let others = feedback
+        .into_iter()
+        .map(|(_, offer, verdict)| (offer, verdict))
+        .collect();
+    let hits = ranked(engine, source, limit, others)?;
     let mut out = vec![];
     for h in hits.iter().filter(|h| h.doc_type == DocType::Offer) {
         if let Ok(offer) = offers::get(db, actor, OfferId(h.id))
@@ -135,23 +150,11 @@ pub fn needs_for_offer(
             storage::matching::feedback_for(conn, None, Some(id.0))?,
         ))
     })?;
-    let hits = engine
-        .index
-        .match_documents(&MatchRequest {
-            source,
-            limit: limit + feedback.len(),
-            boost_ids: feedback
-                .iter()
-                .filter(|f| f.2 == "good")
-                .map(|f| f.0)
-                .collect(),
-            exclude_ids: feedback
-                .iter()
-                .filter(|f| f.2 == "not_relevant")
-                .map(|f| f.0)
-                .collect(),
-        })
-        .map_err(index_error)?;
+    let others = feedback
+        .into_iter()
+        .map(|(need, _, verdict)| (need, verdict))
+        .collect();
+    let hits = ranked(engine, source, limit, others)?;
     let mut out = vec![];
     for h in hits.iter().filter(|h| h.doc_type == DocType::Need) {
         if let Ok(need) = needs::get(db, actor, NeedId(h.id))
