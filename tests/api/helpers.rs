@@ -168,12 +168,18 @@ impl Reply {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, analyzers()).await
+    }
+
+    /// As `spawn`, with the given analyzers (e.g. bigram-only, as without IPADIC).
+    pub async fn spawn_with(backend: Backend, analyzers: search_index::Analyzers) -> TestApp {
         let scratch = ScratchDir::new();
         let target = fresh_database(backend, &scratch);
         let db = Db::open(target, 4).expect("open test database");
         db.migrate().expect("migrate");
-        let search = SearchEngine::open_with(&scratch.0.join("index"), analyzers())
+        let search = SearchEngine::open_with(&scratch.0.join("index"), analyzers)
             .expect("open search index");
+
         let follower = index_follower::spawn(db.clone(), search.clone());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -603,3 +603,42 @@ async fn a_gap_in_the_change_log_is_not_skipped_while_it_may_fill(backend: Backe
     assert_eq!(follower.step(&db, &engine).unwrap(), 1);
     assert_eq!(engine.checkpoint().unwrap(), 4);
 }
+
+on_both_backends!(without_the_dictionary_search_runs_on_bigrams_and_says_so);
+
+async fn without_the_dictionary_search_runs_on_bigrams_and_says_so(backend: Backend) {
+    // A data directory with no built dictionary, and no IPADIC source to build one from.
+    let empty = ScratchDir::new();
+    let missing =
+        search_index::Analyzers::load(&empty.0, std::path::Path::new("/nonexistent/ipadic"));
+
+    let app = TestApp::spawn_with(backend, missing).await;
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(
+        ready.body["search"]["analysis"], "bigram_only",
+        "{}",
+        ready.text
+    );
+    assert!(
+        ready.body["search"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("IPADIC")
+    );
+    let w = World::seed(&app.db);
+    let o = app
+        .post(
+            "/api/v1/offers",
+            Some(&w.partner_a.1),
+            &offer(
+                "ドローンによる橋梁点検",
+                "ドローンで点検します。",
+                &["safety"],
+                &["nationwide"],
+            ),
+        )
+        .await;
+    wait_indexed(&app).await;
+    let r = app.get("/api/v1/search?q=%E6%A9%8B%E6%A2%81", None).await; // 橋梁
+    assert_eq!(ids(&r), [format!("offer:{}", o.body["id"])], "{}", r.text);
+}
