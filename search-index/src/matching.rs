@@ -472,6 +472,9 @@ fn shares_policy_field(
     for p in wanted {
         let term = Term::from_field_text(f.policy_field, p);
         if let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
+            // A fresh cursor starts on its first document; seeking backwards is not
+            // allowed, and a first document past ours means ours is not there.
+            && postings.doc() <= addr.doc_id
             && postings.seek(addr.doc_id) == addr.doc_id
         {
             return Ok(true);

@@ -139,3 +139,43 @@ fn offer_finds_needs_in_its_regions() {
         "{ids:?}"
     );
 }
+
+/// A hit earlier in its segment than every record of the source's policy field: the
+/// field check must not seek a fresh postings cursor backwards.
+#[test]
+fn hits_before_the_first_record_of_the_field_are_scored() {
+    let mut first = offer(
+        1,
+        "シカの見回り支援",
+        "シカの見回りを支援します。",
+        &["nationwide"],
+        "company",
+    );
+    first.policy_fields = vec!["safety".into()];
+    let second = offer(
+        2,
+        "シカの電気柵",
+        "シカの侵入を電気柵で防ぎます。",
+        &["nationwide"],
+        "company",
+    );
+    let mut need = doc(
+        DocType::Need,
+        100,
+        "シカの被害",
+        "シカの被害を防ぎたい。見回りと電気柵。",
+    );
+    need.municipality_codes = vec!["285862".into()];
+    need.policy_fields = vec!["environment_energy".into()];
+    let index = memory_index(&[first, second, need.clone()]);
+    let hits = index
+        .match_documents(&MatchRequest {
+            source: need,
+            limit: 10,
+            boost_ids: vec![],
+            exclude_ids: vec![],
+        })
+        .unwrap();
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    assert!(ids.contains(&1) && ids.contains(&2), "{ids:?}");
+}
