@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::actor::Actor;
 use super::error::{AppError, AppResult};
 use super::utc;
-use crate::storage::{self, Db, now};
+use crate::storage::{self, Db};
 
 #[derive(Debug)]
 pub struct OutboxMail {
@@ -64,7 +64,7 @@ pub fn list(db: &Db, actor: &Actor, limit: i64) -> AppResult<Outbox> {
 /// Queues a failed mail again, to be sent now.
 pub fn retry(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
     actor.require_deployment_admin()?;
-    db.write(|conn| match storage::sessions::retry(conn, id, now())? {
+    db.write(|conn| match crate::mail::outbox::retry(conn, id)? {
         0 => Err(AppError::Conflict(
             "only a failed mail can be retried".into(),
         )),

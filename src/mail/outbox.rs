@@ -243,6 +243,8 @@ pub fn retry(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
         mail_outbox::status.eq("pending"),
         mail_outbox::attempts.eq(0),
         mail_outbox::next_attempt_at.eq(now()),
+        mail_outbox::claimed_by.eq(None::<String>),
+        mail_outbox::claimed_at.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)
 }

@@ -1,6 +1,7 @@
 //! Queries of the staff console: login sessions, the password and lockout columns of
-//! staff users, and the administrators' view of the mail outbox (listing and retrying
-//! failed mails until the mail worker offers its own).
+//! staff users, and the administrators' view of the mail outbox (listing and counts;
+//! retrying is `mail::outbox::retry`, shared with the API).
+
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -172,22 +173,4 @@ pub fn outbox_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>
         .group_by(mail_outbox::status)
         .select((mail_outbox::status, diesel::dsl::count_star()))
         .load(conn)
-}
-
-/// Puts a failed mail back in the queue, due now with a fresh count of attempts (as
-/// `mail::outbox::retry` does); returns the rows changed (0 when it was not failed).
-pub fn retry(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(
-        mail_outbox::table
-            .find(id)
-            .filter(mail_outbox::status.eq("failed")),
-    )
-    .set((
-        mail_outbox::status.eq("pending"),
-        mail_outbox::attempts.eq(0),
-        mail_outbox::next_attempt_at.eq(at),
-        mail_outbox::claimed_by.eq(None::<String>),
-        mail_outbox::claimed_at.eq(None::<NaiveDateTime>),
-    ))
-    .execute(conn)
 }
