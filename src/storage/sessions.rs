@@ -2,7 +2,6 @@
 //! staff users, and the administrators' view of the mail outbox (listing and counts;
 //! retrying is `mail::outbox::retry`, shared with the API).
 
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
