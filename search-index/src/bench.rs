@@ -96,8 +96,8 @@ impl CorpusDoc {
 pub struct BenchIndexReport {
     pub docs: usize,
     pub seconds: f64,
-    /// Part of `seconds` spent merging the segments into one.
-    pub merge_seconds: f64,
+    /// Segments left in the index (one per indexing thread).
+    pub segments: usize,
     pub docs_per_second: f64,
 }
 
@@ -133,21 +133,22 @@ pub fn bench_index(
         writer.add_new(&raw.into_document()?)?;
         docs += 1;
     }
+    // One segment per indexing thread, as the service's writer leaves them
+    // (its merge policy merges later, in the background). Merging them into
+    // one took about 1 s and made no measurable difference to query times
+    // (harness p50 0.37 vs 0.39 ms, p99 2.02 vs 1.94 ms, same run).
     writer.commit()?;
-    let merge_started = Instant::now();
-    // One segment: queries are markedly faster than over one per thread.
-    writer.merge_all()?;
     writer.wait_merging_threads()?;
-    let merge_seconds = merge_started.elapsed().as_secs_f64();
     fs::write(
         index_dir.join(ID_FORMAT_FILE),
         serde_json::to_vec(&format.unwrap_or_default())?,
     )?;
     let seconds = started.elapsed().as_secs_f64();
+    let segments = index.segment_count()?;
     Ok(BenchIndexReport {
         docs,
         seconds,
-        merge_seconds,
+        segments,
         docs_per_second: docs as f64 / seconds.max(1e-9),
     })
 }

@@ -93,7 +93,11 @@ fn push_single(text: &mut String, c: char) {
 }
 
 fn is_combining(c: char) -> bool {
-    !c.is_ascii() && (canonical_combining_class(c) != 0 || c == '\u{FF9E}' || c == '\u{FF9F}')
+    // Plain kana and kanji never combine; testing them first skips the
+    // combining-class table for most characters of Japanese text.
+    !c.is_ascii()
+        && !is_plain_japanese(c)
+        && (canonical_combining_class(c) != 0 || c == '\u{FF9E}' || c == '\u{FF9F}')
 }
 
 /// Hiragana, katakana (without the compatibility forms ゛゜ゟヿ) and CJK
