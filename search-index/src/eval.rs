@@ -20,7 +20,7 @@ use crate::document::{DocType, Document};
 use crate::error::{Error, Result};
 use crate::index::{SearchIndex, WriterOptions};
 use crate::matching::{MatchRequest, match_filters};
-use crate::search::read_identity;
+use crate::search::Identities;
 
 /// Cut-off of every metric.
 pub const K: usize = 10;
@@ -280,7 +280,8 @@ pub fn bigram_baseline(index: &SearchIndex, need: &Document, limit: usize) -> Re
         &BooleanQuery::new(clauses),
         &TopDocs::with_limit(limit).order_by_score(),
     )?;
+    let mut identities = Identities::new(&searcher);
     top.into_iter()
-        .map(|(_, addr)| Ok(read_identity(&searcher, addr)?.1))
+        .map(|(_, addr)| Ok(identities.read(addr)?.1))
         .collect()
 }

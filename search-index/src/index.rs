@@ -239,11 +239,6 @@ impl SearchIndex {
         Ok(self.inner.reader.reload()?)
     }
 
-    /// Number of segments in the last commit.
-    pub fn segment_count(&self) -> Result<usize> {
-        Ok(self.inner.index.searchable_segment_ids()?.len())
-    }
-
     /// The "last applied change id" stored with the last commit.
     pub fn checkpoint(&self) -> Result<Option<u64>> {
         let metas = self.inner.index.load_metas()?;
@@ -357,6 +352,18 @@ impl Writer {
     /// Drop uncommitted changes.
     pub fn rollback(&mut self) -> Result<()> {
         self.writer.rollback()?;
+        Ok(())
+    }
+
+    /// Merge every committed segment into one (after a bulk load): a
+    /// single segment answers queries markedly faster than several. Blocks
+    /// until the merge is done; the reader sees the merged segment on return.
+    pub fn merge_all(&mut self) -> Result<()> {
+        let ids = self.writer.index().searchable_segment_ids()?;
+        if ids.len() > 1 {
+            self.writer.merge(&ids).wait()?;
+        }
+        self.reader.reload()?;
         Ok(())
     }
 

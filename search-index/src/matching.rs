@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::index::SearchIndex;
 use crate::region::{NATIONWIDE, covering_regions, is_prefecture};
 use crate::schema::Fields;
-use crate::search::{MAX_LIMIT, read_identity};
+use crate::search::{Identities, MAX_LIMIT};
 
 /// Morphological terms kept from the source document. Needs and offers
 /// are short (a title and a paragraph), so the cap rarely bites; it bounds
@@ -176,8 +176,9 @@ impl SearchIndex {
         let top = searcher.search(&query, &TopDocs::with_limit(fetch).order_by_score())?;
         let boosted: HashSet<i64> = req.boost_ids.iter().copied().collect();
         let mut scored: Vec<(f32, DocAddress, i64)> = Vec::with_capacity(top.len());
+        let mut identities = Identities::new(&searcher);
         for (score, addr) in top {
-            let (_, id) = read_identity(&searcher, addr)?;
+            let (_, id) = identities.read(addr)?;
             let mut score = if boosted.contains(&id) {
                 score * FEEDBACK_BOOST
             } else {
