@@ -74,6 +74,8 @@ where
                 .service(municipalities::update_department)
                 .service(staff::list_staff)
                 .service(staff::create_staff)
+                .service(staff::get_staff)
+                .service(staff::update_staff)
                 .service(proposals::submit_proposal)
                 .service(proposals::record_proposal)
                 .service(proposals::list_proposals)

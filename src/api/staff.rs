@@ -1,11 +1,12 @@
 //! Staff accounts, managed by admins.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 
 use super::problem::{ApiResult, Problem};
 use super::state::{AppState, run};
 use crate::domain::actor::Actor;
-use crate::domain::staff::{self, CreatedStaff, NewStaffInput, StaffView};
+use crate::domain::ids::StaffUserId;
+use crate::domain::staff::{self, CreatedStaff, NewStaffInput, StaffUpdate, StaffView};
 
 #[utoipa::path(tag = "staff", security(("api_key" = [])),
     responses((status = 200, body = Vec<StaffView>), (status = "4XX", body = Problem)))]
@@ -33,4 +34,39 @@ pub async fn create_staff(
     })
     .await?;
     Ok(HttpResponse::Created().json(s))
+}
+
+/// One staff user (the user themselves, or an admin of their municipality).
+#[utoipa::path(tag = "staff", params(("id" = i64, Path, description = "staff user id")),
+    security(("api_key" = [])), responses((status = 200, body = StaffView), (status = "4XX", body = Problem)))]
+#[get("/staff/{id}")]
+pub async fn get_staff(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<StaffView>> {
+    let id = StaffUserId(id.into_inner());
+    Ok(web::Json(
+        run(&state, move |db| staff::get(db, &actor, id)).await?,
+    ))
+}
+
+/// Change a staff user: name and locale (the user or an admin); role, department and
+/// status (`disabled` ends access at once) by another admin.
+#[utoipa::path(tag = "staff", params(("id" = i64, Path, description = "staff user id")), request_body = StaffUpdate,
+    security(("api_key" = [])), responses((status = 200, body = StaffView), (status = "4XX", body = Problem)))]
+#[patch("/staff/{id}")]
+pub async fn update_staff(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: web::Json<StaffUpdate>,
+) -> ApiResult<web::Json<StaffView>> {
+    let id = StaffUserId(id.into_inner());
+    Ok(web::Json(
+        run(&state, move |db| {
+            staff::update(db, &actor, id, body.into_inner())
+        })
+        .await?,
+    ))
 }

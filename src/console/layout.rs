@@ -56,6 +56,7 @@ pub enum Nav {
     Partners,
     Departments,
     Staff,
+    Account,
     Dashboard,
     Outbox,
 }
@@ -208,7 +209,7 @@ pub fn page_with_status(
                 header.top {
                     a.brand href="/admin/inbox" { "kyoso " span lang="ja" { "共創" } " " (lang.t("職員コンソール", "staff console")) }
                     div.who {
-                        span { (s.display_name) }
+                        a href="/admin/account" aria-current=[(nav == Nav::Account).then_some("page")] title=(lang.t("アカウント", "Account")) { (s.display_name) }
                         " "
                         span.muted {
                             "（" (lang.role(s.staff.role))

@@ -5,6 +5,7 @@
 //! the result; nothing here writes SQL. This file holds the console's route table, its
 //! error pages and the small helpers every page shares.
 
+pub mod account;
 pub mod dashboard;
 pub mod departments;
 pub mod i18n;
@@ -94,6 +95,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(post().to(staff::create)),
             )
             .service(r("/staff/password").route(post().to(staff::set_password)))
+            .service(
+                r("/staff/{id}")
+                    .route(get().to(staff::edit))
+                    .route(post().to(staff::update)),
+            )
+            .service(
+                r("/account")
+                    .route(get().to(account::show))
+                    .route(post().to(account::update)),
+            )
+            .service(r("/account/password").route(post().to(account::change_password)))
             .service(r("/dashboard").route(get().to(dashboard::show)))
             .service(r("/dashboard.csv").route(get().to(dashboard::csv)))
             .service(r("/outbox").route(get().to(outbox::show)))

@@ -1,6 +1,8 @@
 //! Staff users (admins): the list (`domain::staff::list`), adding a user
-//! (`domain::staff::create`) and setting a user's console password
-//! (`domain::console_auth::set_password`, which also ends the user's sessions).
+//! (`domain::staff::create`), changing one — name, role, department, mail language,
+//! and disabling or enabling access (`domain::staff::update`) — and setting a user's
+//! console password (`domain::console_auth::set_password`, which also ends the user's
+//! sessions).
 
 use actix_web::{HttpResponse, web};
 use maud::html;
@@ -9,10 +11,12 @@ use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Posted};
 use super::{ConsoleResult, run, see_other};
 use crate::api::state::AppState;
+use crate::console::i18n::Lang;
 use crate::domain::console_auth;
+use crate::domain::ids::StaffUserId;
 use crate::domain::municipalities;
-use crate::domain::staff::{self, NewStaffInput};
-use crate::domain::vocab::Role;
+use crate::domain::staff::{self, NewStaffInput, StaffUpdate};
+use crate::domain::vocab::{Locale, Role, StaffStatus};
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let actor = u.actor();
@@ -54,6 +58,7 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<H
                 th scope="col" { (lang.t("自治体", "Municipality")) }
                 th scope="col" { (lang.t("所管課", "Department")) }
                 th scope="col" { (lang.t("状態", "Status")) }
+                th scope="col" { span.visually-hidden { (lang.t("操作", "Actions")) } }
             } }
             tbody { @for s in &users { tr {
                 td { (s.display_name) }
@@ -61,7 +66,8 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<H
                 td { (lang.role(s.role)) }
                 td { (s.municipality_code.as_deref().unwrap_or("—")) }
                 td { (dept_name(s.department_id)) }
-                td { @if s.status == "active" { (lang.t("有効", "Active")) } @else { (lang.t("無効", "Disabled")) } }
+                td { (status_label(lang, &s.status)) }
+                td { a href=(format!("/admin/staff/{}", s.id.0)) { (lang.t("変更", "Edit")) span.visually-hidden { " " (s.display_name) } } }
             } } }
         } }
         h2 { (lang.t("職員を追加する", "Add a staff user")) }
@@ -145,4 +151,104 @@ pub async fn set_password(
     })
     .await?;
     Ok(see_other("/admin/staff?done=password"))
+}
+
+fn status_label(lang: Lang, status: &str) -> &'static str {
+    match StaffStatus::parse(status) {
+        Some(StaffStatus::Active) => lang.t("有効", "Active"),
+        _ => lang.t("無効", "Disabled"),
+    }
+}
+
+/// The form that changes one staff user.
+pub async fn edit(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    id: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
+    let (actor, id) = (u.actor(), StaffUserId(id.into_inner()));
+    let (user, departments) = run(&state, u.lang, move |db| {
+        let user = staff::get(db, &actor, id)?;
+        let departments = match &user.municipality_code {
+            Some(code) => municipalities::list_departments(db, code)?,
+            None => vec![],
+        };
+        Ok((user, departments))
+    })
+    .await?;
+    let lang = u.lang;
+    let own = u.staff().id == user.id;
+    let roles: Vec<(String, String)> = Role::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), lang.role(*r).to_owned()))
+        .collect();
+    let dept_options: Vec<(String, String)> = departments
+        .iter()
+        .map(|d| (d.id.0.to_string(), d.name.clone()))
+        .collect();
+    let locales: Vec<(String, String)> = Locale::ALL
+        .iter()
+        .map(|l| (l.as_str().to_owned(), l.label_ja().to_owned()))
+        .collect();
+    let statuses: Vec<(String, String)> = StaffStatus::ALL
+        .iter()
+        .map(|s| {
+            (
+                s.as_str().to_owned(),
+                status_label(lang, s.as_str()).to_owned(),
+            )
+        })
+        .collect();
+    let department = user.department_id.map(|d| d.0.to_string());
+    let body = html! {
+        p { a href="/admin/staff" { (lang.t("職員の一覧へ戻る", "Back to the staff list")) } }
+        dl.facts {
+            dt { (lang.t("メールアドレス", "E-mail")) } dd { (user.email) }
+            dt { (lang.t("自治体", "Municipality")) } dd { (user.municipality_code.as_deref().unwrap_or("—")) }
+            dt { (lang.t("状態", "Status")) } dd { (status_label(lang, &user.status)) }
+        }
+        form method="post" action=(format!("/admin/staff/{}", user.id.0)) {
+            (layout::csrf(&u))
+            div.field {
+                label for="e-name" { (lang.t("氏名", "Name")) }
+                input #e-name type="text" name="display_name" value=(user.display_name) required maxlength="100";
+            }
+            @if own {
+                p.hint { (lang.t("自分の役割・所管課・状態は、ほかの管理者が変更します。", "Your own role, department and status are changed by another administrator.")) }
+            } @else {
+                (select("e-role", "role", lang.t("役割", "Role"), &roles, Some(user.role.as_str()), None))
+                (select("e-dept", "department_id", lang.t("所管課（所管課の職員は必須）", "Department (required for department staff)"), &dept_options, department.as_deref(), Some(lang.t("なし", "None"))))
+                (select("e-status", "status", lang.t("状態（無効にするとログインとAPIキーが使えなくなります）", "Status (disabled: no sign-in, no API keys)"), &statuses, Some(user.status.as_str()), None))
+            }
+            (select("e-locale", "locale", lang.t("メールの言語", "Language of the user's e-mail"), &locales, Some(user.locale.as_str()), None))
+            button.primary type="submit" { (lang.t("保存する", "Save")) }
+        }
+    };
+    Ok(layout::page(&u, Nav::Staff, &user.display_name, body))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    posted: Posted,
+    id: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
+    let Posted { user: u, form: f } = posted;
+    let (actor, id) = (u.actor(), StaffUserId(id.into_inner()));
+    let own = u.staff().id == id;
+    let input = StaffUpdate {
+        display_name: Some(f.text("display_name")),
+        role: (!own).then(|| f.text("role")),
+        department_id: if own {
+            None
+        } else {
+            Some(f.id("department_id").map_err(|e| u.err(e))?)
+        },
+        locale: Some(f.text("locale")),
+        status: (!own).then(|| f.text("status")),
+    };
+    run(&state, u.lang, move |db| {
+        staff::update(db, &actor, id, input)
+    })
+    .await?;
+    Ok(see_other(&format!("/admin/staff/{}?done=saved", id.0)))
 }

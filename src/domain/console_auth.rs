@@ -152,24 +152,7 @@ pub fn login(db: &Db, email: &str, password: &str) -> AppResult<Login> {
         }
     };
     if !good || user.status != "active" {
-        // Counted in the database, inside a write transaction, so parallel attempts
-        // cannot get past the limit.
-        return db.write(|conn| {
-            let fresh = storage::staff::find(conn, user.id)?.ok_or(AppError::Unauthenticated)?;
-            let failures = if fresh.locked_until.is_some() {
-                1
-            } else {
-                fresh.failed_logins + 1
-            };
-            if failures >= MAX_FAILED_LOGINS {
-                let until = at + TimeDelta::minutes(LOCK_MINUTES);
-                store::set_login_failures(conn, user.id, 0, Some(until))?;
-                Ok(Login::Locked { until })
-            } else {
-                store::set_login_failures(conn, user.id, failures, None)?;
-                Ok(Login::Invalid)
-            }
-        });
+        return db.write(|conn| record_failure(conn, user.id, at));
     }
     let token = random_token();
     db.write(|conn| {
@@ -189,6 +172,31 @@ pub fn login(db: &Db, email: &str, password: &str) -> AppResult<Login> {
         Ok(())
     })?;
     Ok(Login::Ok { token })
+}
+
+/// Counts a wrong password, in the database inside the caller's write transaction so
+/// that parallel attempts cannot get past the limit; the fifth in a row locks the
+/// account and ends its sessions.
+fn record_failure(
+    conn: &mut storage::AnyConnection,
+    staff_user_id: i64,
+    at: NaiveDateTime,
+) -> AppResult<Login> {
+    let fresh = storage::staff::find(conn, staff_user_id)?.ok_or(AppError::Unauthenticated)?;
+    let failures = if fresh.locked_until.is_some() {
+        1
+    } else {
+        fresh.failed_logins + 1
+    };
+    if failures >= MAX_FAILED_LOGINS {
+        let until = at + TimeDelta::minutes(LOCK_MINUTES);
+        store::set_login_failures(conn, staff_user_id, 0, Some(until))?;
+        store::delete_of_staff(conn, staff_user_id)?;
+        Ok(Login::Locked { until })
+    } else {
+        store::set_login_failures(conn, staff_user_id, failures, None)?;
+        Ok(Login::Invalid)
+    }
 }
 
 /// The live session a cookie token names, or `None` (unknown, expired, or the staff
@@ -265,6 +273,46 @@ pub fn set_password(db: &Db, actor: Option<&Actor>, email: &str, password: &str)
         }
         store::set_password_hash(conn, user.id, &hash, now())?;
         store::delete_of_staff(conn, user.id)?;
+        Ok(())
+    })
+}
+
+/// Changes the signed-in user's own password. The current password must be given: a
+/// wrong one counts as a failed login (five in a row lock the account and end its
+/// sessions), so an unattended session cannot be used to guess it. The user's other
+/// sessions end; the one `keep_token` names stays signed in.
+pub fn change_own_password(
+    db: &Db,
+    staff: StaffUserId,
+    current: &str,
+    new: &str,
+    keep_token: &str,
+) -> AppResult<()> {
+    let user = db.read(|conn| Ok(storage::staff::find(conn, staff.0)?))?;
+    let user = user.ok_or(AppError::Unauthenticated)?;
+    let good = user
+        .password_hash
+        .as_deref()
+        .is_some_and(|h| verify_password(current, h));
+    let at = now();
+    if !good {
+        let outcome = db.write(|conn| record_failure(conn, user.id, at))?;
+        return Err(match outcome {
+            Login::Locked { .. } => AppError::Unauthenticated,
+            _ => AppError::field(
+                "current_password",
+                "wrong",
+                "the current password is not correct",
+            ),
+        });
+    }
+    check_password(new)?;
+    let hash = hash_password(new)?;
+    let keep = hash_token(keep_token);
+    db.write(|conn| {
+        store::set_password_hash(conn, user.id, &hash, at)?;
+        store::set_login_failures(conn, user.id, 0, None)?;
+        store::delete_of_staff_except(conn, user.id, &keep)?;
         Ok(())
     })
 }

@@ -10,8 +10,8 @@ use super::ids::{DepartmentId, MunicipalityId, PartnerId, StaffUserId};
 use super::municipalities::find_by_code;
 use super::utc;
 use super::validate::Check;
-use super::vocab::{Locale, Role};
-use crate::storage::models::{NewStaffUser, StaffUserRow};
+use super::vocab::{Locale, Role, StaffStatus};
+use crate::storage::models::{NewStaffUser, StaffChanges, StaffUserRow};
 use crate::storage::{self, Db, now};
 use chrono::{DateTime, Utc};
 
@@ -28,6 +28,25 @@ pub struct NewStaffInput {
     /// Required for department staff.
     pub department_id: Option<i64>,
     pub locale: Option<String>,
+}
+
+/// A partial update of a staff user: absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffUpdate {
+    pub display_name: Option<String>,
+    /// `department`, `desk` or `admin` (administrators only, not for oneself).
+    pub role: Option<String>,
+    /// The user's department; `null` removes it (not for department staff).
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub department_id: Option<Option<i64>>,
+    /// `ja` or `en`: the language of the console and of the user's mail.
+    pub locale: Option<String>,
+    /// `active` or `disabled` (administrators only, not for oneself). A disabled user
+    /// cannot sign in, their sessions end and their API keys stop working; enabling
+    /// them again restores access.
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -182,6 +201,122 @@ pub fn list(db: &Db, actor: &Actor) -> AppResult<Vec<StaffView>> {
             .into_iter()
             .map(|r| view(conn, r))
             .collect()
+    })
+}
+
+/// One staff user, for the user themselves or an administrator of their municipality
+/// (a deployment administrator for anyone); others get "not found".
+pub fn get(db: &Db, actor: &Actor, id: StaffUserId) -> AppResult<StaffView> {
+    db.read(|conn| {
+        let row = visible(conn, actor, id)?;
+        view(conn, row)
+    })
+}
+
+/// The staff user `id` if `actor` may see it: themselves, or an administrator serving
+/// the user's municipality.
+fn visible(
+    conn: &mut storage::AnyConnection,
+    actor: &Actor,
+    id: StaffUserId,
+) -> AppResult<StaffUserRow> {
+    let s = actor.require_staff()?;
+    let row = storage::staff::find(conn, id.0)?.ok_or(AppError::NotFound("staff user"))?;
+    let own = s.id == id;
+    let administers = s.role == Role::Admin
+        && match row.municipality_id {
+            Some(m) => s.serves(MunicipalityId(m)),
+            None => s.is_deployment_admin(),
+        };
+    if own || administers {
+        Ok(row)
+    } else {
+        Err(AppError::NotFound("staff user"))
+    }
+}
+
+/// Changes a staff user. Users may change their own name and locale; administrators
+/// also change other users' role, department and status. Nobody changes their own role
+/// or status, so an administrator cannot lock themselves (or the last admin) out by
+/// mistake. Disabling ends the user's console sessions in the same transaction.
+pub fn update(db: &Db, actor: &Actor, id: StaffUserId, input: StaffUpdate) -> AppResult<StaffView> {
+    let s = actor.require_staff()?.clone();
+    let mut c = Check::new();
+    let display_name = input
+        .display_name
+        .as_deref()
+        .map(|v| c.line("display_name", v, 100));
+    let role = input
+        .role
+        .as_deref()
+        .and_then(|v| c.one_of("role", v, Role::parse, &Role::expected()));
+    let locale = input
+        .locale
+        .as_deref()
+        .and_then(|v| c.one_of("locale", v, Locale::parse, &Locale::expected()));
+    let status = input
+        .status
+        .as_deref()
+        .and_then(|v| c.one_of("status", v, StaffStatus::parse, &StaffStatus::expected()));
+    c.finish()?;
+    db.write(|conn| {
+        let row = visible(conn, actor, id)?;
+        let role = role.unwrap_or_else(|| Role::from_db(&row.role));
+        if row.municipality_id.is_none() && role != Role::Admin {
+            return Err(AppError::field(
+                "role",
+                "invalid",
+                "a deployment administrator belongs to no municipality and stays an admin",
+            ));
+        }
+        let department = match input.department_id {
+            None => row.department_id,
+            Some(None) => None,
+            Some(Some(d)) => match storage::municipalities::department(conn, d)? {
+                Some(dep) if Some(dep.municipality_id) == row.municipality_id => Some(dep.id),
+                _ => {
+                    return Err(AppError::field(
+                        "department_id",
+                        "not_found",
+                        "no such department in this municipality",
+                    ));
+                }
+            },
+        };
+        if role == Role::Department && department.is_none() {
+            return Err(AppError::field(
+                "department_id",
+                "required",
+                "department staff need a department",
+            ));
+        }
+        let status: &str = match status {
+            Some(s) => s.as_str(),
+            None => &row.status,
+        };
+        let changes_access =
+            role.as_str() != row.role || department != row.department_id || status != row.status;
+        if changes_access && (s.id == id || s.role != Role::Admin) {
+            return Err(AppError::Forbidden(
+                "role, department and status are changed by another administrator",
+            ));
+        }
+        let updated = storage::staff::update(
+            conn,
+            row.id,
+            &StaffChanges {
+                display_name: display_name.as_deref().unwrap_or(&row.display_name),
+                role: role.as_str(),
+                department_id: department,
+                locale: locale.map_or(row.locale.as_str(), |l| l.as_str()),
+                status,
+                updated_at: now(),
+            },
+        )?;
+        if updated.status != "active" {
+            storage::sessions::delete_of_staff(conn, row.id)?;
+        }
+        view(conn, updated)
     })
 }
 

@@ -122,6 +122,14 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// A staff user's access: a disabled user cannot sign in or use API keys.
+    StaffStatus {
+        Active = "active": "有効",
+        Disabled = "disabled": "無効",
+    }
+);
+
+vocabulary!(
     Locale {
         Ja = "ja": "日本語",
         En = "en": "English",

@@ -80,6 +80,19 @@ pub struct StaffUserRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// What an administrator (or, for name and locale, the user) may change.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = staff_users)]
+pub struct StaffChanges<'a> {
+    pub display_name: &'a str,
+    pub role: &'a str,
+    #[diesel(treat_none_as_null = true)]
+    pub department_id: Option<i64>,
+    pub locale: &'a str,
+    pub status: &'a str,
+    pub updated_at: NaiveDateTime,
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = staff_users)]
 pub struct NewStaffUser<'a> {

@@ -76,6 +76,20 @@ pub fn delete_of_staff(conn: &mut AnyConnection, staff_user_id: i64) -> QueryRes
     .execute(conn)
 }
 
+/// Ends every session of a staff user but the one with `keep_hash`.
+pub fn delete_of_staff_except(
+    conn: &mut AnyConnection,
+    staff_user_id: i64,
+    keep_hash: &str,
+) -> QueryResult<usize> {
+    diesel::delete(
+        console_sessions::table
+            .filter(console_sessions::staff_user_id.eq(staff_user_id))
+            .filter(console_sessions::token_hash.ne(keep_hash)),
+    )
+    .execute(conn)
+}
+
 /// Removes sessions past their absolute expiry or idle since before `idle_before`.
 pub fn delete_expired(
     conn: &mut AnyConnection,

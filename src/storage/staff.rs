@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::AnyConnection;
-use super::models::{NewStaffUser, StaffUserRow};
+use super::models::{NewStaffUser, StaffChanges, StaffUserRow};
 use super::schema::staff_users;
 
 pub fn insert(conn: &mut AnyConnection, new: &NewStaffUser) -> QueryResult<StaffUserRow> {
@@ -37,4 +37,18 @@ pub fn list(conn: &mut AnyConnection, municipality: Option<i64>) -> QueryResult<
         q = q.filter(staff_users::municipality_id.eq(m));
     }
     q.load(conn)
+}
+
+pub fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    changes: &StaffChanges,
+) -> QueryResult<StaffUserRow> {
+    diesel::update(staff_users::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    staff_users::table
+        .find(id)
+        .select(StaffUserRow::as_select())
+        .first(conn)
 }

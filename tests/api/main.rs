@@ -16,3 +16,4 @@ mod migrations;
 mod openapi;
 mod search;
 mod smtp;
+mod staff_accounts;

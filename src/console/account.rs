@@ -1,0 +1,142 @@
+//! The signed-in user's own account, for every role: name and mail language
+//! (`domain::staff::update` on oneself) and a password change that asks for the
+//! current password (`domain::console_auth::change_own_password`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::html;
+
+use super::layout::{self, Nav, select};
+use super::session::{ConsoleUser, Posted, SESSION_COOKIE};
+use super::{ConsoleResult, run, see_other};
+use crate::api::state::AppState;
+use crate::domain::console_auth::{self, PASSWORD_MIN};
+use crate::domain::error::AppError;
+use crate::domain::staff::{self, StaffUpdate, StaffView};
+use crate::domain::vocab::Locale;
+
+pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
+    let me = load(&state, &u).await?;
+    Ok(render(&u, &me, None))
+}
+
+async fn load(state: &web::Data<AppState>, u: &ConsoleUser) -> ConsoleResult<StaffView> {
+    let (actor, id) = (u.actor(), u.staff().id);
+    run(state, u.lang, move |db| staff::get(db, &actor, id)).await
+}
+
+fn render(u: &ConsoleUser, me: &StaffView, error: Option<&AppError>) -> HttpResponse {
+    let lang = u.lang;
+    let locales: Vec<(String, String)> = Locale::ALL
+        .iter()
+        .map(|l| (l.as_str().to_owned(), l.label_ja().to_owned()))
+        .collect();
+    let new_label = match lang {
+        super::i18n::Lang::Ja => format!("新しいパスワード（{PASSWORD_MIN}文字以上）"),
+        super::i18n::Lang::En => format!("New password ({PASSWORD_MIN} characters or more)"),
+    };
+    let body = html! {
+        @if let Some(e) = error { (layout::error_detail(lang, e)) }
+        h2 { (lang.t("登録情報", "Your details")) }
+        dl.facts {
+            dt { (lang.t("メールアドレス", "E-mail")) } dd { (me.email) }
+            dt { (lang.t("役割", "Role")) } dd { (lang.role(me.role)) }
+        }
+        form method="post" action="/admin/account" {
+            (layout::csrf(u))
+            div.field {
+                label for="a-name" { (lang.t("氏名", "Name")) }
+                input #a-name type="text" name="display_name" value=(me.display_name) required maxlength="100";
+            }
+            (select("a-locale", "locale", lang.t("メールの言語", "Language of your e-mail"), &locales, Some(me.locale.as_str()), None))
+            button.primary type="submit" { (lang.t("保存する", "Save")) }
+        }
+        h2 { (lang.t("パスワードの変更", "Change your password")) }
+        form method="post" action="/admin/account/password" {
+            (layout::csrf(u))
+            div.field {
+                label for="a-current" { (lang.t("現在のパスワード", "Current password")) }
+                input #a-current type="password" name="current_password" autocomplete="current-password" required;
+            }
+            div.field {
+                label for="a-new" { (new_label) }
+                input #a-new type="password" name="new_password" autocomplete="new-password" required minlength=(PASSWORD_MIN);
+            }
+            div.field {
+                label for="a-confirm" { (lang.t("新しいパスワード（確認）", "New password, again")) }
+                input #a-confirm type="password" name="new_password_confirm" autocomplete="new-password" required minlength=(PASSWORD_MIN);
+            }
+            p.hint { (lang.t("変更すると、ほかの端末でのログインはすべて終了します。", "Changing it signs you out everywhere else.")) }
+            button type="submit" { (lang.t("変更する", "Change password")) }
+        }
+    };
+    let status = match error {
+        Some(AppError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        Some(_) => StatusCode::BAD_REQUEST,
+        None => StatusCode::OK,
+    };
+    layout::page_with_status(
+        u,
+        Nav::Account,
+        lang.t("アカウント", "Account"),
+        status,
+        body,
+    )
+}
+
+pub async fn update(state: web::Data<AppState>, posted: Posted) -> ConsoleResult<HttpResponse> {
+    let Posted { user: u, form: f } = posted;
+    let (actor, id) = (u.actor(), u.staff().id);
+    let input = StaffUpdate {
+        display_name: Some(f.text("display_name")),
+        locale: Some(f.text("locale")),
+        ..StaffUpdate::default()
+    };
+    let result =
+        crate::api::state::run(&state, move |db| staff::update(db, &actor, id, input)).await;
+    match result {
+        Ok(_) => Ok(see_other("/admin/account?done=saved")),
+        Err(e @ AppError::Invalid(_)) => {
+            let me = load(&state, &u).await?;
+            Ok(render(&u, &me, Some(&e)))
+        }
+        Err(e) => Err(u.err(e)),
+    }
+}
+
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    posted: Posted,
+) -> ConsoleResult<HttpResponse> {
+    let Posted { user: u, form: f } = posted;
+    let (current, new) = (f.text("current_password"), f.text("new_password"));
+    let result = if new != f.text("new_password_confirm") {
+        Err(AppError::field(
+            "new_password_confirm",
+            "mismatch",
+            u.lang.t(
+                "新しいパスワードが確認欄と一致しません",
+                "the two new passwords differ",
+            ),
+        ))
+    } else {
+        let token = req
+            .cookie(SESSION_COOKIE)
+            .map(|c| c.value().to_owned())
+            .unwrap_or_default();
+        let id = u.staff().id;
+        crate::api::state::run(&state, move |db| {
+            console_auth::change_own_password(db, id, &current, &new, &token)
+        })
+        .await
+    };
+    match result {
+        Ok(()) => Ok(see_other("/admin/account?done=password")),
+        Err(e @ AppError::Invalid(_)) => {
+            let me = load(&state, &u).await?;
+            Ok(render(&u, &me, Some(&e)))
+        }
+        Err(e) => Err(u.err(e)),
+    }
+}
