@@ -1,4 +1,4 @@
-//! The permission matrix: every role against every endpoint, including one partner
+//! The permission matrix: every role against the endpoints, including one partner
 //! trying to change another's offer and staff reaching into another municipality.
 
 use awc::http::Method;
@@ -75,6 +75,7 @@ async fn every_role_against_every_endpoint(backend: Backend) {
         .body["id"]
         .clone();
     let (dept_y, other_dept_y) = (y.department_id, y.other_department_id);
+    let dept_y_staff = app.get("/api/v1/me", Some(&y.dept_key)).await.body["staff"]["id"].clone();
     let keys = [
         None,
         Some(w.partner_b.1.clone()),
@@ -227,6 +228,18 @@ async fn every_role_against_every_endpoint(backend: Backend) {
                 )
             },
             "401 403 403 403 201 403 403 201 403",
+        ),
+        row(
+            Method::GET,
+            format!("/api/v1/staff/{dept_y_staff}"),
+            none,
+            "401 403 200 404 200 404 404 200 403",
+        ),
+        row(
+            Method::PATCH,
+            format!("/api/v1/staff/{dept_y_staff}"),
+            |_| Some(json!({"locale": "ja"})),
+            "401 403 200 404 200 404 404 200 403",
         ),
         row(
             Method::GET,
