@@ -101,6 +101,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         env: "KYOSO_MATCH_ALERT_THRESHOLD",
         help: "normalised match score (0–1) from which a new need or offer is alerted; default 0.35",
     },
+    SettingDoc {
+        key: "mail_retention_days",
+        env: "KYOSO_MAIL_RETENTION_DAYS",
+        help: "days a delivered mail (its body holds names and addresses) stays in the outbox, 1..=3650; default 90",
+    },
 ];
 
 /// The settings file's shape; every field optional, unknown keys refused.
@@ -119,6 +124,7 @@ pub struct Layer {
     pub digest_time: Option<String>,
     pub digest_weekday: Option<String>,
     pub match_alert_threshold: Option<f32>,
+    pub mail_retention_days: Option<u32>,
 }
 
 impl Layer {
@@ -137,6 +143,7 @@ impl Layer {
             digest_time: self.digest_time.or(lower.digest_time),
             digest_weekday: self.digest_weekday.or(lower.digest_weekday),
             match_alert_threshold: self.match_alert_threshold.or(lower.match_alert_threshold),
+            mail_retention_days: self.mail_retention_days.or(lower.mail_retention_days),
         }
     }
 
@@ -168,6 +175,12 @@ impl Layer {
                 )
             })?),
         };
+        let mail_retention_days = match get("KYOSO_MAIL_RETENTION_DAYS") {
+            None => None,
+            Some(v) => Some(v.parse().map_err(|_| {
+                ConfigError::invalid("KYOSO_MAIL_RETENTION_DAYS", "must be a number of days")
+            })?),
+        };
         Ok(Layer {
             database_url: get("KYOSO_DATABASE_URL")
                 .or_else(|| get("DATABASE_URL"))
@@ -183,6 +196,7 @@ impl Layer {
             digest_time: get("KYOSO_DIGEST_TIME"),
             digest_weekday: get("KYOSO_DIGEST_WEEKDAY"),
             match_alert_threshold,
+            mail_retention_days,
         })
     }
 
@@ -223,6 +237,7 @@ pub struct Settings {
     /// When digests go out (Japan time).
     pub digest: crate::domain::notifications::digest::Schedule,
     pub match_alert_threshold: f32,
+    pub mail_retention_days: u32,
 }
 
 impl Settings {
@@ -323,6 +338,13 @@ impl Settings {
                 "must be between 0 and 1",
             ));
         }
+        let mail_retention_days = l.mail_retention_days.unwrap_or(90);
+        if !(1..=3650).contains(&mail_retention_days) {
+            return Err(ConfigError::invalid(
+                "mail_retention_days (KYOSO_MAIL_RETENTION_DAYS)",
+                "must be between 1 and 3650",
+            ));
+        }
         Ok(Settings {
             database,
             data_dir,
@@ -337,6 +359,7 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from("/usr/share/mecab/dic/ipadic")),
             digest,
             match_alert_threshold,
+            mail_retention_days,
         })
     }
 

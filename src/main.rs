@@ -204,6 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 search.clone(),
                 settings.digest,
                 settings.match_alert_threshold,
+                settings.mail_retention_days,
             );
             let listener = TcpListener::bind(settings.bind)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {} (bind): {e}", settings.bind))?;

@@ -1,23 +1,32 @@
-//! The scheduler: periodic notification work of a running service — match alerts
-//! (every 30 s), deadline reminders and saved searches (every 10 min) and digests (when their time of day
-//! has come). Every job is safe to run twice or from several processes: alerts and
-//! reminders are deduplicated per cause, digests claim their period first.
+//! The scheduler: periodic work of a running service — match alerts (every 30 s),
+//! deadline reminders and saved searches (every 10 min), digests (when their time of day
+//! has come) and housekeeping (hourly). Every job is safe to run twice or from several
+//! processes: alerts and reminders are deduplicated per cause, digests claim their
+//! period first, pruning deletes by age.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::Running;
+use crate::domain::housekeeping;
 use crate::domain::notifications::digest::{self, Schedule};
 use crate::domain::notifications::{alerts, reminders, saved_searches};
 use crate::domain::search::SearchEngine;
 use crate::storage::{Db, now};
 
-pub fn spawn(db: Db, engine: SearchEngine, schedule: Schedule, threshold: f32) -> Running {
+pub fn spawn(
+    db: Db,
+    engine: SearchEngine,
+    schedule: Schedule,
+    threshold: f32,
+    mail_retention_days: u32,
+) -> Running {
     Running::spawn("scheduler", move |stop: Arc<AtomicBool>| {
         let mut last_alerts = Instant::now() - Duration::from_secs(3600);
         let mut last_reminders = last_alerts;
         let mut last_digest = last_alerts;
+        let mut last_housekeeping = last_alerts;
         while !stop.load(Ordering::Relaxed) {
             if last_alerts.elapsed() >= Duration::from_secs(30) {
                 last_alerts = Instant::now();
@@ -47,6 +56,14 @@ pub fn spawn(db: Db, engine: SearchEngine, schedule: Schedule, threshold: f32) -
                         }
                     }
                     Err(e) => log::error!("digests: {e}"),
+                }
+            }
+            if last_housekeeping.elapsed() >= Duration::from_secs(3600) {
+                last_housekeeping = Instant::now();
+                match housekeeping::run(&db, mail_retention_days, now()) {
+                    Ok(p) if p.mails > 0 => log::info!("deleted {} delivered mails", p.mails),
+                    Ok(_) => {}
+                    Err(e) => log::error!("housekeeping: {e}"),
                 }
             }
             std::thread::sleep(Duration::from_millis(500));

@@ -248,3 +248,15 @@ pub fn retry(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
     ))
     .execute(conn)
 }
+
+/// Deletes mails delivered (sent, or carried by a digest) before `before`: their bodies
+/// hold names and addresses that are not kept longer than needed. Pending and failed
+/// mails stay.
+pub fn prune_delivered(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        mail_outbox::table
+            .filter(mail_outbox::status.eq_any(["sent", "digested"]))
+            .filter(mail_outbox::created_at.lt(before)),
+    )
+    .execute(conn)
+}

@@ -73,3 +73,17 @@ pub fn backlog(conn: &mut AnyConnection, after_id: i64) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// Deletes the changes recorded before `before`; returns the newest id deleted (0 when
+/// none was), which every index must have passed or be rebuilt.
+pub fn prune_before(conn: &mut AnyConnection, before: chrono::NaiveDateTime) -> QueryResult<i64> {
+    let through = index_changes::table
+        .filter(index_changes::created_at.lt(before))
+        .select(diesel::dsl::max(index_changes::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0);
+    if through > 0 {
+        diesel::delete(index_changes::table.filter(index_changes::id.le(through))).execute(conn)?;
+    }
+    Ok(through)
+}

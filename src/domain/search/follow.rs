@@ -2,7 +2,8 @@
 //! row to the index change log in its own transaction; `catch_up` applies the rows after
 //! the index's checkpoint in batches and commits the new checkpoint with them, so after a
 //! crash at any point the next run re-applies what the index lacks (applying twice is
-//! harmless: documents are replaced whole). `rebuild` refills the index from the tables.
+//! harmless: documents are replaced whole). `rebuild` refills the index from the tables,
+//! also when the log was pruned past the index's checkpoint (see `housekeeping`).
 //!
 //! On PostgreSQL, ids of concurrent transactions can commit out of order: id 11 may be
 //! visible before id 10. A gap is therefore not skipped until it is older than
@@ -15,6 +16,7 @@ use search_index::DocType;
 
 use super::{SearchEngine, documents, index_error};
 use crate::domain::error::AppResult;
+use crate::domain::housekeeping;
 use crate::storage::{self, Db, index_log, now};
 
 /// Changes applied per commit.
@@ -33,8 +35,19 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Applies one batch of pending changes; returns how many were applied.
+    /// Applies one batch of pending changes; returns how many were applied. An index
+    /// whose checkpoint lies before changes already pruned from the log is rebuilt.
     pub fn step(&mut self, db: &Db, engine: &SearchEngine) -> AppResult<usize> {
+        let pruned = housekeeping::pruned_through(db)?;
+        let checkpoint = engine.checkpoint()?;
+        if checkpoint < pruned {
+            log::warn!(
+                "the search index stopped at change {checkpoint}, but changes up to {pruned} \
+                 were pruned from the log; rebuilding it from the database"
+            );
+            self.applied.clear();
+            return rebuild(db, engine, |_, _| {}).map(|n| n as usize);
+        }
         engine.with_writer(|writer| {
             let checkpoint = engine.checkpoint()?;
             self.applied.retain(|id| *id > checkpoint);
@@ -103,8 +116,9 @@ pub fn catch_up(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
 }
 
 /// Rebuilds the index from the tables; `progress(done, total)` is called as it goes.
-/// The checkpoint is the log's newest id taken before reading, so changes made during
-/// the rebuild are applied afterwards by the follower.
+/// The checkpoint is the log's newest id taken before reading (or the newest pruned id
+/// when the log is empty: ids are never reused), so changes made during the rebuild are
+/// applied afterwards by the follower.
 pub fn rebuild(
     db: &Db,
     engine: &SearchEngine,
@@ -112,7 +126,7 @@ pub fn rebuild(
 ) -> AppResult<u64> {
     engine.with_writer(|writer| {
         let (upto, total) = db.read(|c| {
-            let upto = index_log::max_id(c)?;
+            let upto = index_log::max_id(c)?.max(housekeeping::pruned_through_in(c)?);
             let total = storage::needs::count(c)?
                 + storage::offers::count(c)?
                 + storage::proposals::count(c)?;
