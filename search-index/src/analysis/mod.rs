@@ -272,6 +272,8 @@ mod tests {
     fn user_dictionary_words_stay_whole() {
         assert_eq!(ja("ドローン"), ["ドローン"]);
         assert_eq!(ja("ドローンを活用"), ["ドローン", "活用"]);
+        // Not 障る + いる, as IPADIC alone reads it.
+        assert_eq!(ja("障がい者の就労"), ["障がい", "者", "就労"]);
     }
 
     #[test]
