@@ -13,7 +13,6 @@ use crate::api::state::AppState;
 use crate::domain::console_auth::{self, PASSWORD_MIN};
 use crate::domain::error::AppError;
 use crate::domain::staff::{self, StaffUpdate, StaffView};
-use crate::domain::vocab::Locale;
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let me = load(&state, &u).await?;
@@ -27,10 +26,7 @@ async fn load(state: &web::Data<AppState>, u: &ConsoleUser) -> ConsoleResult<Sta
 
 fn render(u: &ConsoleUser, me: &StaffView, error: Option<&AppError>) -> HttpResponse {
     let lang = u.lang;
-    let locales: Vec<(String, String)> = Locale::ALL
-        .iter()
-        .map(|l| (l.as_str().to_owned(), l.label_ja().to_owned()))
-        .collect();
+    let locales = layout::locale_options();
     let new_label = match lang {
         super::i18n::Lang::Ja => format!("新しいパスワード（{PASSWORD_MIN}文字以上）"),
         super::i18n::Lang::En => format!("New password ({PASSWORD_MIN} characters or more)"),

@@ -285,3 +285,11 @@ pub fn municipality_picker(
         }
     }
 }
+
+/// (value, label) pairs of the mail languages, each in its own language.
+pub fn locale_options() -> Vec<(String, String)> {
+    crate::domain::vocab::Locale::ALL
+        .iter()
+        .map(|l| (l.as_str().to_owned(), l.label_ja().to_owned()))
+        .collect()
+}

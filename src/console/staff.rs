@@ -14,9 +14,9 @@ use crate::api::state::AppState;
 use crate::console::i18n::Lang;
 use crate::domain::console_auth;
 use crate::domain::ids::StaffUserId;
-use crate::domain::municipalities;
+use crate::domain::municipalities::{self, DepartmentView};
 use crate::domain::staff::{self, NewStaffInput, StaffUpdate};
-use crate::domain::vocab::{Locale, Role, StaffStatus};
+use crate::domain::vocab::{Role, StaffStatus};
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let actor = u.actor();
@@ -40,14 +40,7 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<H
         })
         .unwrap_or_default()
     };
-    let roles: Vec<(String, String)> = Role::ALL
-        .iter()
-        .map(|r| (r.as_str().to_owned(), lang.role(*r).to_owned()))
-        .collect();
-    let dept_options: Vec<(String, String)> = departments
-        .iter()
-        .map(|d| (d.id.0.to_string(), d.name.clone()))
-        .collect();
+    let (roles, dept_options) = (role_options(lang), department_options(&departments));
     let body = html! {
         div.table-wrap { table {
             caption { (lang.t("職員の一覧", "Staff users")) }
@@ -153,6 +146,20 @@ pub async fn set_password(
     Ok(see_other("/admin/staff?done=password"))
 }
 
+fn role_options(lang: Lang) -> Vec<(String, String)> {
+    Role::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), lang.role(*r).to_owned()))
+        .collect()
+}
+
+fn department_options(departments: &[DepartmentView]) -> Vec<(String, String)> {
+    departments
+        .iter()
+        .map(|d| (d.id.0.to_string(), d.name.clone()))
+        .collect()
+}
+
 fn status_label(lang: Lang, status: &str) -> &'static str {
     match StaffStatus::parse(status) {
         Some(StaffStatus::Active) => lang.t("有効", "Active"),
@@ -178,18 +185,8 @@ pub async fn edit(
     .await?;
     let lang = u.lang;
     let own = u.staff().id == user.id;
-    let roles: Vec<(String, String)> = Role::ALL
-        .iter()
-        .map(|r| (r.as_str().to_owned(), lang.role(*r).to_owned()))
-        .collect();
-    let dept_options: Vec<(String, String)> = departments
-        .iter()
-        .map(|d| (d.id.0.to_string(), d.name.clone()))
-        .collect();
-    let locales: Vec<(String, String)> = Locale::ALL
-        .iter()
-        .map(|l| (l.as_str().to_owned(), l.label_ja().to_owned()))
-        .collect();
+    let (roles, dept_options) = (role_options(lang), department_options(&departments));
+    let locales = layout::locale_options();
     let statuses: Vec<(String, String)> = StaffStatus::ALL
         .iter()
         .map(|s| {

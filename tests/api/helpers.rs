@@ -440,3 +440,16 @@ pub fn set_passwords(db: &Db, emails: &[&str]) {
             .expect("set a staff password");
     }
 }
+
+/// How many documents a search of `q` finds, asked of the index directly.
+pub fn count_hits(engine: &kyoso::domain::search::SearchEngine, q: &str) -> usize {
+    engine
+        .index
+        .search(&search_index::SearchRequest {
+            query: q.into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .total
+}

@@ -5,7 +5,7 @@
 use chrono::TimeDelta;
 use diesel::prelude::*;
 
-use crate::helpers::{Backend, ScratchDir, World, analyzers, fresh_database};
+use crate::helpers::{Backend, ScratchDir, World, analyzers, count_hits, fresh_database};
 use crate::on_both_backends;
 use kyoso::domain::actor::Actor;
 use kyoso::domain::housekeeping;
@@ -21,18 +21,6 @@ on_both_backends!(
     a_log_pruned_past_the_index_rebuilds_it,
     delivered_mail_is_deleted_after_the_retention
 );
-
-fn hits(engine: &SearchEngine, q: &str) -> usize {
-    engine
-        .index
-        .search(&search_index::SearchRequest {
-            query: q.into(),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap()
-        .total
-}
 
 fn age_log(db: &Db, days: i64) {
     use kyoso::storage::schema::index_changes::dsl as ic;
@@ -66,7 +54,7 @@ async fn a_log_pruned_past_the_index_rebuilds_it(backend: Backend) {
     offer("防災アプリの提供");
     let engine = SearchEngine::open_with(&scratch.0.join("index"), analyzers()).unwrap();
     follow::rebuild(&db, &engine, |_, _| {}).unwrap();
-    assert_eq!(hits(&engine, "防災"), 1);
+    assert_eq!(count_hits(&engine, "防災"), 1);
 
     // A week passes; a young log is kept.
     assert_eq!(
@@ -93,12 +81,12 @@ async fn a_log_pruned_past_the_index_rebuilds_it(backend: Backend) {
 
     // Catching up from the log alone would miss them: the index is rebuilt instead.
     follow::catch_up(&db, &engine).unwrap();
-    assert_eq!(hits(&engine, "防災"), 3);
+    assert_eq!(count_hits(&engine, "防災"), 3);
     assert!(engine.checkpoint().unwrap() >= pruned.index_changes_through);
     // From then on the log is followed as usual.
     offer("防災倉庫の点検");
     assert_eq!(follow::catch_up(&db, &engine).unwrap(), 1);
-    assert_eq!(hits(&engine, "防災"), 4);
+    assert_eq!(count_hits(&engine, "防災"), 4);
     // Pruning again never moves the recorded point backwards.
     age_log(&db, 30);
     let again = housekeeping::run(&db, 90, now()).unwrap();
@@ -114,7 +102,7 @@ async fn a_log_pruned_past_the_index_rebuilds_it(backend: Backend) {
         again.index_changes_through
     );
     follow::catch_up(&db, &engine).unwrap();
-    assert_eq!(hits(&engine, "防災"), 4);
+    assert_eq!(count_hits(&engine, "防災"), 4);
 }
 
 async fn delivered_mail_is_deleted_after_the_retention(backend: Backend) {

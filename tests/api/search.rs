@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 use crate::helpers::{
-    Backend, Reply, ScratchDir, TestApp, World, analyzers, fresh_database, need_body, partner,
+    Backend, Reply, ScratchDir, TestApp, World, analyzers, count_hits, fresh_database, need_body,
+    partner,
 };
 use crate::on_both_backends;
 use kyoso::domain::search::{SearchEngine, follow};
@@ -437,18 +438,6 @@ async fn matching_both_ways_with_filters_explanations_and_feedback(backend: Back
         .status,
         200
     );
-}
-
-fn count_hits(engine: &SearchEngine, q: &str) -> usize {
-    engine
-        .index
-        .search(&search_index::SearchRequest {
-            query: q.into(),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap()
-        .total
 }
 
 async fn the_index_is_rebuilt_and_catches_up_after_a_crash(backend: Backend) {

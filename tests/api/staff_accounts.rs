@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::console::{Session, csrf_of};
+use crate::console::{Page, Session, csrf_of};
 use crate::helpers::{Backend, TEST_PASSWORD, TestApp, World, set_passwords};
 use crate::on_both_backends;
 
@@ -38,6 +38,30 @@ async fn staff_entry(app: &TestApp, admin_key: &str, email: &str) -> Value {
         .unwrap_or_else(|| panic!("{email} not listed: {}", list.text))
 }
 
+/// The admin's console form for a staff user: renamed 窓口 花子, department staff of
+/// `department`, mail in English, and `status`.
+async fn post_staff_form(
+    admin: &mut Session<'_>,
+    id: i64,
+    csrf: &str,
+    department: i64,
+    status: &str,
+) -> Page {
+    admin
+        .post(
+            &format!("/admin/staff/{id}"),
+            &[
+                ("csrf", csrf),
+                ("display_name", "窓口 花子"),
+                ("role", "department"),
+                ("department_id", &department.to_string()),
+                ("locale", "en"),
+                ("status", status),
+            ],
+        )
+        .await
+}
+
 async fn admins_change_and_disable_staff(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let w = seed(&app);
@@ -58,19 +82,7 @@ async fn admins_change_and_disable_staff(backend: Backend) {
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains(DESK), "{}", page.text);
     let t = csrf_of(&page.text);
-    let saved = admin
-        .post(
-            &format!("/admin/staff/{id}"),
-            &[
-                ("csrf", &t),
-                ("display_name", "窓口 花子"),
-                ("role", "department"),
-                ("department_id", &y.department_id.to_string()),
-                ("locale", "en"),
-                ("status", "active"),
-            ],
-        )
-        .await;
+    let saved = post_staff_form(&mut admin, id, &t, y.department_id, "active").await;
     assert_eq!(saved.status, 303, "{}", saved.text);
     let changed = staff_entry(&app, &y.admin_key, DESK).await;
     assert_eq!(changed["display_name"], "窓口 花子");
@@ -79,19 +91,7 @@ async fn admins_change_and_disable_staff(backend: Backend) {
     assert_eq!(changed["locale"], "en");
 
     // Disabling ends the session, refuses sign-in and stops the API key at once.
-    let off = admin
-        .post(
-            &format!("/admin/staff/{id}"),
-            &[
-                ("csrf", &t),
-                ("display_name", "窓口 花子"),
-                ("role", "department"),
-                ("department_id", &y.department_id.to_string()),
-                ("locale", "en"),
-                ("status", "disabled"),
-            ],
-        )
-        .await;
+    let off = post_staff_form(&mut admin, id, &t, y.department_id, "disabled").await;
     assert_eq!(off.status, 303, "{}", off.text);
     let bounced = officer.get("/admin/inbox").await;
     assert_eq!(bounced.status, 303, "a disabled user's session has ended");
