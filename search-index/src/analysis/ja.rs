@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use lindera::segmenter::Segmenter;
 use lindera_dictionary::viterbi::{Lattice, LexType, WordId};
@@ -158,8 +158,10 @@ thread_local! {
 /// time) and the [`Form`] decided for each dictionary entry seen so far.
 #[derive(Default)]
 struct Scratch {
-    /// The segmenter the cached forms belong to (its address).
-    segmenter: usize,
+    /// The segmenter the cached forms belong to. A weak reference keeps its
+    /// allocation from being reused by another segmenter, so the comparison
+    /// cannot mistake a new dictionary for the old one.
+    segmenter: Weak<Segmenter>,
     lattice: Lattice,
     /// Index into `forms` (0: not decided yet) per word id, for the
     /// system dictionary, the user dictionary and unknown words.
@@ -169,9 +171,8 @@ struct Scratch {
 
 impl Scratch {
     fn serve(&mut self, segmenter: &Arc<Segmenter>) {
-        let id = Arc::as_ptr(segmenter) as usize;
-        if self.segmenter != id {
-            self.segmenter = id;
+        if !std::ptr::eq(self.segmenter.as_ptr(), Arc::as_ptr(segmenter)) {
+            self.segmenter = Arc::downgrade(segmenter);
             self.slots = Default::default();
             self.forms = vec![Form::Drop];
         }
