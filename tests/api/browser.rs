@@ -343,6 +343,12 @@ async fn desk_officer_routes_declines_and_publishes() {
     b.click("header a.lang").await;
     b.wait_text("h1", "集計").await;
 
+    // Their own account, from their name in the header.
+    b.click("header div.who a").await;
+    b.wait_text("h1", "アカウント").await;
+    assert!(b.text("main").await.contains("パスワードの変更"));
+    b.screenshot("08-account").await;
+
     // Logging out ends the session.
     b.click("form.logout button").await;
     b.wait_url("/admin/login?done=logout").await;
