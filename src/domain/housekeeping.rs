@@ -26,8 +26,8 @@ pub fn run(db: &Db, mail_retention_days: u32, at: NaiveDateTime) -> AppResult<Pr
     db.write(|conn| {
         let through =
             index_log::prune_before(conn, at - TimeDelta::days(INDEX_LOG_RETENTION_DAYS))?;
-        if through > pruned_through_in(conn)? {
-            job_state::set(conn, PRUNED_THROUGH, &through.to_string())?;
+        if through > 0 {
+            job_state::raise(conn, PRUNED_THROUGH, through)?;
         }
         let mails =
             outbox::prune_delivered(conn, at - TimeDelta::days(i64::from(mail_retention_days)))?;

@@ -41,7 +41,7 @@ pub struct StaffUpdate {
     #[serde(default, deserialize_with = "super::nullable")]
     #[schema(value_type = Option<i64>)]
     pub department_id: Option<Option<i64>>,
-    /// `ja` or `en`: the language of the console and of the user's mail.
+    /// `ja` or `en`: the language of the user's mail (the console has its own switch).
     pub locale: Option<String>,
     /// `active` or `disabled` (administrators only, not for oneself). A disabled user
     /// cannot sign in, their sessions end and their API keys stop working; enabling
