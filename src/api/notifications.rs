@@ -6,11 +6,10 @@ use serde::{Deserialize, Serialize};
 use super::problem::{ApiResult, Problem};
 use super::state::{AppState, run, run_search};
 use crate::domain::actor::Actor;
-use crate::domain::error::AppError;
 use crate::domain::notifications::preferences::{self, Preferences, PreferencesInput};
 use crate::domain::notifications::saved_searches::{self, SavedSearchInput, SavedSearchView};
 use crate::domain::notifications::unsubscribe as unsubscribing;
-use crate::mail::outbox;
+use crate::domain::outbox_admin;
 use crate::mail::templates::escape_html;
 
 /// The caller's notification preferences: per kind immediate, daily, weekly or off.
@@ -125,33 +124,25 @@ pub async fn list_mail(
     actor: Actor,
     q: web::Query<MailQuery>,
 ) -> ApiResult<web::Json<Vec<MailView>>> {
-    actor.require_deployment_admin()?;
     let status = q.into_inner().status.unwrap_or_else(|| "failed".into());
-    if !["pending", "sending", "sent", "failed", "digested"].contains(&status.as_str()) {
-        return Err(AppError::field(
-            "status",
-            "unknown_value",
-            "must be one of: pending, sending, sent, failed, digested",
-        )
-        .into());
-    }
-    let rows = run(&state, move |db| {
-        db.read(|c| Ok(outbox::list(c, Some(&status), 200)?))
+    let mails = run(&state, move |db| {
+        outbox_admin::by_status(db, &actor, &status, 200)
     })
     .await?;
     Ok(web::Json(
-        rows.into_iter()
-            .map(|r| MailView {
-                id: r.id,
-                kind: r.kind,
-                recipient_email: r.recipient_email,
-                subject: r.subject,
-                status: r.status,
-                attempts: r.attempts,
-                last_error: r.last_error,
-                message_id: r.message_id,
-                created_at: r.created_at.and_utc(),
-                sent_at: r.sent_at.map(|t| t.and_utc()),
+        mails
+            .into_iter()
+            .map(|m| MailView {
+                id: m.id,
+                kind: m.kind,
+                recipient_email: m.recipient_email,
+                subject: m.subject,
+                status: m.status,
+                attempts: m.attempts,
+                last_error: m.last_error,
+                message_id: m.message_id,
+                created_at: m.created_at,
+                sent_at: m.sent_at,
             })
             .collect(),
     ))
@@ -166,12 +157,8 @@ pub async fn retry_mail(
     actor: Actor,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    actor.require_deployment_admin()?;
     let id = id.into_inner();
-    let n = run(&state, move |db| db.write(|c| Ok(outbox::retry(c, id)?))).await?;
-    if n == 0 {
-        return Err(AppError::NotFound("failed mail").into());
-    }
+    run(&state, move |db| outbox_admin::retry(db, &actor, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -8,7 +8,11 @@ use chrono::{DateTime, Utc};
 use super::actor::Actor;
 use super::error::{AppError, AppResult};
 use super::utc;
-use crate::storage::{self, Db};
+use crate::mail::outbox::{self, MailSummary};
+use crate::storage::Db;
+
+/// The statuses a mail goes through.
+pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "failed", "digested"];
 
 #[derive(Debug)]
 pub struct OutboxMail {
@@ -21,8 +25,27 @@ pub struct OutboxMail {
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
+    pub message_id: String,
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+impl From<MailSummary> for OutboxMail {
+    fn from(r: MailSummary) -> Self {
+        OutboxMail {
+            id: r.id,
+            kind: r.kind,
+            recipient_email: r.recipient_email,
+            subject: r.subject,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: utc(r.next_attempt_at),
+            last_error: r.last_error,
+            message_id: r.message_id,
+            sent_at: r.sent_at.map(utc),
+            created_at: utc(r.created_at),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -32,42 +55,54 @@ pub struct Outbox {
     pub counts: Vec<(String, i64)>,
 }
 
-/// The failed mails and the most recent `limit` others.
+/// The failed mails and the most recent `limit` others (the console's screen).
 pub fn list(db: &Db, actor: &Actor, limit: i64) -> AppResult<Outbox> {
     actor.require_deployment_admin()?;
     db.read(|conn| {
-        let failed = storage::sessions::outbox(conn, true, 500)?;
-        let recent = storage::sessions::outbox(conn, false, limit.clamp(1, 500))?;
+        let failed = outbox::summaries(conn, Some("failed"), 500)?;
+        let recent = outbox::summaries(conn, None, limit.clamp(1, 500))?;
         let mails = failed
             .into_iter()
             .chain(recent.into_iter().filter(|r| r.status != "failed"))
-            .map(|r| OutboxMail {
-                id: r.id,
-                kind: r.kind,
-                recipient_email: r.recipient_email,
-                subject: r.subject,
-                status: r.status,
-                attempts: r.attempts,
-                next_attempt_at: utc(r.next_attempt_at),
-                last_error: r.last_error,
-                sent_at: r.sent_at.map(utc),
-                created_at: utc(r.created_at),
-            })
+            .map(OutboxMail::from)
             .collect();
         Ok(Outbox {
             mails,
-            counts: storage::sessions::outbox_counts(conn)?,
+            counts: outbox::counts(conn)?,
         })
+    })
+}
+
+/// The newest `limit` mails of one status (the API).
+pub fn by_status(db: &Db, actor: &Actor, status: &str, limit: i64) -> AppResult<Vec<OutboxMail>> {
+    actor.require_deployment_admin()?;
+    if !STATUSES.contains(&status) {
+        return Err(AppError::field(
+            "status",
+            "unknown_value",
+            format!("must be one of: {}", STATUSES.join(", ")),
+        ));
+    }
+    db.read(|conn| {
+        Ok(outbox::summaries(conn, Some(status), limit.clamp(1, 500))?
+            .into_iter()
+            .map(OutboxMail::from)
+            .collect())
     })
 }
 
 /// Queues a failed mail again, to be sent now.
 pub fn retry(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
     actor.require_deployment_admin()?;
-    db.write(|conn| match crate::mail::outbox::retry(conn, id)? {
-        0 => Err(AppError::Conflict(
-            "only a failed mail can be retried".into(),
-        )),
-        _ => Ok(()),
+    db.write(|conn| {
+        if outbox::retry(conn, id)? > 0 {
+            Ok(())
+        } else if outbox::exists(conn, id)? {
+            Err(AppError::Conflict(
+                "only a failed mail can be retried".into(),
+            ))
+        } else {
+            Err(AppError::NotFound("mail"))
+        }
     })
 }

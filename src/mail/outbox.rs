@@ -215,14 +215,31 @@ pub fn mark_failed_attempt(
     Ok(())
 }
 
-/// Mails by status, newest first (for admins).
-pub fn list(
+/// A mail as administrators list it: everything but the bodies.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mail_outbox)]
+pub struct MailSummary {
+    pub id: i64,
+    pub kind: String,
+    pub recipient_email: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub message_id: String,
+    pub sent_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Mails, newest first, all or of one status.
+pub fn summaries(
     conn: &mut AnyConnection,
     status: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<MailRow>> {
+) -> QueryResult<Vec<MailSummary>> {
     let mut q = mail_outbox::table
-        .select(MailRow::as_select())
+        .select(MailSummary::as_select())
         .order(mail_outbox::id.desc())
         .limit(limit)
         .into_boxed();
@@ -230,6 +247,18 @@ pub fn list(
         q = q.filter(mail_outbox::status.eq(s.to_owned()));
     }
     q.load(conn)
+}
+
+/// How many mails there are of each status.
+pub fn counts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    mail_outbox::table
+        .group_by(mail_outbox::status)
+        .select((mail_outbox::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+pub fn exists(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(mail_outbox::table.find(id))).get_result(conn)
 }
 
 /// Puts a failed mail back in the queue, due now, with a fresh count of attempts.

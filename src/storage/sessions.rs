@@ -1,13 +1,12 @@
-//! Queries of the staff console: login sessions, the password and lockout columns of
-//! staff users, and the administrators' view of the mail outbox (listing and counts;
-//! retrying is `mail::outbox::retry`, shared with the API).
+//! Queries of the staff console: login sessions and the password and lockout columns of
+//! staff users.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::models::StaffUserRow;
-use super::schema::{console_sessions, mail_outbox, staff_users};
+use super::schema::{console_sessions, staff_users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = console_sessions)]
@@ -145,45 +144,4 @@ pub fn set_login_failures(
         ))
         .execute(conn)
         .map(drop)
-}
-
-/// One outbox row as the administrators' screen shows it.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = mail_outbox)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub kind: String,
-    pub recipient_email: String,
-    pub subject: String,
-    pub status: String,
-    pub attempts: i32,
-    pub next_attempt_at: NaiveDateTime,
-    pub last_error: Option<String>,
-    pub sent_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-}
-
-/// Outbox rows, newest first; with `failed_only` just the failed ones.
-pub fn outbox(
-    conn: &mut AnyConnection,
-    failed_only: bool,
-    limit: i64,
-) -> QueryResult<Vec<OutboxRow>> {
-    let mut q = mail_outbox::table
-        .select(OutboxRow::as_select())
-        .order(mail_outbox::id.desc())
-        .limit(limit)
-        .into_boxed();
-    if failed_only {
-        q = q.filter(mail_outbox::status.eq("failed"));
-    }
-    q.load(conn)
-}
-
-/// Counts of the outbox by status.
-pub fn outbox_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
-    mail_outbox::table
-        .group_by(mail_outbox::status)
-        .select((mail_outbox::status, diesel::dsl::count_star()))
-        .load(conn)
 }

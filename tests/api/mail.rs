@@ -438,13 +438,24 @@ async fn failed_mail_is_listed_and_retried_by_admins(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
+    // Queued again, it is no longer a failed mail; an unknown id is not found.
     app.post(
         &format!("/api/v1/admin/mail/{id}/retry"),
         Some(&w.operator_key),
         &json!({}),
     )
     .await
+    .assert_problem(409, "conflict");
+    app.post(
+        "/api/v1/admin/mail/999999/retry",
+        Some(&w.operator_key),
+        &json!({}),
+    )
+    .await
     .assert_problem(404, "not_found");
+    app.get("/api/v1/admin/mail?status=lost", Some(&w.operator_key))
+        .await
+        .assert_problem(422, "invalid");
     let smtp = SmtpServer::start();
     assert_eq!(mailer(&smtp).send_due(&app.db, 10).unwrap().sent, 1);
 }
