@@ -66,6 +66,20 @@ struct Event<'a> {
     internal: bool,
 }
 
+impl<'a> Event<'a> {
+    /// An event that records only a text (a note, a reply, a pause …).
+    fn text(kind: EventKind, body: &'a str, internal: bool) -> Self {
+        Event {
+            kind,
+            from: None,
+            to: None,
+            department: None,
+            body: Some(body),
+            internal,
+        }
+    }
+}
+
 /// Appends an event to the audit trail; returns its id.
 fn log_event(conn: &mut AnyConnection, actor: &Actor, proposal: i64, e: Event) -> AppResult<i64> {
     Ok(storage::proposals::add_event(
@@ -237,21 +251,7 @@ pub fn add_note(
         actor,
         id,
         &[Access::Desk, Access::Department],
-        |conn, p| {
-            log_event(
-                conn,
-                actor,
-                p.id,
-                Event {
-                    kind: EventKind::Note,
-                    from: None,
-                    to: None,
-                    department: None,
-                    body: Some(&body),
-                    internal: true,
-                },
-            )
-        },
+        |conn, p| log_event(conn, actor, p.id, Event::text(EventKind::Note, &body, true)),
     )
 }
 
@@ -273,14 +273,7 @@ pub fn reply(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppRes
                 conn,
                 actor,
                 p.id,
-                Event {
-                    kind: EventKind::Reply,
-                    from: None,
-                    to: None,
-                    department: None,
-                    body: Some(&body),
-                    internal: false,
-                },
+                Event::text(EventKind::Reply, &body, false),
             )?;
             notifications::proposals::reply(conn, p, &body, event)
         },
@@ -302,14 +295,7 @@ pub fn message_from_proposer(
             conn,
             actor,
             p.id,
-            Event {
-                kind: EventKind::Message,
-                from: None,
-                to: None,
-                department: None,
-                body: Some(&body),
-                internal: false,
-            },
+            Event::text(EventKind::Message, &body, false),
         )
     })
 }
@@ -454,14 +440,7 @@ pub fn pause(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppRes
                 conn,
                 actor,
                 p.id,
-                Event {
-                    kind: EventKind::Paused,
-                    from: None,
-                    to: None,
-                    department: None,
-                    body: Some(&body),
-                    internal: false,
-                },
+                Event::text(EventKind::Paused, &body, false),
             )
         },
     )
@@ -491,14 +470,7 @@ pub fn resume(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<ProposalView>
                 conn,
                 actor,
                 p.id,
-                Event {
-                    kind: EventKind::Resumed,
-                    from: None,
-                    to: None,
-                    department: None,
-                    body: Some(&text),
-                    internal: false,
-                },
+                Event::text(EventKind::Resumed, &text, false),
             )
         },
     )
@@ -551,14 +523,7 @@ pub fn extend(
             conn,
             actor,
             p.id,
-            Event {
-                kind: EventKind::Extended,
-                from: None,
-                to: None,
-                department: None,
-                body: Some(&text),
-                internal,
-            },
+            Event::text(EventKind::Extended, &text, internal),
         )
     })
 }
