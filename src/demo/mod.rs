@@ -112,6 +112,18 @@ struct DemoNeed {
     open_until: Option<chrono::NaiveDate>,
 }
 
+/// The day the demo data was written: its open-until dates are moved forward by the days
+/// since, so a demo loaded later still has open calls (an open need past its date would
+/// be refused, and closed by the freshness job).
+const WRITTEN_ON: (i32, u32, u32) = (2026, 11, 23);
+
+fn as_of_today(date: Option<chrono::NaiveDate>) -> Option<chrono::NaiveDate> {
+    let written = chrono::NaiveDate::from_ymd_opt(WRITTEN_ON.0, WRITTEN_ON.1, WRITTEN_ON.2)?;
+    let today = crate::domain::proposals::local_date(crate::storage::now());
+    let shift = (today - written).max(chrono::TimeDelta::zero());
+    date.map(|d| d + shift)
+}
+
 /// The console password of every demo staff account (log in at /admin with the e-mail).
 pub const DEMO_PASSWORD: &str = "kyoso-demo-2026";
 
@@ -384,7 +396,7 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                     desired_partner_kinds: Some(n.desired_partner_kinds.clone()),
                     visibility: Some(n.visibility.clone()),
                     status: Some(n.status.clone()),
-                    open_until: n.open_until,
+                    open_until: as_of_today(n.open_until),
                 },
             ),
         )?;

@@ -13,6 +13,7 @@ pub mod error;
 pub mod housekeeping;
 pub mod ids;
 pub mod municipalities;
+pub mod need_freshness;
 pub mod needs;
 pub mod notifications;
 pub mod offers;

@@ -252,6 +252,27 @@ fn zone_in(
 }
 
 /// Publication timestamps implied by a status.
+/// An open need must be open today: publishing or re-opening one whose open-until date
+/// has passed would only close it again at the next freshness run. A need that is
+/// already open may keep its date while other fields change.
+fn check_open_until(
+    c: &mut Check,
+    status: Option<NeedStatus>,
+    open_until: Option<NaiveDate>,
+    row: Option<&NeedRow>,
+) {
+    let already_open = row.is_some_and(|r| r.status == NeedStatus::Open.as_str())
+        && row.is_some_and(|r| r.open_until == open_until);
+    let today = super::proposals::local_date(now());
+    if status == Some(NeedStatus::Open) && !already_open && open_until.is_some_and(|d| d < today) {
+        c.push(
+            "open_until",
+            "past",
+            format!("an open need's open-until date cannot be before today ({today})"),
+        );
+    }
+}
+
 fn stamps(
     status: NeedStatus,
     row: Option<&NeedRow>,
@@ -319,6 +340,7 @@ pub fn create(db: &Db, actor: &Actor, input: NewNeedInput) -> AppResult<NeedView
             NeedStatus::parse,
             &NeedStatus::expected(),
         );
+        check_open_until(&mut c, status, input.open_until, None);
         c.finish()?;
         let (Some(department), Some(field), Some(visibility), Some(status)) =
             (department, field, visibility, status)
@@ -416,6 +438,8 @@ pub fn update(db: &Db, actor: &Actor, id: NeedId, input: UpdateNeedInput) -> App
             NeedStatus::parse,
             &NeedStatus::expected(),
         );
+        let open_until = input.open_until.unwrap_or(row.open_until);
+        check_open_until(&mut c, status, open_until, Some(&row));
         c.finish()?;
         let (Some(department), Some(field), Some(visibility), Some(status)) =
             (department, field, visibility, status)
@@ -434,7 +458,7 @@ pub fn update(db: &Db, actor: &Actor, id: NeedId, input: UpdateNeedInput) -> App
                 policy_field: field.as_str(),
                 visibility: visibility.as_str(),
                 status: status.as_str(),
-                open_until: input.open_until.unwrap_or(row.open_until),
+                open_until,
                 updated_at: now(),
                 published_at,
                 closed_at,

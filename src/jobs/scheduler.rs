@@ -1,8 +1,9 @@
 //! The scheduler: periodic work of a running service — match alerts (every 30 s),
-//! deadline reminders and saved searches (every 10 min), digests (when their time of day
-//! has come) and housekeeping (hourly). Every job is safe to run twice or from several
-//! processes: alerts and reminders are deduplicated per cause, digests claim their
-//! period first, pruning deletes by age.
+//! deadline reminders, saved searches and closing needs past their open-until date
+//! (every 10 min), digests (when their time of day has come) and housekeeping (hourly).
+//! Every job is safe to run twice or from several processes: alerts, reminders and
+//! expiry notices are deduplicated per cause, digests claim their period first, pruning
+//! deletes by age.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,8 +11,10 @@ use std::time::{Duration, Instant};
 
 use super::Running;
 use crate::domain::housekeeping;
+use crate::domain::need_freshness;
 use crate::domain::notifications::digest::{self, Schedule};
 use crate::domain::notifications::{alerts, reminders, saved_searches};
+use crate::domain::proposals::local_date;
 use crate::domain::search::SearchEngine;
 use crate::storage::{Db, now};
 
@@ -41,6 +44,11 @@ pub fn spawn(
                 }
                 if let Err(e) = reminders::run(&db) {
                     log::error!("deadline reminders: {e}");
+                }
+                match need_freshness::run(&db, local_date(now())) {
+                    Ok(0) => {}
+                    Ok(n) => log::info!("closed {n} needs past their open-until date"),
+                    Err(e) => log::error!("need freshness: {e}"),
                 }
             }
             if last_digest.elapsed() >= Duration::from_secs(60) {

@@ -32,6 +32,7 @@ const TEMPLATES: &[Template] = &[
     template!("proposal_status"),
     template!("proposal_reply"),
     template!("deadline_reminder"),
+    template!("need_expired"),
     template!("match_alert"),
     template!("saved_search"),
     template!("digest"),

@@ -26,6 +26,28 @@ pub fn update(conn: &mut AnyConnection, id: i64, changes: &NeedChanges) -> Query
     Ok(())
 }
 
+/// Open needs whose open-until date lies before `today`.
+pub fn open_past(conn: &mut AnyConnection, today: chrono::NaiveDate) -> QueryResult<Vec<NeedRow>> {
+    needs::table
+        .filter(needs::status.eq("open"))
+        .filter(needs::open_until.lt(today))
+        .order(needs::id)
+        .select(NeedRow::as_select())
+        .load(conn)
+}
+
+/// Closes a need (募集終了) at `at`.
+pub fn close(conn: &mut AnyConnection, id: i64, at: chrono::NaiveDateTime) -> QueryResult<()> {
+    diesel::update(needs::table.find(id))
+        .set((
+            needs::status.eq("closed"),
+            needs::closed_at.eq(Some(at)),
+            needs::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<NeedRow>> {
     needs::table
         .find(id)

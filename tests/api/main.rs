@@ -10,6 +10,7 @@ mod console;
 mod demo;
 mod desk;
 mod errors;
+mod freshness;
 mod housekeeping;
 mod mail;
 mod marketplace;

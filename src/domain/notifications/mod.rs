@@ -34,6 +34,8 @@ pub enum Kind {
     ProposalReply,
     /// Due soon / overdue (to the department and the desk).
     DeadlineReminder,
+    /// A need passed its open-until date and was closed (to its department).
+    NeedExpired,
     /// A new need or offer that fits yours.
     MatchAlert,
     /// New results of a saved search.
@@ -41,12 +43,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::ProposalReceived,
         Kind::ProposalRouted,
         Kind::ProposalStatus,
         Kind::ProposalReply,
         Kind::DeadlineReminder,
+        Kind::NeedExpired,
         Kind::MatchAlert,
         Kind::SavedSearch,
     ];
@@ -58,6 +61,7 @@ impl Kind {
             Kind::ProposalStatus => "proposal_status",
             Kind::ProposalReply => "proposal_reply",
             Kind::DeadlineReminder => "deadline_reminder",
+            Kind::NeedExpired => "need_expired",
             Kind::MatchAlert => "match_alert",
             Kind::SavedSearch => "saved_search",
         }
@@ -74,6 +78,7 @@ impl Kind {
             Kind::ProposalStatus => "提案の状況",
             Kind::ProposalReply => "提案への回答",
             Kind::DeadlineReminder => "期限のお知らせ",
+            Kind::NeedExpired => "ニーズの募集期限",
             Kind::MatchAlert => "新着マッチ",
             Kind::SavedSearch => "保存した検索",
         }
