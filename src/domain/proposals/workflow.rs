@@ -130,6 +130,16 @@ fn body_text(c: &mut Check, field: &str, v: &str) -> String {
     c.text(field, v, 10_000, false)
 }
 
+impl TextInput {
+    /// The body, checked as every text of the audit trail is.
+    fn checked(&self) -> AppResult<String> {
+        let mut c = Check::new();
+        let body = body_text(&mut c, "body", &self.body);
+        c.finish()?;
+        Ok(body)
+    }
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteInput {
@@ -243,9 +253,7 @@ pub fn add_note(
     id: ProposalId,
     input: TextInput,
 ) -> AppResult<ProposalView> {
-    let mut c = Check::new();
-    let body = body_text(&mut c, "body", &input.body);
-    c.finish()?;
+    let body = input.checked()?;
     act(
         db,
         actor,
@@ -257,9 +265,7 @@ pub fn add_note(
 
 /// A message to the proposer; the first one stops the first-response clock.
 pub fn reply(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppResult<ProposalView> {
-    let mut c = Check::new();
-    let body = body_text(&mut c, "body", &input.body);
-    c.finish()?;
+    let body = input.checked()?;
     act(
         db,
         actor,
@@ -287,9 +293,7 @@ pub fn message_from_proposer(
     id: ProposalId,
     input: TextInput,
 ) -> AppResult<ProposalView> {
-    let mut c = Check::new();
-    let body = body_text(&mut c, "body", &input.body);
-    c.finish()?;
+    let body = input.checked()?;
     act(db, actor, id, &[Access::Proposer], |conn, p| {
         log_event(
             conn,
@@ -418,9 +422,7 @@ pub fn transition(
 
 /// The desk waits for the proposer (資料待ち): the clocks stop until `resume`.
 pub fn pause(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppResult<ProposalView> {
-    let mut c = Check::new();
-    let body = body_text(&mut c, "body", &input.body);
-    c.finish()?;
+    let body = input.checked()?;
     act(
         db,
         actor,
