@@ -8,7 +8,7 @@ use maud::html;
 
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Posted, SESSION_COOKIE};
-use super::{ConsoleResult, run, see_other};
+use super::{ConsoleResult, lift, run, see_other};
 use crate::api::state::AppState;
 use crate::domain::console_auth::{self, PASSWORD_MIN};
 use crate::domain::error::AppError;
@@ -88,8 +88,12 @@ pub async fn update(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
         locale: Some(f.text("locale")),
         ..StaffUpdate::default()
     };
-    let result =
-        crate::api::state::run(&state, move |db| staff::update(db, &actor, id, input)).await;
+    let result = lift(
+        run(&state, u.lang, move |db| {
+            staff::update(db, &actor, id, input)
+        })
+        .await,
+    )?;
     match result {
         Ok(_) => Ok(see_other("/admin/account?done=saved")),
         Err(e @ AppError::Invalid(_)) => {
@@ -122,10 +126,12 @@ pub async fn change_password(
             .map(|c| c.value().to_owned())
             .unwrap_or_default();
         let id = u.staff().id;
-        crate::api::state::run(&state, move |db| {
-            console_auth::change_own_password(db, id, &current, &new, &token)
-        })
-        .await
+        lift(
+            run(&state, u.lang, move |db| {
+                console_auth::change_own_password(db, id, &current, &new, &token)
+            })
+            .await,
+        )?
     };
     match result {
         Ok(()) => Ok(see_other("/admin/account?done=password")),

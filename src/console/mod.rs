@@ -225,6 +225,16 @@ pub async fn run<T: Send + 'static>(
         .map_err(|e| ConsoleError::App(e, lang))
 }
 
+/// Hands a domain error back to the page (to show it beside the form that caused it);
+/// other failures stay console errors.
+pub fn lift<T>(r: ConsoleResult<T>) -> ConsoleResult<Result<T, AppError>> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(ConsoleError::App(e, _)) => Ok(Err(e)),
+        Err(other) => Err(other),
+    }
+}
+
 /// Runs a domain call that also needs the search engine.
 pub async fn run_search<T: Send + 'static>(
     state: &web::Data<AppState>,

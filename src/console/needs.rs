@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted};
-use super::{ConsoleError, ConsoleResult, run, run_search, see_other};
+use super::{ConsoleResult, lift, run, run_search, see_other};
 use crate::api::state::AppState;
 use crate::domain::error::AppError;
 use crate::domain::ids::NeedId;
@@ -206,14 +206,6 @@ pub async fn create(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
 }
 
 /// Splits a console result into the domain error (to show on the form) and the rest.
-fn lift<T>(r: ConsoleResult<T>) -> ConsoleResult<Result<T, AppError>> {
-    match r {
-        Ok(v) => Ok(Ok(v)),
-        Err(ConsoleError::App(e, _)) => Ok(Err(e)),
-        Err(other) => Err(other),
-    }
-}
-
 fn recoverable(e: &AppError) -> bool {
     matches!(
         e,
