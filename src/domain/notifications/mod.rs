@@ -170,6 +170,32 @@ impl Recipient {
     }
 }
 
+/// Who hears for a department: its shared mailbox, if it has one, and its staff accounts.
+pub fn department_recipients(
+    conn: &mut AnyConnection,
+    dept: &crate::storage::models::DepartmentRow,
+) -> AppResult<Vec<Recipient>> {
+    let mut recipients: Vec<Recipient> = vec![];
+    if let Some(email) = &dept.email {
+        recipients.push(Recipient::guest(email, Some(&dept.name)));
+    }
+    for s in crate::storage::staff::list(conn, Some(dept.municipality_id))? {
+        if s.role == crate::domain::vocab::Role::Department.as_str()
+            && s.department_id == Some(dept.id)
+            && let Some(r) = Recipient::staff(conn, s.id)?
+        {
+            recipients.push(r);
+        }
+    }
+    Ok(recipients)
+}
+
+/// A date as Japanese notices write it (2027年1月29日).
+pub fn date_ja(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
 /// The recipient's choice for `kind`: their stored preference or the default.
 pub fn choice_for(conn: &mut AnyConnection, who: RecipientRef, kind: Kind) -> AppResult<Choice> {
     let stored: Option<String> = match who {

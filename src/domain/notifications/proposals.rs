@@ -1,18 +1,12 @@
 //! Notices about a proposal's life: its receipt to the proposer, routing to the
 //! department, state changes (with decline reasons) and answers to the proposer.
 
-use chrono::{Datelike, NaiveDate};
-
-use super::{Kind, Recipient, notify};
+use super::{Kind, Recipient, date_ja, department_recipients, notify};
 use crate::domain::error::AppResult;
 use crate::domain::proposals::receipt_number;
-use crate::domain::vocab::{DeclineReason, Locale, ProposalState, Role};
+use crate::domain::vocab::{DeclineReason, Locale, ProposalState};
 use crate::storage::models::ProposalRow;
 use crate::storage::{self, AnyConnection};
-
-fn date_ja(d: NaiveDate) -> String {
-    format!("{}年{}月{}日", d.year(), d.month(), d.day())
-}
 
 /// Who hears back about a proposal: its partner, or the address the desk recorded.
 pub fn proposer(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<Option<Recipient>> {
@@ -80,19 +74,7 @@ pub fn routed(
         .map(|n| format!("窓口からのメモ：\n{n}\n"))
         .unwrap_or_default();
     let link = format!("{public_url}/admin/proposals/{}", p.id);
-    let mut recipients: Vec<Recipient> = vec![];
-    if let Some(email) = &dept.email {
-        recipients.push(Recipient::guest(email, Some(&dept.name)));
-    }
-    for s in storage::staff::list(conn, Some(p.municipality_id))? {
-        if s.role == Role::Department.as_str()
-            && s.department_id == Some(department_id)
-            && let Some(r) = Recipient::staff(conn, s.id)?
-        {
-            recipients.push(r);
-        }
-    }
-    for to in recipients {
+    for to in department_recipients(conn, &dept)? {
         notify(
             conn,
             &to,
