@@ -65,17 +65,13 @@ fn field_errors(message: &str) -> Vec<FieldError> {
             .map(str::to_owned)
     };
     if let Some(f) = named("missing field `") {
-        vec![FieldError {
-            field: f,
-            code: "required",
-            message: "is required".into(),
-        }]
+        vec![FieldError::new(f, "required", "is required")]
     } else if let Some(f) = named("unknown field `") {
-        vec![FieldError {
-            field: f,
-            code: "unknown_field",
-            message: "is not a field of this request".into(),
-        }]
+        vec![FieldError::new(
+            f,
+            "unknown_field",
+            "is not a field of this request",
+        )]
     } else {
         vec![]
     }

@@ -52,4 +52,14 @@ curl -fsS "http://127.0.0.1:$driver_port/status" >/dev/null || { echo "chromedri
 export KYOSO_TEST_WEBDRIVER_URL="http://127.0.0.1:$driver_port"
 echo "chromedriver on port $driver_port"
 
+# The browser tests check each console screen with axe-core (WCAG 2.0 A/AA rules),
+# installed from the lockfile beside them.
+if [ ! -f tests/accessibility/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null; then
+    echo "npm not found; install Node.js and npm: apt-get install nodejs npm" >&2
+    exit 1
+  fi
+  npm ci --prefix tests/accessibility --no-audit --no-fund --loglevel=error
+fi
+
 cargo test --workspace --locked "$@"

@@ -112,13 +112,11 @@ pub async fn change_password(
     let Posted { user: u, form: f } = posted;
     let (current, new) = (f.text("current_password"), f.text("new_password"));
     let result = if new != f.text("new_password_confirm") {
-        Err(AppError::field(
+        Err(AppError::field_ja(
             "new_password_confirm",
             "mismatch",
-            u.lang.t(
-                "新しいパスワードが確認欄と一致しません",
-                "the two new passwords differ",
-            ),
+            "the two new passwords differ",
+            "新しいパスワードと一致しません",
         ))
     } else {
         let token = req

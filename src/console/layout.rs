@@ -8,6 +8,7 @@ use actix_web::http::header;
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, html};
 
+use super::error_text;
 use super::html_response;
 use super::i18n::Lang;
 use super::session::ConsoleUser;
@@ -104,12 +105,20 @@ pub fn error_detail(lang: Lang, e: &AppError) -> Markup {
             @match e {
                 AppError::Invalid(fields) => {
                     p { (lang.t("次の項目を確認してください。", "Please check these fields.")) }
-                    ul { @for f in fields { li { strong { (f.field) } ": " (f.message) } } }
+                    ul {
+                        @for f in fields {
+                            li {
+                                strong { (error_text::field_label(lang, &f.field)) }
+                                (lang.t("：", ": "))
+                                (error_text::field_problem(lang, f))
+                            }
+                        }
+                    }
                 }
                 AppError::Internal(_) => {
                     p { (lang.t("操作は反映されていません。時間をおいてもう一度お試しください。", "Nothing was changed. Please try again later.")) }
                 }
-                other => { p { (other.to_string()) } }
+                other => { p { (error_text::sentence(lang, other)) } }
             }
         }
     }

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod dashboard;
 pub mod departments;
+pub mod error_text;
 pub mod i18n;
 pub mod inbox;
 pub mod layout;

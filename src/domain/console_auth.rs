@@ -76,17 +76,19 @@ fn verify_password(password: &str, phc: &str) -> bool {
 pub fn check_password(password: &str) -> AppResult<()> {
     let n = password.chars().count();
     if n < PASSWORD_MIN {
-        return Err(AppError::field(
+        return Err(AppError::field_ja(
             "password",
             "too_short",
             format!("use at least {PASSWORD_MIN} characters"),
+            format!("{PASSWORD_MIN}文字以上にしてください"),
         ));
     }
     if n > PASSWORD_MAX {
-        return Err(AppError::field(
+        return Err(AppError::field_ja(
             "password",
             "too_long",
             format!("use at most {PASSWORD_MAX} characters"),
+            format!("{PASSWORD_MAX}文字以内にしてください"),
         ));
     }
     Ok(())
@@ -299,10 +301,11 @@ pub fn change_own_password(
         let outcome = db.write(|conn| record_failure(conn, user.id, at))?;
         return Err(match outcome {
             Login::Locked { .. } => AppError::Unauthenticated,
-            _ => AppError::field(
+            _ => AppError::field_ja(
                 "current_password",
                 "wrong",
                 "the current password is not correct",
+                "正しくありません",
             ),
         });
     }

@@ -41,6 +41,64 @@ pub struct FieldError {
     /// `unknown_value`, `not_found`, `control_characters`, `duplicate`.
     pub code: &'static str,
     pub message: String,
+    /// The same in Japanese where the check says more than its code can (a limit, a
+    /// rule): the console shows it; the API's problem documents keep to `message`.
+    #[serde(skip)]
+    pub message_ja: Option<String>,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            code,
+            message: message.into(),
+            message_ja: None,
+        }
+    }
+
+    pub fn ja(mut self, message_ja: impl Into<String>) -> Self {
+        self.message_ja = Some(message_ja.into());
+        self
+    }
+}
+
+/// What a person is told about a conflict: English (the API's `detail`) and, where it
+/// has been written, Japanese (what the console shows).
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub en: String,
+    pub ja: Option<String>,
+}
+
+impl Message {
+    pub fn new(en: impl Into<String>, ja: impl Into<String>) -> Self {
+        Message {
+            en: en.into(),
+            ja: Some(ja.into()),
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(en: &str) -> Self {
+        Message {
+            en: en.into(),
+            ja: None,
+        }
+    }
+}
+
+impl From<String> for Message {
+    fn from(en: String) -> Self {
+        Message { en, ja: None }
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +106,7 @@ pub enum AppError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Message),
     #[error("the request is invalid")]
     Invalid(Vec<FieldError>),
     #[error("{0}")]
@@ -77,11 +135,17 @@ impl AppError {
     }
 
     pub fn field(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid(vec![FieldError {
-            field: field.into(),
-            code,
-            message: message.into(),
-        }])
+        Self::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    /// [`AppError::field`] with the Japanese the console shows.
+    pub fn field_ja(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+        message_ja: impl Into<String>,
+    ) -> Self {
+        Self::Invalid(vec![FieldError::new(field, code, message).ja(message_ja)])
     }
 
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::actor::{ADMINS, Actor};
 use super::codes::MunicipalityCode;
-use super::error::{AppError, AppResult};
+use super::error::{AppError, AppResult, Message};
 use super::ids::{DepartmentId, MunicipalityId, ZoneId};
 use super::validate::Check;
 use super::vocab::PolicyField;
@@ -137,10 +137,11 @@ pub fn find_by_code(conn: &mut AnyConnection, code: &str) -> AppResult<Municipal
 
 fn check_days(c: &mut Check, field: &str, v: i32, max: i32) -> i32 {
     if !(1..=max).contains(&v) {
-        c.push(
+        c.push_ja(
             field,
             "out_of_range",
             format!("must be between 1 and {max} business days"),
+            format!("1〜{max}営業日の範囲で指定してください"),
         );
     }
     v
@@ -213,9 +214,10 @@ pub fn create(db: &Db, actor: &Actor, input: NewMunicipalityInput) -> AppResult<
             },
         )
         .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => {
-                AppError::Conflict(format!("municipality {code} already exists"))
-            }
+            AppError::Conflict(_) => AppError::Conflict(Message::new(
+                format!("municipality {code} already exists"),
+                format!("団体コード {code} の自治体はすでに登録されています。"),
+            )),
             e => e,
         })?;
         for z in &zones {
@@ -264,9 +266,10 @@ pub fn add_zone(db: &Db, actor: &Actor, code: &str, input: ZoneInput) -> AppResu
         c.finish()?;
         let z = storage::municipalities::insert_zone(conn, m.id, &name).map_err(|e| {
             match AppError::from(e) {
-                AppError::Conflict(_) => {
-                    AppError::Conflict("a zone of this name already exists".into())
-                }
+                AppError::Conflict(_) => AppError::Conflict(Message::new(
+                    "a zone of this name already exists",
+                    "同じ名前の地域区分がすでにあります。",
+                )),
                 e => e,
             }
         })?;
@@ -305,9 +308,10 @@ fn check_department(
 
 fn duplicate_department(e: diesel::result::Error) -> AppError {
     match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict(
-            "a department of this name already exists in the municipality".into(),
-        ),
+        AppError::Conflict(_) => AppError::Conflict(Message::new(
+            "a department of this name already exists in the municipality",
+            "同じ名前の課がこの自治体にすでにあります。",
+        )),
         e => e,
     }
 }

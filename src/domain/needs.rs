@@ -265,10 +265,11 @@ fn check_open_until(
         && row.is_some_and(|r| r.open_until == open_until);
     let today = super::proposals::local_date(now());
     if status == Some(NeedStatus::Open) && !already_open && open_until.is_some_and(|d| d < today) {
-        c.push(
+        c.push_ja(
             "open_until",
             "past",
             format!("an open need's open-until date cannot be before today ({today})"),
+            "募集中にするニーズの募集期限は今日以降にしてください",
         );
     }
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::actor::Actor;
-use super::error::{AppError, AppResult};
+use super::error::{AppError, AppResult, Message};
 use super::utc;
 use crate::mail::outbox::{self, MailSummary};
 use crate::storage::Db;
@@ -98,9 +98,10 @@ pub fn retry(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
         if outbox::retry(conn, id)? > 0 {
             Ok(())
         } else if outbox::exists(conn, id)? {
-            Err(AppError::Conflict(
-                "only a failed mail can be retried".into(),
-            ))
+            Err(AppError::Conflict(Message::new(
+                "only a failed mail can be retried",
+                "再送できるのは送信に失敗したメールだけです。",
+            )))
         } else {
             Err(AppError::NotFound("mail"))
         }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::actor::Actor;
 use super::api_keys::{self, IssuedKey, KeyOwner};
 use super::codes::{CorporateNumber, Region};
-use super::error::{AppError, AppResult};
+use super::error::{AppError, AppResult, Message};
 use super::ids::PartnerId;
 use super::utc;
 use super::validate::Check;
@@ -175,9 +175,10 @@ fn check_profile(
 
 fn conflict_on_corporate_number(e: AppError) -> AppError {
     match e {
-        AppError::Conflict(_) => {
-            AppError::Conflict("a partner with this corporate number is already registered".into())
-        }
+        AppError::Conflict(_) => AppError::Conflict(Message::new(
+            "a partner with this corporate number is already registered",
+            "この法人番号のパートナーはすでに登録されています。",
+        )),
         e => e,
     }
 }

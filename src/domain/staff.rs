@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::actor::{ADMINS, Actor};
 use super::api_keys::{self, IssuedKey, KeyOwner};
-use super::error::{AppError, AppResult};
+use super::error::{AppError, AppResult, Message};
 use super::ids::{DepartmentId, MunicipalityId, PartnerId, StaffUserId};
 use super::municipalities::find_by_code;
 use super::utc;
@@ -143,10 +143,11 @@ pub fn create(db: &Db, actor: Option<&Actor>, input: NewStaffInput) -> AppResult
         }
         let department = match input.department_id {
             None if role == Role::Department => {
-                return Err(AppError::field(
+                return Err(AppError::field_ja(
                     "department_id",
                     "required",
                     "department staff need a department",
+                    "所管課の職員には課を指定してください",
                 ));
             }
             None => None,
@@ -176,9 +177,10 @@ pub fn create(db: &Db, actor: Option<&Actor>, input: NewStaffInput) -> AppResult
             },
         )
         .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => {
-                AppError::Conflict("a staff user with this e-mail address already exists".into())
-            }
+            AppError::Conflict(_) => AppError::Conflict(Message::new(
+                "a staff user with this e-mail address already exists",
+                "このメールアドレスの職員はすでに登録されています。",
+            )),
             e => e,
         })?;
         let api_key = api_keys::issue(conn, KeyOwner::Staff(StaffUserId(row.id)), "初期キー")?;
@@ -263,10 +265,11 @@ pub fn update(db: &Db, actor: &Actor, id: StaffUserId, input: StaffUpdate) -> Ap
         let row = visible(conn, actor, id)?;
         let role = role.unwrap_or_else(|| Role::from_db(&row.role));
         if row.municipality_id.is_none() && role != Role::Admin {
-            return Err(AppError::field(
+            return Err(AppError::field_ja(
                 "role",
                 "invalid",
                 "a deployment administrator belongs to no municipality and stays an admin",
+                "全体管理者は自治体に属さず、権限も管理者のままです",
             ));
         }
         let department = match input.department_id {
@@ -284,10 +287,11 @@ pub fn update(db: &Db, actor: &Actor, id: StaffUserId, input: StaffUpdate) -> Ap
             },
         };
         if role == Role::Department && department.is_none() {
-            return Err(AppError::field(
+            return Err(AppError::field_ja(
                 "department_id",
                 "required",
                 "department staff need a department",
+                "所管課の職員には課を指定してください",
             ));
         }
         let status: &str = match status {

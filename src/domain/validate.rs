@@ -20,11 +20,19 @@ impl Check {
         code: &'static str,
         message: impl Into<String>,
     ) {
-        self.errors.push(FieldError {
-            field: field.into(),
-            code,
-            message: message.into(),
-        });
+        self.errors.push(FieldError::new(field, code, message));
+    }
+
+    /// [`Check::push`] with the Japanese the console shows.
+    pub fn push_ja(
+        &mut self,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+        message_ja: impl Into<String>,
+    ) {
+        self.errors
+            .push(FieldError::new(field, code, message).ja(message_ja));
     }
 
     /// A single-line text: trimmed, 1..=max characters, no control characters.
@@ -33,10 +41,11 @@ impl Check {
         if v.is_empty() {
             self.push(field, "required", "must not be empty");
         } else if v.chars().count() > max {
-            self.push(
+            self.push_ja(
                 field,
                 "too_long",
                 format!("must be at most {max} characters"),
+                format!("{max}文字以内で入力してください"),
             );
         } else if v.chars().any(char::is_control) {
             self.push(
@@ -63,10 +72,11 @@ impl Check {
         if v.is_empty() && !allow_empty {
             self.push(field, "required", "must not be empty");
         } else if v.chars().count() > max {
-            self.push(
+            self.push_ja(
                 field,
                 "too_long",
                 format!("must be at most {max} characters"),
+                format!("{max}文字以内で入力してください"),
             );
         } else if v
             .chars()

@@ -1,7 +1,10 @@
 //! The staff console in a real headless Chromium, driven over the W3C WebDriver protocol
 //! by a small client written here on `awc`. tests/run-all.sh starts chromedriver and
 //! sets KYOSO_TEST_WEBDRIVER_URL; without it these tests fail rather than skip.
-//! Screenshots of the main screens are saved under target/console-screenshots/.
+//! Every main screen is saved as a screenshot under target/console-screenshots/ and
+//! checked with axe-core against the WCAG 2.0 A and AA rules, which JIS X 8341-3:2016
+//! level AA (the standard public bodies' pages are held to) follows; run-all.sh installs
+//! axe-core from tests/accessibility's lockfile.
 
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -16,6 +19,32 @@ fn webdriver_url() -> String {
         "KYOSO_TEST_WEBDRIVER_URL is not set: run the tests with tests/run-all.sh, which starts chromedriver for the browser tests",
     )
 }
+
+/// axe-core's browser build, read once per test.
+fn axe_source() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/accessibility/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run the tests with tests/run-all.sh, which installs axe-core",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe on the page (WCAG 2.0 A and AA rules only) and hands back the violations,
+/// each with the elements it was found on.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] }, resultTypes: ['violations'] })
+  .then(r => done(r.violations.map(v => ({
+    rule: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary),
+  }))))
+  .catch(e => done([{ rule: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));
+"#;
 
 fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
@@ -198,6 +227,35 @@ impl Browser {
             .to_owned()
     }
 
+    /// A main screen: saved as `name`.png and checked for accessibility.
+    async fn screen(&self, name: &str) {
+        self.screenshot(name).await;
+        self.assert_accessible(name).await;
+    }
+
+    /// The WCAG 2.0 A/AA violations axe finds on the page.
+    async fn accessibility_violations(&self) -> Vec<Value> {
+        let script = format!("{}\n;{AXE_RUN}", axe_source());
+        let found = self
+            .cmd(
+                "POST",
+                "/execute/async",
+                Some(json!({"script": script, "args": []})),
+            )
+            .await;
+        found.as_array().expect("a list of violations").clone()
+    }
+
+    async fn assert_accessible(&self, name: &str) {
+        let violations = self.accessibility_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{name}: {} accessibility rule(s) violated:\n{}",
+            violations.len(),
+            serde_json::to_string_pretty(&violations).unwrap()
+        );
+    }
+
     async fn screenshot(&self, name: &str) {
         use base64::Engine;
         let png = self.cmd("GET", "/screenshot", None).await;
@@ -233,7 +291,17 @@ async fn desk_officer_routes_declines_and_publishes() {
 
     b.goto(&format!("{}/admin/login", app.base)).await;
     assert_eq!(b.text("h1").await, "職員ログイン");
-    b.screenshot("01-login").await;
+    // The check itself works: an input without a label is caught.
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({"script": "document.querySelector('main').appendChild(document.createElement('input'));", "args": []})),
+    )
+    .await;
+    let caught = b.accessibility_violations().await;
+    assert!(caught.iter().any(|v| v["rule"] == "label"), "{caught:?}");
+    b.goto(&format!("{}/admin/login", app.base)).await;
+    b.screen("01-login").await;
     b.login(&app, "desk@141003.example.jp").await;
     assert_eq!(b.text("h1").await, "受付一覧");
     let queue = b.text("#unassigned-h").await;
@@ -244,7 +312,7 @@ async fn desk_officer_routes_declines_and_publishes() {
     assert!(
         b.text("main").await.contains("2026-000001") || b.text("main").await.contains("-000001")
     );
-    b.screenshot("02-inbox").await;
+    b.screen("02-inbox").await;
 
     // Triage and route.
     b.goto(&format!("{}/admin/proposals/{routed}", app.base))
@@ -254,7 +322,7 @@ async fn desk_officer_routes_declines_and_publishes() {
             .await
             .contains("保育所の入所申請をオンライン化したい")
     );
-    b.screenshot("03-proposal").await;
+    b.screen("03-proposal").await;
     b.click(&format!(
         "select#primary_department_id option[value=\"{}\"]",
         w.yokohama.department_id
@@ -322,7 +390,7 @@ async fn desk_officer_routes_declines_and_publishes() {
             .await
             .contains("子育て世帯向けの相談窓口をオンライン化したい")
     );
-    b.screenshot("04-needs").await;
+    b.screen("04-needs").await;
     // The public API sees it now.
     let public = app.get("/api/v1/needs?municipality=141003", None).await;
     assert!(
@@ -334,12 +402,12 @@ async fn desk_officer_routes_declines_and_publishes() {
     b.goto(&format!("{}/admin/dashboard", app.base)).await;
     assert!(b.text("h1").await.starts_with("集計"));
     assert!(b.text("#by-month-h").await.contains("月別の受付件数"));
-    b.screenshot("05-dashboard").await;
+    b.screen("05-dashboard").await;
 
     // English, and back.
     b.click("header a.lang").await;
     b.wait_text("h1", "Dashboard").await;
-    b.screenshot("06-dashboard-en").await;
+    b.screen("06-dashboard-en").await;
     b.click("header a.lang").await;
     b.wait_text("h1", "集計").await;
 
@@ -347,7 +415,7 @@ async fn desk_officer_routes_declines_and_publishes() {
     b.click("header div.who a").await;
     b.wait_text("h1", "アカウント").await;
     assert!(b.text("main").await.contains("パスワードの変更"));
-    b.screenshot("08-account").await;
+    b.screen("08-account").await;
 
     // Logging out ends the session.
     b.click("form.logout button").await;
@@ -370,6 +438,60 @@ async fn department_user_cannot_see_another_municipalitys_proposal() {
     b.goto(&format!("{}/admin/proposals/{id}", app.base)).await;
     assert_eq!(b.text("h1").await, "ページが見つかりません");
     assert!(!b.text("body").await.contains("横浜市だけが見るべき提案"));
-    b.screenshot("07-not-found").await;
+    b.screen("07-not-found").await;
+    b.quit().await;
+}
+
+/// The screens of the earlier tests are not all there is: every other screen an
+/// administrator works with passes the same check, and so does a form sent back with
+/// its errors (named by the form's labels, in Japanese).
+#[actix_web::test]
+async fn every_admin_screen_passes_the_accessibility_check() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = World::seed(&app.db);
+    set_passwords(&app.db, &["admin@141003.example.jp"]);
+    let proposal = submit_proposal(&app, &w, "公園の清掃活動に社員が参加したい");
+    let b = Browser::start().await;
+    b.login(&app, "admin@141003.example.jp").await;
+    let screens = [
+        ("/admin/record".to_owned(), "record"),
+        ("/admin/needs/new".to_owned(), "need-form"),
+        (format!("/admin/proposals/{proposal}"), "proposal-admin"),
+        ("/admin/partners".to_owned(), "partners"),
+        (format!("/admin/partners/{}", w.partner_a.0), "partner"),
+        ("/admin/departments".to_owned(), "departments"),
+        ("/admin/staff".to_owned(), "staff"),
+        ("/admin/outbox".to_owned(), "outbox"),
+        ("/admin/dashboard?lang=en".to_owned(), "dashboard-en"),
+    ];
+    for (path, name) in &screens {
+        b.goto(&format!("{}{path}", app.base)).await;
+        b.assert_accessible(name).await;
+    }
+    b.goto(&format!("{}/admin/staff", app.base)).await;
+    b.click("main a[href^=\"/admin/staff/\"]").await;
+    b.wait_text("h1", "職員").await;
+    b.assert_accessible("staff-edit").await;
+
+    // A need sent without its title and description, as a browser that does not check
+    // `required` fields would send it.
+    b.goto(&format!("{}/admin/needs/new", app.base)).await;
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(
+            json!({"script": "document.querySelector('main form').noValidate = true;", "args": []}),
+        ),
+    )
+    .await;
+    b.click("main form button[type=submit]").await;
+    let alert = b
+        .wait_text("div.alert.error", "次の項目を確認してください")
+        .await;
+    assert!(
+        alert.contains("件名：入力してください") && alert.contains("内容：入力してください"),
+        "{alert}"
+    );
+    b.screen("09-need-form-errors").await;
     b.quit().await;
 }

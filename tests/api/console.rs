@@ -530,7 +530,13 @@ async fn every_form_reaches_the_domain_and_records_events(backend: Backend) {
         .post("/admin/record", &[("csrf", &t), ("channel", "phone")])
         .await;
     assert_eq!(bad.status, 422, "{}", bad.text);
-    assert!(bad.text.contains("submitter_name"), "{}", bad.text);
+    // Named by the form's labels, in Japanese, not by the API's field names.
+    assert!(
+        bad.text
+            .contains("<strong>提案者の氏名</strong>：入力してください"),
+        "{}",
+        bad.text
+    );
 
     let base = format!("/admin/proposals/{id}");
     let dept = y.department_id.to_string();
@@ -586,7 +592,12 @@ async fn every_form_reaches_the_domain_and_records_events(backend: Backend) {
         .await;
     assert_eq!(no_reason.status, 422, "{}", no_reason.text);
     assert!(
-        no_reason.text.contains("reason_code")
+        no_reason
+            .text
+            .contains("<strong>見送りの理由</strong>：選んでください")
+            && no_reason
+                .text
+                .contains("<strong>理由</strong>：提案者に送る理由を書いてください")
             && no_reason.text.contains("次の項目を確認してください"),
         "{}",
         no_reason.text
@@ -611,6 +622,13 @@ async fn every_form_reaches_the_domain_and_records_events(backend: Backend) {
         )
         .await;
     assert_eq!(again.status, 409);
+    assert!(
+        again
+            .text
+            .contains("この提案は「見送り」で完了しているため、「採択」にはできません。"),
+        "{}",
+        again.text
+    );
 
     let kinds = event_kinds(&app, id);
     use EventKind::*;

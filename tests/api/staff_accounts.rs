@@ -257,7 +257,13 @@ async fn own_password_needs_the_current_one(backend: Backend) {
         )
         .await;
     assert_eq!(wrong.status, 422, "{}", wrong.text);
-    assert!(wrong.text.contains("current_password"), "{}", wrong.text);
+    assert!(
+        wrong
+            .text
+            .contains("<strong>現在のパスワード</strong>：正しくありません"),
+        "{}",
+        wrong.text
+    );
     let mismatch = laptop
         .post(
             "/admin/account/password",
@@ -270,6 +276,13 @@ async fn own_password_needs_the_current_one(backend: Backend) {
         )
         .await;
     assert_eq!(mismatch.status, 422, "{}", mismatch.text);
+    assert!(
+        mismatch
+            .text
+            .contains("<strong>新しいパスワード（確認）</strong>：新しいパスワードと一致しません"),
+        "{}",
+        mismatch.text
+    );
     // Nothing changed so far.
     assert_eq!(
         Session::new(&app).login(DEPT, TEST_PASSWORD).await.status,

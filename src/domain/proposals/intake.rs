@@ -374,7 +374,12 @@ pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<Propos
     let field = field_of(&mut c, input.policy_field.as_deref());
     let received_at = input.received_at.map(|t| t.naive_utc()).unwrap_or_else(now);
     if received_at > now() + chrono::TimeDelta::minutes(5) {
-        c.push("received_at", "out_of_range", "must not be in the future");
+        c.push_ja(
+            "received_at",
+            "out_of_range",
+            "must not be in the future",
+            "未来の日時は指定できません",
+        );
     }
     c.finish()?;
     let channel = channel.expect("checked");

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{Access, ProposalView, load, local_date, views};
 use crate::domain::actor::Actor;
 use crate::domain::calendar::{add_business_days, business_days_between};
-use crate::domain::error::{AppError, AppResult};
+use crate::domain::error::{AppError, AppResult, Message};
 use crate::domain::ids::ProposalId;
 use crate::domain::notifications;
 use crate::domain::validate::Check;
@@ -34,19 +34,35 @@ fn check_transition(from: ProposalState, to: ProposalState) -> AppResult<()> {
         return Ok(());
     }
     let allowed: Vec<&str> = next_states(from).iter().map(|s| s.as_str()).collect();
+    let allowed_ja: Vec<&str> = next_states(from).iter().map(|s| s.label_ja()).collect();
     Err(AppError::Conflict(if allowed.is_empty() {
-        format!(
-            "the proposal is {} ({}), a final state; it cannot become {}",
-            from.as_str(),
-            from.label_ja(),
-            to.as_str()
+        Message::new(
+            format!(
+                "the proposal is {} ({}), a final state; it cannot become {}",
+                from.as_str(),
+                from.label_ja(),
+                to.as_str()
+            ),
+            format!(
+                "この提案は「{}」で完了しているため、「{}」にはできません。",
+                from.label_ja(),
+                to.label_ja()
+            ),
         )
     } else {
-        format!(
-            "a proposal that is {} cannot become {}; it can become: {}",
-            from.as_str(),
-            to.as_str(),
-            allowed.join(", ")
+        Message::new(
+            format!(
+                "a proposal that is {} cannot become {}; it can become: {}",
+                from.as_str(),
+                to.as_str(),
+                allowed.join(", ")
+            ),
+            format!(
+                "「{}」の提案は「{}」にできません。変更できる状態：{}",
+                from.label_ja(),
+                to.label_ja(),
+                allowed_ja.join("、")
+            ),
         )
     }))
 }
@@ -165,9 +181,9 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
             from,
             ProposalState::Received | ProposalState::Routed | ProposalState::InDialogue
         ) {
-            return Err(AppError::Conflict(format!(
-                "a proposal that is {} cannot be routed",
-                from.as_str()
+            return Err(AppError::Conflict(Message::new(
+                format!("a proposal that is {} cannot be routed", from.as_str()),
+                format!("「{}」の提案は回付できません。", from.label_ja()),
             )));
         }
         let mut ids = vec![input.primary_department_id];
@@ -362,13 +378,19 @@ pub fn transition(
         .filter(|n| !n.is_empty());
     if to == Some(ProposalState::Declined) {
         if input.reason_code.is_none() {
-            c.push("reason_code", "required", "declining needs a reason code");
+            c.push_ja(
+                "reason_code",
+                "required",
+                "declining needs a reason code",
+                "選んでください",
+            );
         }
         if reason.is_none() {
-            c.push(
+            c.push_ja(
                 "reason",
                 "required",
                 "declining needs reasons, which are sent to the proposer",
+                "提案者に送る理由を書いてください",
             );
         }
     }
@@ -430,12 +452,16 @@ pub fn pause(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppRes
         &[Access::Desk, Access::Department],
         |conn, p| {
             if p.paused_at.is_some() {
-                return Err(AppError::Conflict("the clocks are already paused".into()));
+                return Err(AppError::Conflict(Message::new(
+                    "the clocks are already paused",
+                    "期限はすでに止めてあります。",
+                )));
             }
             if next_states(ProposalState::from_db(&p.state)).is_empty() {
-                return Err(AppError::Conflict(
-                    "a decided proposal has no clocks to pause".into(),
-                ));
+                return Err(AppError::Conflict(Message::new(
+                    "a decided proposal has no clocks to pause",
+                    "結論の出た提案には止める期限がありません。",
+                )));
             }
             p.paused_at = Some(now());
             log_event(
@@ -456,9 +482,12 @@ pub fn resume(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<ProposalView>
         id,
         &[Access::Desk, Access::Department],
         |conn, p| {
-            let since = p
-                .paused_at
-                .ok_or_else(|| AppError::Conflict("the clocks are not paused".into()))?;
+            let since = p.paused_at.ok_or_else(|| {
+                AppError::Conflict(Message::new(
+                    "the clocks are not paused",
+                    "期限は止まっていません。",
+                ))
+            })?;
             let days = business_days_between(local_date(since), local_date(now())).max(0) as u32;
             let shift = |d: Option<NaiveDate>| d.map(|d| add_business_days(d, days));
             p.department_due_on = shift(p.department_due_on);
@@ -512,10 +541,11 @@ pub fn extend(
             _ => &mut p.department_due_on,
         };
         if slot.is_some_and(|d| input.until <= d) {
-            return Err(AppError::field(
+            return Err(AppError::field_ja(
                 "until",
                 "out_of_range",
                 "an extension must move the due date later",
+                "延長後の期限は今の期限より後の日にしてください",
             ));
         }
         *slot = Some(input.until);
