@@ -24,6 +24,18 @@ async fn load(state: &web::Data<AppState>, u: &ConsoleUser) -> ConsoleResult<Sta
     run(state, u.lang, move |db| staff::get(db, &actor, id)).await
 }
 
+/// The account page's control for each field its two forms send.
+fn account_control(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "display_name" => "a-name",
+        "locale" => "a-locale",
+        "current_password" => "a-current",
+        "new_password" | "password" => "a-new",
+        "new_password_confirm" => "a-confirm",
+        _ => return None,
+    })
+}
+
 fn render(u: &ConsoleUser, me: &StaffView, error: Option<&AppError>) -> HttpResponse {
     let lang = u.lang;
     let locales = layout::locale_options();
@@ -32,7 +44,7 @@ fn render(u: &ConsoleUser, me: &StaffView, error: Option<&AppError>) -> HttpResp
         super::i18n::Lang::En => format!("New password ({PASSWORD_MIN} characters or more)"),
     };
     let body = html! {
-        @if let Some(e) = error { (layout::error_detail(lang, e)) }
+        @if let Some(e) = error { (layout::error_detail_linked(lang, e, account_control)) }
         h2 { (lang.t("登録情報", "Your details")) }
         dl.facts {
             dt { (lang.t("メールアドレス", "E-mail")) } dd { (me.email) }

@@ -7,11 +7,15 @@
 use super::i18n::Lang;
 use crate::domain::error::{AppError, FieldError};
 
-/// The label staff know a field by (`regions/2` is the `regions` field); the field's
-/// name itself when the console has no form for it.
+/// The field a problem is about: `regions/2` is about `regions`.
+pub fn field_name(field: &str) -> &str {
+    field.split('/').next().unwrap_or(field)
+}
+
+/// The label staff know a field by; the field's name itself when the console has no
+/// form for it.
 pub fn field_label(lang: Lang, field: &str) -> String {
-    let name = field.split('/').next().unwrap_or(field);
-    let (ja, en) = match name {
+    let (ja, en) = match field_name(field) {
         "title" => ("件名", "Title"),
         "body" => ("内容", "Description"),
         "policy_field" | "policy_fields" => ("政策分野", "Policy field"),

@@ -100,6 +100,17 @@ pub fn bare(lang: Lang, status: StatusCode, title: &str, body: Markup) -> HttpRe
 
 /// The detail of a domain error: its message and, for input errors, each field.
 pub fn error_detail(lang: Lang, e: &AppError) -> Markup {
+    error_detail_linked(lang, e, |_| None)
+}
+
+/// [`error_detail`] above a form: each field's problem links to the field's control
+/// (`control` gives its id, from the field's name without any `/index`), so keyboard
+/// and screen-reader users get from the summary straight to what needs fixing.
+pub fn error_detail_linked(
+    lang: Lang,
+    e: &AppError,
+    control: impl Fn(&str) -> Option<&'static str>,
+) -> Markup {
     html! {
         div.alert.error role="alert" {
             @match e {
@@ -108,7 +119,11 @@ pub fn error_detail(lang: Lang, e: &AppError) -> Markup {
                     ul {
                         @for f in fields {
                             li {
-                                strong { (error_text::field_label(lang, &f.field)) }
+                                @let label = html! { strong { (error_text::field_label(lang, &f.field)) } };
+                                @match control(error_text::field_name(&f.field)) {
+                                    Some(id) => { a href={ "#" (id) } { (label) } }
+                                    None => { (label) }
+                                }
                                 (lang.t("：", ": "))
                                 (error_text::field_problem(lang, f))
                             }

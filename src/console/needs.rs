@@ -357,7 +357,7 @@ fn need_form(u: &ConsoleUser, m: &MunicipalityView, f: &Fields, need: Option<&Ne
             @if !zones.is_empty() {
                 (select("zone", "zone", lang.t("地域区分", "Zone"), &zones, v("zone", need.and_then(|n| n.zone.clone())).as_deref(), Some(lang.t("指定なし（全域）", "None (whole area)"))))
             }
-            fieldset.checks {
+            fieldset.checks #desired_partner_kinds {
                 legend { (lang.t("求めるパートナー（指定しない場合はすべて）", "Partners wanted (none ticked: all)")) }
                 @for k in PartnerKind::ALL {
                     label { input type="checkbox" name="desired_partner_kinds" value=(k.as_str()) checked[kinds_now.iter().any(|x| x == k.as_str())]; " " (lang.partner_kind(*k)) }
@@ -379,6 +379,23 @@ fn need_form(u: &ConsoleUser, m: &MunicipalityView, f: &Fields, need: Option<&Ne
     }
 }
 
+/// The need form's controls, by the fields they fill (their ids are the field names).
+fn need_form_control(field: &str) -> Option<&'static str> {
+    [
+        "department_id",
+        "title",
+        "body",
+        "policy_field",
+        "zone",
+        "desired_partner_kinds",
+        "visibility",
+        "status",
+        "open_until",
+    ]
+    .into_iter()
+    .find(|id| *id == field)
+}
+
 fn render_form(
     u: &ConsoleUser,
     m: &MunicipalityView,
@@ -388,7 +405,7 @@ fn render_form(
 ) -> HttpResponse {
     let lang = u.lang;
     let body = html! {
-        @if let Some(e) = error { (layout::error_detail(lang, e)) }
+        @if let Some(e) = error { (layout::error_detail_linked(lang, e, need_form_control)) }
         p { (lang.t("自治体: ", "Municipality: ")) (m.name) }
         (need_form(u, m, f, need))
     };
@@ -411,7 +428,7 @@ fn render_need(
     let lang = u.lang;
     let empty = Fields::empty();
     let body = html! {
-        @if let Some((_, e)) = edit { (layout::error_detail(lang, e)) }
+        @if let Some((_, e)) = edit { (layout::error_detail_linked(lang, e, need_form_control)) }
         p { a href="/admin/needs" { "← " (lang.t("ニーズ一覧へ", "Back to needs")) } }
         div.grid {
             div {

@@ -102,6 +102,27 @@ pub async fn submit(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
     }
 }
 
+/// The record form's control for each field the intake checks.
+fn record_form_control(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "municipality_code" => "m",
+        "received_at" | "received_on" => "received_on",
+        "received_time" => "received_time",
+        "m" => "m",
+        "channel" => "channel",
+        "title" => "title",
+        "body" => "body",
+        "policy_field" => "policy_field",
+        "submitter_name" => "submitter_name",
+        "submitter_org" => "submitter_org",
+        "submitter_email" => "submitter_email",
+        "submitter_phone" => "submitter_phone",
+        "need_id" => "need_id",
+        "partner_id" => "partner_id",
+        _ => return None,
+    })
+}
+
 fn render(
     u: &ConsoleUser,
     f: &Fields,
@@ -119,7 +140,7 @@ fn render(
         .map(|p| (p.as_str().to_owned(), lang.field(*p).to_owned()))
         .collect();
     let body = html! {
-        @if let Some(e) = error { (layout::error_detail(lang, e)) }
+        @if let Some(e) = error { (layout::error_detail_linked(lang, e, record_form_control)) }
         p { (lang.t(
             "電話・来庁・メール・イベントで受けた提案を、提案者に代わって登録します。所管課が分からなくても登録できます（所管未定）。",
             "Record a proposal received by phone, at the counter, by e-mail or at an event. The department may be left unknown."

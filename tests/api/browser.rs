@@ -493,5 +493,16 @@ async fn every_admin_screen_passes_the_accessibility_check() {
         "{alert}"
     );
     b.screen("09-need-form-errors").await;
+    // Each problem links to its field.
+    let unresolved = b
+        .cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": "return [...document.querySelectorAll('div.alert.error a')].filter(a => !document.querySelector(a.getAttribute('href'))).map(a => a.getAttribute('href')).concat(document.querySelectorAll('div.alert.error a').length === 2 ? [] : ['not two links']);", "args": []})),
+        )
+        .await;
+    assert_eq!(unresolved, json!([]));
+    b.click("div.alert.error a").await;
+    b.wait_url("#title").await;
     b.quit().await;
 }

@@ -145,6 +145,28 @@ impl<'a> Session<'a> {
 }
 
 /// The value of the first hidden `csrf` field of a page.
+/// The fields an error summary names link to controls that are on the page; returns
+/// how many links it has.
+pub fn assert_error_links_resolve(html: &str) -> usize {
+    let alert = html
+        .split("role=\"alert\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .expect("an error summary");
+    let targets: Vec<&str> = alert
+        .split("href=\"#")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    for t in &targets {
+        assert!(
+            html.contains(&format!("id=\"{t}\"")),
+            "the error summary links to #{t}, which is not on the page"
+        );
+    }
+    targets.len()
+}
+
 pub fn csrf_of(html: &str) -> String {
     let at = html
         .find("name=\"csrf\" value=\"")
@@ -533,10 +555,11 @@ async fn every_form_reaches_the_domain_and_records_events(backend: Backend) {
     // Named by the form's labels, in Japanese, not by the API's field names.
     assert!(
         bad.text
-            .contains("<strong>提案者の氏名</strong>：入力してください"),
+            .contains("<strong>提案者の氏名</strong></a>：入力してください"),
         "{}",
         bad.text
     );
+    assert!(assert_error_links_resolve(&bad.text) >= 1);
 
     let base = format!("/admin/proposals/{id}");
     let dept = y.department_id.to_string();

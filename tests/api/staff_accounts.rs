@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::console::{Page, Session, csrf_of};
+use crate::console::{Page, Session, assert_error_links_resolve, csrf_of};
 use crate::helpers::{Backend, TEST_PASSWORD, TestApp, World, set_passwords};
 use crate::on_both_backends;
 
@@ -258,9 +258,9 @@ async fn own_password_needs_the_current_one(backend: Backend) {
         .await;
     assert_eq!(wrong.status, 422, "{}", wrong.text);
     assert!(
-        wrong
-            .text
-            .contains("<strong>現在のパスワード</strong>：正しくありません"),
+        wrong.text.contains(
+            "<a href=\"#a-current\"><strong>現在のパスワード</strong></a>：正しくありません"
+        ),
         "{}",
         wrong.text
     );
@@ -276,10 +276,12 @@ async fn own_password_needs_the_current_one(backend: Backend) {
         )
         .await;
     assert_eq!(mismatch.status, 422, "{}", mismatch.text);
+    assert_eq!(assert_error_links_resolve(&wrong.text), 1);
+    assert_eq!(assert_error_links_resolve(&mismatch.text), 1);
     assert!(
-        mismatch
-            .text
-            .contains("<strong>新しいパスワード（確認）</strong>：新しいパスワードと一致しません"),
+        mismatch.text.contains(
+            "<strong>新しいパスワード（確認）</strong></a>：新しいパスワードと一致しません"
+        ),
         "{}",
         mismatch.text
     );
