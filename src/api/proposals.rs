@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use super::problem::{ApiResult, Problem};
 use super::state::{AppState, run, run_search};
 use crate::domain::actor::Actor;
+use crate::domain::error::AppResult;
 use crate::domain::ids::ProposalId;
 use crate::domain::pagination::Page;
 use crate::domain::proposals::intake::{self, RecordProposal, SubmitProposal};
@@ -14,6 +15,18 @@ use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput,
 };
 use crate::domain::proposals::{self, ProposalQuery, ProposalView};
+use crate::storage::Db;
+
+/// Runs one workflow action on the proposal in the path and answers with the proposal
+/// as it is afterwards.
+async fn act(
+    state: &web::Data<AppState>,
+    id: web::Path<i64>,
+    action: impl FnOnce(&Db, ProposalId) -> AppResult<ProposalView> + Send + 'static,
+) -> ApiResult<web::Json<ProposalView>> {
+    let id = ProposalId(id.into_inner());
+    Ok(web::Json(run(state, move |db| action(db, id)).await?))
+}
 
 /// Submit a proposal (partners): to a need, with an offer, or free. Send an
 /// `Idempotency-Key` header to make retries safe: a retry returns the same proposal
@@ -123,13 +136,10 @@ pub async fn route_proposal(
     id: web::Path<i64>,
     body: web::Json<RouteInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
-    Ok(web::Json(
-        run(&state, move |db| {
-            workflow::route(db, &actor, id, body.into_inner())
-        })
-        .await?,
-    ))
+    act(&state, id, move |db, id| {
+        workflow::route(db, &actor, id, body.into_inner())
+    })
+    .await
 }
 
 /// Add an internal note (staff); never shown to the proposer.
@@ -142,13 +152,10 @@ pub async fn add_note(
     id: web::Path<i64>,
     body: web::Json<TextInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
-    Ok(web::Json(
-        run(&state, move |db| {
-            workflow::add_note(db, &actor, id, body.into_inner())
-        })
-        .await?,
-    ))
+    act(&state, id, move |db, id| {
+        workflow::add_note(db, &actor, id, body.into_inner())
+    })
+    .await
 }
 
 /// Answer the proposer (staff).
@@ -161,13 +168,10 @@ pub async fn reply(
     id: web::Path<i64>,
     body: web::Json<TextInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
-    Ok(web::Json(
-        run(&state, move |db| {
-            workflow::reply(db, &actor, id, body.into_inner())
-        })
-        .await?,
-    ))
+    act(&state, id, move |db, id| {
+        workflow::reply(db, &actor, id, body.into_inner())
+    })
+    .await
 }
 
 /// Write to the desk about one's own proposal (the proposer).
@@ -180,13 +184,10 @@ pub async fn send_message(
     id: web::Path<i64>,
     body: web::Json<TextInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
-    Ok(web::Json(
-        run(&state, move |db| {
-            workflow::message_from_proposer(db, &actor, id, body.into_inner())
-        })
-        .await?,
-    ))
+    act(&state, id, move |db, id| {
+        workflow::message_from_proposer(db, &actor, id, body.into_inner())
+    })
+    .await
 }
 
 /// Change the state: in_dialogue, adopted, declined (with reasons sent to the proposer)
@@ -200,13 +201,10 @@ pub async fn transition(
     id: web::Path<i64>,
     body: web::Json<TransitionInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
-    Ok(web::Json(
-        run(&state, move |db| {
-            workflow::transition(db, &actor, id, body.into_inner())
-        })
-        .await?,
-    ))
+    act(&state, id, move |db, id| {
+        workflow::transition(db, &actor, id, body.into_inner())
+    })
+    .await
 }
 
 /// Stop the clocks while waiting for the proposer (資料待ち).
@@ -219,13 +217,10 @@ pub async fn pause(
     id: web::Path<i64>,
     body: web::Json<TextInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
-    Ok(web::Json(
-        run(&state, move |db| {
-            workflow::pause(db, &actor, id, body.into_inner())
-        })
-        .await?,
-    ))
+    act(&state, id, move |db, id| {
+        workflow::pause(db, &actor, id, body.into_inner())
+    })
+    .await
 }
 
 /// Restart the clocks; due dates move by the business days paused.
@@ -237,10 +232,7 @@ pub async fn resume(
     actor: Actor,
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
-    Ok(web::Json(
-        run(&state, move |db| workflow::resume(db, &actor, id)).await?,
-    ))
+    act(&state, id, move |db, id| workflow::resume(db, &actor, id)).await
 }
 
 /// Extend a due date, with a recorded reason (the desk).
@@ -253,13 +245,10 @@ pub async fn extend(
     id: web::Path<i64>,
     body: web::Json<ExtendInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
-    Ok(web::Json(
-        run(&state, move |db| {
-            workflow::extend(db, &actor, id, body.into_inner())
-        })
-        .await?,
-    ))
+    act(&state, id, move |db, id| {
+        workflow::extend(db, &actor, id, body.into_inner())
+    })
+    .await
 }
 
 /// Past proposals of the same municipality that read like this one, with their outcomes
