@@ -8,7 +8,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
 
-use search_index::{DocType, MatchRequest};
+use search_index::{DocType, MatchHit, MatchRequest};
 
 use super::{Kind, Recipient, notify};
 use crate::domain::error::AppResult;
@@ -100,13 +100,7 @@ fn need_changed(
             continue;
         };
         let link = format!("{}/api/v1/needs/{}", links::base(), need.id);
-        let terms = h
-            .matched_terms
-            .iter()
-            .take(8)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("、");
+        let terms = shared_terms(h);
         let other = match to.locale {
             crate::domain::vocab::Locale::Ja => "課題",
             crate::domain::vocab::Locale::En => "need",
@@ -167,13 +161,7 @@ fn offer_changed(
         }
         let staff = storage::staff::list(conn, Some(need.municipality_id))?;
         let link = format!("{}/api/v1/offers/{}", links::base(), offer.id);
-        let terms = h
-            .matched_terms
-            .iter()
-            .take(8)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("、");
+        let terms = shared_terms(h);
         for s in staff.iter().filter(|s| {
             s.role == Role::Department.as_str() && s.department_id == Some(need.department_id)
         }) {
@@ -201,4 +189,14 @@ fn offer_changed(
         }
     }
     Ok(queued)
+}
+
+/// The words a match shares with its source, as the alert lists them (eight at most).
+fn shared_terms(h: &MatchHit) -> String {
+    h.matched_terms
+        .iter()
+        .take(8)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("、")
 }
