@@ -20,15 +20,18 @@ fn webdriver_url() -> String {
     )
 }
 
-/// axe-core's browser build, read once per test.
-fn axe_source() -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/accessibility/node_modules/axe-core/axe.min.js");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run the tests with tests/run-all.sh, which installs axe-core",
-            path.display()
-        )
+/// axe-core's browser build, read once per test process.
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/accessibility/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run the tests with tests/run-all.sh, which installs axe-core",
+                path.display()
+            )
+        })
     })
 }
 
