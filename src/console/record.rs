@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveTime, TimeZone, Utc};
 use maud::html;
 
 use super::layout::{self, Nav, select};
@@ -47,8 +47,13 @@ fn received_at(f: &Fields) -> Result<Option<chrono::DateTime<Utc>>, AppError> {
         Some(t) => NaiveTime::parse_from_str(&t, "%H:%M")
             .map_err(|_| AppError::field("received_time", "format", "HH:MM"))?,
     };
-    let local = NaiveDate::and_time(&d, t) - chrono::TimeDelta::hours(9);
-    Ok(Some(Utc.from_utc_datetime(&local)))
+    // Out-of-range dates are the domain's to refuse (with the field named); here only
+    // the conversion must not overflow at the ends of the date type.
+    let local = d.and_time(t);
+    let utc = local
+        .checked_sub_signed(chrono::TimeDelta::hours(9))
+        .unwrap_or(local);
+    Ok(Some(Utc.from_utc_datetime(&utc)))
 }
 
 pub async fn submit(state: web::Data<AppState>, posted: Posted) -> ConsoleResult<HttpResponse> {

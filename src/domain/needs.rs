@@ -261,6 +261,10 @@ fn check_open_until(
     open_until: Option<NaiveDate>,
     row: Option<&NeedRow>,
 ) {
+    // A stored date is not re-checked: only what this request brings must be in range.
+    if row.is_none_or(|r| r.open_until != open_until) {
+        super::calendar::check_date(c, "open_until", open_until);
+    }
     let already_open = row.is_some_and(|r| r.status == NeedStatus::Open.as_str())
         && row.is_some_and(|r| r.open_until == open_until);
     let today = super::proposals::local_date(now());

@@ -1,11 +1,20 @@
 //! Database connections for both backends: the backend is chosen from the URL scheme,
 //! connections are pooled with r2d2, SQLite is configured on every connect (WAL, foreign
-//! keys, busy timeout), and writes go through one transaction helper.
+//! keys, busy timeout), and every unit of work goes through one transaction helper.
+//!
+//! The helper owns the transaction's whole life: it begins (on SQLite a write begins as
+//! `BEGIN IMMEDIATE`, so a writer never has to upgrade a read lock and fail with
+//! `SQLITE_BUSY_SNAPSHOT` beside another process), runs the closure, and commits or rolls
+//! back — also when the closure panics. A connection that still holds a transaction, or
+//! whose transaction state is broken, is never handed out again (`has_broken`): a later
+//! request would otherwise write inside a transaction nobody commits, and everything it
+//! answered 201 would vanish at the next restart.
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -118,8 +127,10 @@ impl ManageConnection for Manager {
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// A connection left inside a transaction (or with a broken transaction state) is
+    /// dropped by the pool instead of being reused; closing it rolls the transaction back.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        conn.is_broken()
     }
 }
 
@@ -173,19 +184,19 @@ impl Db {
     /// Runs `f` in one transaction: everything it writes commits together or not at all.
     pub fn write<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.conn()?;
+        // The guard is declared after the connection, so it is released first; the
+        // transaction is over by then (`in_transaction` commits or rolls back itself).
         let _guard = self
             .sqlite_writer
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
-        let conn: &mut AnyConnection = &mut conn;
-        conn.transaction(f)
+        in_transaction(&mut conn, Access::Write, f)
     }
 
     /// Runs `f` on one connection, in a transaction so that it reads one snapshot.
     pub fn read<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.conn()?;
-        let conn: &mut AnyConnection = &mut conn;
-        conn.transaction(f)
+        in_transaction(&mut conn, Access::Read, f)
     }
 
     pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
@@ -196,6 +207,73 @@ impl Db {
     pub fn ping(&self) -> AppResult<()> {
         let mut conn = self.conn()?;
         conn.batch_execute("SELECT 1").map_err(AppError::internal)
+    }
+}
+
+/// What a transaction is for; decides how SQLite begins it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+fn begin(conn: &mut AnyConnection, access: Access) -> diesel::QueryResult<()> {
+    match conn {
+        // A deferred SQLite transaction takes the write lock only at its first write, and
+        // fails at once (busy timeout or not) if another process wrote since it read.
+        AnyConnection::Sqlite(c) if access == Access::Write => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        _ => <AnyConnection as Connection>::TransactionManager::begin_transaction(conn),
+    }
+}
+
+/// Runs `f` in a transaction on `conn` and always ends that transaction: commit on
+/// success, rollback on an error or a panic. A panic becomes an internal error (the
+/// client gets a 500 problem) after its transaction was rolled back; should even the
+/// rollback fail, the connection reports itself broken and the pool discards it.
+fn in_transaction<T>(
+    conn: &mut AnyConnection,
+    access: Access,
+    f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    type Tm = <AnyConnection as Connection>::TransactionManager;
+    begin(conn, access)?;
+    match catch_unwind(AssertUnwindSafe(|| f(&mut *conn))) {
+        Ok(Ok(value)) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Ok(Err(e)) => {
+            if let Err(rollback) = Tm::rollback_transaction(conn) {
+                log::warn!("rolling back after `{e}` failed: {rollback}");
+            }
+            Err(e)
+        }
+        Err(panic) => {
+            let what = panic_message(panic.as_ref());
+            let rolled_back = Tm::rollback_transaction(conn);
+            log::error!(
+                "a panic inside a database transaction ({what}); rolled back: {}",
+                match &rolled_back {
+                    Ok(()) => "yes".to_owned(),
+                    Err(e) => format!("no ({e}); the connection is discarded"),
+                }
+            );
+            Err(AppError::internal(anyhow::anyhow!(
+                "panic inside a database transaction: {what}"
+            )))
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
     }
 }
 

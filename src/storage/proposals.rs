@@ -44,6 +44,19 @@ pub fn insert(conn: &mut AnyConnection, new: &NewProposal) -> QueryResult<Propos
         .and_then(|id| find(conn, id)?.ok_or(diesel::result::Error::NotFound))
 }
 
+/// Takes the proposal's row lock for the rest of the transaction and says whether the
+/// row exists. A no-op update locks the row on both backends without backend-specific
+/// SQL: on PostgreSQL a second workflow action on the same proposal waits here until
+/// the first commits and then reads its result (READ COMMITTED re-reads the row); on
+/// SQLite writers are already serialised by `BEGIN IMMEDIATE`. Call it before `find`
+/// in any transaction that loads a proposal in order to save it.
+pub fn lock(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
+    diesel::update(proposals::table.find(id))
+        .set(proposals::id.eq(id))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ProposalRow>> {
     proposals::table
         .find(id)

@@ -12,6 +12,7 @@ mod desk;
 mod errors;
 mod freshness;
 mod housekeeping;
+mod integrity;
 mod mail;
 mod marketplace;
 mod migrations;

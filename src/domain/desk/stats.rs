@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::municipality_of;
 use crate::domain::actor::Actor;
-use crate::domain::calendar::business_days_between;
+use crate::domain::calendar::{self, business_days_between};
 use crate::domain::csv::Csv;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::ids::MunicipalityId;
 use crate::domain::proposals::{local_date, local_midnight};
+use crate::domain::validate::Check;
 use crate::domain::vocab::{Channel, EventKind, PolicyField, ProposalState, Role};
 use crate::storage::models::ProposalEventRow;
 use crate::storage::proposals::ProposalFilter;
@@ -163,6 +164,10 @@ fn fiscal_year_start(d: NaiveDate) -> NaiveDate {
 }
 
 pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
+    let mut c = Check::new();
+    calendar::check_date(&mut c, "from", q.from);
+    calendar::check_date(&mut c, "to", q.to);
+    c.finish()?;
     let today = local_date(now());
     let to = q.to.unwrap_or(today);
     let from = q.from.unwrap_or_else(|| fiscal_year_start(today));

@@ -380,6 +380,9 @@ pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<Propos
             "must not be in the future",
             "未来の日時は指定できません",
         );
+    } else {
+        // The receipt number's year and the clocks come from this date.
+        crate::domain::calendar::check_date(&mut c, "received_at", Some(local_date(received_at)));
     }
     c.finish()?;
     let channel = channel.expect("checked");

@@ -23,8 +23,11 @@ use crate::storage::proposals::ProposalFilter;
 use crate::storage::{self, AnyConnection, Db};
 
 /// Japan has one time zone and no daylight saving: local dates are UTC+9.
+/// Total: at the very end of the date type the UTC date is kept.
 pub fn local_date(t: NaiveDateTime) -> NaiveDate {
-    (t + chrono::TimeDelta::hours(9)).date()
+    t.checked_add_signed(chrono::TimeDelta::hours(9))
+        .unwrap_or(t)
+        .date()
 }
 
 /// 年度: Japanese municipalities count their year from April.
@@ -370,9 +373,13 @@ pub struct ProposalQuery {
     pub limit: Option<i64>,
 }
 
-/// Local midnight of `d` as stored UTC.
+/// Local midnight of `d` as stored UTC. Total: at the very start of the date type (which
+/// no checked input reaches) the UTC midnight is kept.
 pub fn local_midnight(d: NaiveDate) -> NaiveDateTime {
-    d.and_hms_opt(0, 0, 0).expect("midnight exists") - chrono::TimeDelta::hours(9)
+    let midnight = d.and_time(chrono::NaiveTime::MIN);
+    midnight
+        .checked_sub_signed(chrono::TimeDelta::hours(9))
+        .unwrap_or(midnight)
 }
 
 pub const OPEN_STATES: [ProposalState; 3] = [
@@ -410,6 +417,8 @@ pub fn list(db: &Db, actor: &Actor, q: ProposalQuery) -> AppResult<Page<Proposal
             &PolicyField::expected(),
         )
     });
+    super::calendar::check_date(&mut c, "from", q.from);
+    super::calendar::check_date(&mut c, "to", q.to);
     c.finish()?;
     db.read(|conn| {
         let mut filter = ProposalFilter {

@@ -116,7 +116,10 @@ fn log_event(conn: &mut AnyConnection, actor: &Actor, proposal: i64, e: Event) -
 }
 
 /// Runs `f` on a proposal the caller may act on with one of `allowed` accesses, saves it
-/// and returns the caller's view.
+/// and returns the caller's view. The proposal's row is locked before it is read, so
+/// parallel actions on one proposal run one after the other, each on the state the
+/// previous one left: of two final transitions only the first succeeds, and a route and
+/// a reply sent at once both keep their effect.
 fn act<R>(
     db: &Db,
     actor: &Actor,
@@ -125,6 +128,7 @@ fn act<R>(
     f: impl FnOnce(&mut AnyConnection, &mut ProposalRow) -> AppResult<R>,
 ) -> AppResult<ProposalView> {
     db.write(|conn| {
+        storage::proposals::lock(conn, id.0)?;
         let (mut p, access) = load(conn, actor, id)?;
         if !allowed.contains(&access) {
             return Err(AppError::Forbidden(match access {
@@ -533,6 +537,7 @@ pub fn extend(
             "must be one of: proposer, decision, department",
         );
     }
+    crate::domain::calendar::check_date(&mut c, "until", Some(input.until));
     c.finish()?;
     act(db, actor, id, &[Access::Desk], |conn, p| {
         let slot = match input.clock.as_str() {
