@@ -428,3 +428,37 @@ async fn sqlite_cron_commands_beside_the_service_never_fail_busy() {
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(n > 0);
 }
+
+/// SQLite, made deterministic: two processes' connections (two pools) on one file. One
+/// writer reads, the other commits a write meanwhile, then the first writes. A deferred
+/// transaction would fail there with SQLITE_BUSY_SNAPSHOT; begun as a write, the first
+/// holds the lock from its start and the second waits for it instead.
+#[actix_web::test]
+async fn sqlite_writer_that_read_first_is_not_overtaken() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    World::seed(&app.db);
+    let (a, b) = (reopened(&app.db), reopened(&app.db));
+    let (read_done, wait_read) = std::sync::mpsc::channel();
+    let first = std::thread::spawn(move || {
+        a.write(|conn| {
+            let seeded: i64 = {
+                use kyoso::storage::schema::municipalities::dsl::*;
+                municipalities.count().get_result(conn)?
+            };
+            assert!(seeded > 0);
+            read_done.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            diesel::sql_query("UPDATE municipalities SET name = name || ''").execute(conn)?;
+            Ok(())
+        })
+    });
+    wait_read.recv().unwrap();
+    let second = b.write(|conn| {
+        diesel::sql_query("UPDATE municipalities SET updated_at = CURRENT_TIMESTAMP")
+            .execute(conn)?;
+        Ok(())
+    });
+    let first = first.join().unwrap();
+    assert!(first.is_ok(), "the first writer failed: {first:?}");
+    assert!(second.is_ok(), "the second writer failed: {second:?}");
+}
