@@ -17,5 +17,6 @@ mod marketplace;
 mod migrations;
 mod openapi;
 mod search;
+mod search_follow;
 mod smtp;
 mod staff_accounts;
