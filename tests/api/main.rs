@@ -11,6 +11,7 @@ mod demo;
 mod desk;
 mod errors;
 mod freshness;
+mod health;
 mod housekeeping;
 mod mail;
 mod marketplace;
