@@ -413,6 +413,7 @@ fn sigterm_answers_every_request_in_flight_and_keeps_every_confirmed_write() {
         }
     }
     assert!(service.wait_exit(Duration::from_secs(40)).success());
+    eprintln!("{} of {REQUESTS} offers confirmed", confirmed.len());
     assert!(!confirmed.is_empty());
 
     // After a restart, every offer the service confirmed is there.

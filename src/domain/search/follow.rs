@@ -20,7 +20,9 @@
 //!   the gap is passed. If it appeared, it is applied like any other change.
 //!
 //! (This relies on the sequence handing out ids in order, i.e. `CACHE 1`, the default
-//! for `BIGSERIAL`.) So nothing depends on time. Changes beyond an open gap are applied
+//! for `BIGSERIAL`.) Transaction ids belong to the whole server, so a long transaction
+//! anywhere on it — another database included — delays passing a rolled-back gap, not
+//! applying the changes after it. So nothing depends on time. Changes beyond an open gap are applied
 //! at once; only the index's persisted checkpoint stays before the oldest open gap, so
 //! a restart re-reads from there (applying twice is harmless). The follower reads on
 //! from its own frontier, not from the checkpoint, so a gap that stays open while more
