@@ -12,6 +12,7 @@ use crate::api::problem::{self, Problem, generic};
 use crate::api::routes;
 use crate::api::state::AppState;
 use crate::domain::error::{ErrorCode, FieldError};
+use crate::domain::health::JobBoard;
 use crate::domain::search::SearchEngine;
 use crate::storage::Db;
 
@@ -23,7 +24,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::register(App::new()).1
 }
 
-pub fn state(db: Db, search: SearchEngine) -> web::Data<AppState> {
+pub fn state(db: Db, search: SearchEngine, jobs: JobBoard) -> web::Data<AppState> {
     let doc = openapi();
     let route_methods = doc
         .paths
@@ -51,6 +52,7 @@ pub fn state(db: Db, search: SearchEngine) -> web::Data<AppState> {
     web::Data::new(AppState {
         db,
         search,
+        jobs,
         openapi_json: Arc::new(json),
         route_methods: Arc::new(route_methods),
     })
@@ -157,17 +159,71 @@ pub fn build(
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
 }
 
+/// How long a stopping server lets requests in flight finish before it drops them.
+pub const SHUTDOWN_GRACE_SECS: u64 = 30;
+
+/// The server on an already bound listener; it runs when awaited (or spawned) and
+/// stops through its handle. It does not listen for signals itself: `kyoso serve`
+/// does, for its whole life (see `commands::serve`).
+pub fn server(
+    db: Db,
+    search: SearchEngine,
+    jobs: JobBoard,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let state = state(db, search, jobs);
+    let mut server = HttpServer::new(move || build(state.clone()))
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS);
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
 /// Serves on an already bound listener until the server stops.
 pub async fn serve(
     db: Db,
     search: SearchEngine,
+    jobs: JobBoard,
     listener: TcpListener,
     workers: Option<usize>,
 ) -> std::io::Result<()> {
-    let state = state(db, search);
-    let mut server = HttpServer::new(move || build(state.clone())).listen(listener)?;
-    if let Some(n) = workers {
-        server = server.workers(n);
-    }
-    server.run().await
+    server(db, search, jobs, listener, workers)?.await
+}
+
+/// What `kyoso serve` answers while it waits for the database and prepares search:
+/// `/healthz` is 200 (the process lives), everything else — `/readyz` included — is
+/// 503 saying what it waits for. `waiting` is updated as start-up goes on.
+pub fn starting_server(
+    waiting: Arc<std::sync::Mutex<String>>,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || {
+        let waiting = waiting.clone();
+        App::new()
+            .route(
+                "/healthz",
+                web::get().to(|| async { web::Json(serde_json::json!({"status": "ok"})) }),
+            )
+            .default_service(web::to(move || {
+                let detail = format!(
+                    "kyoso is starting: {}",
+                    waiting.lock().unwrap_or_else(|p| p.into_inner())
+                );
+                async move {
+                    Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        ErrorCode::Unavailable,
+                        detail,
+                    )
+                    .response()
+                }
+            }))
+    })
+    .disable_signals()
+    .workers(1)
+    .shutdown_timeout(SHUTDOWN_GRACE_SECS);
+    Ok(server.listen(listener)?.run())
 }

@@ -192,20 +192,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     kyoso::mail::links::set_base(&settings.public_url);
     match cli.command {
         Command::Serve { .. } => {
-            let db = open_db(&settings)?;
-            let search = kyoso::commands::search::start(&settings, &db)?;
-            let _follower = kyoso::jobs::index_follower::spawn(db.clone(), search.clone());
-            let _sender = kyoso::jobs::mail_sender::spawn(
-                db.clone(),
-                kyoso::commands::mail::mailer(&settings)?,
-            );
-            let _scheduler = kyoso::jobs::scheduler::spawn(
-                db.clone(),
-                search.clone(),
-                settings.digest,
-                settings.match_alert_threshold,
-                settings.mail_retention_days,
-            );
+            // Bound before anything else: a port in use is a reason to stop at once,
+            // an absent database is not (see `commands::serve`).
             let listener = TcpListener::bind(settings.bind)
                 .map_err(|e| anyhow::anyhow!("cannot listen on {} (bind): {e}", settings.bind))?;
             let where_ = match &settings.database {
@@ -213,11 +201,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 DatabaseTarget::Postgres(_) => "PostgreSQL".to_owned(),
             };
             log::info!(
-                "kyoso listening on http://{} ({where_}); API at /api/v1, OpenAPI at /api/v1/openapi.json, staff console at /admin",
+                "kyoso listening on http://{} ({where_}); starting up",
                 settings.bind
             );
-            actix_web::rt::System::new().block_on(kyoso::app::serve(db, search, listener, None))?;
-            Ok(())
+            actix_web::rt::System::new().block_on(kyoso::commands::serve::run(settings, listener))
         }
         Command::Migrate { revert_all } => {
             let db = Db::open(settings.database.clone(), 1)?;

@@ -5,6 +5,8 @@ use serde::Serialize;
 
 use super::problem::{ApiResult, Problem};
 use super::state::{AppState, run};
+use crate::domain::error::AppError;
+use crate::domain::health::{self, JobReport};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -17,6 +19,8 @@ pub struct Readiness {
     /// `sqlite` or `postgresql`.
     pub database: &'static str,
     pub search: SearchReadiness,
+    /// The background jobs of this process.
+    pub jobs: Vec<JobReport>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -36,25 +40,40 @@ pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
-/// The service can serve requests: the database answers; also says how search runs
-/// (with the Japanese dictionary, or bigrams alone) and how far the index lags.
+/// How long the readiness probe waits for the database: a database that does not
+/// answer within this is as good as unreachable for the requests behind the probe.
+const DATABASE_CHECK: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The service can serve requests: the database answers and every background job of
+/// this process (index follower, mail sender, scheduler) runs. Also says how search
+/// runs (with the Japanese dictionary, or bigrams alone), how far the index lags and
+/// each job's heartbeat. Otherwise 503, naming everything that is wrong.
 #[utoipa::path(tag = "health", responses((status = 200, body = Readiness), (status = 503, body = Problem)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Readiness>> {
     let database = state.db.target().backend_name();
     let engine = state.search.clone();
     let checkpoint = engine.checkpoint()?;
-    let backlog = run(&state, move |db| {
-        db.ping()?;
-        db.read(|c| Ok(crate::storage::index_log::backlog(c, checkpoint)?))
-    })
-    .await
-    .map_err(|e| {
-        log::warn!("readiness: database check failed: {e}");
-        crate::domain::error::AppError::Unavailable(format!(
-            "the {database} database does not answer"
-        ))
-    })?;
+    let jobs = state.jobs.report();
+    let mut trouble: Vec<String> = jobs.iter().filter_map(|j| j.trouble()).collect();
+    let check = run(&state, move |db| health::database_backlog(db, checkpoint));
+    let backlog = match actix_web::rt::time::timeout(DATABASE_CHECK, check).await {
+        Ok(Ok(n)) => Some(n),
+        Ok(Err(e)) => {
+            log::warn!("readiness: database check failed: {e}");
+            None
+        }
+        Err(_) => {
+            log::warn!("readiness: the database did not answer within {DATABASE_CHECK:?}");
+            None
+        }
+    };
+    if backlog.is_none() {
+        trouble.insert(0, format!("the {database} database is unreachable"));
+    }
+    let Some(backlog) = backlog.filter(|_| trouble.is_empty()) else {
+        return Err(AppError::Unavailable(format!("not ready: {}", trouble.join("; "))).into());
+    };
     let search = SearchReadiness {
         analysis: if engine.bigram_only() {
             "bigram_only"
@@ -69,6 +88,7 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Readiness
         status: "ready",
         database,
         search,
+        jobs,
     }))
 }
 

@@ -1,17 +1,20 @@
-//! What every handler shares: the database, the search engine and the serialised
-//! OpenAPI document;
+//! What every handler shares: the database, the search engine, the liveness of the
+//! process's background jobs and the serialised OpenAPI document;
 //! and `run`, which moves blocking domain work off the async workers.
 
 use actix_web::web;
 use std::sync::Arc;
 
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::health::JobBoard;
 use crate::domain::search::SearchEngine;
 use crate::storage::Db;
 
 pub struct AppState {
     pub db: Db,
     pub search: SearchEngine,
+    /// The background jobs this process runs, for `/readyz`.
+    pub jobs: JobBoard,
     pub openapi_json: Arc<String>,
     /// (path template, methods) of every documented route, for 405 answers.
     pub route_methods: Arc<Vec<(String, Vec<String>)>>,

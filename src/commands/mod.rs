@@ -1,7 +1,9 @@
 //! What the `kyoso` subcommands do, beyond parsing their flags (src/main.rs): start the
-//! search engine, rebuild the index, evaluate matching, run the search benchmark.
+//! search engine, serve (start-up, the background jobs, graceful stop), rebuild the
+//! index, evaluate matching, run the search benchmark.
 
 pub mod bench;
 pub mod eval_matching;
 pub mod mail;
 pub mod search;
+pub mod serve;

@@ -10,6 +10,7 @@ pub mod console_auth;
 pub mod csv;
 pub mod desk;
 pub mod error;
+pub mod health;
 pub mod housekeeping;
 pub mod ids;
 pub mod municipalities;

@@ -1,19 +1,16 @@
 //! The index follower: one thread per process that applies the index change log to the
 //! search index, so a saved change is searchable within a fraction of a second.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-pub use super::Running;
+pub use super::{Job, Running};
 use crate::domain::search::SearchEngine;
 use crate::domain::search::follow::{BATCH, Follower, IDLE};
 use crate::storage::Db;
 
 pub fn spawn(db: Db, engine: SearchEngine) -> Running {
-    Running::spawn("index-follower", move |stop: Arc<AtomicBool>| {
+    Running::spawn("index-follower", move |job: &Job| {
         let mut follower = Follower::default();
         let mut failing = false;
-        while !stop.load(Ordering::Relaxed) {
+        while !job.should_stop() {
             match follower.step(&db, &engine) {
                 // A full batch means more is waiting: go on at once.
                 Ok(n) if n as i64 >= BATCH => continue,

@@ -1,11 +1,9 @@
 //! The mail sender: one thread per process sending due mail from the outbox. Several
 //! processes may run it against one PostgreSQL database: rows are claimed, never shared.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::Running;
+use super::{Job, Running};
 use crate::mail::send::Mailer;
 use crate::storage::Db;
 
@@ -13,9 +11,9 @@ const BATCH: i64 = 50;
 const IDLE: Duration = Duration::from_millis(500);
 
 pub fn spawn(db: Db, mailer: Mailer) -> Running {
-    Running::spawn("mail-sender", move |stop: Arc<AtomicBool>| {
+    Running::spawn("mail-sender", move |job: &Job| {
         let mut failing = false;
-        while !stop.load(Ordering::Relaxed) {
+        while !job.should_stop() {
             match mailer.send_due(&db, BATCH) {
                 Ok(r) if r.sent + r.failed == BATCH as usize => continue,
                 Ok(_) => failing = false,

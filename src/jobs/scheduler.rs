@@ -5,11 +5,9 @@
 //! expiry notices are deduplicated per cause, digests claim their period first, pruning
 //! deletes by age.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::Running;
+use super::{Job, Running};
 use crate::domain::housekeeping;
 use crate::domain::need_freshness;
 use crate::domain::notifications::digest::{self, Schedule};
@@ -25,12 +23,12 @@ pub fn spawn(
     threshold: f32,
     mail_retention_days: u32,
 ) -> Running {
-    Running::spawn("scheduler", move |stop: Arc<AtomicBool>| {
+    Running::spawn("scheduler", move |job: &Job| {
         let mut last_alerts = Instant::now() - Duration::from_secs(3600);
         let mut last_reminders = last_alerts;
         let mut last_digest = last_alerts;
         let mut last_housekeeping = last_alerts;
-        while !stop.load(Ordering::Relaxed) {
+        while !job.should_stop() {
             if last_alerts.elapsed() >= Duration::from_secs(30) {
                 last_alerts = Instant::now();
                 if let Err(e) = alerts::run(&db, &engine, threshold) {

@@ -1,10 +1,16 @@
 //! The index change log: one row per change of searchable text, written in the same
 //! transaction as the change, so the search index can always catch up with the database.
+//! Also the one consistent read the follower makes of it (`follow_view`), with the
+//! PostgreSQL snapshot it was made under, so that a gap in the ids can be told apart
+//! from a transaction that has not committed yet (see `domain::search::follow`).
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 
 use super::schema::index_changes;
-use super::{AnyConnection, now};
+use super::{AnyConnection, Db, job_state, now};
+use crate::domain::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocType {
@@ -24,6 +30,14 @@ impl DocType {
 }
 
 pub fn record(conn: &mut AnyConnection, doc_type: DocType, doc_id: i64) -> QueryResult<()> {
+    // PostgreSQL: make sure this transaction has its id *before* the sequence hands out
+    // the change id. Then a transaction holding a change id that a reader cannot see yet
+    // is always listed as in progress in that reader's snapshot, which is what lets the
+    // follower decide when a gap is a rollback (see `domain::search::follow`). The
+    // record's own write usually assigned it already; this makes it a rule.
+    if let AnyConnection::Postgresql(_) = conn {
+        diesel::sql_query("SELECT pg_current_xact_id()").execute(conn)?;
+    }
     diesel::insert_into(index_changes::table)
         .values((
             index_changes::doc_type.eq(doc_type.as_str()),
@@ -86,4 +100,119 @@ pub fn prune_before(conn: &mut AnyConnection, before: chrono::NaiveDateTime) -> 
         diesel::delete(index_changes::table.filter(index_changes::id.le(through))).execute(conn)?;
     }
     Ok(through)
+}
+
+/// A PostgreSQL snapshot's bounds as 64-bit transaction ids (`xid8`, which never wrap):
+/// every transaction below `xmin` had ended when it was taken; every one at or above
+/// `xmax` had not started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    pub xmin: u64,
+    pub xmax: u64,
+}
+
+#[derive(QueryableByName)]
+struct SnapshotRow {
+    #[diesel(sql_type = Text)]
+    xmin: String,
+    #[diesel(sql_type = Text)]
+    xmax: String,
+}
+
+/// The snapshot the current statement (in REPEATABLE READ: the transaction) reads;
+/// `None` on SQLite, which has no concurrent writers to account for.
+pub fn current_snapshot(conn: &mut AnyConnection) -> AppResult<Option<Snapshot>> {
+    if let AnyConnection::Sqlite(_) = conn {
+        return Ok(None);
+    }
+    let row: SnapshotRow = diesel::sql_query(
+        "SELECT pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax \
+         FROM pg_current_snapshot() AS s",
+    )
+    .get_result(conn)?;
+    let parse = |v: &str| {
+        v.parse::<u64>()
+            .map_err(|e| AppError::internal(anyhow::anyhow!("PostgreSQL sent the xid {v:?}: {e}")))
+    };
+    Ok(Some(Snapshot {
+        xmin: parse(&row.xmin)?,
+        xmax: parse(&row.xmax)?,
+    }))
+}
+
+/// What the follower sees of the log in one snapshot.
+#[derive(Debug, Default)]
+pub struct View {
+    /// The snapshot it was read under (PostgreSQL only).
+    pub snapshot: Option<Snapshot>,
+    /// Up to `limit` changes after `after`, oldest first.
+    pub next: Vec<Change>,
+    /// The changes that have appeared in the id ranges asked about.
+    pub filled: Vec<Change>,
+    /// The newest change id pruned from the log (`job_state` entry `pruned_key`).
+    pub pruned_through: i64,
+}
+
+/// Reads, in one snapshot, the changes after `after` (at most `limit`), the changes now
+/// present in the inclusive id ranges `gaps`, the point the log was pruned through and
+/// the snapshot itself. On PostgreSQL the transaction is REPEATABLE READ, so every
+/// query sees the same snapshot as `pg_current_snapshot()` describes; on SQLite a read
+/// transaction already sees one snapshot.
+pub fn follow_view(
+    db: &Db,
+    after: i64,
+    gaps: &[(i64, i64)],
+    limit: i64,
+    pruned_key: &str,
+) -> AppResult<View> {
+    let mut conn = db.conn()?;
+    let conn: &mut AnyConnection = &mut conn;
+    conn.transaction(|conn| {
+        if let AnyConnection::Postgresql(_) = conn {
+            // Must come before the first query of the transaction.
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        let snapshot = current_snapshot(conn)?;
+        let next = pending(conn, after, limit)?;
+        let mut filled = vec![];
+        for &(from, to) in gaps {
+            filled.extend(between(conn, from, to)?);
+        }
+        let pruned_through = job_state::get(conn, pruned_key)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok(View {
+            snapshot,
+            next,
+            filled,
+            pruned_through,
+        })
+    })
+}
+
+/// The changes with ids in `from..=to`, oldest first.
+fn between(conn: &mut AnyConnection, from: i64, to: i64) -> QueryResult<Vec<Change>> {
+    index_changes::table
+        .filter(index_changes::id.between(from, to))
+        .order(index_changes::id)
+        .select((
+            index_changes::id,
+            index_changes::doc_type,
+            index_changes::doc_id,
+            index_changes::created_at,
+        ))
+        .load(conn)
+}
+
+/// The newest change id and the snapshot it was read in, together.
+pub fn max_id_with_snapshot(db: &Db) -> AppResult<(i64, Option<Snapshot>)> {
+    let mut conn = db.conn()?;
+    let conn: &mut AnyConnection = &mut conn;
+    conn.transaction(|conn| {
+        if let AnyConnection::Postgresql(_) = conn {
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        let snapshot = current_snapshot(conn)?;
+        Ok((max_id(conn)?, snapshot))
+    })
 }

@@ -100,7 +100,10 @@ pub struct TestApp {
     pub db: Db,
     pub search: SearchEngine,
     client: awc::Client,
-    _follower: index_follower::Running,
+    /// The index follower; a test may take it to stop it.
+    pub follower: Option<index_follower::Running>,
+    /// The jobs `/readyz` looks at; a test may add one.
+    pub jobs: kyoso::domain::health::JobBoard,
     _scratch: ScratchDir,
 }
 
@@ -181,11 +184,15 @@ impl TestApp {
             .expect("open search index");
 
         let follower = index_follower::spawn(db.clone(), search.clone());
+        let jobs = kyoso::domain::health::JobBoard::default();
+        jobs.register(follower.liveness());
+        let board = jobs.clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         actix_web::rt::spawn(kyoso::app::serve(
             db.clone(),
             search.clone(),
+            jobs,
             listener,
             Some(1),
         ));
@@ -197,7 +204,8 @@ impl TestApp {
             db,
             search,
             client,
-            _follower: follower,
+            follower: Some(follower),
+            jobs: board,
             _scratch: scratch,
         }
     }

@@ -5,75 +5,105 @@
 //! harmless: documents are replaced whole). `rebuild` refills the index from the tables,
 //! also when the log was pruned past the index's checkpoint (see `housekeeping`).
 //!
-//! On PostgreSQL, ids of concurrent transactions can commit out of order: id 11 may be
-//! visible before id 10. A gap is therefore not skipped until it is older than
-//! `GAP_GRACE` (then it was a rollback); the checkpoint stays before it meanwhile.
+//! Ids are handed out by a sequence when a change is written, but become visible when
+//! its transaction commits. On SQLite writers are serialised, so ids commit in order
+//! and a hole in them can only be a rollback: it is passed at once. On PostgreSQL id 11
+//! may commit before id 10, and id 10 may commit any time later — seconds or hours —
+//! so no waiting time tells a slow transaction from a rolled-back one. Snapshots do:
+//!
+//! * `index_log::record` gives the writing transaction its xid before it draws the
+//!   change id. So if id G is missing from a read whose snapshot S shows a later id,
+//!   G's transaction already had an xid when S was taken and had not committed: it was
+//!   in progress in S (xid < S.xmax), or it rolled back.
+//! * Once a later read's snapshot has `xmin >= S.xmax`, every transaction that was in
+//!   progress in S has ended. If G is still absent in that read, it never will appear:
+//!   the gap is passed. If it appeared, it is applied like any other change.
+//!
+//! (This relies on the sequence handing out ids in order, i.e. `CACHE 1`, the default
+//! for `BIGSERIAL`.) Transaction ids belong to the whole server, so a long transaction
+//! anywhere on it — another database included — delays passing a rolled-back gap, not
+//! applying the changes after it. So nothing depends on time. Changes beyond an open gap are applied
+//! at once; only the index's persisted checkpoint stays before the oldest open gap, so
+//! a restart re-reads from there (applying twice is harmless). The follower reads on
+//! from its own frontier, not from the checkpoint, so a gap that stays open while more
+//! than a batch of later changes arrives does not stall it; it asks about its open
+//! gaps by id range in the same snapshot.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use search_index::DocType;
 
 use super::{SearchEngine, documents, index_error};
 use crate::domain::error::AppResult;
-use crate::domain::housekeeping;
-use crate::storage::{self, Db, index_log, now};
+use crate::domain::housekeeping::{self, PRUNED_THROUGH};
+use crate::storage::{self, Db, index_log};
 
 /// Changes applied per commit.
 pub const BATCH: i64 = 500;
-const GAP_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
 fn doc_type(s: &str) -> Option<DocType> {
     DocType::parse(s)
 }
 
-/// State the follower keeps between rounds: change ids above the checkpoint that were
-/// already applied (they lie after a gap that may still fill).
+/// Ids missing from the log, `from..=to`, first seen missing in a snapshot whose
+/// `xmax` was `seen_before`: they can be passed once a snapshot's `xmin` reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Gap {
+    from: i64,
+    to: i64,
+    seen_before: u64,
+}
+
+/// State the follower keeps between rounds. `base` is the index checkpoint this state
+/// belongs to; when the checkpoint moves otherwise (a rebuild, another follower), the
+/// state is dropped and the log re-read from the checkpoint.
 #[derive(Default)]
 pub struct Follower {
-    applied: BTreeSet<i64>,
+    base: Option<i64>,
+    /// Every change up to here has been applied or is inside an open gap.
+    frontier: i64,
+    /// Open gaps after the checkpoint, oldest first.
+    gaps: Vec<Gap>,
 }
 
 impl Follower {
-    /// Applies one batch of pending changes; returns how many were applied. An index
-    /// whose checkpoint lies before changes already pruned from the log is rebuilt.
+    /// Applies one batch of pending changes (and those that filled open gaps); returns
+    /// how many were read. An index whose checkpoint lies before changes already pruned
+    /// from the log is rebuilt.
     pub fn step(&mut self, db: &Db, engine: &SearchEngine) -> AppResult<usize> {
-        let pruned = housekeeping::pruned_through(db)?;
-        let checkpoint = engine.checkpoint()?;
-        if checkpoint < pruned {
-            log::warn!(
-                "the search index stopped at change {checkpoint}, but changes up to {pruned} \
-                 were pruned from the log; rebuilding it from the database"
-            );
-            self.applied.clear();
-            return rebuild(db, engine, |_, _| {}).map(|n| n as usize);
-        }
         engine.with_writer(|writer| {
             let checkpoint = engine.checkpoint()?;
-            self.applied.retain(|id| *id > checkpoint);
-            let changes = db.read(|c| Ok(index_log::pending(c, checkpoint, BATCH)?))?;
-            // The checkpoint may advance over contiguous ids and over gaps old enough.
-            let mut safe = checkpoint;
-            let mut blocked = false;
-            for ch in &changes {
-                let contiguous = ch.id == safe + 1;
-                if !blocked && (contiguous || now() - ch.created_at > GAP_GRACE) {
-                    safe = ch.id;
-                } else {
-                    blocked = true;
-                }
+            if self.base != Some(checkpoint) {
+                *self = Follower {
+                    base: Some(checkpoint),
+                    frontier: checkpoint,
+                    gaps: vec![],
+                };
             }
-            let fresh: Vec<&index_log::Change> = changes
-                .iter()
-                .filter(|c| !self.applied.contains(&c.id))
-                .collect();
-            if fresh.is_empty() && safe == checkpoint {
+            let ranges: Vec<(i64, i64)> = self.gaps.iter().map(|g| (g.from, g.to)).collect();
+            let view = index_log::follow_view(db, self.frontier, &ranges, BATCH, PRUNED_THROUGH)?;
+            // Read in the same snapshot as the changes: if a change this follower
+            // still lacks was pruned, the pruned point says so.
+            if checkpoint < view.pruned_through {
+                log::warn!(
+                    "the search index stopped at change {checkpoint}, but changes up to {} \
+                     were pruned from the log; rebuilding it from the database",
+                    view.pruned_through
+                );
+                self.base = None;
+                return rebuild_with(writer, db, |_, _| {}).map(|n| n as usize);
+            }
+            let (gaps, frontier) = self.advance(&view);
+            let safe = gaps.first().map_or(frontier, |g| g.from - 1);
+            let changes: Vec<&index_log::Change> = view.filled.iter().chain(&view.next).collect();
+            if changes.is_empty() && safe == checkpoint {
+                self.gaps = gaps;
                 return Ok(0);
             }
-            let mut done = BTreeSet::new();
+            let mut done = std::collections::BTreeSet::new();
             let docs = db.read(|conn| {
                 let mut out = vec![];
-                for ch in &fresh {
+                for ch in &changes {
                     let Some(t) = doc_type(&ch.doc_type) else {
                         continue;
                     };
@@ -89,12 +119,68 @@ impl Follower {
                     None => writer.delete(*t, *id),
                 }
             }
+            // On failure the state is left as it was before this step: the next one
+            // repeats it.
             writer
                 .commit_with_checkpoint(safe as u64)
                 .map_err(index_error)?;
-            self.applied.extend(fresh.iter().map(|c| c.id));
-            Ok(fresh.len())
+            self.base = Some(safe);
+            self.frontier = frontier;
+            self.gaps = gaps;
+            Ok(changes.len())
         })
+    }
+
+    /// The gaps still open and the new frontier after `view`.
+    fn advance(&self, view: &index_log::View) -> (Vec<Gap>, i64) {
+        let mut gaps = vec![];
+        // Old gaps: take out the ids that filled; pass the rest once every
+        // transaction that could still have filled them has ended.
+        for g in &self.gaps {
+            let ended = view.snapshot.is_none_or(|s| s.xmin >= g.seen_before);
+            if ended {
+                continue;
+            }
+            let mut from = g.from;
+            for ch in view
+                .filled
+                .iter()
+                .filter(|c| c.id >= g.from && c.id <= g.to)
+            {
+                if ch.id > from {
+                    gaps.push(Gap {
+                        to: ch.id - 1,
+                        from,
+                        seen_before: g.seen_before,
+                    });
+                }
+                from = ch.id + 1;
+            }
+            if from <= g.to {
+                gaps.push(Gap {
+                    from,
+                    to: g.to,
+                    seen_before: g.seen_before,
+                });
+            }
+        }
+        // New gaps: holes between the changes read now. On SQLite there are none to
+        // wait for (`snapshot` is None): a hole there is a rollback.
+        let mut frontier = self.frontier;
+        for ch in &view.next {
+            if let Some(s) = view.snapshot
+                && ch.id > frontier + 1
+                && s.xmin < s.xmax
+            {
+                gaps.push(Gap {
+                    from: frontier + 1,
+                    to: ch.id - 1,
+                    seen_before: s.xmax,
+                });
+            }
+            frontier = frontier.max(ch.id);
+        }
+        (gaps, frontier)
     }
 
     /// Applies everything pending now.
@@ -119,47 +205,75 @@ pub fn catch_up(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
 /// The checkpoint is the log's newest id taken before reading (or the newest pruned id
 /// when the log is empty: ids are never reused), so changes made during the rebuild are
 /// applied afterwards by the follower.
-pub fn rebuild(
+pub fn rebuild(db: &Db, engine: &SearchEngine, progress: impl FnMut(u64, u64)) -> AppResult<u64> {
+    engine.with_writer(|writer| rebuild_with(writer, db, progress))
+}
+
+fn rebuild_with(
+    writer: &mut search_index::Writer,
     db: &Db,
-    engine: &SearchEngine,
     mut progress: impl FnMut(u64, u64),
 ) -> AppResult<u64> {
-    engine.with_writer(|writer| {
-        let (upto, total) = db.read(|c| {
-            let upto = index_log::max_id(c)?.max(housekeeping::pruned_through_in(c)?);
-            let total = storage::needs::count(c)?
-                + storage::offers::count(c)?
-                + storage::proposals::count(c)?;
-            Ok((upto, total as u64))
-        })?;
-        writer.delete_all().map_err(index_error)?;
-        let mut done = 0u64;
-        progress(0, total);
-        for t in [DocType::Need, DocType::Offer, DocType::Proposal] {
-            let mut after = 0;
-            loop {
-                let docs = db.read(|c| {
-                    let ids = match t {
-                        DocType::Need => storage::needs::ids_after(c, after, 200)?,
-                        DocType::Offer => storage::offers::ids_after(c, after, 200)?,
-                        DocType::Proposal => storage::proposals::ids_after(c, after, 200)?,
-                    };
-                    Ok((ids.last().copied(), documents::load_many(c, t, &ids)?))
-                })?;
-                let (Some(last), docs) = docs else { break };
-                for d in &docs {
-                    writer.add_new(d).map_err(index_error)?;
-                }
-                after = last;
-                done += docs.len() as u64;
-                progress(done, total);
+    let (newest, snapshot) = index_log::max_id_with_snapshot(db)?;
+    // A change below `newest` may belong to a transaction still in progress; the tables
+    // are read only once all of those have ended, or the checkpoint would pass a change
+    // the tables read did not contain.
+    if let Some(s) = snapshot {
+        wait_for_transactions_before(db, s.xmax)?;
+    }
+    let (upto, total) = db.read(|c| {
+        let upto = newest.max(housekeeping::pruned_through_in(c)?);
+        let total =
+            storage::needs::count(c)? + storage::offers::count(c)? + storage::proposals::count(c)?;
+        Ok((upto, total as u64))
+    })?;
+    writer.delete_all().map_err(index_error)?;
+    let mut done = 0u64;
+    progress(0, total);
+    for t in [DocType::Need, DocType::Offer, DocType::Proposal] {
+        let mut after = 0;
+        loop {
+            let docs = db.read(|c| {
+                let ids = match t {
+                    DocType::Need => storage::needs::ids_after(c, after, 200)?,
+                    DocType::Offer => storage::offers::ids_after(c, after, 200)?,
+                    DocType::Proposal => storage::proposals::ids_after(c, after, 200)?,
+                };
+                Ok((ids.last().copied(), documents::load_many(c, t, &ids)?))
+            })?;
+            let (Some(last), docs) = docs else { break };
+            for d in &docs {
+                writer.add_new(d).map_err(index_error)?;
             }
+            after = last;
+            done += docs.len() as u64;
+            progress(done, total);
         }
-        writer
-            .commit_with_checkpoint(upto as u64)
-            .map_err(index_error)?;
-        Ok(done)
-    })
+    }
+    writer
+        .commit_with_checkpoint(upto as u64)
+        .map_err(index_error)?;
+    Ok(done)
+}
+
+/// Waits until every PostgreSQL transaction with an xid below `xmax` has ended.
+fn wait_for_transactions_before(db: &Db, xmax: u64) -> AppResult<()> {
+    let started = std::time::Instant::now();
+    let mut warned = false;
+    loop {
+        let now = db.read(index_log::current_snapshot)?;
+        if now.is_none_or(|s| s.xmin >= xmax) {
+            return Ok(());
+        }
+        if !warned && started.elapsed() > Duration::from_secs(10) {
+            log::warn!(
+                "search index rebuild: waiting for a database transaction that has been open \
+                 for a long time to end (see pg_stat_activity)"
+            );
+            warned = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// How long the follower sleeps when nothing is pending.

@@ -1,0 +1,194 @@
+//! The index never misses a committed change: a transaction that commits late and out
+//! of order on PostgreSQL is applied when it commits, however long it was open and
+//! however many changes committed after it; a rolled-back change holds nothing up. The
+//! follower is driven step by step, so no test depends on how long anything takes.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use crate::helpers::{Backend, ScratchDir, World, analyzers, count_hits, fresh_database};
+use crate::on_both_backends;
+use kyoso::domain::actor::Actor;
+use kyoso::domain::ids::PartnerId;
+use kyoso::domain::offers::{self, NewOfferInput};
+use kyoso::domain::search::{SearchEngine, follow};
+use kyoso::storage::connection::DatabaseTarget;
+use kyoso::storage::index_log::{self, DocType};
+use kyoso::storage::{AnyConnection, Db};
+
+on_both_backends!(a_rolled_back_change_does_not_hold_the_follower);
+
+fn offer(db: &Db, actor: &Actor, title: &str) -> i64 {
+    offers::create(
+        db,
+        actor,
+        NewOfferInput {
+            kind: "technology".into(),
+            title: title.into(),
+            body: "地域の取り組みを支援します。".into(),
+            policy_fields: vec!["safety".into()],
+            regions: None,
+        },
+    )
+    .unwrap()
+    .id
+    .0
+}
+
+fn newest_change(db: &Db) -> i64 {
+    db.read(|c| Ok(index_log::max_id(c)?)).unwrap()
+}
+
+/// Every log row looks a day old: a follower that skipped gaps by age would skip now.
+fn age_log(db: &Db) {
+    use kyoso::storage::schema::index_changes::dsl as ic;
+    let mut conn = db.conn().unwrap();
+    diesel::update(ic::index_changes)
+        .set(ic::created_at.eq(kyoso::storage::now() - chrono::TimeDelta::days(1)))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+/// A second connection to the test database, outside the service's pool: the late
+/// writer.
+fn raw_connection(target: &DatabaseTarget) -> AnyConnection {
+    match target {
+        DatabaseTarget::Postgres(url) => {
+            AnyConnection::Postgresql(diesel::PgConnection::establish(url).unwrap())
+        }
+        DatabaseTarget::Sqlite(path) => AnyConnection::Sqlite(
+            diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap(),
+        ),
+    }
+}
+
+#[test]
+fn a_change_committed_late_and_out_of_order_is_indexed_without_a_rebuild() {
+    let scratch = ScratchDir::new();
+    let target = fresh_database(Backend::Postgres, &scratch);
+    let db = Db::open(target.clone(), 4).unwrap();
+    db.migrate().unwrap();
+    let w = World::seed(&db);
+    let actor = Actor::Partner(PartnerId(w.partner_a.0));
+    let early = offer(&db, &actor, "防災アプリの提供");
+    let engine = SearchEngine::open_with(&scratch.0.join("index"), analyzers()).unwrap();
+    let mut follower = follow::Follower::default();
+    follower.catch_up(&db, &engine).unwrap();
+    assert_eq!(count_hits(&engine, "防災"), 1);
+
+    // A writer changes the offer's searchable text, draws its change id through the
+    // domain's own storage function, and does not commit.
+    let mut late = raw_connection(&target);
+    late.batch_execute("BEGIN").unwrap();
+    diesel::sql_query("UPDATE offers SET title = '津波避難訓練の支援' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(early)
+        .execute(&mut late)
+        .unwrap();
+    index_log::record(&mut late, DocType::Offer, early).unwrap();
+    let late_id = newest_change(&db) + 1;
+
+    // Changes after it commit and are applied at once; the checkpoint waits before it.
+    offer(&db, &actor, "防災無線の保守");
+    age_log(&db);
+    for _ in 0..20 {
+        follower.step(&db, &engine).unwrap();
+    }
+    assert_eq!(count_hits(&engine, "防災"), 2);
+    assert_eq!(count_hits(&engine, "津波"), 0);
+    assert_eq!(engine.checkpoint().unwrap(), late_id - 1);
+
+    // More than a batch of changes after the open gap does not stall the follower.
+    let many = follow::BATCH as usize + 20;
+    let busy = offer(&db, &actor, "防災士の派遣");
+    db.write(|c| {
+        for _ in 0..many {
+            index_log::record(c, DocType::Offer, busy)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    offer(&db, &actor, "避難所の運営支援");
+    age_log(&db);
+    for _ in 0..10 {
+        follower.step(&db, &engine).unwrap();
+    }
+    assert_eq!(
+        count_hits(&engine, "避難所"),
+        1,
+        "changes beyond a batch are applied"
+    );
+    assert_eq!(engine.checkpoint().unwrap(), late_id - 1);
+
+    // A fresh follower (a restart) re-reads from the checkpoint and still waits.
+    let mut restarted = follow::Follower::default();
+    restarted.catch_up(&db, &engine).unwrap();
+    assert_eq!(engine.checkpoint().unwrap(), late_id - 1);
+
+    // The late writer commits: its change is applied, no rebuild needed, and the
+    // checkpoint moves over everything.
+    late.batch_execute("COMMIT").unwrap();
+    assert_eq!(count_hits(&engine, "津波"), 0);
+    follower.step(&db, &engine).unwrap();
+    assert_eq!(count_hits(&engine, "津波"), 1);
+    assert_eq!(engine.checkpoint().unwrap(), newest_change(&db));
+    // The restarted follower sees the same, from its own state.
+    restarted.catch_up(&db, &engine).unwrap();
+    assert_eq!(count_hits(&engine, "津波"), 1);
+}
+
+async fn a_rolled_back_change_does_not_hold_the_follower(backend: Backend) {
+    let scratch = ScratchDir::new();
+    let target = fresh_database(backend, &scratch);
+    let db = Db::open(target.clone(), 4).unwrap();
+    db.migrate().unwrap();
+    let w = World::seed(&db);
+    let actor = Actor::Partner(PartnerId(w.partner_a.0));
+    let first = offer(&db, &actor, "防災アプリの提供");
+    let engine = SearchEngine::open_with(&scratch.0.join("index"), analyzers()).unwrap();
+    let mut follower = follow::Follower::default();
+    follower.catch_up(&db, &engine).unwrap();
+
+    // A writer draws a change id and, on PostgreSQL, stays open while another change
+    // commits after it (on SQLite writers take turns, so it rolls back first).
+    let mut doomed = raw_connection(&target);
+    let postgres = backend == Backend::Postgres;
+    doomed
+        .batch_execute(if postgres { "BEGIN" } else { "BEGIN IMMEDIATE" })
+        .unwrap();
+    index_log::record(&mut doomed, DocType::Offer, first).unwrap();
+    if postgres {
+        offer(&db, &actor, "防災無線の保守");
+        follower.step(&db, &engine).unwrap();
+        assert_eq!(count_hits(&engine, "防災"), 2);
+        assert!(engine.checkpoint().unwrap() < newest_change(&db));
+        doomed.batch_execute("ROLLBACK").unwrap();
+    } else {
+        doomed.batch_execute("ROLLBACK").unwrap();
+        offer(&db, &actor, "防災無線の保守");
+    }
+    // Its gap is passed as soon as the follower can know it will never fill: when every
+    // transaction that was open when the gap was seen has ended. Transaction ids are
+    // shared by the whole PostgreSQL server, so other tests' transactions (in their
+    // own databases) can delay that a little; nothing else does.
+    let settled = |follower: &mut follow::Follower| {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            follower.step(&db, &engine).unwrap();
+            if engine.checkpoint().unwrap() == newest_change(&db) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "the checkpoint stays before a rolled-back change"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    settled(&mut follower);
+    assert_eq!(count_hits(&engine, "防災"), 2);
+    // Later changes are applied at once, gap or not.
+    offer(&db, &actor, "防災士の派遣");
+    follower.step(&db, &engine).unwrap();
+    assert_eq!(count_hits(&engine, "防災"), 3);
+    settled(&mut follower);
+}
