@@ -193,10 +193,22 @@ impl Db {
         in_transaction(&mut conn, Access::Write, f)
     }
 
-    /// Runs `f` on one connection, in a transaction so that it reads one snapshot.
+    /// Runs `f` on one connection in a read transaction. On SQLite that is one
+    /// snapshot; on PostgreSQL (READ COMMITTED) each statement sees what was committed
+    /// when it began — use [`Db::read_snapshot`] where several statements must agree.
     pub fn read<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.conn()?;
         in_transaction(&mut conn, Access::Read, f)
+    }
+
+    /// Runs `f` in a read-only transaction whose statements all see one snapshot (on
+    /// PostgreSQL REPEATABLE READ; a SQLite read transaction already does).
+    pub fn read_snapshot<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut conn = self.conn()?;
+        in_transaction(&mut conn, Access::Snapshot, f)
     }
 
     pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
@@ -214,6 +226,7 @@ impl Db {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Access {
     Read,
+    Snapshot,
     Write,
 }
 
@@ -223,6 +236,12 @@ fn begin(conn: &mut AnyConnection, access: Access) -> diesel::QueryResult<()> {
         // fails at once (busy timeout or not) if another process wrote since it read.
         AnyConnection::Sqlite(c) if access == Access::Write => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        AnyConnection::Postgresql(c) if access == Access::Snapshot => {
+            AnsiTransactionManager::begin_transaction_sql(
+                c,
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            )
         }
         _ => <AnyConnection as Connection>::TransactionManager::begin_transaction(conn),
     }

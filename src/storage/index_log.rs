@@ -4,7 +4,6 @@
 //! PostgreSQL snapshot it was made under, so that a gap in the ids can be told apart
 //! from a transaction that has not committed yet (see `domain::search::follow`).
 
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
@@ -165,13 +164,7 @@ pub fn follow_view(
     limit: i64,
     pruned_key: &str,
 ) -> AppResult<View> {
-    let mut conn = db.conn()?;
-    let conn: &mut AnyConnection = &mut conn;
-    conn.transaction(|conn| {
-        if let AnyConnection::Postgresql(_) = conn {
-            // Must come before the first query of the transaction.
-            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        }
+    db.read_snapshot(|conn| {
         let snapshot = current_snapshot(conn)?;
         let next = pending(conn, after, limit)?;
         let mut filled = vec![];
@@ -206,12 +199,7 @@ fn between(conn: &mut AnyConnection, from: i64, to: i64) -> QueryResult<Vec<Chan
 
 /// The newest change id and the snapshot it was read in, together.
 pub fn max_id_with_snapshot(db: &Db) -> AppResult<(i64, Option<Snapshot>)> {
-    let mut conn = db.conn()?;
-    let conn: &mut AnyConnection = &mut conn;
-    conn.transaction(|conn| {
-        if let AnyConnection::Postgresql(_) = conn {
-            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        }
+    db.read_snapshot(|conn| {
         let snapshot = current_snapshot(conn)?;
         Ok((max_id(conn)?, snapshot))
     })
