@@ -90,7 +90,7 @@ struct Scores {
 impl Scores {
     /// Adds one need's ranking; returns (recall, reciprocal rank, ndcg) for it.
     fn add(&mut self, ranked: &[String], judged: &BTreeMap<String, u32>) -> (f64, f64, f64) {
-        let ranked = &ranked[..ranked.len().min(K)];
+        let ranked = ranked.get(..K).unwrap_or(ranked);
         let relevant = judged.values().filter(|g| **g > 0).count().max(1);
         let grade = |id: &String| judged.get(id).copied().unwrap_or(0);
         let recall = ranked.iter().filter(|id| grade(id) > 0).count() as f64 / relevant as f64;
@@ -229,7 +229,11 @@ pub fn run(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
                 &admin,
                 NewNeedInput {
                     municipality_code: Some(n.municipality_code.clone()),
-                    department_id: Some(departments[&key]),
+                    department_id: Some(
+                        *departments
+                            .get(&key)
+                            .ok_or_else(|| anyhow::anyhow!("no department {key:?}"))?,
+                    ),
                     zone: None,
                     title: n.title.clone(),
                     body: n.body.clone(),
@@ -269,7 +273,10 @@ pub fn run(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
             )?;
             partner_keys.insert(pk.clone(), r.partner.id.0.to_string());
         }
-        let partner = Actor::Partner(crate::domain::ids::PartnerId(partner_keys[&pk].parse()?));
+        let partner_id = partner_keys
+            .get(&pk)
+            .ok_or_else(|| anyhow::anyhow!("no partner {pk:?}"))?;
+        let partner = Actor::Partner(crate::domain::ids::PartnerId(partner_id.parse()?));
         let kind = match o.partner_kind.as_str() {
             "university" => "research",
             "npo" | "other" => "expertise",
@@ -304,7 +311,9 @@ pub fn run(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
         let Some(judged) = qrels.get(&n.id).filter(|j| j.values().any(|g| *g > 0)) else {
             continue;
         };
-        let id = need_db[&n.id];
+        let id = *need_db
+            .get(&n.id)
+            .ok_or_else(|| anyhow::anyhow!("need {} was not loaded", n.id))?;
         let hits = step(
             &n.id,
             matches::offers_for_need(

@@ -43,7 +43,8 @@ fn received_at(f: &Fields) -> Result<Option<chrono::DateTime<Utc>>, AppError> {
         return Ok(None);
     };
     let t = match f.opt("received_time") {
-        None => NaiveTime::from_hms_opt(9, 0, 0).expect("valid"),
+        // The office opens at 9:00 (a constant time; MIN only keeps this total).
+        None => NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN),
         Some(t) => NaiveTime::parse_from_str(&t, "%H:%M")
             .map_err(|_| AppError::field("received_time", "format", "HH:MM"))?,
     };

@@ -273,7 +273,10 @@ fn render_login(
     error: Option<String>,
     status: actix_web::http::StatusCode,
 ) -> HttpResponse {
-    let token = console_auth::new_form_token();
+    let Ok(token) = console_auth::new_form_token() else {
+        log::error!("the operating system's random source failed; no login form served");
+        return HttpResponse::ServiceUnavailable().finish();
+    };
     let body = html! {
         @if let Some(e) = &error {
             div.alert.error role="alert" id="login-error" { (e) }

@@ -52,10 +52,16 @@ impl From<ApiKeyRow> for KeyInfo {
     }
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+/// Bytes from the operating system's random source; its failure (no entropy source at
+/// all) ends the request with an internal error rather than a guessable key.
+pub(crate) fn random_bytes<const N: usize>() -> AppResult<[u8; N]> {
     let mut b = [0u8; N];
-    getrandom::fill(&mut b).expect("the operating system's random source failed");
-    b
+    getrandom::fill(&mut b).map_err(|e| {
+        AppError::internal(anyhow::anyhow!(
+            "the operating system's random source failed: {e}"
+        ))
+    })?;
+    Ok(b)
 }
 
 fn hash(key: &str) -> String {
@@ -75,11 +81,11 @@ pub enum KeyOwner {
 
 /// Creates a key inside the caller's transaction.
 pub fn issue(conn: &mut AnyConnection, owner: KeyOwner, label: &str) -> AppResult<IssuedKey> {
-    let prefix: String = random_bytes::<6>()
+    let prefix: String = random_bytes::<6>()?
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
     let key = format!("{KEY_PREFIX}{prefix}_{secret}");
     let (partner_id, staff_user_id) = match owner {
         KeyOwner::Partner(p) => (Some(p.0), None),

@@ -52,14 +52,16 @@ impl MunicipalityCode {
 
     /// The code of the prefecture this municipality lies in (itself for a prefecture).
     pub fn prefecture(&self) -> MunicipalityCode {
-        let d = digits::<6>(&self.0).expect("validated on parse");
+        // Six digits by construction (`parse` is the only way in); a zeroed fallback
+        // keeps this total rather than provably unreachable.
+        let d = digits::<6>(&self.0).unwrap_or([0; 6]);
         let base = [d[0], d[1], 0, 0, 0];
         let check = Self::check_digit(&base);
         Self(format!("{}{}000{}", d[0], d[1], check))
     }
 
     pub fn is_prefecture(&self) -> bool {
-        self.0[2..5] == *"000"
+        self.0.get(2..5) == Some("000")
     }
 }
 
@@ -201,7 +203,7 @@ const PREFECTURES: [&str; 47] = [
 impl MunicipalityCode {
     /// The name of the prefecture the code lies in.
     pub fn prefecture_name(&self) -> Option<&'static str> {
-        let n: usize = self.0[..2].parse().ok()?;
+        let n: usize = self.0.get(..2)?.parse().ok()?;
         PREFECTURES.get(n.checked_sub(1)?).copied()
     }
 }

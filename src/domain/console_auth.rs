@@ -30,10 +30,9 @@ pub const ABSOLUTE_HOURS: i64 = 24;
 pub const PASSWORD_MIN: usize = 10;
 pub const PASSWORD_MAX: usize = 200;
 
-fn random_token() -> String {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).expect("the operating system's random source failed");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+fn random_token() -> AppResult<String> {
+    let b = super::api_keys::random_bytes::<32>()?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
 fn hash_token(token: &str) -> String {
@@ -48,14 +47,13 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A random token for forms that come before a session (the login form's CSRF cookie).
-pub fn new_form_token() -> String {
+pub fn new_form_token() -> AppResult<String> {
     random_token()
 }
 
 /// The argon2id hash (PHC string) of a password.
 pub fn hash_password(password: &str) -> AppResult<String> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("the operating system's random source failed");
+    let salt = super::api_keys::random_bytes::<16>()?;
     let salt =
         SaltString::encode_b64(&salt).map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
     Argon2::default()
@@ -156,7 +154,8 @@ pub fn login(db: &Db, email: &str, password: &str) -> AppResult<Login> {
     if !good || user.status != "active" {
         return db.write(|conn| record_failure(conn, user.id, at));
     }
-    let token = random_token();
+    let token = random_token()?;
+    let csrf_token = random_token()?;
     db.write(|conn| {
         store::set_login_failures(conn, user.id, 0, None)?;
         store::delete_expired(conn, at, at - TimeDelta::hours(IDLE_HOURS))?;
@@ -165,7 +164,7 @@ pub fn login(db: &Db, email: &str, password: &str) -> AppResult<Login> {
             &NewSession {
                 token_hash: &hash_token(&token),
                 staff_user_id: user.id,
-                csrf_token: &random_token(),
+                csrf_token: &csrf_token,
                 created_at: at,
                 last_seen_at: at,
                 expires_at: at + TimeDelta::hours(ABSOLUTE_HOURS),
@@ -335,7 +334,7 @@ mod tests {
 
     #[test]
     fn tokens_are_random_and_hashed() {
-        let (a, b) = (random_token(), random_token());
+        let (a, b) = (random_token().unwrap(), random_token().unwrap());
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         assert_eq!(hash_token(&a).len(), 64);

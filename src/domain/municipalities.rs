@@ -198,7 +198,7 @@ pub fn create(db: &Db, actor: &Actor, input: NewMunicipalityInput) -> AppResult<
         .map(|(i, z)| c.line(&format!("zones/{i}"), z, 100))
         .collect();
     c.finish()?;
-    let code = code.expect("checked above");
+    let code = Check::checked(code, "code")?;
     db.write(|conn| {
         let at = now();
         let m = storage::municipalities::insert(

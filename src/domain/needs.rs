@@ -143,10 +143,12 @@ fn views(conn: &mut AnyConnection, rows: Vec<NeedRow>) -> AppResult<Vec<NeedView
                 if let std::collections::hash_map::Entry::Vacant(e) = zones.entry(z) {
                     e.insert(storage::municipalities::zone(conn, z)?.map(|z| z.name));
                 }
-                zones[&z].clone()
+                zones.get(&z).cloned().flatten()
             }
         };
-        let m = &municipalities[&r.municipality_id];
+        let m = municipalities
+            .get(&r.municipality_id)
+            .ok_or(AppError::NotFound("municipality"))?;
         out.push(NeedView {
             id: NeedId(r.id),
             municipality: MunicipalityRef {
@@ -155,7 +157,10 @@ fn views(conn: &mut AnyConnection, rows: Vec<NeedRow>) -> AppResult<Vec<NeedView
             },
             department: DepartmentRef {
                 id: DepartmentId(r.department_id),
-                name: departments[&r.department_id].clone(),
+                name: departments
+                    .get(&r.department_id)
+                    .cloned()
+                    .ok_or(AppError::NotFound("department"))?,
             },
             zone,
             desired_partner_kinds: kinds.remove(&r.id).unwrap_or_default(),
@@ -347,11 +352,12 @@ pub fn create(db: &Db, actor: &Actor, input: NewNeedInput) -> AppResult<NeedView
         );
         check_open_until(&mut c, status, input.open_until, None);
         c.finish()?;
-        let (Some(department), Some(field), Some(visibility), Some(status)) =
-            (department, field, visibility, status)
-        else {
-            unreachable!("field errors were reported above");
-        };
+        let (department, field, visibility, status) = (
+            Check::checked(department, "department_id")?,
+            Check::checked(field, "policy_field")?,
+            Check::checked(visibility, "visibility")?,
+            Check::checked(status, "status")?,
+        );
         let (published_at, closed_at) = stamps(status, None);
         let at = now();
         let row = storage::needs::insert(
@@ -446,11 +452,12 @@ pub fn update(db: &Db, actor: &Actor, id: NeedId, input: UpdateNeedInput) -> App
         let open_until = input.open_until.unwrap_or(row.open_until);
         check_open_until(&mut c, status, open_until, Some(&row));
         c.finish()?;
-        let (Some(department), Some(field), Some(visibility), Some(status)) =
-            (department, field, visibility, status)
-        else {
-            unreachable!("field errors were reported above");
-        };
+        let (department, field, visibility, status) = (
+            Check::checked(department, "department_id")?,
+            Check::checked(field, "policy_field")?,
+            Check::checked(visibility, "visibility")?,
+            Check::checked(status, "status")?,
+        );
         let (published_at, closed_at) = stamps(status, Some(&row));
         storage::needs::update(
             conn,

@@ -141,6 +141,13 @@ impl Check {
         parsed
     }
 
+    /// The value a check of `field` produced, after [`Check::finish`]. `None` can only
+    /// come with an error for the field, which `finish` has returned already; should a
+    /// check ever fail to report one, the field is reported now instead of a panic.
+    pub fn checked<T>(value: Option<T>, field: &str) -> Result<T, AppError> {
+        value.ok_or_else(|| AppError::field(field, "invalid", "is not valid"))
+    }
+
     pub fn finish(self) -> Result<(), AppError> {
         if self.errors.is_empty() {
             Ok(())

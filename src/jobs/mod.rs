@@ -58,13 +58,17 @@ impl Running {
         };
         let handle = std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || supervise(name, &job, body))
-            .expect("spawn a job thread");
-        Running {
-            stop,
-            live,
-            handle: Some(handle),
-        }
+            .spawn(move || supervise(name, &job, body));
+        // Without a thread the job is reported stopped, so /readyz says so.
+        let handle = match handle {
+            Ok(h) => Some(h),
+            Err(e) => {
+                log::error!("cannot start the {name} thread: {e}");
+                live.stopped();
+                None
+            }
+        };
+        Running { stop, live, handle }
     }
 
     /// The job's liveness record, for the process's `JobBoard`.

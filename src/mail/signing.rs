@@ -13,7 +13,8 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL
 /// The deployment's signing key, created on first use.
 pub fn key(conn: &mut AnyConnection) -> diesel::QueryResult<Vec<u8>> {
     let mut fresh = [0u8; 32];
-    getrandom::fill(&mut fresh).expect("the operating system's random source failed");
+    getrandom::fill(&mut fresh)
+        .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
     let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
     let stored = job_state::get_or_init(conn, KEY_NAME, &hex)?;
     Ok(stored.into_bytes())
@@ -21,11 +22,18 @@ pub fn key(conn: &mut AnyConnection) -> diesel::QueryResult<Vec<u8>> {
 
 /// HMAC-SHA256 (RFC 2104).
 fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(key));
+    // A key longer than the block is replaced by its digest; either way it is padded
+    // with zeros to the 64-byte block.
+    let digest;
+    let key = if key.len() > 64 {
+        digest = Sha256::digest(key);
+        digest.as_slice()
     } else {
-        k[..key.len()].copy_from_slice(key);
+        key
+    };
+    let mut k = [0u8; 64];
+    for (slot, b) in k.iter_mut().zip(key) {
+        *slot = *b;
     }
     let mut inner = Sha256::new();
     inner.update(k.map(|b| b ^ 0x36));

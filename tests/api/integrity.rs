@@ -337,17 +337,17 @@ async fn futures_join<A: std::future::Future, B: std::future::Future>(
     let mut b = Some(b);
     let (mut ra, mut rb) = (None, None);
     std::future::poll_fn(|cx| {
-        if let Some(f) = a.as_mut() {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
-                ra = Some(v);
-                a = None;
-            }
+        if let Some(f) = a.as_mut()
+            && let std::task::Poll::Ready(v) = f.as_mut().poll(cx)
+        {
+            ra = Some(v);
+            a = None;
         }
-        if let Some(f) = b.as_mut() {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
-                rb = Some(v);
-                b = None;
-            }
+        if let Some(f) = b.as_mut()
+            && let std::task::Poll::Ready(v) = f.as_mut().poll(cx)
+        {
+            rb = Some(v);
+            b = None;
         }
         if a.is_none() && b.is_none() {
             std::task::Poll::Ready(())

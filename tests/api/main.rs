@@ -1,4 +1,13 @@
 //! Integration tests: one binary driving the real HTTP app on SQLite and PostgreSQL.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unreachable,
+    reason = "tests: a failed assumption is a failed test"
+)]
 
 mod helpers;
 

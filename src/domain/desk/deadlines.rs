@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::municipality_of;
 use crate::domain::actor::Actor;
 use crate::domain::calendar::business_days_between;
-use crate::domain::error::AppResult;
+use crate::domain::error::{AppError, AppResult};
 use crate::domain::proposals::{Access, OPEN_STATES, ProposalView, local_date, views};
 use crate::domain::vocab::{ProposalState, Role};
 use crate::storage::models::ProposalRow;
@@ -117,7 +117,7 @@ pub fn deadlines(db: &Db, actor: &Actor, q: DeadlineQuery) -> AppResult<Deadline
                     .map(|(clock, due_on, left, p)| {
                         let proposal = views(conn, vec![p], access, false)?
                             .pop()
-                            .expect("one row in, one view out");
+                            .ok_or(AppError::NotFound("proposal"))?;
                         Ok(DeadlineItem {
                             clock,
                             due_on,

@@ -96,15 +96,14 @@ pub struct DeskStats {
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
     v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
+    let upper = *v.get(v.len() / 2)?;
+    Some(if v.len() % 2 == 1 {
+        upper
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+        // An even, non-empty list has an element before the upper middle.
+        let lower = *v.get(v.len() / 2 - 1)?;
+        (lower + upper) / 2.0
     })
 }
 
@@ -160,7 +159,8 @@ fn fiscal_year_start(d: NaiveDate) -> NaiveDate {
     } else {
         d.year() - 1
     };
-    NaiveDate::from_ymd_opt(y, 4, 1).expect("April 1 exists")
+    // April 1 exists in every year chrono knows; the fallback only keeps this total.
+    NaiveDate::from_ymd_opt(y, 4, 1).unwrap_or(d)
 }
 
 pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {

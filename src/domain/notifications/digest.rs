@@ -226,7 +226,10 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
             }
             let (mut digests, mut count) = (0, 0);
             for (email, items) in by_recipient {
-                let first = items[0];
+                // Each list got its first item when its entry was made.
+                let Some(&first) = items.first() else {
+                    continue;
+                };
                 let locale = Locale::from_db(&first.locale);
                 let name = first
                     .recipient_name

@@ -385,7 +385,7 @@ pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<Propos
         crate::domain::calendar::check_date(&mut c, "received_at", Some(local_date(received_at)));
     }
     c.finish()?;
-    let channel = channel.expect("checked");
+    let channel = Check::checked(channel, "channel")?;
     db.write(|conn| {
         let code = match (&input.municipality_code, staff.municipality) {
             (Some(code), None) => Some(code.clone()),

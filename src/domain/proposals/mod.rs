@@ -260,7 +260,9 @@ pub fn views(
                 name: m.name,
             });
         }
-        let m = &municipalities[&r.municipality_id];
+        let m = municipalities
+            .get(&r.municipality_id)
+            .ok_or(AppError::NotFound("municipality"))?;
         let need = match r.need_id {
             Some(n) => storage::needs::find(conn, n)?.map(|n| LinkRef {
                 id: n.id,

@@ -96,9 +96,9 @@ pub fn similar_proposals(
             if row.municipality_id != p.municipality_id {
                 continue;
             }
-            let proposal = views(conn, vec![row], Access::Desk, false)?
-                .pop()
-                .expect("one row in, one view out");
+            let Some(proposal) = views(conn, vec![row], Access::Desk, false)?.pop() else {
+                continue;
+            };
             out.push(SimilarProposal {
                 proposal,
                 normalized_score: h.normalized,

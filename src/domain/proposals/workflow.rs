@@ -399,7 +399,7 @@ pub fn transition(
         }
     }
     c.finish()?;
-    let to = to.expect("checked");
+    let to = Check::checked(to, "to")?;
     let allowed: &[Access] = if to == ProposalState::Withdrawn {
         &[Access::Desk, Access::Proposer]
     } else {
