@@ -325,6 +325,12 @@ struct Client {
 
 const TOWNS: [&str; 2] = ["141003", "281000"];
 
+/// Reads that once panicked mid-transaction (dates at the edge of chrono's range).
+const POISON: [&str; 2] = [
+    "/api/v1/proposals?from=-262143-01-01",
+    "/api/v1/desk/stats?to=%2B262142-12-31",
+];
+
 impl Client {
     /// Writes until `stop` or until the server is gone; what it learns goes to `record`.
     fn run(&mut self, addr: &str, rng: &mut Rng, stop: &AtomicBool, record: &Mutex<Record>) {
@@ -335,6 +341,14 @@ impl Client {
             self.sent += 1;
             let n = self.sent;
             let sent = match (self.desk_of, rng.below(10)) {
+                (Some(_), 0) => {
+                    // Requests that made a handler panic inside its transaction. Whatever
+                    // they answer, a panic must not cost the writes that follow it.
+                    let path = POISON[rng.below(POISON.len() as u64) as usize];
+                    let sent = http(addr, "GET", path, Some(&self.key), &[], None);
+                    count(record, &sent);
+                    sent
+                }
                 (Some(town), _) => {
                     let title = format!("chaos {} {n} 電話で受けた提案", self.name);
                     let body = json!({
@@ -644,6 +658,8 @@ fn kill_during_intake(backend: Backend) {
     );
 
     // 1. Through the API: each acknowledged proposal, as its municipality's desk sees it.
+    // All losses are listed, not only the first: how many tells a lot about the cause.
+    let mut lost = vec![];
     for a in &record.acked {
         let r = http(
             &server.addr,
@@ -656,18 +672,28 @@ fn kill_during_intake(backend: Backend) {
         let Sent::Answered(r) = r else {
             panic!("the restarted server does not answer");
         };
-        assert_eq!(
-            r.status, 200,
-            "proposal {} ({}) was answered 2xx with receipt {} but is gone: {}\n(seed {seed})",
-            a.id, a.title, a.receipt, r.body
-        );
-        assert_eq!(
-            r.body["receipt_number"],
-            a.receipt.as_str(),
-            "(seed {seed})"
-        );
-        assert_eq!(r.body["title"], a.title.as_str(), "(seed {seed})");
+        if r.status != 200 {
+            lost.push(format!(
+                "{} {} ({}): {}",
+                a.id, a.receipt, a.title, r.status
+            ));
+        } else if r.body["receipt_number"] != a.receipt.as_str()
+            || r.body["title"] != a.title.as_str()
+        {
+            // SQLite hands a lost row's id to a later proposal.
+            lost.push(format!(
+                "{} {} ({}): the id now holds {} ({})",
+                a.id, a.receipt, a.title, r.body["receipt_number"], r.body["title"]
+            ));
+        }
     }
+    assert!(
+        lost.is_empty(),
+        "{} of {} proposals answered 2xx are lost (id, receipt, title: now):\n{}\n(seed {seed})",
+        lost.len(),
+        record.acked.len(),
+        lost.join("\n")
+    );
     server.kill();
 
     // 2. In the database, with the server gone.
