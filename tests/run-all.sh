@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against real servers. It starts a throwaway
 # PostgreSQL server (the integration tests create one database per test on it), runs
-# `cargo test`, and stops the server again. Extra arguments go to `cargo test`.
+# `cargo test`, fuzzes the API with schemathesis (tests/fuzz.sh), and stops the server
+# again. Extra arguments go to `cargo test`.
+#
+# The fuzz step takes about four minutes, so it runs on a full run only: a filtered run
+# (any argument, e.g. `tests/run-all.sh -- chaos`) skips it. KYOSO_TEST_FUZZ=1 runs it
+# anyway, KYOSO_TEST_FUZZ=0 skips it always.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,3 +68,13 @@ if [ ! -f tests/accessibility/node_modules/axe-core/axe.min.js ]; then
 fi
 
 cargo test --workspace --locked "$@"
+
+fuzz=${KYOSO_TEST_FUZZ:-}
+if [ -z "$fuzz" ]; then
+  if [ $# -eq 0 ]; then fuzz=1; else fuzz=0; fi
+fi
+if [ "$fuzz" = 1 ]; then
+  tests/fuzz.sh
+else
+  echo "fuzzing skipped (a filtered run, or KYOSO_TEST_FUZZ=0); KYOSO_TEST_FUZZ=1 runs it"
+fi

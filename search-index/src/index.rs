@@ -254,6 +254,29 @@ impl SearchIndex {
         &self.inner.analyzers
     }
 
+    /// Every document the last commit holds, as (type, id, `updated_at_unix`), sorted.
+    /// Read from the fast fields, so it is cheap enough to compare a whole index with
+    /// its database (the crash tests do; a consistency check could).
+    pub fn inventory(&self) -> Result<Vec<(DocType, i64, i64)>> {
+        let searcher = self.searcher();
+        let mut out = Vec::with_capacity(searcher.num_docs() as usize);
+        for segment in searcher.segment_readers() {
+            let ff = segment.fast_fields();
+            let (kind, id, updated) = (ff.u64("kind")?, ff.i64("id")?, ff.i64("updated_at")?);
+            for doc in segment.doc_ids_alive() {
+                // Every document this code writes carries all three; one without them
+                // is listed as the impossible (need, 0), so a comparison reports it.
+                let t = kind.first(doc).and_then(DocType::from_code);
+                out.push(match (t, id.first(doc)) {
+                    (Some(t), Some(id)) => (t, id, updated.first(doc).unwrap_or(0)),
+                    _ => (DocType::Need, 0, 0),
+                });
+            }
+        }
+        out.sort_by_key(|(t, id, _)| (t.code(), *id));
+        Ok(out)
+    }
+
     /// The directory, or `None` for an in-memory index.
     pub fn dir(&self) -> Option<&Path> {
         self.inner.dir.as_deref()

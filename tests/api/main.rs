@@ -13,6 +13,7 @@ mod helpers;
 
 mod authorization;
 mod browser;
+mod chaos;
 mod cli;
 mod compose;
 mod console;

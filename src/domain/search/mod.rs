@@ -2,6 +2,7 @@
 //! derived from the database), keeping it in step with the index change log, and the
 //! searches and matches the API offers.
 
+pub mod consistency;
 pub mod documents;
 pub mod follow;
 pub mod matches;
