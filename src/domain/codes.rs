@@ -263,4 +263,50 @@ mod tests {
             Err(CodeError::Shape(13))
         );
     }
+
+    /// The check digit of five digits, computed independently of `parse`.
+    fn with_check(base: [u32; 5]) -> String {
+        let sum: u32 = base.iter().zip([6, 5, 4, 3, 2]).map(|(d, w)| d * w).sum();
+        let check = (11 - sum % 11) % 10;
+        base.iter()
+            .chain([check].iter())
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    proptest::proptest! {
+        // Whatever a client sends, parsing answers Ok or an error, never a panic.
+        #[test]
+        fn any_text_parses_or_is_refused(s in "\\PC{0,20}") {
+            let _ = MunicipalityCode::parse(&s);
+            let _ = CorporateNumber::parse(&s);
+            let _ = Region::parse(&s);
+        }
+
+        #[test]
+        fn any_digits_parse_or_are_refused(s in "[0-9]{0,14}") {
+            if let Ok(code) = MunicipalityCode::parse(&s) {
+                proptest::prop_assert_eq!(code.as_str(), s.as_str());
+                let pref = code.prefecture();
+                proptest::prop_assert!(MunicipalityCode::parse(pref.as_str()).is_ok());
+                let _ = code.prefecture_name();
+                proptest::prop_assert_eq!(Region::covering(&code).len() >= 2, true);
+            }
+            if let Ok(n) = CorporateNumber::parse(&s) {
+                proptest::prop_assert_eq!(n.as_str(), s.as_str());
+            }
+        }
+
+        #[test]
+        fn a_right_check_digit_is_accepted_and_a_wrong_one_refused(
+            base in proptest::array::uniform5(0u32..10),
+            wrong in 1u32..10,
+        ) {
+            let good = with_check(base);
+            proptest::prop_assert!(MunicipalityCode::parse(&good).is_ok(), "{}", good);
+            let last = good.chars().last().and_then(|c| c.to_digit(10)).unwrap_or(0);
+            let bad = format!("{}{}", &good[..5], (last + wrong) % 10);
+            proptest::prop_assert_eq!(MunicipalityCode::parse(&bad), Err(CodeError::CheckDigit));
+        }
+    }
 }

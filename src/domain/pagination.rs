@@ -92,4 +92,19 @@ mod tests {
         assert!(PageRequest::parse(None, Some(0)).is_err());
         assert!(PageRequest::parse(None, Some(101)).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_cursor_and_limit_parse_or_are_refused(
+            cursor in "\\PC{0,40}",
+            limit in proptest::num::i64::ANY,
+        ) {
+            let _ = PageRequest::parse(Some(&cursor), Some(limit));
+        }
+
+        #[test]
+        fn every_cursor_the_api_returns_reads_back(id in 1i64..=i64::MAX) {
+            proptest::prop_assert_eq!(decode(&encode(id)).unwrap(), id);
+        }
+    }
 }

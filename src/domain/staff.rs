@@ -109,7 +109,10 @@ pub fn create(db: &Db, actor: Option<&Actor>, input: NewStaffInput) -> AppResult
         &Locale::expected(),
     );
     c.finish()?;
-    let (role, locale) = (Check::checked(role, "role")?, Check::checked(locale, "locale")?);
+    let (role, locale) = (
+        Check::checked(role, "role")?,
+        Check::checked(locale, "locale")?,
+    );
     db.write(|conn| {
         let municipality = match (
             &input.municipality_code,

@@ -189,4 +189,24 @@ mod tests {
         c.line("title", "子育て支援", 5);
         assert!(c.finish().is_ok());
     }
+
+    proptest::proptest! {
+        // Any text: the checks never panic, and what they accept fits the limits the
+        // database's CHECK constraints enforce.
+        #[test]
+        fn texts_are_checked_without_panics(s in "\\PC{0,300}|[\\x00-\\x7f]{0,300}", max in 1usize..250) {
+            let mut c = Check::new();
+            let line = c.line("title", &s, max);
+            let text = c.text("body", &s, max, true);
+            let _ = c.email("email", &s);
+            let _ = c.url("url", Some(&s));
+            let _ = c.opt_line("name", Some(&s), max);
+            let rejected = c.finish().is_err();
+            if !rejected {
+                proptest::prop_assert!(line.chars().count() <= max);
+                proptest::prop_assert!(text.chars().count() <= max);
+                proptest::prop_assert!(!line.chars().any(char::is_control));
+            }
+        }
+    }
 }

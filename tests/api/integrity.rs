@@ -2,6 +2,7 @@
 //! pooled connection, absurd dates from outside are refused before any arithmetic, and
 //! parallel workflow actions on one proposal run one after the other.
 
+use chrono::Datelike;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -12,6 +13,7 @@ use crate::helpers::{Backend, TestApp, World};
 use crate::on_both_backends;
 
 on_both_backends!(
+    any_date_from_outside_is_answered_never_with_a_5xx,
     a_panic_inside_a_write_leaves_later_writes_durable,
     absurd_dates_are_refused_and_nothing_answered_201_is_lost,
     parallel_final_transitions_have_one_winner,
@@ -203,6 +205,84 @@ async fn absurd_dates_are_refused_and_nothing_answered_201_is_lost(backend: Back
         .map(|(_, n)| n.rsplit('-').next().unwrap().parse().unwrap())
         .collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5], "{numbers:?}");
+}
+
+/// Property: any date chrono can represent (the type's limits included), as a query
+/// parameter or in a body, is answered 2xx when the calendar knows it and 422 naming the
+/// field when not — never 5xx. Values are drawn by proptest with a fixed seed.
+async fn any_date_from_outside_is_answered_never_with_a_5xx(backend: Backend) {
+    use chrono::NaiveDate;
+    use proptest::strategy::{Strategy, ValueTree};
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let desk = w.yokohama.desk_key.as_str();
+    let r = app
+        .post(
+            "/api/v1/proposals",
+            Some(w.partner_a.1.as_str()),
+            &proposal("日付の検査"),
+        )
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    let (min, max) = (
+        NaiveDate::MIN.num_days_from_ce(),
+        NaiveDate::MAX.num_days_from_ce(),
+    );
+    let known = (
+        kyoso::domain::calendar::FIRST_DATE.num_days_from_ce(),
+        kyoso::domain::calendar::LAST_DATE.num_days_from_ce(),
+    );
+    // Half anywhere in the type, a quarter near each end of the known span, and the
+    // type's own limits.
+    let days = proptest::prop_oneof![
+        min..=max,
+        (known.0 - 400)..(known.0 + 400),
+        (known.1 - 400)..(known.1 + 400),
+        proptest::strategy::Just(min),
+        proptest::strategy::Just(max),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    for _ in 0..48 {
+        let n = days.new_tree(&mut runner).unwrap().current();
+        let d = NaiveDate::from_num_days_from_ce_opt(n).unwrap();
+        let in_range = kyoso::domain::calendar::is_known(d);
+        let text = d.to_string();
+        let query = text.replace('+', "%2B");
+        for (path, field) in [
+            (format!("/api/v1/proposals?from={query}"), "from"),
+            (
+                format!("/api/v1/desk/stats?from=2000-01-01&to={query}"),
+                "to",
+            ),
+        ] {
+            let r = app.get(&path, Some(desk)).await;
+            if in_range {
+                assert_eq!(r.status, 200, "{path}: {}", r.text);
+            } else {
+                r.assert_problem(422, "invalid");
+                assert_eq!(
+                    r.field_codes(),
+                    [(field.into(), "out_of_range".into())],
+                    "{path}"
+                );
+            }
+        }
+        let r = app
+            .post(
+                &format!("/api/v1/proposals/{id}/extend"),
+                Some(desk),
+                &json!({"clock": "decision", "until": text, "reason": "検査のため"}),
+            )
+            .await;
+        assert!(r.status.as_u16() < 500, "{text}: {}", r.text);
+        if !in_range {
+            assert_eq!(
+                r.field_codes(),
+                [("until".into(), "out_of_range".into())],
+                "{text}"
+            );
+        }
+    }
 }
 
 /// A proposal of Yokohama's, routed and in dialogue, ready for a final decision.
