@@ -70,7 +70,7 @@ fn check_transition(from: ProposalState, to: ProposalState) -> AppResult<()> {
 /// Business days the department has to answer the desk after routing: the proposer's
 /// target less two days for the desk to reply, but at least two.
 fn department_days(first_response_days: i32) -> u32 {
-    (first_response_days - 2).max(2) as u32
+    first_response_days.saturating_sub(2).max(2).unsigned_abs()
 }
 
 struct Event<'a> {
