@@ -18,8 +18,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let analyzers = Analyzers::load(Path::new(data_dir), Path::new(DEFAULT_IPADIC_DIR));
     eprintln!("{}", analyzers.status());
-    if files.first().map(String::as_str) == Some("--words") {
-        for word in &files[1..] {
+    if let Some((flag, words)) = files.split_first()
+        && flag == "--words"
+    {
+        for word in words {
             let pieces: Vec<String> = analyzers
                 .ja_index_tokens(word)
                 .into_iter()
@@ -34,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for line in std::fs::read_to_string(file)?.lines() {
             let v: serde_json::Value = serde_json::from_str(line)?;
             for key in ["title", "body"] {
-                let text = v[key].as_str().unwrap_or_default();
+                let text = v.get(key).and_then(|t| t.as_str()).unwrap_or_default();
                 let norm = search_index::analysis::normalize::normalize(text);
                 for run in loanword_runs(&norm) {
                     *runs.entry(run).or_default() += 1;

@@ -288,12 +288,13 @@ pub fn bench_match(
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     times.sort_by(f64::total_cmp);
+    // The nearest-rank percentile; 0 without measurements.
     let pct = |p: f64| {
-        if times.is_empty() {
-            0.0
-        } else {
-            times[((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1]
-        }
+        let rank = (p * times.len() as f64).ceil() as usize;
+        times
+            .get(rank.clamp(1, times.len().max(1)) - 1)
+            .copied()
+            .unwrap_or(0.0)
     };
     Ok(BenchMatchReport {
         requests: times.len(),

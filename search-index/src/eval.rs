@@ -204,8 +204,8 @@ fn score_system(
             continue;
         }
         judged += 1;
-        let ranked = rank(need)?;
-        let ranked = &ranked[..ranked.len().min(K)];
+        let mut ranked = rank(need)?;
+        ranked.truncate(K);
         let relevant = rels.values().filter(|g| **g > 0).count();
         let found = ranked
             .iter()

@@ -448,8 +448,12 @@ fn term_presence(
                     if postings.doc() == TERMINATED {
                         break;
                     }
-                    if postings.doc() <= doc && postings.seek(doc) == doc {
-                        out[hi][ti] = true;
+                    if postings.doc() <= doc
+                        && postings.seek(doc) == doc
+                        && let Some(present) = out.get_mut(hi).and_then(|row| row.get_mut(ti))
+                    {
+                        // Always there: `hi` enumerates `hits`, `ti` `terms`.
+                        *present = true;
                     }
                 }
             }

@@ -124,8 +124,7 @@ pub fn parse(input: &str) -> Result<ParsedQuery, QueryError> {
         .collect();
     let mut terms = Vec::new();
     let mut i = 0;
-    while i < text.len() {
-        let c = text[i];
+    while let Some(&c) = text.get(i) {
         if c.is_whitespace() {
             i += 1;
             continue;
@@ -144,22 +143,26 @@ pub fn parse(input: &str) -> Result<ParsedQuery, QueryError> {
                 }
             }
         }
-        let quoted = is_quote(text[i]);
+        let quoted = text.get(i).copied().is_some_and(is_quote);
         let start = if quoted { i + 1 } else { i };
         let mut end = start;
         if quoted {
             // An unbalanced quote runs to the end of the input.
-            while end < text.len() && !is_quote(text[end]) {
+            while text.get(end).is_some_and(|&c| !is_quote(c)) {
                 end += 1;
             }
             i = end + 1;
         } else {
-            while end < text.len() && !text[end].is_whitespace() && !is_quote(text[end]) {
+            while text
+                .get(end)
+                .is_some_and(|&c| !c.is_whitespace() && !is_quote(c))
+            {
                 end += 1;
             }
             i = end;
         }
-        let word: String = text[start..end].iter().collect();
+        // start <= end <= text.len(): an empty word when the input ends in a quote.
+        let word: String = text.get(start..end).unwrap_or_default().iter().collect();
         let word = word.trim();
         if !word.is_empty() {
             terms.push(QueryTerm {
@@ -233,18 +236,23 @@ pub fn word_query(text: &str, analyzers: &Analyzers, f: &Fields) -> Option<Box<d
     let ja = analyzers.ja_query_tokens(text);
     let bi = analyzers.bigram_query_tokens(text);
     let ja_is_bigram = analyzers.mode() == AnalysisMode::BigramOnly;
-    let mut tiers: [Vec<Box<dyn Query>>; 2] = [Vec::with_capacity(2), Vec::with_capacity(2)];
-    for (tier, field, tokens, boost, bigram) in [
-        (0, f.title_ja, &ja, TITLE_JA_BOOST, ja_is_bigram),
-        (0, f.body_ja, &ja, BODY_JA_BOOST, ja_is_bigram),
-        (1, f.title_bi, &bi, TITLE_BI_BOOST, true),
-        (1, f.body_bi, &bi, BODY_BI_BOOST, true),
+    let mut primary: Vec<Box<dyn Query>> = Vec::with_capacity(2);
+    let mut fallback: Vec<Box<dyn Query>> = Vec::with_capacity(2);
+    for (in_fallback, field, tokens, boost, bigram) in [
+        (false, f.title_ja, &ja, TITLE_JA_BOOST, ja_is_bigram),
+        (false, f.body_ja, &ja, BODY_JA_BOOST, ja_is_bigram),
+        (true, f.title_bi, &bi, TITLE_BI_BOOST, true),
+        (true, f.body_bi, &bi, BODY_BI_BOOST, true),
     ] {
         if let Some(q) = field_query(field, tokens, bigram) {
-            tiers[tier].push(Box::new(BoostQuery::new(q, boost)));
+            let tier = if in_fallback {
+                &mut fallback
+            } else {
+                &mut primary
+            };
+            tier.push(Box::new(BoostQuery::new(q, boost)));
         }
     }
-    let [primary, fallback] = tiers;
     let q = AnyOfQuery::tiered(primary, fallback);
     (!q.is_empty()).then(|| Box::new(q) as Box<dyn Query>)
 }
@@ -266,8 +274,8 @@ fn field_query(field: Field, tokens: &[Token], bigram: bool) -> Option<Box<dyn Q
                 Some(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)))
             }
         }
-        many => {
-            let first = many[0].position;
+        many @ [head, ..] => {
+            let first = head.position;
             let terms = many
                 .iter()
                 .map(|t| {

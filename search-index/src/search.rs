@@ -194,12 +194,22 @@ impl<'a> Identities<'a> {
     }
 
     pub(crate) fn read(&mut self, addr: DocAddress) -> Result<(DocType, i64)> {
-        let slot = &mut self.columns[addr.segment_ord as usize];
-        if slot.is_none() {
-            let ff = self.searcher.segment_reader(addr.segment_ord).fast_fields();
-            *slot = Some((ff.u64("kind")?, ff.i64("id")?));
-        }
-        let (kind, id) = slot.as_ref().expect("opened above");
+        // An address from another searcher could name a segment this one
+        // lacks; checking here also keeps `segment_reader` from panicking.
+        let Some(slot) = self.columns.get_mut(addr.segment_ord as usize) else {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "no segment #{} in this searcher",
+                addr.segment_ord
+            ))
+            .into());
+        };
+        let (kind, id) = match slot {
+            Some(columns) => columns,
+            None => {
+                let ff = self.searcher.segment_reader(addr.segment_ord).fast_fields();
+                slot.insert((ff.u64("kind")?, ff.i64("id")?))
+            }
+        };
         let kind = kind.first(addr.doc_id).unwrap_or(0);
         let id = id.first(addr.doc_id).unwrap_or(0);
         Ok((DocType::from_code(kind).unwrap_or(DocType::Need), id))

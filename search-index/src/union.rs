@@ -89,10 +89,10 @@ struct AnyOfWeight {
 
 impl Weight for AnyOfWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let mut children = Vec::new();
-        let mut tier_start = Vec::new();
+        let mut tiers = Vec::with_capacity(self.tiers.len());
+        let mut clauses = 0;
         for tier in &self.tiers {
-            let start = children.len();
+            let mut children = Vec::new();
             for w in tier {
                 let s = w.scorer(reader, boost)?;
                 if s.doc() != TERMINATED {
@@ -102,20 +102,19 @@ impl Weight for AnyOfWeight {
                     });
                 }
             }
-            if children.len() > start {
-                tier_start.push(start);
+            clauses += children.len();
+            if !children.is_empty() {
+                tiers.push(children);
             }
         }
-        if children.len() <= 1 {
+        if clauses <= 1 {
             // One clause (or none): it is the union.
-            return Ok(children
+            return Ok(tiers
                 .pop()
+                .and_then(|mut tier| tier.pop())
                 .map_or_else(|| Box::new(EmptyScorer) as Box<dyn Scorer>, |c| c.scorer));
         }
-        tier_start.push(children.len());
-        let tiers = tier_start.windows(2).map(|w| (w[0], w[1])).collect();
         let mut scorer = AnyOfScorer {
-            children,
             tiers,
             doc: 0,
             scoring_tier: 0,
@@ -210,9 +209,8 @@ impl Child {
 }
 
 struct AnyOfScorer {
-    children: Vec<Child>,
-    /// Child index ranges of the non-empty tiers, in order.
-    tiers: Vec<(usize, usize)>,
+    /// The clauses of the non-empty tiers, in order.
+    tiers: Vec<Vec<Child>>,
     doc: DocId,
     /// The tier that scores `doc`.
     scoring_tier: usize,
@@ -222,35 +220,43 @@ impl AnyOfScorer {
     /// Move to the first match ≥ `t`: the first tier is walked with `next`,
     /// the later tiers are only probed below the first tier's next match.
     fn settle_from(&mut self, t: DocId) -> DocId {
-        let (s0, e0) = self.tiers[0];
+        let Some((first, later)) = self.tiers.split_first_mut() else {
+            // No clause: nothing matches (the weight never builds this).
+            self.doc = TERMINATED;
+            return TERMINATED;
+        };
         let mut upper = TERMINATED;
-        for c in &mut self.children[s0..e0] {
+        for c in first.iter_mut() {
             upper = upper.min(c.next(t));
         }
         self.doc = upper;
         self.scoring_tier = 0;
         // Later tiers: look for a match in [t, upper), smallest first.
-        for tier in 1..self.tiers.len() {
-            let (s, e) = self.tiers[tier];
-            // The lowest candidate of this tier below the best match so far.
-            while let Some((i, at)) = self.children[s..e]
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (s + i, c.pos().max(t)))
-                .filter(|&(_, at)| at < self.doc)
-                .min_by_key(|&(_, at)| at)
-            {
-                if self.children[i].probe(at) {
+        for (tier_no, tier) in (1..).zip(later.iter_mut()) {
+            loop {
+                let best = self.doc;
+                // The lowest candidate of this tier below the best match so far.
+                let Some((c, at)) = tier
+                    .iter_mut()
+                    .map(|c| {
+                        let at = c.pos().max(t);
+                        (c, at)
+                    })
+                    .filter(|&(_, at)| at < best)
+                    .min_by_key(|&(_, at)| at)
+                else {
+                    break;
+                };
+                if c.probe(at) {
                     self.doc = at;
-                    self.scoring_tier = tier;
+                    self.scoring_tier = tier_no;
                 }
             }
         }
         if self.doc != TERMINATED && self.scoring_tier > 0 {
             // Settle every clause of the scoring tier on `doc`.
-            let (s, e) = self.tiers[self.scoring_tier];
             let doc = self.doc;
-            for c in &mut self.children[s..e] {
+            for c in self.tiers.get_mut(self.scoring_tier).into_iter().flatten() {
                 c.probe(doc);
             }
         }
@@ -277,20 +283,21 @@ impl DocSet for AnyOfScorer {
         if target >= TERMINATED {
             return SeekDangerResult::SeekLowerBound(TERMINATED);
         }
-        for (tier, &(s, e)) in self.tiers.iter().enumerate() {
+        for (tier_no, tier) in self.tiers.iter_mut().enumerate() {
             let mut found = false;
-            for c in &mut self.children[s..e] {
+            for c in tier.iter_mut() {
                 found |= c.probe(target);
             }
             if found {
                 self.doc = target;
-                self.scoring_tier = tier;
+                self.scoring_tier = tier_no;
                 return SeekDangerResult::Found;
             }
         }
         let bound = self
-            .children
+            .tiers
             .iter()
+            .flatten()
             .map(Child::pos)
             .min()
             .unwrap_or(TERMINATED);
@@ -302,23 +309,23 @@ impl DocSet for AnyOfScorer {
     }
 
     fn size_hint(&self) -> u32 {
-        self.children
+        self.tiers
             .iter()
+            .flatten()
             .map(|c| c.scorer.size_hint())
             .fold(0u32, u32::saturating_add)
     }
 
     fn cost(&self) -> u64 {
-        self.children.iter().map(|c| c.scorer.cost()).sum()
+        self.tiers.iter().flatten().map(|c| c.scorer.cost()).sum()
     }
 }
 
 impl Scorer for AnyOfScorer {
     fn score(&mut self) -> Score {
         let doc = self.doc;
-        let (s, e) = self.tiers[self.scoring_tier];
         let mut score = 0.0;
-        for c in &mut self.children[s..e] {
+        for c in self.tiers.get_mut(self.scoring_tier).into_iter().flatten() {
             if c.is_on(doc) {
                 score += c.scorer.score();
             }

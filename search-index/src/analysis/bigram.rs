@@ -72,10 +72,10 @@ impl BigramTokenizer {
         // Runs of one class, separators left out.
         let mut runs: Vec<(Class, usize, usize)> = Vec::new();
         let mut i = 0;
-        while i < chars.len() {
-            let class = class_of(chars[i].c);
+        while let Some(first) = chars.get(i) {
+            let class = class_of(first.c);
             let mut j = i + 1;
-            while j < chars.len() && class_of(chars[j].c) == class {
+            while chars.get(j).is_some_and(|ch| class_of(ch.c) == class) {
                 j += 1;
             }
             if class != Class::Separator {
@@ -124,8 +124,15 @@ impl TokenStream for BigramTokenStream {
         while let Some(&(from, to)) = self.spans.get(self.next) {
             let position = self.next;
             self.next += 1;
-            let chars = &self.chars[from as usize..to as usize];
-            let (start, end) = (chars[0].from, chars[chars.len() - 1].to);
+            // Spans are non-empty ranges of `chars` (see `stream`), so
+            // this never skips; a bad span would only lose its token.
+            let Some(chars) = self.chars.get(from as usize..to as usize) else {
+                continue;
+            };
+            let (Some(first), Some(last)) = (chars.first(), chars.last()) else {
+                continue;
+            };
+            let (start, end) = (first.from, last.to);
             if end - start > MAX_TOKEN_BYTES {
                 // Too long to be searched; its position stays used.
                 continue;
@@ -231,7 +238,13 @@ mod tests {
         };
         let text = "ＡＩ活用";
         let toks = d.tokens(text);
-        assert_eq!(&text[toks[0].offset_from..toks[0].offset_to], "ＡＩ");
-        assert_eq!(&text[toks[1].offset_from..toks[1].offset_to], "活用");
+        assert_eq!(
+            text.get(toks[0].offset_from..toks[0].offset_to),
+            Some("ＡＩ")
+        );
+        assert_eq!(
+            text.get(toks[1].offset_from..toks[1].offset_to),
+            Some("活用")
+        );
     }
 }

@@ -60,7 +60,13 @@ impl JaTokenizer {
                 let (from, to) = (m.byte_start, m.byte_end);
                 // IPADIC files unknown symbols (-, ・, emoji) as 名詞/サ変接続, so
                 // the part of speech alone does not catch all punctuation.
-                if !norm.text[from..to].chars().any(is_word_char) {
+                // lindera's ranges are char ranges of the text it was given;
+                // one that is not is dropped like punctuation.
+                let is_word = norm
+                    .text
+                    .get(from..to)
+                    .is_some_and(|surface| surface.chars().any(is_word_char));
+                if !is_word {
                     continue;
                 }
                 let form = scratch.form(m.word_id, || decide(&m.details()));
@@ -69,7 +75,7 @@ impl JaTokenizer {
                         from,
                         to,
                         position,
-                        form: form.clone(),
+                        form,
                     });
                 }
             }
@@ -113,7 +119,11 @@ impl TokenStream for JaTokenStream {
             t.text.clear();
             match &m.form {
                 Form::Drop => continue,
-                Form::Surface => t.text.push_str(self.norm.text[m.from..m.to].trim()),
+                // Checked in `stream`: `from..to` is a char range of the text.
+                Form::Surface => {
+                    t.text
+                        .push_str(self.norm.text.get(m.from..m.to).unwrap_or_default().trim());
+                }
                 Form::Base(base) => t.text.push_str(base),
             }
             fold_long_vowel(&mut t.text);
@@ -178,22 +188,32 @@ impl Scratch {
         }
     }
 
-    fn form(&mut self, word: WordId, decide: impl FnOnce() -> Form) -> &Form {
-        let table = match word.lex_type() {
-            LexType::System => 0,
-            LexType::User => 1,
-            LexType::Unknown => 2,
+    /// The entry's form (cloning it is cheap: at most an `Arc`).
+    fn form(&mut self, word: WordId, decide: impl FnOnce() -> Form) -> Form {
+        let [system, user, unknown] = &mut self.slots;
+        let slots = match word.lex_type() {
+            LexType::System => system,
+            LexType::User => user,
+            LexType::Unknown => unknown,
         };
-        let slots = &mut self.slots[table];
         let id = word.id() as usize;
         if slots.len() <= id {
             slots.resize(id + 1, 0);
         }
-        if slots[id] == 0 {
-            slots[id] = self.forms.len() as u32;
-            self.forms.push(decide());
+        // A slot holds 0 (not decided yet) or an index into `forms`, which
+        // only grows until `serve` clears both together.
+        let k = slots.get(id).copied().unwrap_or(0) as usize;
+        if k != 0
+            && let Some(form) = self.forms.get(k)
+        {
+            return form.clone();
         }
-        &self.forms[slots[id] as usize]
+        let form = decide();
+        if let Some(slot) = slots.get_mut(id) {
+            *slot = self.forms.len() as u32;
+            self.forms.push(form.clone());
+        }
+        form
     }
 }
 

@@ -43,10 +43,14 @@ impl Normalized {
             let before = text.len();
             if end == start + first.len_utf8() {
                 push_single(&mut text, first);
-            } else {
-                for c in original[start..end].nfkc() {
+            } else if let Some(cluster) = original.get(start..end) {
+                for c in cluster.nfkc() {
                     text.extend(c.to_lowercase());
                 }
+            } else {
+                // Not reached: `start` and `end` both come from
+                // `char_indices` of `original`, so they are char boundaries.
+                push_single(&mut text, first);
             }
             let added = text.len() - before;
             orig_start.extend(std::iter::repeat_n(start as u32, added));
@@ -68,10 +72,11 @@ impl Normalized {
         if from >= to || to > self.text.len() {
             return (0, 0);
         }
-        (
-            self.orig_start[from] as usize,
-            self.orig_end[to - 1] as usize,
-        )
+        // Both maps have one entry per byte of `text`, and from < to <= its length.
+        match (self.orig_start.get(from), self.orig_end.get(to - 1)) {
+            (Some(&start), Some(&end)) => (start as usize, end as usize),
+            _ => (0, 0),
+        }
     }
 }
 
