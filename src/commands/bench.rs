@@ -85,7 +85,8 @@ pub fn digest(recipients: usize, items: usize) -> anyhow::Result<()> {
                             ("terms", "省エネ、照明、空調"),
                             ("link", "http://127.0.0.1:8080/api/v1/needs/1"),
                         ],
-                    );
+                    )
+                    .map_err(crate::domain::error::AppError::internal)?;
                     outbox::enqueue(
                         conn,
                         &Outgoing {

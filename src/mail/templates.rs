@@ -103,12 +103,22 @@ pub fn text_to_html(text: &str, subject: &str, lang: &str) -> String {
         .replace("{content}", &paragraphs.join("\n"))
 }
 
-/// Renders message `name` in `locale`. Panics on an unknown name: names are constants.
-pub fn render(name: &str, locale: Locale, values: &[(&str, &str)]) -> Rendered {
+/// A template name no template has: a programming error, reported instead of a panic
+/// (a test renders every kind).
+#[derive(Debug, thiserror::Error)]
+#[error("no mail template named {0:?}")]
+pub struct UnknownTemplate(pub String);
+
+/// Renders message `name` in `locale`.
+pub fn render(
+    name: &str,
+    locale: Locale,
+    values: &[(&str, &str)],
+) -> Result<Rendered, UnknownTemplate> {
     let t = TEMPLATES
         .iter()
         .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no mail template {name}"));
+        .ok_or_else(|| UnknownTemplate(name.to_owned()))?;
     let (subject, body) = match locale {
         Locale::Ja => (t.subject_ja, t.body_ja),
         Locale::En => (t.subject_en, t.body_en),
@@ -116,11 +126,11 @@ pub fn render(name: &str, locale: Locale, values: &[(&str, &str)]) -> Rendered {
     let subject = fill(subject.trim(), values).replace(['\r', '\n'], " ");
     let body_text = fill(body, values);
     let body_html = Some(text_to_html(&body_text, &subject, locale.as_str()));
-    Rendered {
+    Ok(Rendered {
         subject,
         body_text,
         body_html,
-    }
+    })
 }
 
 /// Every template name, for tests.
@@ -143,7 +153,7 @@ mod tests {
             ("proposer_due_on", "2026年12月8日"),
         ];
         for locale in [Locale::Ja, Locale::En] {
-            let r = render("proposal_received", locale, &values);
+            let r = render("proposal_received", locale, &values).unwrap();
             assert!(
                 !r.subject.contains('{') && !r.body_text.contains('{'),
                 "{r:?}"

@@ -21,21 +21,24 @@ pub enum TransportError {
     Send(String),
 }
 
+/// Percent-decoding of the URL's user and password; a `%` not followed by two hex digits
+/// is kept as it is.
 fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%'
+            && let [hi, lo, after @ ..] = tail
+            && let (Some(hi), Some(lo)) = (hex(*hi), hex(*lo))
+            && let Ok(byte) = u8::try_from(hi * 16 + lo)
         {
-            out.push(b);
-            i += 3;
+            out.push(byte);
+            rest = after;
             continue;
         }
-        out.push(bytes[i]);
-        i += 1;
+        out.push(b);
+        rest = tail;
     }
     String::from_utf8_lossy(&out).into_owned()
 }

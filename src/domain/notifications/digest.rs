@@ -110,7 +110,7 @@ fn compose(
     locale: Locale,
     name: &str,
     unsubscribe: &str,
-) -> Rendered {
+) -> Result<Rendered, templates::UnknownTemplate> {
     let mut groups: BTreeMap<&str, Vec<&MailRow>> = BTreeMap::new();
     for it in items {
         groups.entry(it.kind.as_str()).or_default().push(it);
@@ -251,7 +251,8 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
                     RecipientRef::Guest => String::new(),
                 };
                 let owned: Vec<MailRow> = items.iter().map(|r| (*r).clone()).collect();
-                let message = compose(&owned, period, locale, &name, &unsubscribe);
+                let message = compose(&owned, period, locale, &name, &unsubscribe)
+                    .map_err(AppError::internal)?;
                 outbox::enqueue(
                     conn,
                     &Outgoing {

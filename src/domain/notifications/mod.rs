@@ -243,7 +243,8 @@ pub fn notify(
     let name = to.name.clone().unwrap_or_else(|| to.email.clone());
     let mut all: Vec<(&str, &str)> = vec![("recipient_name", &name)];
     all.extend_from_slice(values);
-    let message = templates::render(kind.as_str(), to.locale, &all);
+    let message = templates::render(kind.as_str(), to.locale, &all)
+        .map_err(crate::domain::error::AppError::internal)?;
     let queued = outbox::enqueue(
         conn,
         &Outgoing {
