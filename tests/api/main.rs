@@ -13,6 +13,7 @@ mod errors;
 mod freshness;
 mod housekeeping;
 mod mail;
+mod mail_once;
 mod marketplace;
 mod migrations;
 mod openapi;
