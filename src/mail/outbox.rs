@@ -456,6 +456,9 @@ mod tests {
         assert_eq!(backoff(6, cap), TimeDelta::minutes(16));
         assert_eq!(backoff(7, cap), cap);
         assert_eq!(backoff(10_000, cap), cap);
-        assert_eq!(backoff(3, TimeDelta::milliseconds(200)), TimeDelta::milliseconds(200));
+        assert_eq!(
+            backoff(3, TimeDelta::milliseconds(200)),
+            TimeDelta::milliseconds(200)
+        );
     }
 }

@@ -128,7 +128,8 @@ impl Transport {
         match self {
             Transport::Smtp(t) => t.send(message).map(|_| ()).map_err(smtp_error),
             Transport::Files(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| TransportError::Unavailable(e.to_string()))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| TransportError::Unavailable(e.to_string()))?;
                 let tmp = dir.join(format!(".{name}.tmp"));
                 std::fs::write(&tmp, message.formatted())
                     .map_err(|e| TransportError::Unavailable(e.to_string()))?;

@@ -167,7 +167,10 @@ async fn an_outage_of_hours_delays_mail_without_failing_it(backend: Backend) {
         std::thread::sleep(Duration::from_millis(250));
     }
     for (status, attempts, rejections, error) in rows(&app.db) {
-        assert_eq!((status.as_str(), attempts, rejections), ("pending", rounds, 0));
+        assert_eq!(
+            (status.as_str(), attempts, rejections),
+            ("pending", rounds, 0)
+        );
         assert!(error.is_some_and(|e| !e.is_empty()));
     }
 
@@ -315,7 +318,10 @@ async fn a_refused_recipient_fails_alone_after_the_last_refusal(backend: Backend
         (status.as_str(), *attempts, *rejections),
         ("failed", outbox::MAX_REJECTIONS, outbox::MAX_REJECTIONS)
     );
-    assert!(error.as_deref().is_some_and(|e| e.contains("550")), "{error:?}");
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("550")),
+        "{error:?}"
+    );
     std::thread::sleep(Duration::from_millis(150));
     assert_eq!(m.send_due(&app.db, 100).unwrap(), SendReport::default());
     assert_each_message_once(&smtp, 1);

@@ -62,9 +62,17 @@ impl SmtpServer {
 
     pub fn up(&mut self) {
         let mut c = Command::new(python());
-        c.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port)]);
+        c.args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{}", self.port),
+        ]);
         match self.delay {
-            None => c.args(["-c", "aiosmtpd.handlers.Mailbox"]).arg(&self.maildir),
+            None => c
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(&self.maildir),
             Some(d) => c
                 .env(
                     "PYTHONPATH",
