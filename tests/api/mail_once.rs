@@ -1,7 +1,8 @@
 //! Tries to break "mail once, even when SMTP is slow or down": two senders against a
 //! relay that takes a second per message with a lease shorter than their batches take,
 //! an outage many backoffs long (time shortened through `SenderConfig`), a claimer that
-//! lost its claim trying to record, and a relay that refuses one recipient for good.
+//! lost its claim trying to record, a relay that refuses one recipient for good, and
+//! `kyoso mail send` from cron beside the sender of `serve`.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,9 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::console::Session;
-use crate::helpers::{Backend, TEST_PASSWORD, TestApp, World, set_passwords};
+use crate::helpers::{
+    Backend, ScratchDir, TEST_PASSWORD, TestApp, World, fresh_database, set_passwords,
+};
 use crate::on_both_backends;
 use crate::smtp::SmtpServer;
 use kyoso::domain::actor::{Actor, StaffActor};
@@ -22,6 +25,7 @@ use kyoso::mail::send::{Mailer, SendReport, SenderConfig};
 use kyoso::mail::templates::Rendered;
 use kyoso::mail::transport::Transport;
 use kyoso::storage::Db;
+use kyoso::storage::connection::DatabaseTarget;
 use kyoso::storage::schema::mail_outbox::dsl as mo;
 
 on_both_backends!(
@@ -29,6 +33,7 @@ on_both_backends!(
     an_outage_of_hours_delays_mail_without_failing_it,
     a_claimer_that_lost_its_claim_records_nothing,
     a_refused_recipient_fails_alone_after_the_last_refusal,
+    cron_beside_serve_sends_each_mail_once,
 );
 
 fn mailer(url: &str, worker: &str, config: SenderConfig) -> Mailer {
@@ -279,25 +284,7 @@ async fn a_refused_recipient_fails_alone_after_the_last_refusal(backend: Backend
     queue_receipts(&app, &w, 1).await;
     {
         let mut c = app.db.conn().unwrap();
-        let queued = outbox::enqueue(
-            &mut c,
-            &Outgoing {
-                dedupe_key: "refused-test:1".into(),
-                kind: "proposal_received",
-                recipient: RecipientRef::Guest,
-                recipient_email: "refused@example.jp",
-                recipient_name: None,
-                locale: Locale::Ja,
-                delivery: Delivery::Immediate,
-                message: Rendered {
-                    subject: "受付のお知らせ".into(),
-                    body_text: "本文".into(),
-                    body_html: None,
-                },
-            },
-        )
-        .unwrap();
-        assert!(queued);
+        assert!(outbox::enqueue(&mut c, &guest_mail(1, "refused@example.jp")).unwrap());
     }
     let smtp = SmtpServer::slow(0.0);
     let config = SenderConfig {
@@ -325,4 +312,94 @@ async fn a_refused_recipient_fails_alone_after_the_last_refusal(backend: Backend
     std::thread::sleep(Duration::from_millis(150));
     assert_eq!(m.send_due(&app.db, 100).unwrap(), SendReport::default());
     assert_each_message_once(&smtp, 1);
+}
+
+fn guest_mail(n: usize, to: &str) -> Outgoing<'_> {
+    Outgoing {
+        dedupe_key: format!("once-test:{n}"),
+        kind: "proposal_received",
+        recipient: RecipientRef::Guest,
+        recipient_email: to,
+        recipient_name: None,
+        locale: Locale::Ja,
+        delivery: Delivery::Immediate,
+        message: Rendered {
+            subject: format!("受付のお知らせ {n}"),
+            body_text: "本文".into(),
+            body_html: None,
+        },
+    }
+}
+
+/// `kyoso mail send` run by cron (a process of its own, default settings) while the
+/// sender of `serve` works the same outbox on a relay taking a second per message.
+async fn cron_beside_serve_sends_each_mail_once(backend: Backend) {
+    let scratch = ScratchDir::new();
+    let target = fresh_database(backend, &scratch);
+    let url = match &target {
+        DatabaseTarget::Sqlite(path) => path.display().to_string(),
+        DatabaseTarget::Postgres(url) => url.clone(),
+    };
+    let db = Db::open(target, 4).unwrap();
+    db.migrate().unwrap();
+    {
+        let mut c = db.conn().unwrap();
+        for n in 0..12 {
+            assert!(outbox::enqueue(&mut c, &guest_mail(n, "someone@example.jp")).unwrap());
+        }
+    }
+    let smtp = SmtpServer::slow(1.0);
+    // The sender of `serve` claims ten rows under a short lease and works through them
+    // at a second each; cron starts once the leases of its later rows ran out.
+    let serve = {
+        let (db, url) = (db.clone(), smtp.url());
+        std::thread::spawn(move || {
+            let m = mailer(
+                &url,
+                "serve",
+                SenderConfig {
+                    lease: TimeDelta::seconds(4),
+                    ..SenderConfig::default()
+                },
+            );
+            let started = Instant::now();
+            let mut total = SendReport::default();
+            while !rows(&db).iter().all(|(s, ..)| s == "sent") {
+                let r = m.send_due(&db, 100).unwrap();
+                total.sent += r.sent;
+                total.lost += r.lost;
+                assert!(started.elapsed() < Duration::from_secs(50), "mail stuck");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            total
+        })
+    };
+    std::thread::sleep(Duration::from_millis(4500));
+    let mut cron = std::process::Command::new(env!("CARGO_BIN_EXE_kyoso"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("KYOSO_") {
+            cron.env_remove(k);
+        }
+    }
+    let out = cron
+        .args(["mail", "send"])
+        .current_dir(&scratch.0)
+        .env("DATABASE_URL", &url)
+        .env("KYOSO_DATA_DIR", &scratch.0)
+        .env("KYOSO_SMTP_URL", smtp.url())
+        .env("KYOSO_MAIL_FROM", "kyoso@example.jp")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let serve = serve.join().unwrap();
+    assert!(
+        serve.sent > 0 && serve.sent < 12 && serve.lost > 0,
+        "cron took over rows of serve: {serve:?}; cron said {text}"
+    );
+    assert_each_message_once(&smtp, 12);
 }
