@@ -11,8 +11,9 @@
 
 use chrono::TimeDelta;
 
+use super::claim::{self, ClaimToken, FailureKind};
 use super::message::{self, BuildError, is_bulk};
-use super::outbox::{self, ClaimToken, FailureKind, MailRow};
+use super::outbox::MailRow;
 use super::signing;
 use super::transport::{SMTP_TIMEOUT, Transport};
 use crate::domain::error::AppResult;
@@ -111,7 +112,7 @@ impl Mailer {
             let token = ClaimToken::new();
             let (rows, key) = db.write(|conn| {
                 Ok((
-                    outbox::claim(conn, &self.worker, &token, take, self.config.lease)?,
+                    claim::claim(conn, &self.worker, &token, take, self.config.lease)?,
                     signing::key(conn)?,
                 ))
             })?;
@@ -138,7 +139,7 @@ impl Mailer {
         let lease = self.config.lease;
         // The mails before this one may have taken long enough for its lease to run
         // out and another sender to take it: then it is that sender's to send.
-        if !db.write(|conn| Ok(outbox::renew(conn, row.id, token, lease)?))? {
+        if !db.write(|conn| Ok(claim::renew(conn, row.id, token, lease)?))? {
             log::info!(
                 "mail {}: another sender took it over before it was sent here; left to that sender",
                 row.id
@@ -166,15 +167,11 @@ impl Mailer {
             }
         };
         let recorded = match &outcome {
-            Ok(()) => db.write(|conn| Ok(outbox::mark_sent(conn, row.id, token)?))?,
+            Ok(()) => db.write(|conn| Ok(claim::mark_sent(conn, row.id, token)?))?,
             Err((kind, e)) => {
                 log::warn!("mail {} to {} ({kind:?}): {e}", row.id, row.recipient_email);
                 let cap = self.config.backoff_cap;
-                db.write(|conn| {
-                    Ok(outbox::mark_failed_attempt(
-                        conn, row, token, *kind, e, cap,
-                    )?)
-                })?
+                db.write(|conn| Ok(claim::mark_failed_attempt(conn, row, token, *kind, e, cap)?))?
             }
         };
         match (recorded, outcome.is_ok()) {
@@ -203,7 +200,7 @@ impl Mailer {
         let token = ClaimToken::new();
         let (rows, key) = db.write(|conn| {
             Ok((
-                outbox::claim(conn, &self.worker, &token, 100, self.config.lease)?,
+                claim::claim(conn, &self.worker, &token, 100, self.config.lease)?,
                 signing::key(conn)?,
             ))
         })?;

@@ -20,7 +20,8 @@ use kyoso::domain::actor::{Actor, StaffActor};
 use kyoso::domain::ids::StaffUserId;
 use kyoso::domain::outbox_admin;
 use kyoso::domain::vocab::{Locale, Role};
-use kyoso::mail::outbox::{self, ClaimToken, Delivery, FailureKind, Outgoing, RecipientRef};
+use kyoso::mail::claim::{self, ClaimToken, FailureKind};
+use kyoso::mail::outbox::{self, Delivery, Outgoing, RecipientRef};
 use kyoso::mail::send::{Mailer, SendReport, SenderConfig};
 use kyoso::mail::templates::Rendered;
 use kyoso::mail::transport::Transport;
@@ -165,7 +166,7 @@ async fn an_outage_of_hours_delays_mail_without_failing_it(backend: Backend) {
         ..SenderConfig::default()
     };
     let m = mailer(&smtp.url(), "node-a", config);
-    let rounds = outbox::MAX_REJECTIONS + 4;
+    let rounds = claim::MAX_REJECTIONS + 4;
     for _ in 0..rounds {
         let r = m.send_due(&app.db, 100).unwrap();
         assert_eq!((r.sent, r.failed, r.lost), (0, 3, 0));
@@ -242,19 +243,19 @@ async fn a_claimer_that_lost_its_claim_records_nothing(backend: Backend) {
     let conn = &mut *c;
     // A stalls: its lease (none at all here) runs out before it records anything.
     let a = ClaimToken::new();
-    let taken = outbox::claim(conn, "node-a", &a, 10, TimeDelta::zero()).unwrap();
+    let taken = claim::claim(conn, "node-a", &a, 10, TimeDelta::zero()).unwrap();
     assert_eq!(taken.len(), 1);
     let row = taken[0].clone();
     std::thread::sleep(Duration::from_millis(20));
     let b = ClaimToken::new();
-    let retaken = outbox::claim(conn, "node-b", &b, 10, TimeDelta::minutes(10)).unwrap();
+    let retaken = claim::claim(conn, "node-b", &b, 10, TimeDelta::minutes(10)).unwrap();
     assert_eq!(retaken.len(), 1, "B takes the row whose lease ran out");
     // A, back, can neither renew, nor record a send, nor record a failure.
     let minute = TimeDelta::minutes(1);
-    assert!(!outbox::renew(conn, row.id, &a, minute).unwrap());
-    assert!(!outbox::mark_sent(conn, row.id, &a).unwrap());
+    assert!(!claim::renew(conn, row.id, &a, minute).unwrap());
+    assert!(!claim::mark_sent(conn, row.id, &a).unwrap());
     for kind in [FailureKind::Transient, FailureKind::Permanent] {
-        assert!(!outbox::mark_failed_attempt(conn, &row, &a, kind, "late", minute).unwrap());
+        assert!(!claim::mark_failed_attempt(conn, &row, &a, kind, "late", minute).unwrap());
     }
     let (status, token, attempts): (String, Option<String>, i32) = mo::mail_outbox
         .find(row.id)
@@ -268,13 +269,13 @@ async fn a_claimer_that_lost_its_claim_records_nothing(backend: Backend) {
     // B's lease holds against a third claimer; B records, once.
     let c3 = ClaimToken::new();
     assert!(
-        outbox::claim(conn, "node-c", &c3, 10, minute)
+        claim::claim(conn, "node-c", &c3, 10, minute)
             .unwrap()
             .is_empty()
     );
-    assert!(outbox::renew(conn, row.id, &b, minute).unwrap());
-    assert!(outbox::mark_sent(conn, row.id, &b).unwrap());
-    assert!(!outbox::mark_sent(conn, row.id, &b).unwrap());
+    assert!(claim::renew(conn, row.id, &b, minute).unwrap());
+    assert!(claim::mark_sent(conn, row.id, &b).unwrap());
+    assert!(!claim::mark_sent(conn, row.id, &b).unwrap());
     assert_eq!(rows(&app.db)[0].0, "sent");
 }
 
@@ -294,7 +295,7 @@ async fn a_refused_recipient_fails_alone_after_the_last_refusal(backend: Backend
     let m = mailer(&smtp.url(), "node-a", config);
     let first = m.send_due(&app.db, 100).unwrap();
     assert_eq!((first.sent, first.failed), (1, 1));
-    for _ in 1..outbox::MAX_REJECTIONS {
+    for _ in 1..claim::MAX_REJECTIONS {
         std::thread::sleep(Duration::from_millis(150));
         assert_eq!(m.send_due(&app.db, 100).unwrap().failed, 1);
     }
@@ -303,7 +304,7 @@ async fn a_refused_recipient_fails_alone_after_the_last_refusal(backend: Backend
     let (status, attempts, rejections, error) = &all[1];
     assert_eq!(
         (status.as_str(), *attempts, *rejections),
-        ("failed", outbox::MAX_REJECTIONS, outbox::MAX_REJECTIONS)
+        ("failed", claim::MAX_REJECTIONS, claim::MAX_REJECTIONS)
     );
     assert!(
         error.as_deref().is_some_and(|e| e.contains("550")),
