@@ -97,7 +97,8 @@ pub async fn unsubscribe(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MailQuery {
-    /// pending, sending, sent, failed or digested; default failed.
+    /// pending, sending, sent, failed or digested, or delayed (pending after failed
+    /// attempts); default: the failed mails, then the delayed ones.
     pub status: Option<String>,
 }
 
@@ -108,14 +109,18 @@ pub struct MailView {
     pub recipient_email: String,
     pub subject: String,
     pub status: String,
+    /// Still pending after failed attempts (an SMTP outage, say): late mail.
+    pub delayed: bool,
     pub attempts: i32,
     pub last_error: Option<String>,
+    /// When a pending mail is tried (again).
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
     pub message_id: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// The mail outbox for deployment admins: failed mails by default.
+/// The mail outbox for deployment admins: failed and delayed mails by default.
 #[utoipa::path(tag = "notifications", params(MailQuery), security(("api_key" = [])),
     responses((status = 200, body = Vec<MailView>), (status = "4XX", body = Problem)))]
 #[get("/admin/mail")]
@@ -124,9 +129,9 @@ pub async fn list_mail(
     actor: Actor,
     q: web::Query<MailQuery>,
 ) -> ApiResult<web::Json<Vec<MailView>>> {
-    let status = q.into_inner().status.unwrap_or_else(|| "failed".into());
+    let status = q.into_inner().status;
     let mails = run(&state, move |db| {
-        outbox_admin::by_status(db, &actor, &status, 200)
+        outbox_admin::by_status(db, &actor, status.as_deref(), 200)
     })
     .await?;
     Ok(web::Json(
@@ -138,8 +143,10 @@ pub async fn list_mail(
                 recipient_email: m.recipient_email,
                 subject: m.subject,
                 status: m.status,
+                delayed: m.delayed,
                 attempts: m.attempts,
                 last_error: m.last_error,
+                next_attempt_at: m.next_attempt_at,
                 message_id: m.message_id,
                 created_at: m.created_at,
                 sent_at: m.sent_at,

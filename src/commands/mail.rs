@@ -54,6 +54,9 @@ pub fn run_digests(settings: &Settings, db: &Db, period: Option<Period>) -> anyh
 /// `kyoso mail send`: sends what is due now, once.
 pub fn send_due(settings: &Settings, db: &Db) -> anyhow::Result<()> {
     let r = mailer(settings)?.send_due(db, 1000)?;
-    println!("sent {}, failed {}", r.sent, r.failed);
+    println!(
+        "sent {}, failed {}, taken over by another sender {}",
+        r.sent, r.failed, r.lost
+    );
     Ok(())
 }

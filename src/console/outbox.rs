@@ -1,5 +1,7 @@
 //! The mail outbox for deployment administrators (`domain::outbox_admin`): failed mails
-//! first, the most recent others after, and a button that queues a failed mail again.
+//! first, then delayed ones (still queued after failed attempts, with the last error and
+//! the next attempt), the most recent others after, and a button that queues a failed
+//! mail again.
 
 use actix_web::{HttpResponse, web};
 use maud::html;
@@ -26,12 +28,16 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<H
         _ => lang.t("不明", "Unknown"),
     };
     let body = html! {
-        ul.kpis { @for (s, n) in &outbox.counts { li { (status(s)) strong { (n) } } } }
+        ul.kpis {
+            @for (s, n) in &outbox.counts { li { (status(s)) strong { (n) } } }
+            // Late mail is what admins must notice before anyone asks for it.
+            @if outbox.delayed > 0 { li { (lang.t("うち遅延", "Delayed")) strong { (outbox.delayed) } } }
+        }
         @if outbox.mails.is_empty() {
             p { (lang.t("メールはまだありません。", "No mail yet.")) }
         } @else {
             div.table-wrap { table {
-                caption { (lang.t("送信失敗を先頭に、最近のメール", "Failed mails first, then recent mails")) }
+                caption { (lang.t("送信失敗と遅延を先頭に、最近のメール", "Failed and delayed mails first, then recent mails")) }
                 thead { tr {
                     th scope="col" { (lang.t("状態", "Status")) }
                     th scope="col" { (lang.t("宛先", "To")) }
@@ -39,16 +45,22 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<H
                     th scope="col" { (lang.t("種類", "Kind")) }
                     th.num scope="col" { (lang.t("試行回数", "Attempts")) }
                     th scope="col" { (lang.t("作成日時", "Created")) }
+                    th scope="col" { (lang.t("次の試行", "Next attempt")) }
                     th scope="col" { (lang.t("エラー", "Error")) }
                     th scope="col" { span.muted { (lang.t("操作", "Action")) } }
                 } }
                 tbody { @for m in &outbox.mails { tr {
-                    td { @if m.status == "failed" { span.badge.overdue { (status(&m.status)) } } @else { (status(&m.status)) } }
+                    td {
+                        @if m.status == "failed" { span.badge.overdue { (status(&m.status)) } }
+                        @else if m.delayed { span.badge.overdue { (lang.t("遅延", "Delayed")) } }
+                        @else { (status(&m.status)) }
+                    }
                     td { (m.recipient_email) }
                     td { (m.subject) }
                     td { (m.kind) }
                     td.num { (m.attempts) }
                     td { (layout::local_time(m.created_at)) }
+                    td { @if m.status == "pending" { (layout::local_time(m.next_attempt_at)) } }
                     td { (m.last_error.as_deref().unwrap_or("")) }
                     td { @if m.status == "failed" {
                         form.inline method="post" action=(format!("/admin/outbox/{}/retry", m.id)) {

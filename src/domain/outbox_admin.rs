@@ -1,6 +1,6 @@
-//! The mail outbox as administrators see it: recent and failed mails, and putting a
-//! failed mail back in the queue. Mails carry no municipality, so only deployment
-//! administrators see them: a municipality's admin would otherwise read other
+//! The mail outbox as administrators see it: failed and delayed mails, recent ones, and
+//! putting a failed mail back in the queue. Mails carry no municipality, so only
+//! deployment administrators see them: a municipality's admin would otherwise read other
 //! municipalities' addresses and subjects.
 
 use chrono::{DateTime, Utc};
@@ -8,11 +8,13 @@ use chrono::{DateTime, Utc};
 use super::actor::Actor;
 use super::error::{AppError, AppResult, Message};
 use super::utc;
-use crate::mail::outbox::{self, MailSummary};
-use crate::storage::Db;
+use crate::mail::outbox::{self, Listing, MailSummary};
+use crate::storage::{AnyConnection, Db};
 
 /// The statuses a mail goes through.
 pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "failed", "digested"];
+/// Not a status: pending mails with failed attempts behind them.
+pub const DELAYED: &str = "delayed";
 
 #[derive(Debug)]
 pub struct OutboxMail {
@@ -22,6 +24,8 @@ pub struct OutboxMail {
     pub subject: String,
     /// pending, sending, sent, failed or digested.
     pub status: String,
+    /// Still queued after failed attempts: late, and why is in `last_error`.
+    pub delayed: bool,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
@@ -37,6 +41,7 @@ impl From<MailSummary> for OutboxMail {
             kind: r.kind,
             recipient_email: r.recipient_email,
             subject: r.subject,
+            delayed: r.status == "pending" && r.attempts > 0,
             status: r.status,
             attempts: r.attempts,
             next_attempt_at: utc(r.next_attempt_at),
@@ -50,44 +55,73 @@ impl From<MailSummary> for OutboxMail {
 
 #[derive(Debug)]
 pub struct Outbox {
-    /// Failed mails first (newest first), then the most recent others.
+    /// Failed mails first (newest first), then delayed ones (next attempt first), then
+    /// the most recent others.
     pub mails: Vec<OutboxMail>,
     pub counts: Vec<(String, i64)>,
+    /// How many of the pending mails are delayed.
+    pub delayed: i64,
 }
 
-/// The failed mails and the most recent `limit` others (the console's screen).
+/// The failed and delayed mails, newest failed first, then the earliest due delayed.
+fn attention(conn: &mut AnyConnection) -> AppResult<Vec<MailSummary>> {
+    let mut mails = outbox::summaries(conn, Listing::Status("failed"), 500)?;
+    mails.extend(outbox::summaries(conn, Listing::Delayed, 500)?);
+    Ok(mails)
+}
+
+/// The failed and delayed mails and the most recent `limit` others (the console's
+/// screen).
 pub fn list(db: &Db, actor: &Actor, limit: i64) -> AppResult<Outbox> {
     actor.require_deployment_admin()?;
     db.read(|conn| {
-        let failed = outbox::summaries(conn, Some("failed"), 500)?;
-        let recent = outbox::summaries(conn, None, limit.clamp(1, 500))?;
-        let mails = failed
+        let first = attention(conn)?;
+        let shown: std::collections::HashSet<i64> = first.iter().map(|m| m.id).collect();
+        let recent = outbox::summaries(conn, Listing::All, limit.clamp(1, 500))?;
+        let mails = first
             .into_iter()
-            .chain(recent.into_iter().filter(|r| r.status != "failed"))
+            .chain(recent.into_iter().filter(|r| !shown.contains(&r.id)))
             .map(OutboxMail::from)
             .collect();
         Ok(Outbox {
             mails,
             counts: outbox::counts(conn)?,
+            delayed: outbox::count_delayed(conn)?,
         })
     })
 }
 
-/// The newest `limit` mails of one status (the API).
-pub fn by_status(db: &Db, actor: &Actor, status: &str, limit: i64) -> AppResult<Vec<OutboxMail>> {
+/// The newest `limit` mails of one status, or the delayed ones; without a status, the
+/// mails that need an administrator's eye: failed, then delayed (the API).
+pub fn by_status(
+    db: &Db,
+    actor: &Actor,
+    status: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<OutboxMail>> {
     actor.require_deployment_admin()?;
-    if !STATUSES.contains(&status) {
-        return Err(AppError::field(
-            "status",
-            "unknown_value",
-            format!("must be one of: {}", STATUSES.join(", ")),
-        ));
-    }
+    let limit = limit.clamp(1, 500);
+    let listing = match status {
+        None => None,
+        Some(DELAYED) => Some(Listing::Delayed),
+        Some(s) if STATUSES.contains(&s) => Some(Listing::Status(s)),
+        Some(_) => {
+            return Err(AppError::field(
+                "status",
+                "unknown_value",
+                format!("must be one of: {}, {DELAYED}", STATUSES.join(", ")),
+            ));
+        }
+    };
     db.read(|conn| {
-        Ok(outbox::summaries(conn, Some(status), limit.clamp(1, 500))?
-            .into_iter()
-            .map(OutboxMail::from)
-            .collect())
+        let mails = match listing {
+            Some(l) => outbox::summaries(conn, l, limit)?,
+            None => attention(conn)?
+                .into_iter()
+                .take(usize::try_from(limit).unwrap_or(500))
+                .collect(),
+        };
+        Ok(mails.into_iter().map(OutboxMail::from).collect())
     })
 }
 

@@ -1,5 +1,6 @@
 //! The mail sender: one thread per process sending due mail from the outbox. Several
-//! processes may run it against one PostgreSQL database: rows are claimed, never shared.
+//! processes may run it against one database, beside `kyoso mail send` from cron: rows
+//! are claimed under a token and a renewed lease (`mail::send`), never shared.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use super::{Job, Running};
 use crate::mail::send::Mailer;
 use crate::storage::Db;
 
+/// Mails per round; the sender claims them a few at a time (`SenderConfig::batch`).
 const BATCH: i64 = 50;
 const IDLE: Duration = Duration::from_millis(500);
 
@@ -15,7 +17,7 @@ pub fn spawn(db: Db, mailer: Mailer) -> Running {
         let mut failing = false;
         while !job.should_stop() {
             match mailer.send_due(&db, BATCH) {
-                Ok(r) if r.sent + r.failed == BATCH as usize => continue,
+                Ok(r) if r.sent + r.failed + r.lost == BATCH as usize => continue,
                 Ok(_) => failing = false,
                 Err(e) => {
                     if !failing {

@@ -1,10 +1,9 @@
 //! The mail outbox: one row per e-mail with a unique dedupe key, written inside the
-//! caller's transaction, so a mail exists exactly when its cause was committed. The
-//! sender claims due rows (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so several
-//! nodes never take the same row), sends, and records the outcome; failures wait with
-//! exponential backoff and end as `failed` after `MAX_ATTEMPTS`.
+//! caller's transaction, so a mail exists exactly when its cause was committed; the
+//! rows as administrators list them (failed, delayed), retrying and pruning. Who may
+//! send a row and record its outcome is `mail::claim`'s.
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
@@ -12,11 +11,6 @@ use super::templates::Rendered;
 use crate::domain::vocab::Locale;
 use crate::storage::schema::mail_outbox;
 use crate::storage::{AnyConnection, now};
-
-pub const MAX_ATTEMPTS: i32 = 8;
-/// A claimed row not recorded within this time belonged to a sender that died; it is
-/// sent again (the copy carries the same Message-ID, so the duplicate is visible).
-pub const CLAIM_TIMEOUT: TimeDelta = TimeDelta::minutes(5);
 
 /// Who a mail is for, as far as preferences and unsubscribing go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,76 +137,9 @@ pub struct MailRow {
     pub claimed_at: Option<NaiveDateTime>,
     pub sent_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
-}
-
-/// Takes up to `limit` due immediate mails for `worker`. A row whose claim is older
-/// than `CLAIM_TIMEOUT` is taken again.
-pub fn claim(conn: &mut AnyConnection, worker: &str, limit: i64) -> QueryResult<Vec<MailRow>> {
-    let at = now();
-    let stale = at - CLAIM_TIMEOUT;
-    // Row locking differs: PostgreSQL skips rows another node holds; SQLite has one
-    // writer at a time, so the plain subquery is already exclusive.
-    let lock = match conn {
-        AnyConnection::Postgresql(_) => " FOR UPDATE SKIP LOCKED",
-        AnyConnection::Sqlite(_) => "",
-    };
-    let sql = format!(
-        "UPDATE mail_outbox SET status = 'sending', claimed_by = $1, claimed_at = $2 WHERE id IN (\
-         SELECT id FROM mail_outbox WHERE delivery = 'immediate' AND \
-         ((status = 'pending' AND next_attempt_at <= $2) OR (status = 'sending' AND claimed_at < $3)) \
-         ORDER BY id LIMIT $4{lock}) RETURNING *"
-    );
-    let mut rows: Vec<MailRow> = diesel::sql_query(sql)
-        .bind::<Text, _>(worker)
-        .bind::<Timestamp, _>(at)
-        .bind::<Timestamp, _>(stale)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?;
-    rows.sort_by_key(|r| r.id);
-    Ok(rows)
-}
-
-pub fn mark_sent(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
-    diesel::update(mail_outbox::table.find(id))
-        .set((
-            mail_outbox::status.eq("sent"),
-            mail_outbox::sent_at.eq(now()),
-            mail_outbox::attempts.eq(mail_outbox::attempts + 1),
-            mail_outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Backoff after the `attempts`-th failure: 30 s, 1 min, 2 min … at most 1 h.
-pub fn backoff(attempts: i32) -> TimeDelta {
-    let secs = 30i64.saturating_mul(1i64 << attempts.clamp(0, 7).saturating_sub(1));
-    TimeDelta::seconds(secs.min(3600))
-}
-
-pub fn mark_failed_attempt(
-    conn: &mut AnyConnection,
-    row: &MailRow,
-    error: &str,
-) -> QueryResult<()> {
-    let attempts = row.attempts + 1;
-    let status = if attempts >= MAX_ATTEMPTS {
-        "failed"
-    } else {
-        "pending"
-    };
-    let error: String = error.chars().take(1000).collect();
-    diesel::update(mail_outbox::table.find(row.id))
-        .set((
-            mail_outbox::status.eq(status),
-            mail_outbox::attempts.eq(attempts),
-            mail_outbox::last_error.eq(Some(error)),
-            mail_outbox::next_attempt_at.eq(now() + backoff(attempts)),
-            mail_outbox::claimed_by.eq(None::<String>),
-            mail_outbox::claimed_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    Ok(())
+    pub claim_token: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub rejections: i32,
 }
 
 /// A mail as administrators list it: everything but the bodies.
@@ -230,23 +157,49 @@ pub struct MailSummary {
     pub message_id: String,
     pub sent_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    pub rejections: i32,
 }
 
-/// Mails, newest first, all or of one status.
+/// Which mails an administrator lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing<'a> {
+    All,
+    Status(&'a str),
+    /// Still queued after failed attempts (an SMTP outage, a refusal not yet final):
+    /// the mail that is late, which admins must see before anyone asks for it.
+    Delayed,
+}
+
+/// Mails, newest first (delayed ones: next attempt first).
 pub fn summaries(
     conn: &mut AnyConnection,
-    status: Option<&str>,
+    listing: Listing,
     limit: i64,
 ) -> QueryResult<Vec<MailSummary>> {
-    let mut q = mail_outbox::table
+    let q = mail_outbox::table
         .select(MailSummary::as_select())
-        .order(mail_outbox::id.desc())
         .limit(limit)
         .into_boxed();
-    if let Some(s) = status {
-        q = q.filter(mail_outbox::status.eq(s.to_owned()));
+    match listing {
+        Listing::All => q.order(mail_outbox::id.desc()),
+        Listing::Status(s) => q
+            .filter(mail_outbox::status.eq(s.to_owned()))
+            .order(mail_outbox::id.desc()),
+        Listing::Delayed => q
+            .filter(mail_outbox::status.eq("pending"))
+            .filter(mail_outbox::attempts.gt(0))
+            .order((mail_outbox::next_attempt_at, mail_outbox::id)),
     }
-    q.load(conn)
+    .load(conn)
+}
+
+/// How many queued mails have failed attempts behind them.
+pub fn count_delayed(conn: &mut AnyConnection) -> QueryResult<i64> {
+    mail_outbox::table
+        .filter(mail_outbox::status.eq("pending"))
+        .filter(mail_outbox::attempts.gt(0))
+        .count()
+        .get_result(conn)
 }
 
 /// How many mails there are of each status.
@@ -271,9 +224,12 @@ pub fn retry(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
     .set((
         mail_outbox::status.eq("pending"),
         mail_outbox::attempts.eq(0),
+        mail_outbox::rejections.eq(0),
         mail_outbox::next_attempt_at.eq(now()),
         mail_outbox::claimed_by.eq(None::<String>),
         mail_outbox::claimed_at.eq(None::<NaiveDateTime>),
+        mail_outbox::claim_token.eq(None::<String>),
+        mail_outbox::lease_until.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)
 }

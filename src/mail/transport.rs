@@ -13,12 +13,46 @@ pub enum Transport {
     Files(PathBuf),
 }
 
+/// How long lettre waits for each SMTP command (connecting, each reply, the data). A
+/// whole send is a handful of commands, so it lasts a few times this at worst; the
+/// sender's lease (`SenderConfig::lease`) is kept well above that.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("SMTP URL: {0}")]
     Url(String),
+    /// The server or the network is away, slow or busy (no connection, a timeout, TLS,
+    /// a 4xx reply, a full disk for files): the same message may go later.
     #[error("{0}")]
-    Send(String),
+    Unavailable(String),
+    /// The server refused this message or its recipient for good (see `refuses_message`).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl TransportError {
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, TransportError::Refused(_))
+    }
+}
+
+/// Whether a 5xx reply is about the message or its recipient rather than about the
+/// deployment's link to its relay. 501 (an address's syntax) and 550–559 (mailbox
+/// unavailable, not local, storage exceeded, name not allowed, transaction failed)
+/// will not change by trying again. Other 5xx replies (500/502–504 command errors,
+/// 530–538 authentication, 521 no service) mean the relay or our settings are wrong for
+/// every mail alike: treated as an outage, they delay mail until the admins fix it
+/// instead of failing the whole queue.
+fn refuses_message(code: u16) -> bool {
+    code == 501 || (550..=559).contains(&code)
+}
+
+fn smtp_error(e: lettre::transport::smtp::Error) -> TransportError {
+    match e.status().map(u16::from) {
+        Some(code) if refuses_message(code) => TransportError::Refused(e.to_string()),
+        _ => TransportError::Unavailable(e.to_string()),
+    }
 }
 
 /// Percent-decoding of the URL's user and password; a `%` not followed by two hex digits
@@ -79,7 +113,7 @@ impl Transport {
         let mut b = SmtpTransport::builder_dangerous(host)
             .port(port.unwrap_or(default_port))
             .tls(tls)
-            .timeout(Some(Duration::from_secs(20)))
+            .timeout(Some(SMTP_TIMEOUT))
             .pool_config(PoolConfig::new().max_size(4));
         if let Some(a) = auth {
             let (user, pass) = a.split_once(':').unwrap_or((a, ""));
@@ -95,18 +129,32 @@ impl Transport {
     /// Sends one message; `name` names the file for the file transport.
     pub fn send(&self, message: &Message, name: &str) -> Result<(), TransportError> {
         match self {
-            Transport::Smtp(t) => t
-                .send(message)
-                .map(|_| ())
-                .map_err(|e| TransportError::Send(e.to_string())),
+            Transport::Smtp(t) => t.send(message).map(|_| ()).map_err(smtp_error),
             Transport::Files(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| TransportError::Send(e.to_string()))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| TransportError::Unavailable(e.to_string()))?;
                 let tmp = dir.join(format!(".{name}.tmp"));
                 std::fs::write(&tmp, message.formatted())
-                    .map_err(|e| TransportError::Send(e.to_string()))?;
+                    .map_err(|e| TransportError::Unavailable(e.to_string()))?;
                 std::fs::rename(&tmp, dir.join(format!("{name}.eml")))
-                    .map_err(|e| TransportError::Send(e.to_string()))
+                    .map_err(|e| TransportError::Unavailable(e.to_string()))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuses_message;
+
+    #[test]
+    fn only_refusals_of_the_message_or_recipient_are_permanent() {
+        for code in [501, 550, 551, 552, 553, 554] {
+            assert!(refuses_message(code), "{code}");
+        }
+        // The relay away or busy, or our settings wrong for every mail: an outage.
+        for code in [421, 450, 451, 452, 500, 502, 503, 504, 521, 530, 535, 538] {
+            assert!(!refuses_message(code), "{code}");
         }
     }
 }

@@ -307,6 +307,9 @@ diesel::table! {
         claimed_at -> Nullable<Timestamp>,
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        claim_token -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        rejections -> Integer,
     }
 }
 

@@ -183,12 +183,13 @@ async fn a_crash_between_sending_and_recording_is_visible_and_bounded(backend: B
         0,
         "the claim still holds"
     );
-    // After the claim times out the mail goes again: a duplicate, with the same Message-ID.
+    // After the dead sender's lease runs out the mail goes again: a duplicate, with the
+    // same Message-ID.
     {
         let mut c = app.db.conn().unwrap();
-        let old = kyoso::storage::now() - chrono::TimeDelta::minutes(10);
+        let old = kyoso::storage::now() - chrono::TimeDelta::seconds(1);
         diesel::update(mo::mail_outbox)
-            .set(mo::claimed_at.eq(old))
+            .set(mo::lease_until.eq(old))
             .execute(&mut *c)
             .unwrap();
     }

@@ -25,6 +25,7 @@ mod health;
 mod housekeeping;
 mod integrity;
 mod mail;
+mod mail_once;
 mod marketplace;
 mod migrations;
 mod openapi;

@@ -1,6 +1,8 @@
 //! A real SMTP server for the tests: Debian's python3-aiosmtpd, one per test on its own
 //! port, storing what it receives in a maildir; messages are parsed with Python's email
-//! package, so the tests see what a mail client would.
+//! package, so the tests see what a mail client would. `slow` starts one whose every
+//! message takes seconds and that refuses addresses starting with "refused"
+//! (tests/api/smtp_handlers.py).
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -12,6 +14,8 @@ use crate::helpers::ScratchDir;
 pub struct SmtpServer {
     pub port: u16,
     maildir: PathBuf,
+    /// Seconds each message takes; `None` is aiosmtpd's own Mailbox.
+    delay: Option<f64>,
     child: Option<Child>,
     _dir: ScratchDir,
 }
@@ -36,6 +40,7 @@ impl SmtpServer {
         SmtpServer {
             port: free_port(),
             maildir: dir.0.join("maildir"),
+            delay: None,
             child: None,
             _dir: dir,
         }
@@ -47,18 +52,37 @@ impl SmtpServer {
         s
     }
 
+    /// A server that takes `delay` seconds over each message (see the module doc).
+    pub fn slow(delay: f64) -> SmtpServer {
+        let mut s = Self::stopped();
+        s.delay = Some(delay);
+        s.up();
+        s
+    }
+
     pub fn up(&mut self) {
-        let child = Command::new(python())
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{}", self.port),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(&self.maildir)
+        let mut c = Command::new(python());
+        c.args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{}", self.port),
+        ]);
+        match self.delay {
+            None => c
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(&self.maildir),
+            Some(d) => c
+                .env(
+                    "PYTHONPATH",
+                    format!("{}/tests/api", env!("CARGO_MANIFEST_DIR")),
+                )
+                .args(["-c", "smtp_handlers.SlowMailbox"])
+                .arg(&self.maildir)
+                .arg(d.to_string()),
+        };
+        let child = c
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
