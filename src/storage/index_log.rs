@@ -57,17 +57,25 @@ pub struct Change {
 }
 
 /// Changes after `after_id`, oldest first.
+/// The columns a `Change` is read from.
+const CHANGE_COLUMNS: (
+    index_changes::id,
+    index_changes::doc_type,
+    index_changes::doc_id,
+    index_changes::created_at,
+) = (
+    index_changes::id,
+    index_changes::doc_type,
+    index_changes::doc_id,
+    index_changes::created_at,
+);
+
 pub fn pending(conn: &mut AnyConnection, after_id: i64, limit: i64) -> QueryResult<Vec<Change>> {
     index_changes::table
         .filter(index_changes::id.gt(after_id))
         .order(index_changes::id)
         .limit(limit)
-        .select((
-            index_changes::id,
-            index_changes::doc_type,
-            index_changes::doc_id,
-            index_changes::created_at,
-        ))
+        .select(CHANGE_COLUMNS)
         .load(conn)
 }
 
@@ -188,12 +196,7 @@ fn between(conn: &mut AnyConnection, from: i64, to: i64) -> QueryResult<Vec<Chan
     index_changes::table
         .filter(index_changes::id.between(from, to))
         .order(index_changes::id)
-        .select((
-            index_changes::id,
-            index_changes::doc_type,
-            index_changes::doc_id,
-            index_changes::created_at,
-        ))
+        .select(CHANGE_COLUMNS)
         .load(conn)
 }
 

@@ -9,7 +9,7 @@ use search_index::DocType;
 
 use super::{SearchEngine, documents, index_error};
 use crate::domain::error::AppResult;
-use crate::storage::{self, Db};
+use crate::storage::Db;
 
 /// How the index differs from the database; keys as the index names them ("need:12").
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -39,14 +39,7 @@ pub fn compare_with_database(db: &Db, engine: &SearchEngine) -> AppResult<IndexD
     for t in [DocType::Need, DocType::Offer, DocType::Proposal] {
         let mut after = 0;
         loop {
-            let (last, docs) = db.read(|c| {
-                let ids = match t {
-                    DocType::Need => storage::needs::ids_after(c, after, 200)?,
-                    DocType::Offer => storage::offers::ids_after(c, after, 200)?,
-                    DocType::Proposal => storage::proposals::ids_after(c, after, 200)?,
-                };
-                Ok((ids.last().copied(), documents::load_many(c, t, &ids)?))
-            })?;
+            let (last, docs) = db.read(|c| documents::page_after(c, t, after, 200))?;
             let Some(last) = last else { break };
             for d in docs {
                 want.insert((rank(t), d.id), (t, d.updated_at_unix));

@@ -129,3 +129,20 @@ pub fn load_many(
     }
     Ok(ids.iter().filter_map(|id| cache.remove(id)).collect())
 }
+
+/// One page of documents of a type, by id after `after`, for walking a whole table (a
+/// rebuild, a consistency check): the page's last id (`None` when the table is done)
+/// and its documents.
+pub fn page_after(
+    conn: &mut AnyConnection,
+    doc_type: DocType,
+    after: i64,
+    size: i64,
+) -> AppResult<(Option<i64>, Vec<Document>)> {
+    let ids = match doc_type {
+        DocType::Need => storage::needs::ids_after(conn, after, size)?,
+        DocType::Offer => storage::offers::ids_after(conn, after, size)?,
+        DocType::Proposal => storage::proposals::ids_after(conn, after, size)?,
+    };
+    Ok((ids.last().copied(), load_many(conn, doc_type, &ids)?))
+}

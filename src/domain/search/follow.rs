@@ -233,14 +233,7 @@ fn rebuild_with(
     for t in [DocType::Need, DocType::Offer, DocType::Proposal] {
         let mut after = 0;
         loop {
-            let docs = db.read(|c| {
-                let ids = match t {
-                    DocType::Need => storage::needs::ids_after(c, after, 200)?,
-                    DocType::Offer => storage::offers::ids_after(c, after, 200)?,
-                    DocType::Proposal => storage::proposals::ids_after(c, after, 200)?,
-                };
-                Ok((ids.last().copied(), documents::load_many(c, t, &ids)?))
-            })?;
+            let docs = db.read(|c| documents::page_after(c, t, after, 200))?;
             let (Some(last), docs) = docs else { break };
             for d in &docs {
                 writer.add_new(d).map_err(index_error)?;
