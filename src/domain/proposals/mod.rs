@@ -132,6 +132,30 @@ pub struct ProposalView {
     pub events: Option<Vec<EventView>>,
 }
 
+/// What a caller who may not open a proposal may still learn of it in a list (similar
+/// proposals, suggestion reasons): its number, title, state and outcome. Never the
+/// submitter, contact data, body, notes or events.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProposalSummary {
+    pub receipt_number: String,
+    pub title: String,
+    pub state: ProposalState,
+    /// The outcome's reason category when declined; never the reasons' text, which
+    /// was written to the proposer.
+    pub decline_reason: Option<DeclineReason>,
+}
+
+impl ProposalSummary {
+    pub fn of(r: &ProposalRow) -> ProposalSummary {
+        ProposalSummary {
+            receipt_number: receipt_number(r.receipt_year, r.receipt_seq),
+            title: r.title.clone(),
+            state: ProposalState::from_db(&r.state),
+            decline_reason: r.decline_reason_code.as_deref().map(DeclineReason::from_db),
+        }
+    }
+}
+
 /// How the caller relates to a proposal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -173,6 +197,21 @@ pub fn load(
     let p = storage::proposals::find(conn, id.0)?.ok_or(AppError::NotFound("proposal"))?;
     let a = access(conn, actor, &p)?;
     Ok((p, a))
+}
+
+/// A proposal met in a list the caller did not filter by its own rights: the full view
+/// (without events) when `access` lets the caller open it, else `None` — the caller
+/// then gets the [`ProposalSummary`] only.
+pub fn view_if_allowed(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    row: &ProposalRow,
+) -> AppResult<Option<ProposalView>> {
+    match access(conn, actor, row) {
+        Ok(a) => Ok(views(conn, vec![row.clone()], a, false)?.pop()),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn department_names(
