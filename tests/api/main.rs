@@ -28,6 +28,7 @@ mod mail;
 mod marketplace;
 mod migrations;
 mod openapi;
+mod privacy;
 mod search;
 mod search_follow;
 mod smtp;
