@@ -11,7 +11,6 @@
 
 mod helpers;
 
-mod authorization;
 mod browser;
 mod chaos;
 mod cli;
@@ -28,6 +27,7 @@ mod mail;
 mod marketplace;
 mod migrations;
 mod openapi;
+mod permission_matrix;
 mod privacy;
 mod search;
 mod search_follow;

@@ -47,7 +47,8 @@ impl Secrets {
     }
 }
 
-const COMMON: &str = "商店街の空き店舗を活用し、子育て世帯が集える交流拠点を運営したい。地域のNPOと協力します。";
+const COMMON: &str =
+    "商店街の空き店舗を活用し、子育て世帯が集える交流拠点を運営したい。地域のNPOと協力します。";
 
 /// The scene: a past proposal recorded by the desk for a citizen (contact data, a body
 /// with a secret sentence, an internal note, declined with reasons), routed to 横浜市's
@@ -214,7 +215,10 @@ async fn similar_proposals_of_another_department_are_summaries(backend: Backend)
         assert!(e["proposal"].get("events").is_none());
         assert!(!similar.text.contains(SECRETS.note));
         let s = app
-            .get(&format!("/api/v1/proposals/{new_id}/suggestions"), Some(key))
+            .get(
+                &format!("/api/v1/proposals/{new_id}/suggestions"),
+                Some(key),
+            )
             .await;
         assert!(s.text.contains(&number), "{}", s.text);
     }
@@ -238,7 +242,10 @@ async fn the_console_page_shows_another_departments_proposal_as_a_summary(backen
     let app = TestApp::spawn(backend).await;
     let w = World::seed(&app.db);
     let (past_id, number, new_id) = seed_pair(&app, &w).await;
-    set_passwords(&app.db, &["dept@141003.example.jp", "desk@141003.example.jp"]);
+    set_passwords(
+        &app.db,
+        &["dept@141003.example.jp", "desk@141003.example.jp"],
+    );
     let link = format!("href=\"/admin/proposals/{past_id}\"");
 
     let mut dept = Session::new(&app);
@@ -273,6 +280,10 @@ async fn the_console_page_shows_another_departments_proposal_as_a_summary(backen
     desk.login("desk@141003.example.jp", TEST_PASSWORD).await;
     let page = desk.get(&format!("/admin/proposals/{new_id}")).await;
     assert_eq!(page.status, 200, "{}", page.text);
-    assert!(page.text.contains(&link), "the desk may open it: {}", page.text);
+    assert!(
+        page.text.contains(&link),
+        "the desk may open it: {}",
+        page.text
+    );
     assert!(!page.text.contains("概要のみ"));
 }

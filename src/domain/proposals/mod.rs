@@ -170,6 +170,8 @@ pub enum Access {
 /// What the caller may do with this proposal, or "not found" when nothing.
 pub fn access(conn: &mut AnyConnection, actor: &Actor, p: &ProposalRow) -> AppResult<Access> {
     match actor {
+        // Nobody signed in is told to sign in, as by the list, before anything is looked up.
+        Actor::Anonymous => Err(AppError::Unauthenticated),
         Actor::Partner(id) if p.partner_id == Some(id.0) => Ok(Access::Proposer),
         Actor::Staff(s) if s.serves(MunicipalityId(p.municipality_id)) => match s.role {
             Role::Desk | Role::Admin => Ok(Access::Desk),
@@ -194,6 +196,10 @@ pub fn load(
     actor: &Actor,
     id: ProposalId,
 ) -> AppResult<(ProposalRow, Access)> {
+    // Before the lookup, so that "sign in" never tells whether the id exists.
+    if matches!(actor, Actor::Anonymous) {
+        return Err(AppError::Unauthenticated);
+    }
     let p = storage::proposals::find(conn, id.0)?.ok_or(AppError::NotFound("proposal"))?;
     let a = access(conn, actor, &p)?;
     Ok((p, a))
@@ -209,7 +215,7 @@ pub fn view_if_allowed(
 ) -> AppResult<Option<ProposalView>> {
     match access(conn, actor, row) {
         Ok(a) => Ok(views(conn, vec![row.clone()], a, false)?.pop()),
-        Err(AppError::NotFound(_)) => Ok(None),
+        Err(AppError::NotFound(_) | AppError::Unauthenticated) => Ok(None),
         Err(e) => Err(e),
     }
 }
