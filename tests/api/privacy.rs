@@ -223,6 +223,16 @@ async fn similar_proposals_of_another_department_are_summaries(backend: Backend)
         assert!(s.text.contains(&number), "{}", s.text);
     }
 
+    // The API document promises no more than the answers give.
+    let doc = app.get("/api/v1/openapi.json", None).await;
+    let props = doc.body["components"]["schemas"]["ProposalSummary"]["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("ProposalSummary is not documented"));
+    assert_eq!(
+        props.keys().collect::<Vec<_>>(),
+        ["decline_reason", "receipt_number", "state", "title"]
+    );
+
     // Neither the proposer nor another municipality gets the list at all.
     app.get(
         &format!("/api/v1/proposals/{new_id}/similar"),
