@@ -15,7 +15,7 @@ use crate::api::state::AppState;
 use crate::domain::error::AppError;
 use crate::domain::ids::{NeedId, OfferId, ProposalId};
 use crate::domain::municipalities::{self, DepartmentView};
-use crate::domain::proposals::suggest::{self, Suggestion};
+use crate::domain::proposals::suggest::{self, SimilarProposal, Suggestion};
 use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput, next_states,
 };
@@ -29,7 +29,8 @@ struct Extras {
     departments: Vec<DepartmentView>,
     /// (href, title, matched terms)
     matches: Vec<(String, String, Vec<String>)>,
-    past: Vec<ProposalView>,
+    /// Similar past proposals: openable ones in full, the others as summaries.
+    past: Vec<SimilarProposal>,
 }
 
 async fn load(
@@ -87,9 +88,7 @@ async fn load(
         };
         // Similar past proposals of this municipality, through the search index; like
         // the matches, a help that an index failure leaves empty.
-        let past = suggest::similar_proposals(db, engine, &actor, id, 5)
-            .map(|v| v.into_iter().map(|s| s.proposal).collect())
-            .unwrap_or_default();
+        let past = suggest::similar_proposals(db, engine, &actor, id, 5).unwrap_or_default();
         Ok(Extras {
             suggestions,
             departments,
@@ -452,8 +451,17 @@ fn render(u: &ConsoleUser, p: &ProposalView, x: &Extras, error: Option<&AppError
                     h2 #past-h { (lang.t("類似する過去の提案と結果", "Similar past proposals and their outcomes")) }
                     @if x.past.is_empty() { p.muted { (lang.t("該当なし", "None")) } }
                     ul { @for q in &x.past {
-                        li { a href=(format!("/admin/proposals/{}", q.id)) { (q.title) } " — " strong { (lang.state(q.state)) }
-                            @if let Some(d) = &q.decline { " (" (lang.decline(d.code)) ")" } }
+                        @let s = &q.summary;
+                        li {
+                            span.receipt { (s.receipt_number) } " "
+                            @match &q.proposal {
+                                Some(full) => a href=(format!("/admin/proposals/{}", full.id)) { (s.title) },
+                                None => (s.title),
+                            }
+                            " — " strong { (lang.state(s.state)) }
+                            @if let Some(d) = s.decline_reason { " (" (lang.decline(d)) ")" }
+                            @if q.proposal.is_none() { br; span.muted { (lang.t("他の課の提案のため、概要のみ表示しています。", "Another department's proposal: summary only.")) } }
+                        }
                     } }
                 }
             }

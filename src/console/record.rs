@@ -17,6 +17,12 @@ use crate::domain::proposals::intake::{self, Declarations, RecordProposal};
 use crate::domain::vocab::{Channel, PolicyField};
 
 pub async fn form(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
+    // The form is the desk's: department staff get no page they could only fail with.
+    if !u.is_desk() {
+        return Err(u.err(AppError::Forbidden(
+            "only the desk records proposals on behalf of others",
+        )));
+    }
     let ms = municipality_options(&state, &u).await?;
     Ok(render(&u, &Fields::empty(), &ms, None))
 }

@@ -11,7 +11,6 @@
 
 mod helpers;
 
-mod authorization;
 mod browser;
 mod chaos;
 mod cli;
@@ -29,6 +28,8 @@ mod mail_once;
 mod marketplace;
 mod migrations;
 mod openapi;
+mod permission_matrix;
+mod privacy;
 mod search;
 mod search_follow;
 mod smtp;

@@ -387,9 +387,11 @@ pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<Propos
     c.finish()?;
     let channel = Check::checked(channel, "channel")?;
     db.write(|conn| {
+        // A named municipality is the one recorded in, so staff naming another one are
+        // refused below rather than silently recording in their own.
         let code = match (&input.municipality_code, staff.municipality) {
-            (Some(code), None) => Some(code.clone()),
-            (_, Some(own)) => Some(storage::municipalities::by_id(conn, own.0)?.code),
+            (Some(code), _) => Some(code.clone()),
+            (None, Some(own)) => Some(storage::municipalities::by_id(conn, own.0)?.code),
             (None, None) => None,
         };
         let need = match input.need_id {

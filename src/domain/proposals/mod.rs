@@ -132,6 +132,30 @@ pub struct ProposalView {
     pub events: Option<Vec<EventView>>,
 }
 
+/// What a caller who may not open a proposal may still learn of it in a list (similar
+/// proposals, suggestion reasons): its number, title, state and outcome. Never the
+/// submitter, contact data, body, notes or events.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProposalSummary {
+    pub receipt_number: String,
+    pub title: String,
+    pub state: ProposalState,
+    /// The outcome's reason category when declined; never the reasons' text, which
+    /// was written to the proposer.
+    pub decline_reason: Option<DeclineReason>,
+}
+
+impl ProposalSummary {
+    pub fn of(r: &ProposalRow) -> ProposalSummary {
+        ProposalSummary {
+            receipt_number: receipt_number(r.receipt_year, r.receipt_seq),
+            title: r.title.clone(),
+            state: ProposalState::from_db(&r.state),
+            decline_reason: r.decline_reason_code.as_deref().map(DeclineReason::from_db),
+        }
+    }
+}
+
 /// How the caller relates to a proposal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -146,6 +170,8 @@ pub enum Access {
 /// What the caller may do with this proposal, or "not found" when nothing.
 pub fn access(conn: &mut AnyConnection, actor: &Actor, p: &ProposalRow) -> AppResult<Access> {
     match actor {
+        // Nobody signed in is told to sign in, as by the list, before anything is looked up.
+        Actor::Anonymous => Err(AppError::Unauthenticated),
         Actor::Partner(id) if p.partner_id == Some(id.0) => Ok(Access::Proposer),
         Actor::Staff(s) if s.serves(MunicipalityId(p.municipality_id)) => match s.role {
             Role::Desk | Role::Admin => Ok(Access::Desk),
@@ -170,9 +196,28 @@ pub fn load(
     actor: &Actor,
     id: ProposalId,
 ) -> AppResult<(ProposalRow, Access)> {
+    // Before the lookup, so that "sign in" never tells whether the id exists.
+    if matches!(actor, Actor::Anonymous) {
+        return Err(AppError::Unauthenticated);
+    }
     let p = storage::proposals::find(conn, id.0)?.ok_or(AppError::NotFound("proposal"))?;
     let a = access(conn, actor, &p)?;
     Ok((p, a))
+}
+
+/// A proposal met in a list the caller did not filter by its own rights: the full view
+/// (without events) when `access` lets the caller open it, else `None` — the caller
+/// then gets the [`ProposalSummary`] only.
+pub fn view_if_allowed(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    row: &ProposalRow,
+) -> AppResult<Option<ProposalView>> {
+    match access(conn, actor, row) {
+        Ok(a) => Ok(views(conn, vec![row.clone()], a, false)?.pop()),
+        Err(AppError::NotFound(_) | AppError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn department_names(

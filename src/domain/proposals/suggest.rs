@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use search_index::{DocType, MatchRequest};
 
-use super::{Access, ProposalView, load, receipt_number, views};
+use super::{Access, ProposalSummary, ProposalView, load, receipt_number, view_if_allowed};
 use crate::domain::actor::Actor;
 use crate::domain::error::AppResult;
 use crate::domain::ids::{DepartmentId, ProposalId};
@@ -25,7 +25,8 @@ pub struct Suggestion {
     pub department_name: String,
     /// Relative strength, 0..1, best first.
     pub score: f32,
-    /// Why, in the desk's words.
+    /// Why, in the desk's words. A past proposal is cited by its summary only (receipt
+    /// number, title, outcome), as the caller may not be allowed to open it.
     pub reasons: Vec<String>,
 }
 
@@ -40,12 +41,19 @@ const SIMILAR_PROPOSAL: f32 = 2.0;
 /// Below this normalised similarity a record is not evidence.
 const SIMILARITY_FLOOR: f32 = 0.2;
 
-/// A past proposal of the same municipality that reads like this one.
+/// A past proposal of the same municipality that reads like this one. Every caller gets
+/// its summary; only a caller who may open it (`proposals::access`) gets the full view —
+/// department staff see another department's proposals as summaries.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SimilarProposal {
-    pub proposal: ProposalView,
+    pub summary: ProposalSummary,
+    /// The whole proposal (without its history), only when the caller may open it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<ProposalView>,
     /// 0..1: the share of this proposal's telling terms found in it.
     pub normalized_score: f32,
+    /// This proposal's telling terms found in it; for a summary only those in its title,
+    /// so the terms never quote a body the caller may not read.
     pub matched_terms: Vec<String>,
 }
 
@@ -96,13 +104,21 @@ pub fn similar_proposals(
             if row.municipality_id != p.municipality_id {
                 continue;
             }
-            let Some(proposal) = views(conn, vec![row], Access::Desk, false)?.pop() else {
-                continue;
+            let proposal = view_if_allowed(conn, actor, &row)?;
+            let matched_terms = if proposal.is_some() {
+                h.matched_terms
+            } else {
+                let title = normalise(&row.title);
+                h.matched_terms
+                    .into_iter()
+                    .filter(|t| title.contains(&normalise(t)))
+                    .collect()
             };
             out.push(SimilarProposal {
+                summary: ProposalSummary::of(&row),
                 proposal,
                 normalized_score: h.normalized,
-                matched_terms: h.matched_terms,
+                matched_terms,
             });
         }
         Ok(out)
