@@ -80,7 +80,9 @@ impl Mailer {
                     report.sent += 1;
                 }
                 Err(e) => {
-                    log::warn!("mail {} to {}: {e}", row.id, row.recipient_email);
+                    // No address in the log: the id finds the row, and a server's reply
+                    // may quote the recipient.
+                    log::warn!("mail {}: {}", row.id, super::redact_addresses(&e));
                     db.write(|conn| Ok(outbox::mark_failed_attempt(conn, &row, &e)?))?;
                     report.failed += 1;
                 }

@@ -23,6 +23,7 @@ mod errors;
 mod freshness;
 mod health;
 mod housekeeping;
+mod hygiene;
 mod integrity;
 mod mail;
 mod marketplace;
