@@ -22,21 +22,27 @@ pub enum TransportError {
     Send(String),
 }
 
+/// Percent-decodes the user and password of the URL.
 fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
+    while let Some(&b) = bytes.get(i) {
+        let escaped = (b == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(v) => {
+                out.push(v);
+                i += 3;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
         }
-        out.push(bytes[i]);
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -114,5 +120,28 @@ impl Transport {
                     .map_err(|e| TransportError::Send(e.to_string()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_percent_decoded_without_panics() {
+        assert_eq!(decode("p%40ss%3Aword"), "p@ss:word");
+        assert_eq!(decode("%"), "%");
+        assert_eq!(decode("%4"), "%4");
+        assert_eq!(decode("%zz%e3%81%82"), "%zzあ");
+    }
+
+    #[test]
+    fn schemes() {
+        assert!(Transport::smtp("smtp://u:p@127.0.0.1:2525").is_ok());
+        assert!(Transport::smtp("smtps://127.0.0.1").is_ok());
+        assert!(Transport::smtp("smtp+plain://127.0.0.1").is_ok());
+        assert!(Transport::smtp("smtp+starttls-optional://127.0.0.1").is_err());
+        assert!(Transport::is_plain_smtp("smtp+plain://h"));
+        assert!(!Transport::is_plain_smtp("smtp://h"));
     }
 }
