@@ -206,6 +206,21 @@ async fn logs_hold_no_secrets_or_addresses(backend: Backend) {
             .status,
         200
     );
+    // Bodies that do not fit, quoting an address where a number belongs: the client is
+    // told, the log is not.
+    let misfit = format!("misfit-{tag}@partner.example.com");
+    let r = app
+        .post(
+            "/api/v1/proposals",
+            Some(&key),
+            &json!({"municipality_code": "141003", "title": "t", "body": "b", "department_id": misfit}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = app
+        .get(&format!("/api/v1/needs?limit={misfit}"), None)
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.text);
     // A wrong key, as an attacker would send it.
     let wrong_key = format!("kyoso_wrongkey{tag}");
     assert_eq!(
@@ -265,6 +280,7 @@ async fn logs_hold_no_secrets_or_addresses(backend: Backend) {
     assert!(text.contains("GET /api/v1/unsubscribe HTTP"), "{text}");
     let secrets = [
         ("partner e-mail", partner_email.as_str()),
+        ("address in a bad body", misfit.as_str()),
         ("staff e-mail", staff_email),
         ("password", password.as_str()),
         ("wrong password", wrong_password.as_str()),
