@@ -165,3 +165,26 @@ fn demo_refuses_a_database_with_real_data() {
     let o = kyoso(&dir).arg("demo").output().unwrap();
     assert!(String::from_utf8_lossy(&o.stderr).contains("1 staff accounts"));
 }
+
+/// A plain SMTP connection must be asked for by name, and the process says at start-up
+/// that it sends without TLS; smtp:// gives no such warning (it insists on STARTTLS).
+#[test]
+fn plain_smtp_is_warned_about_at_start_up() {
+    let dir = ScratchDir::new();
+    let (ok, text) = output(kyoso(&dir).arg("migrate"));
+    assert!(ok, "{text}");
+    for (url, warned) in [
+        ("smtp+plain://127.0.0.1:1", true),
+        ("smtp://user:hunter2@127.0.0.1:1", false),
+    ] {
+        let (ok, text) = output(
+            kyoso(&dir)
+                .args(["mail", "send"])
+                .env("KYOSO_SMTP_URL", url)
+                .env("KYOSO_LOG", "warn"),
+        );
+        assert!(ok, "{url}: {text}");
+        assert_eq!(text.contains("without TLS"), warned, "{url}: {text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}
