@@ -219,6 +219,7 @@ pub fn starting_server(
     let server = HttpServer::new(move || {
         let waiting = waiting.clone();
         App::new()
+            .wrap(actix_web::middleware::from_fn(crate::security_headers::add))
             .route(
                 "/healthz",
                 web::get().to(|| async { web::Json(serde_json::json!({"status": "ok"})) }),
