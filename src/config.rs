@@ -74,7 +74,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         key: "smtp_url",
         env: "KYOSO_SMTP_URL",
-        help: "smtp://USER:PASS@HOST:PORT (STARTTLS when offered), smtps://… (TLS) or smtp+plain://… (no TLS); default: mail written as .eml files under DATA_DIR/mail",
+        help: "smtp://USER:PASS@HOST:PORT (STARTTLS required), smtps://… (TLS) or smtp+plain://… (no TLS, warned at start-up); default: mail written as .eml files under DATA_DIR/mail",
     },
     SettingDoc {
         key: "mail_from",

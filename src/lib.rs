@@ -10,4 +10,5 @@ pub mod demo;
 pub mod domain;
 pub mod jobs;
 pub mod mail;
+pub mod security_headers;
 pub mod storage;

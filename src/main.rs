@@ -156,7 +156,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kyoso: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<kyoso::demo::Refused>().is_some() {
+                ExitCode::from(kyoso::demo::Refused::EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -50,37 +50,83 @@ pub struct TokenParam {
 fn page(title: &str, body: &str) -> HttpResponse {
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
         "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t}</title></head><body style=\"font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.7\">\
-         <h1>{t}</h1>{body}</body></html>",
+         <title>{t}</title><link rel=\"stylesheet\" href=\"/admin/static/console.css\"></head><body class=\"bare\"><main>\
+         <h1>{t}</h1>{body}</main></body></html>",
         t = escape_html(title)
     ))
 }
 
+/// The page for a link that cannot be followed, saying why and what to do instead.
+fn refused_page(why: unsubscribing::Refused) -> HttpResponse {
+    use unsubscribing::Refused;
+    let (status, title, reason) = match why {
+        Refused::Invalid => (
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "このリンクは無効です / This link is not valid",
+            "リンクが途中で切れているか、書き換えられています。メールのリンクをもう一度そのまま開いてください。<br>\
+             The link was cut or changed. Open the link in the mail again exactly as it is.",
+        ),
+        Refused::Expired => (
+            actix_web::http::StatusCode::GONE,
+            "このリンクは有効期限が切れています / This link has expired",
+            "配信停止のリンクは発行から1年間有効です。最近届いたメールのリンクをお使いください。<br>\
+             Unsubscribe links work for one year. Use the link in a recent mail.",
+        ),
+        Refused::Revoked => (
+            actix_web::http::StatusCode::GONE,
+            "このリンクは無効にされています / This link was revoked",
+            "配信設定で、これまでのメールの配信停止リンクが無効にされました。最近届いたメールのリンクをお使いください。<br>\
+             The links in earlier mails were revoked from the notification settings. Use the link in a recent mail.",
+        ),
+    };
+    let mut res = page(
+        title,
+        &format!(
+            "<p>{reason}</p><p>配信設定はログインして変更することもできます。ご不明な点は共創窓口へお問い合わせください。<br>\
+             You can also change your notification settings after signing in, or ask the co-creation desk.</p>"
+        ),
+    );
+    *res.status_mut() = status;
+    res
+}
+
 /// The page a person reaches from the unsubscribe link: it asks before changing
-/// anything (mail scanners follow links with GET).
-#[utoipa::path(tag = "notifications", params(TokenParam), responses((status = 200, description = "HTML confirmation page", content_type = "text/html")))]
+/// anything (mail scanners follow links with GET), or says why the link no longer works.
+#[utoipa::path(tag = "notifications", params(TokenParam), responses((status = 200, description = "HTML confirmation page", content_type = "text/html"), (status = "4XX", description = "HTML page: the link is not valid, expired or revoked", content_type = "text/html")))]
 #[get("/unsubscribe")]
-pub async fn unsubscribe_page(q: web::Query<TokenParam>) -> HttpResponse {
-    let token = escape_html(&q.token);
-    page(
+pub async fn unsubscribe_page(
+    state: web::Data<AppState>,
+    q: web::Query<TokenParam>,
+) -> ApiResult<HttpResponse> {
+    let token = q.into_inner().token;
+    let checked = token.clone();
+    if let Some(why) = run(&state, move |db| unsubscribing::inspect(db, &checked)).await? {
+        return Ok(refused_page(why));
+    }
+    let token = escape_html(&token);
+    Ok(page(
         "配信停止 / Unsubscribe",
         &format!(
             "<p>このお知らせの配信を停止しますか？<br>Stop receiving these notices?</p>\
              <form method=\"post\" action=\"?token={token}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
              <button type=\"submit\">配信を停止する / Unsubscribe</button></form>"
         ),
-    )
+    ))
 }
 
-/// One-click unsubscribe (RFC 8058): works without signing in; the token says who and what.
-#[utoipa::path(tag = "notifications", params(TokenParam), responses((status = 200, description = "HTML confirmation"), (status = "4XX", body = Problem)))]
+/// One-click unsubscribe (RFC 8058): works without signing in; the token says who and
+/// what. A link that is not valid, expired or revoked gets a page saying so.
+#[utoipa::path(tag = "notifications", params(TokenParam), responses((status = 200, description = "HTML confirmation"), (status = "4XX", description = "HTML page: the link is not valid, expired or revoked", content_type = "text/html")))]
 #[post("/unsubscribe")]
 pub async fn unsubscribe(
     state: web::Data<AppState>,
     q: web::Query<TokenParam>,
 ) -> ApiResult<HttpResponse> {
     let token = q.into_inner().token;
-    let off = run(&state, move |db| unsubscribing::apply(db, &token)).await?;
+    let off = match run(&state, move |db| unsubscribing::apply(db, &token)).await? {
+        unsubscribing::Outcome::Unsubscribed(off) => off,
+        unsubscribing::Outcome::Refused(why) => return Ok(refused_page(why)),
+    };
     let list: String = off
         .iter()
         .map(|k| format!("<li>{}</li>", escape_html(k)))

@@ -145,8 +145,15 @@ pub fn catch_all<B: MessageBody + 'static>(
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(CONTENT_TYPE.as_bytes()));
-    // The staff console under /admin renders its own HTML error pages.
-    if is_problem || res.request().path().starts_with("/admin") {
+    // The staff console under /admin renders its own HTML error pages, and a public
+    // page meant for people (an unsubscribe link that no longer works) is kept as the
+    // handler wrote it.
+    let is_page = res.response().error().is_none()
+        && res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_problem || is_page || res.request().path().starts_with("/admin") {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -12,8 +12,17 @@ use crate::storage::{Db, now};
 /// SMTP when `smtp_url` is set, otherwise .eml files under DATA_DIR/mail.
 pub fn mailer(settings: &Settings) -> anyhow::Result<Mailer> {
     let transport = match &settings.smtp_url {
-        Some(url) => Transport::smtp(url.expose())
-            .map_err(|e| anyhow::anyhow!("smtp_url (KYOSO_SMTP_URL): {e}"))?,
+        Some(url) => {
+            if Transport::is_plain_smtp(url.expose()) {
+                log::warn!(
+                    "smtp_url (KYOSO_SMTP_URL) is smtp+plain://: the SMTP login and every mail \
+                     travel without TLS; use smtp:// (STARTTLS required) or smtps:// unless the \
+                     relay is on this host"
+                );
+            }
+            Transport::smtp(url.expose())
+                .map_err(|e| anyhow::anyhow!("smtp_url (KYOSO_SMTP_URL): {e}"))?
+        }
         None => Transport::files(settings.data_dir.join("mail")),
     };
     Ok(Mailer::new(

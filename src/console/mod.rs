@@ -247,18 +247,11 @@ pub async fn run_search<T: Send + 'static>(
         .map_err(|e| ConsoleError::App(e, lang))
 }
 
-/// An HTML page response with the console's security headers.
+/// An HTML page response, never cached; the security headers (CSP, framing, referrer)
+/// are added to every response by `crate::security_headers`.
 pub fn html_response(status: StatusCode, markup: maud::Markup) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(ContentType::html())
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .body(markup.into_string())
 }

@@ -25,7 +25,7 @@ const LOGIN_CSRF_COOKIE: &str = "kyoso_login_csrf";
 
 /// Whether cookies must be `Secure`: the request came over https, or the service's
 /// public URL is https (behind a proxy that ends TLS).
-fn secure(req: &HttpRequest) -> bool {
+pub fn secure(req: &HttpRequest) -> bool {
     req.connection_info().scheme() == "https" || crate::mail::links::base().starts_with("https://")
 }
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 use crate::domain::actor::{Actor, StaffActor};
+use crate::domain::demo_records::{self, DemoRecord};
 use crate::domain::error::AppError;
 use crate::domain::ids::{NeedId, OfferId, PartnerId};
 use crate::domain::municipalities::{self, DepartmentInput, NewMunicipalityInput};
@@ -124,8 +125,17 @@ fn as_of_today(date: Option<chrono::NaiveDate>) -> Option<chrono::NaiveDate> {
     date.map(|d| d + shift)
 }
 
-/// The console password of every demo staff account (log in at /admin with the e-mail).
-pub const DEMO_PASSWORD: &str = "kyoso-demo-2026";
+pub use crate::domain::demo_records::DEMO_PASSWORD;
+
+/// Why `kyoso demo` would not load: the database holds data that is not the demo's (or
+/// the demo already). The command exits with [`Refused::EXIT_CODE`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+impl Refused {
+    pub const EXIT_CODE: u8 = 3;
+}
 
 /// What was loaded, and the demo accounts' keys.
 pub struct DemoReport {
@@ -173,7 +183,9 @@ fn step<T>(what: &str, r: Result<T, AppError>) -> anyhow::Result<T> {
     })
 }
 
-/// Loads the demo set into an empty database. Refuses when its municipalities exist.
+/// Loads the demo set into an empty database. Refuses ([`Refused`]) a database that
+/// holds any municipality, partner or staff account the demo did not create — the demo
+/// makes a deployment admin whose password is published — or the demo already.
 pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
     let data: DemoData = serde_json::from_str(DATA)?;
     let first = data
@@ -181,14 +193,26 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
         .first()
         .map(|m| m.code.clone())
         .unwrap_or_default();
+    let (m, p, s) = step("check", demo_records::foreign_records(db))?;
+    if m + p + s > 0 {
+        return Err(Refused(format!(
+            "このデータベースにはデモ以外のデータがあるため、デモデータを読み込みません / \
+             refusing to load the demo: this database holds data that is not the demo's \
+             ({m} municipalities, {p} partners, {s} staff accounts). The demo creates a \
+             deployment admin with a published password; load it only into a fresh data \
+             directory or database"
+        ))
+        .into());
+    }
     let exists = step(
         "check",
         db.read(|conn| Ok(storage::municipalities::by_code(conn, &first)?.is_some())),
     )?;
     if exists {
-        anyhow::bail!(
+        return Err(Refused(format!(
             "the demo data is already loaded (municipality {first} exists); use a fresh data directory or database"
-        );
+        ))
+        .into());
     }
     let mut report = DemoReport {
         municipalities: 0,
@@ -214,6 +238,10 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                 locale: None,
             },
         ),
+    )?;
+    step(
+        "operator",
+        demo_records::mark(db, DemoRecord::Staff(operator.staff.id.0)),
     )?;
     step(
         "operator",
@@ -251,6 +279,10 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                     zones: m.zones.clone(),
                 },
             ),
+        )?;
+        step(
+            &m.name,
+            demo_records::mark(db, DemoRecord::Municipality(view.id.0)),
         )?;
         report.municipalities += 1;
         for d in &m.departments {
@@ -293,6 +325,10 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
             )?;
             step(
                 &s.email,
+                demo_records::mark(db, DemoRecord::Staff(created.staff.id.0)),
+            )?;
+            step(
+                &s.email,
                 crate::domain::console_auth::set_password(db, None, &s.email, DEMO_PASSWORD),
             )?;
             if s.role == "desk" {
@@ -332,6 +368,10 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                     key_label: None,
                 },
             ),
+        )?;
+        step(
+            &p.name,
+            demo_records::mark(db, DemoRecord::Partner(registered.partner.id.0)),
         )?;
         report.partners += 1;
         if report.accounts.iter().filter(|a| a.1 == "partner").count() < 5 {

@@ -151,6 +151,10 @@ pub fn login(db: &Db, email: &str, password: &str) -> AppResult<Login> {
             false
         }
     };
+    // The published demo password signs in only the demo's own accounts.
+    let good = good
+        && db
+            .read(|conn| crate::domain::demo_records::password_allowed(conn, user.id, password))?;
     if !good || user.status != "active" {
         return db.write(|conn| record_failure(conn, user.id, at));
     }

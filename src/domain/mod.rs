@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod codes;
 pub mod console_auth;
 pub mod csv;
+pub mod demo_records;
 pub mod desk;
 pub mod error;
 pub mod health;

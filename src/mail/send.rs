@@ -169,7 +169,9 @@ impl Mailer {
         let recorded = match &outcome {
             Ok(()) => db.write(|conn| Ok(claim::mark_sent(conn, row.id, token)?))?,
             Err((kind, e)) => {
-                log::warn!("mail {} to {} ({kind:?}): {e}", row.id, row.recipient_email);
+                // No address in the log: the id finds the row, and a server's reply may
+                // quote the recipient.
+                log::warn!("mail {} ({kind:?}): {}", row.id, super::redact_addresses(e));
                 let cap = self.config.backoff_cap;
                 db.write(|conn| Ok(claim::mark_failed_attempt(conn, row, token, *kind, e, cap)?))?
             }

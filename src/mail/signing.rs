@@ -1,13 +1,15 @@
 //! Signed tokens for links that work without signing in (one-click unsubscribe):
-//! HMAC-SHA256 over the payload with a key kept in the database, so every node of a
-//! deployment signs and checks alike.
+//! HMAC-SHA256 over the payload and the time of issue with a key kept in the database,
+//! so every node of a deployment signs and checks alike. The time of issue lets the
+//! checker refuse links that are too old or that their recipient revoked
+//! (`domain::notifications::unsubscribe`).
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::storage::{AnyConnection, job_state};
 
-const KEY_NAME: &str = "mail_signing_key";
+pub const KEY_NAME: &str = "mail_signing_key";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The deployment's signing key, created on first use.
@@ -44,27 +46,56 @@ fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     outer.finalize().into()
 }
 
+/// What a valid token says: its payload and when it was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    pub payload: String,
+    /// Seconds since the Unix epoch.
+    pub issued_at: i64,
+}
+
+/// The signed text: the payload and the time of issue, so neither can change alone.
+fn signed_text(payload: &str, issued_at: i64) -> String {
+    format!("{payload}\n{issued_at}")
+}
+
+/// A token for `payload`, issued now.
 pub fn sign(key: &[u8], payload: &str) -> String {
+    sign_at(key, payload, chrono::Utc::now().timestamp())
+}
+
+/// A token for `payload` issued at `issued_at` (seconds since the Unix epoch).
+pub fn sign_at(key: &[u8], payload: &str, issued_at: i64) -> String {
     format!(
-        "{}.{}",
+        "{}.{issued_at}.{}",
         B64.encode(payload),
-        B64.encode(hmac(key, payload.as_bytes()))
+        B64.encode(hmac(key, signed_text(payload, issued_at).as_bytes()))
     )
 }
 
-/// The payload of a token signed with `key`, or `None` when it was not.
-pub fn verify(key: &[u8], token: &str) -> Option<String> {
-    let (p, mac) = token.split_once('.')?;
+/// What a token signed with `key` says, or `None` when it was not signed with it (or
+/// is of the older form without a time of issue, which is no longer accepted).
+pub fn verify(key: &[u8], token: &str) -> Option<Signed> {
+    let mut parts = token.split('.');
+    let (p, issued, mac) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
     let payload = String::from_utf8(B64.decode(p).ok()?).ok()?;
+    // Only the canonical decimal form, so one token has one spelling.
+    let issued_at: i64 = issued.parse().ok()?;
+    if issued_at.to_string() != issued {
+        return None;
+    }
     let given = B64.decode(mac).ok()?;
-    let expected = hmac(key, payload.as_bytes());
+    let expected = hmac(key, signed_text(&payload, issued_at).as_bytes());
     let same = given.len() == expected.len()
         && given
             .iter()
             .zip(expected.iter())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
-    same.then_some(payload)
+    same.then_some(Signed { payload, issued_at })
 }
 
 #[cfg(test)]
@@ -83,12 +114,28 @@ mod tests {
 
     #[test]
     fn tampering_is_detected() {
-        let t = sign(b"k", "v1.partner.7.digest");
-        assert_eq!(verify(b"k", &t).as_deref(), Some("v1.partner.7.digest"));
+        let t = sign_at(b"k", "v1.partner.7.digest", 1_700_000_000);
+        assert_eq!(
+            verify(b"k", &t),
+            Some(Signed {
+                payload: "v1.partner.7.digest".into(),
+                issued_at: 1_700_000_000
+            })
+        );
         assert!(verify(b"other", &t).is_none());
-        let forged = sign(b"k", "v1.partner.8.digest");
-        let (_, mac) = forged.split_once('.').unwrap();
-        let (p, _) = t.split_once('.').unwrap();
-        assert!(verify(b"k", &format!("{p}.{mac}")).is_none());
+        let forged = sign_at(b"k", "v1.partner.8.digest", 1_700_000_000);
+        let [_, _, mac] = forged.split('.').collect::<Vec<_>>()[..] else {
+            panic!("three parts")
+        };
+        let [p, issued, _] = t.split('.').collect::<Vec<_>>()[..] else {
+            panic!("three parts")
+        };
+        assert!(verify(b"k", &format!("{p}.{issued}.{mac}")).is_none());
+        // Moving the time of issue forward breaks the signature.
+        assert!(verify(b"k", &format!("{p}.1900000000.{mac}")).is_none());
+        assert!(verify(b"k", &format!("{p}.01700000000.{mac}")).is_none());
+        // The old two-part form (no time of issue) is refused.
+        let old = format!("{p}.{mac}");
+        assert!(verify(b"k", &old).is_none());
     }
 }

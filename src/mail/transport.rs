@@ -1,5 +1,6 @@
-//! Where mail goes: an SMTP server (pooled connections; STARTTLS, TLS or plain as the URL
-//! says) or, on the embedded default, .eml files under the data directory.
+//! Where mail goes: an SMTP server (pooled connections; STARTTLS required, TLS from the
+//! start, or plain only when the URL says so explicitly) or, on the embedded default,
+//! .eml files under the data directory.
 
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
@@ -78,9 +79,11 @@ fn decode(s: &str) -> String {
 }
 
 impl Transport {
-    /// From `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it),
-    /// `smtps://…` (TLS from the start, port 465) or `smtp+plain://…` (no TLS, for a
-    /// server on the same host or network).
+    /// From `smtp://[user:pass@]host[:port]` (STARTTLS required: a server that does not
+    /// offer it, or an attacker who strips it from the greeting, gets no login and no
+    /// mail), `smtps://…` (TLS from the start, port 465) or `smtp+plain://…` (no TLS at
+    /// all, for a relay on the same host; chosen only by this explicit scheme, and
+    /// [`Transport::is_plain_smtp`] lets start-up warn about it).
     pub fn smtp(url: &str) -> Result<Transport, TransportError> {
         let (scheme, rest) = url
             .split_once("://")
@@ -105,7 +108,7 @@ impl Transport {
         let params =
             || TlsParameters::new(host.to_owned()).map_err(|e| TransportError::Url(e.to_string()));
         let (tls, default_port) = match scheme {
-            "smtp" => (Tls::Opportunistic(params()?), 587),
+            "smtp" => (Tls::Required(params()?), 587),
             "smtps" => (Tls::Wrapper(params()?), 465),
             "smtp+plain" => (Tls::None, 25),
             other => return Err(TransportError::Url(format!("unknown scheme {other}"))),
@@ -120,6 +123,12 @@ impl Transport {
             b = b.credentials(Credentials::new(decode(user), decode(pass)));
         }
         Ok(Transport::Smtp(Box::new(b.build())))
+    }
+
+    /// Whether `url` names an SMTP connection without TLS (`smtp+plain://`), which sends
+    /// the login and every mail readable by anyone on the path.
+    pub fn is_plain_smtp(url: &str) -> bool {
+        url.starts_with("smtp+plain://")
     }
 
     pub fn files(dir: PathBuf) -> Transport {
@@ -145,7 +154,25 @@ impl Transport {
 
 #[cfg(test)]
 mod tests {
-    use super::refuses_message;
+    use super::*;
+
+    #[test]
+    fn credentials_are_percent_decoded_without_panics() {
+        assert_eq!(decode("p%40ss%3Aword"), "p@ss:word");
+        assert_eq!(decode("%"), "%");
+        assert_eq!(decode("%4"), "%4");
+        assert_eq!(decode("%zz%e3%81%82"), "%zzあ");
+    }
+
+    #[test]
+    fn schemes() {
+        assert!(Transport::smtp("smtp://u:p@127.0.0.1:2525").is_ok());
+        assert!(Transport::smtp("smtps://127.0.0.1").is_ok());
+        assert!(Transport::smtp("smtp+plain://127.0.0.1").is_ok());
+        assert!(Transport::smtp("smtp+starttls-optional://127.0.0.1").is_err());
+        assert!(Transport::is_plain_smtp("smtp+plain://h"));
+        assert!(!Transport::is_plain_smtp("smtp://h"));
+    }
 
     #[test]
     fn only_refusals_of_the_message_or_recipient_are_permanent() {

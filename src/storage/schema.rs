@@ -331,6 +331,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    link_revocations (recipient_type, recipient_id) {
+        recipient_type -> Text,
+        recipient_id -> BigInt,
+        not_before_unix -> BigInt,
+    }
+}
+
+diesel::table! {
+    demo_records (record_type, record_id) {
+        record_type -> Text,
+        record_id -> BigInt,
+    }
+}
+
+diesel::table! {
     digest_runs (period_key) {
         period_key -> Text,
         started_at -> Timestamp,

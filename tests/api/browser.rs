@@ -71,6 +71,8 @@ impl Browser {
             .finish();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            // The browser's console, to catch what the Content-Security-Policy blocks.
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": [
@@ -233,7 +235,37 @@ impl Browser {
     /// A main screen: saved as `name`.png and checked for accessibility.
     async fn screen(&self, name: &str) {
         self.screenshot(name).await;
+        self.assert_no_policy_violations(name).await;
         self.assert_accessible(name).await;
+        // axe's own work is not the page's: drop what it left in the console.
+        self.browser_log().await;
+    }
+
+    /// The browser console's entries since the last call (chromedriver clears them).
+    async fn browser_log(&self) -> Vec<Value> {
+        self.cmd("POST", "/se/log", Some(json!({"type": "browser"})))
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Nothing on the page was blocked by the Content-Security-Policy (an inline style
+    /// or script, or anything from elsewhere).
+    async fn assert_no_policy_violations(&self, name: &str) {
+        let blocked: Vec<String> = self
+            .browser_log()
+            .await
+            .iter()
+            .filter_map(|e| e["message"].as_str())
+            .filter(|m| m.contains("Content Security Policy") || m.contains("Refused to"))
+            .map(str::to_owned)
+            .collect();
+        assert!(
+            blocked.is_empty(),
+            "{name}: the Content-Security-Policy blocked:\n{}",
+            blocked.join("\n")
+        );
     }
 
     /// The WCAG 2.0 A/AA violations axe finds on the page.
@@ -305,6 +337,34 @@ async fn desk_officer_routes_declines_and_publishes() {
     assert!(caught.iter().any(|v| v["rule"] == "label"), "{caught:?}");
     b.goto(&format!("{}/admin/login", app.base)).await;
     b.screen("01-login").await;
+    // The policy is enforced and its blocks reach the check above: an inline style and
+    // an inline script that an injection would add are refused.
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({"script": "const s = document.createElement('style'); s.textContent = 'body { color: red }'; document.head.appendChild(s); const j = document.createElement('script'); j.textContent = 'document.title = \"injected\"'; document.body.appendChild(j);", "args": []})),
+    )
+    .await;
+    let blocked = b.browser_log().await;
+    assert!(
+        blocked
+            .iter()
+            .filter(|e| e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Content Security Policy")))
+            .count()
+            >= 2,
+        "{blocked:?}"
+    );
+    assert_ne!(
+        b.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": "return document.title;", "args": []}))
+        )
+        .await,
+        "injected"
+    );
     b.login(&app, "desk@141003.example.jp").await;
     assert_eq!(b.text("h1").await, "受付一覧");
     let queue = b.text("#unassigned-h").await;

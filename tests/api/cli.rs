@@ -131,3 +131,60 @@ fn migrate_and_demo_on_the_embedded_default() {
     ]));
     assert!(!ok && text.contains("department_id"), "{text}");
 }
+
+/// `kyoso demo` refuses a database that holds anything it did not create — here one
+/// deployment admin added by hand — with a clear message and its own exit code, and
+/// changes nothing.
+#[test]
+fn demo_refuses_a_database_with_real_data() {
+    let dir = ScratchDir::new();
+    let (ok, text) = output(kyoso(&dir).args([
+        "staff",
+        "add",
+        "--email",
+        "admin@city.example.org",
+        "--name",
+        "本番 管理者",
+        "--role",
+        "admin",
+    ]));
+    assert!(ok, "{text}");
+    let o = kyoso(&dir).arg("demo").output().unwrap();
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(i32::from(kyoso::demo::Refused::EXIT_CODE)),
+        "{text}"
+    );
+    assert!(
+        text.contains("デモ以外のデータ") && text.contains("1 staff accounts"),
+        "{text}"
+    );
+    assert!(!dir.0.join("data/demo-credentials.txt").exists());
+    // Nothing of the demo was written: the same refusal again, not "already loaded".
+    let o = kyoso(&dir).arg("demo").output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 staff accounts"));
+}
+
+/// A plain SMTP connection must be asked for by name, and the process says at start-up
+/// that it sends without TLS; smtp:// gives no such warning (it insists on STARTTLS).
+#[test]
+fn plain_smtp_is_warned_about_at_start_up() {
+    let dir = ScratchDir::new();
+    let (ok, text) = output(kyoso(&dir).arg("migrate"));
+    assert!(ok, "{text}");
+    for (url, warned) in [
+        ("smtp+plain://127.0.0.1:1", true),
+        ("smtp://user:hunter2@127.0.0.1:1", false),
+    ] {
+        let (ok, text) = output(
+            kyoso(&dir)
+                .args(["mail", "send"])
+                .env("KYOSO_SMTP_URL", url)
+                .env("KYOSO_LOG", "warn"),
+        );
+        assert!(ok, "{url}: {text}");
+        assert_eq!(text.contains("without TLS"), warned, "{url}: {text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

@@ -61,6 +61,54 @@ fn compose_file_passes_only_known_settings() {
     assert!(settings.smtp_url.is_some());
 }
 
+/// Every published port binds to loopback unless the operator says otherwise through
+/// KYOSO_PUBLISH (whose default is loopback); the database is never published.
+#[test]
+fn compose_publishes_on_loopback_only() {
+    let text =
+        std::fs::read_to_string(format!("{}/docker-compose.yml", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&text).expect("docker-compose.yml parses");
+    let services = doc["services"].as_mapping().expect("services");
+    assert!(
+        doc["services"]["postgres"]["ports"].is_null(),
+        "PostgreSQL must not be published"
+    );
+    let mut published = 0;
+    for (name, service) in services {
+        let Some(ports) = service["ports"].as_sequence() else {
+            continue;
+        };
+        for port in ports {
+            // Long syntax (a mapping) must name host_ip; short syntax must start with it.
+            let host_ip = match port {
+                serde_yaml_ng::Value::Mapping(m) => m
+                    .get("host_ip")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+                    .unwrap_or_default(),
+                other => {
+                    let s = other.as_str().map(str::to_owned).unwrap_or_default();
+                    // HOST_IP:HOST_PORT:CONTAINER_PORT; a bare "8080:8080" binds everywhere.
+                    let parts: Vec<&str> = s.rsplitn(3, ':').collect();
+                    if parts.len() == 3 {
+                        parts[2].to_owned()
+                    } else {
+                        String::new()
+                    }
+                }
+            };
+            assert!(
+                host_ip == "127.0.0.1" || host_ip == "${KYOSO_PUBLISH:-127.0.0.1}",
+                "{name:?} publishes {port:?} beyond loopback"
+            );
+            published += 1;
+        }
+    }
+    assert!(published >= 1, "kyoso itself is published");
+}
+
 #[test]
 fn readme_lists_every_setting() {
     let readme =

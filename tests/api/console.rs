@@ -51,6 +51,11 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// The value of one of the session's cookies.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.get(name).cloned()
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()

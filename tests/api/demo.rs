@@ -1,10 +1,20 @@
 //! The demo data set loads through the domain code on both backends and reads as a
-//! municipality's board would: open public needs for anyone, offers of every kind.
+//! municipality's board would: open public needs for anyone, offers of every kind. It
+//! refuses a database holding anything it did not create, and its published password
+//! signs in only its own accounts.
 
-use crate::helpers::{Backend, TestApp};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::console::Session;
+use crate::helpers::{Backend, TestApp, World};
 use crate::on_both_backends;
+use kyoso::domain::console_auth::{self, Login};
 
-on_both_backends!(demo_data_loads_and_serves);
+on_both_backends!(
+    demo_data_loads_and_serves,
+    demo_refuses_real_data_and_its_password_is_for_demo_accounts_only,
+);
 
 async fn demo_data_loads_and_serves(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -44,4 +54,119 @@ async fn demo_data_loads_and_serves(backend: Backend) {
             "no offers of {kind} partners"
         );
     }
+}
+
+async fn demo_refuses_real_data_and_its_password_is_for_demo_accounts_only(backend: Backend) {
+    // Real data first: the demo must not load over it.
+    let app = TestApp::spawn(backend).await;
+    World::seed(&app.db);
+    let err = match kyoso::demo::load(&app.db) {
+        Ok(_) => panic!("the demo loaded over real data"),
+        Err(e) => e,
+    };
+    assert!(
+        err.downcast_ref::<kyoso::demo::Refused>().is_some(),
+        "{err:#}"
+    );
+    assert!(format!("{err:#}").contains("not the demo's"), "{err:#}");
+    // A single partner that registered itself is enough to refuse.
+    let app = TestApp::spawn(backend).await;
+    let reg = app
+        .post(
+            "/api/v1/partners",
+            None,
+            &json!({"name": "先客 株式会社", "kind": "other", "contact_name": "先客 花子", "contact_email": "first@example.com"}),
+        )
+        .await;
+    assert_eq!(reg.status, 201, "{}", reg.text);
+    let err = kyoso::demo::load(&app.db).err().expect("refused");
+    assert!(
+        err.downcast_ref::<kyoso::demo::Refused>().is_some(),
+        "{err:#}"
+    );
+    assert!(format!("{err:#}").contains("1 partners"), "{err:#}");
+
+    // On an empty database the demo loads, and its accounts sign in with its password.
+    let app = TestApp::spawn(backend).await;
+    kyoso::demo::load(&app.db).unwrap();
+    let demo = console_auth::login(
+        &app.db,
+        "operator@kyoso.example.jp",
+        kyoso::demo::DEMO_PASSWORD,
+    )
+    .unwrap();
+    assert!(matches!(demo, Login::Ok { .. }), "{demo:?}");
+    // A real account added later whose password someone set to the demo's: refused,
+    // while its own password works.
+    let operator = kyoso::domain::actor::Actor::Staff(kyoso::domain::actor::StaffActor {
+        id: kyoso::domain::ids::StaffUserId(
+            app.db
+                .read(|conn| {
+                    Ok(kyoso::storage::schema::staff_users::table
+                        .filter(
+                            kyoso::storage::schema::staff_users::email
+                                .eq("operator@kyoso.example.jp"),
+                        )
+                        .select(kyoso::storage::schema::staff_users::id)
+                        .first::<i64>(conn)?)
+                })
+                .unwrap(),
+        ),
+        role: kyoso::domain::vocab::Role::Admin,
+        municipality: None,
+        department: None,
+    });
+    kyoso::domain::staff::create(
+        &app.db,
+        Some(&operator),
+        kyoso::domain::staff::NewStaffInput {
+            email: "real-admin@city.example.org".into(),
+            display_name: "本番 管理者".into(),
+            role: "admin".into(),
+            municipality_code: None,
+            department_id: None,
+            locale: None,
+        },
+    )
+    .unwrap();
+    console_auth::set_password(
+        &app.db,
+        None,
+        "real-admin@city.example.org",
+        kyoso::demo::DEMO_PASSWORD,
+    )
+    .unwrap();
+    let real = console_auth::login(
+        &app.db,
+        "real-admin@city.example.org",
+        kyoso::demo::DEMO_PASSWORD,
+    )
+    .unwrap();
+    assert!(matches!(real, Login::Invalid), "{real:?}");
+    // Over the console too.
+    let mut s = Session::new(&app);
+    let p = s
+        .login("real-admin@city.example.org", kyoso::demo::DEMO_PASSWORD)
+        .await;
+    assert_ne!(p.status, 303, "signed in with the demo password");
+    console_auth::set_password(
+        &app.db,
+        None,
+        "real-admin@city.example.org",
+        "a-real-long-password-2026",
+    )
+    .unwrap();
+    let real = console_auth::login(
+        &app.db,
+        "real-admin@city.example.org",
+        "a-real-long-password-2026",
+    )
+    .unwrap();
+    assert!(matches!(real, Login::Ok { .. }), "{real:?}");
+    // And now that real data exists, the demo refuses to load again.
+    let err = kyoso::demo::load(&app.db).err().expect("refused");
+    assert!(
+        err.downcast_ref::<kyoso::demo::Refused>().is_some(),
+        "{err:#}"
+    );
 }

@@ -323,7 +323,13 @@ async fn digests_gather_items_once_and_unsubscribe_in_one_click(backend: Backend
             vec![],
         )
         .await;
-    forged.assert_problem(422, "invalid");
+    // A forged link gets a page saying so, not a problem document: people follow it.
+    assert_eq!(forged.status, 400, "{}", forged.text);
+    assert!(
+        forged.text.contains("このリンクは無効です"),
+        "{}",
+        forged.text
+    );
 }
 
 async fn match_alerts_and_deadline_reminders_are_sent_once(backend: Backend) {

@@ -22,6 +22,7 @@ mod errors;
 mod freshness;
 mod health;
 mod housekeeping;
+mod hygiene;
 mod integrity;
 mod mail;
 mod mail_once;

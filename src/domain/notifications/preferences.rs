@@ -34,6 +34,10 @@ pub struct PreferencesInput {
     /// Kind → `immediate`, `daily`, `weekly` or `off`.
     #[serde(default)]
     pub kinds: std::collections::BTreeMap<String, String>,
+    /// `true` voids the unsubscribe link of every mail sent to you so far (for when a
+    /// mail was forwarded or leaked); mails sent from now on carry working links.
+    #[serde(default)]
+    pub revoke_unsubscribe_links: bool,
 }
 
 pub fn recipient_of(actor: &Actor) -> AppResult<RecipientRef> {
@@ -155,6 +159,9 @@ pub fn update(db: &Db, actor: &Actor, input: PreferencesInput) -> AppResult<Pref
     db.write(|conn| {
         for (kind, choice) in changes {
             set_choice(conn, who, kind, choice)?;
+        }
+        if input.revoke_unsubscribe_links {
+            super::unsubscribe::revoke_links(conn, who)?;
         }
         if let Some(l) = locale {
             match who {

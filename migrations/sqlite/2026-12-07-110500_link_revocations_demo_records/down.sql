@@ -1,0 +1,2 @@
+DROP TABLE demo_records;
+DROP TABLE link_revocations;
