@@ -63,6 +63,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -145,8 +146,13 @@ pub fn catch_all<B: MessageBody + 'static>(
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(CONTENT_TYPE.as_bytes()));
-    // The staff console under /admin renders its own HTML error pages.
-    if is_problem || res.request().path().starts_with("/admin") {
+    // The staff console under /admin renders its own HTML error pages, and so do the
+    // few API pages people open from a mail (e.g. a used verification link).
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_problem || is_page || res.request().path().starts_with("/admin") {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -9,6 +9,7 @@ pub mod codes;
 pub mod console_auth;
 pub mod csv;
 pub mod desk;
+pub mod email_verification;
 pub mod error;
 pub mod health;
 pub mod housekeeping;

@@ -28,6 +28,7 @@ mod mail;
 mod marketplace;
 mod migrations;
 mod openapi;
+mod partner_verification;
 mod search;
 mod search_follow;
 mod smtp;
