@@ -21,6 +21,7 @@ on_both_backends!(
     links_work_once_expire_and_new_ones_are_rate_limited,
     a_held_corporate_number_answers_alike_and_is_not_taken_over,
     the_saved_search_cap_holds_under_parallel_creation,
+    the_console_marks_unverified_proposers,
 );
 
 const ATTACKER_NAME: &str = "横浜市 共創推進課（公式）";
@@ -505,4 +506,58 @@ async fn the_saved_search_cap_holds_under_parallel_creation(backend: Backend) {
         )
         .await;
     assert_eq!(other.status, 201, "{}", other.text);
+}
+
+async fn the_console_marks_unverified_proposers(backend: Backend) {
+    use crate::console::Session;
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    crate::helpers::set_passwords(&app.db, &["desk@141003.example.jp"]);
+    let r = register(&app, "unproven@example.org", Some("5020001046218")).await;
+    let key = r.body["api_key"]["key"].as_str().unwrap().to_owned();
+    let partner_id = r.body["partner"]["id"].as_i64().unwrap();
+    let unproven = app.post("/api/v1/proposals", Some(&key), &proposal()).await;
+    let proven = app
+        .post("/api/v1/proposals", Some(&w.partner_a.1), &proposal())
+        .await;
+    assert_eq!(proven.body["partner_email_verified"], true);
+
+    let mut s = Session::new(&app);
+    s.login("desk@141003.example.jp", crate::helpers::TEST_PASSWORD)
+        .await;
+    let inbox = s.get("/admin/inbox").await;
+    assert_eq!(inbox.status, 200);
+    // Every row of the unproven proposal (it is listed twice: unassigned and all) carries
+    // the marker; no row of the proven one does.
+    let rows: Vec<&str> = inbox.text.split("<tr>").collect();
+    let row_of = |id: &Value| -> Vec<&str> {
+        let link = format!("/admin/proposals/{id}\"");
+        rows.iter().filter(|r| r.contains(&link)).copied().collect()
+    };
+    let (u, p) = (row_of(&unproven.body["id"]), row_of(&proven.body["id"]));
+    assert!(!u.is_empty() && !p.is_empty(), "{}", inbox.text);
+    assert!(
+        u.iter().all(|r| r.contains(">メール未確認<")),
+        "{}",
+        inbox.text
+    );
+    assert!(
+        p.iter().all(|r| !r.contains("メール未確認")),
+        "{}",
+        inbox.text
+    );
+    let page = s
+        .get(&format!("/admin/proposals/{}", unproven.body["id"]))
+        .await;
+    assert!(page.text.contains("メール未確認"), "{}", page.text);
+    let page = s
+        .get(&format!("/admin/proposals/{}", proven.body["id"]))
+        .await;
+    assert!(!page.text.contains("メール未確認"));
+    let partner = s.get(&format!("/admin/partners/{partner_id}")).await;
+    assert!(
+        partner.text.contains("メール未確認") && partner.text.contains("未確認（本人の申告）"),
+        "{}",
+        partner.text
+    );
 }
