@@ -22,6 +22,7 @@ on_both_backends!(
     a_held_corporate_number_answers_alike_and_is_not_taken_over,
     the_saved_search_cap_holds_under_parallel_creation,
     the_console_marks_unverified_proposers,
+    saved_searches_wait_for_a_proven_address,
 );
 
 const ATTACKER_NAME: &str = "横浜市 共創推進課（公式）";
@@ -559,5 +560,54 @@ async fn the_console_marks_unverified_proposers(backend: Backend) {
         partner.text.contains("メール未確認") && partner.text.contains("未確認（本人の申告）"),
         "{}",
         partner.text
+    );
+}
+
+async fn saved_searches_wait_for_a_proven_address(backend: Backend) {
+    use kyoso::domain::notifications::saved_searches;
+    use kyoso::domain::search::follow;
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    let email = "searcher@example.org";
+    let r = register(&app, email, None).await;
+    let key = r.body["api_key"]["key"].as_str().unwrap().to_owned();
+    let saved = app
+        .post(
+            "/api/v1/me/saved-searches",
+            Some(&key),
+            &json!({"name": "ドローン案件", "q": "ドローン", "type": "need"}),
+        )
+        .await;
+    assert_eq!(saved.status, 201, "{}", saved.text);
+    let need = |title: &str| {
+        let mut body = crate::helpers::need_body(title, y.department_id, "public", "open");
+        body["body"] = json!("河川の護岸の点検にドローンを使いたい。");
+        body
+    };
+    app.post(
+        "/api/v1/needs",
+        Some(&y.dept_key),
+        &need("ドローンで河川を点検したい"),
+    )
+    .await;
+    follow::catch_up(&app.db, &app.search).unwrap();
+    saved_searches::run(&app.db, &app.search).unwrap();
+    let kinds: Vec<String> = mails_to(&app, email).into_iter().map(|m| m.0).collect();
+    assert_eq!(kinds, ["email_verification"]);
+
+    assert_eq!(verify(&app, &token_for(&app, email)).await.status, 200);
+    app.post(
+        "/api/v1/needs",
+        Some(&y.dept_key),
+        &need("ドローンで橋梁を点検したい"),
+    )
+    .await;
+    follow::catch_up(&app.db, &app.search).unwrap();
+    saved_searches::run(&app.db, &app.search).unwrap();
+    assert!(
+        mails_to(&app, email).iter().any(|m| m.0 == "saved_search"),
+        "{:#?}",
+        mails_to(&app, email)
     );
 }
