@@ -63,6 +63,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -146,8 +147,8 @@ pub fn catch_all<B: MessageBody + 'static>(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(CONTENT_TYPE.as_bytes()));
     // The staff console under /admin renders its own HTML error pages, and a public
-    // page meant for people (an unsubscribe link that no longer works) is kept as the
-    // handler wrote it.
+    // page meant for people (an unsubscribe link that no longer works, a used
+    // verification link) is kept as the handler wrote it.
     let is_page = res.response().error().is_none()
         && res
             .headers()

@@ -104,6 +104,9 @@ pub fn sentence(lang: Lang, e: &AppError) -> String {
         }
         AppError::Forbidden(_) => "この操作を行う権限がありません。".to_owned(),
         AppError::Unauthenticated => "ログインしてください。".to_owned(),
+        AppError::RateLimited(m) => m.ja.clone().unwrap_or_else(|| {
+            "短い間に操作が続きました。時間をおいてもう一度お試しください。".to_owned()
+        }),
         AppError::Unavailable(_) => {
             "一時的に処理できません。時間をおいてもう一度お試しください。".to_owned()
         }

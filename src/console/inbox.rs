@@ -225,7 +225,7 @@ pub fn table(
                         tr {
                             td.receipt { (p.receipt_number) }
                             td { a href=(format!("/admin/proposals/{}", p.id)) { (p.title) } }
-                            td { (p.submitter.name) @if let Some(o) = &p.submitter.organisation { br; span.muted { (o) } } }
+                            td { (p.submitter.name) @if let Some(o) = &p.submitter.organisation { br; span.muted { (o) } } @if p.partner_email_verified == Some(false) { " " span.badge.unverified title=(lang.t("連絡先メールアドレスが未確認のため、受付のお知らせなどのメールは送られていません", "The contact address is not verified: no mail is sent to it")) { (lang.t("メール未確認", "E-mail unverified")) } } }
                             td { (lang.channel(p.channel)) }
                             td { @match p.policy_field { Some(f) => (lang.field(f)), None => span.muted { "—" } } }
                             td { (lang.state(p.state)) @if p.clocks.paused_since.is_some() { " " span.badge { (lang.t("資料待ち", "Paused")) } } }

@@ -203,6 +203,10 @@ impl ResponseError for ConsoleError {
                 lang.t("入力内容を確認してください", "Please check your input")
             }
             AppError::Unauthenticated => lang.t("ログインしてください", "Please log in"),
+            AppError::RateLimited(_) => lang.t(
+                "短い間に操作が続きました。しばらくしてから再度お試しください",
+                "Too many requests: please try again later",
+            ),
             AppError::Unavailable(_) => lang.t(
                 "混み合っています。しばらくしてから再度お試しください",
                 "Busy: please try again shortly",

@@ -15,7 +15,7 @@ use crate::api::state::AppState;
 use crate::domain::error::AppError;
 use crate::domain::ids::PartnerId;
 use crate::domain::offers::{self, OfferQuery, OfferView};
-use crate::domain::partners;
+use crate::domain::partners::{self, CorporateNumberStatus};
 use crate::domain::proposals::{self, ProposalQuery};
 use crate::domain::search::query::{self, Record, SearchQuery};
 use crate::domain::vocab::{OfferKind, PartnerStatus, PolicyField};
@@ -197,11 +197,18 @@ pub async fn show(
         dl.facts {
             dt { (lang.t("種別", "Kind")) } dd { (lang.partner_kind(p.kind)) }
             dt { (lang.t("状態", "Status")) } dd { strong #partner-status { (lang.partner_status(p.status)) } }
-            dt { (lang.t("法人番号", "Corporate number")) } dd { (p.corporate_number.as_deref().unwrap_or("—")) }
+            dt { (lang.t("法人番号", "Corporate number")) } dd {
+                (p.corporate_number.as_deref().unwrap_or("—"))
+                @match p.corporate_number_status {
+                    CorporateNumberStatus::Confirmed => { " " span.badge { (lang.t("確認済み", "Confirmed")) } }
+                    CorporateNumberStatus::Claimed => { " " span.badge.unverified { (lang.t("未確認（本人の申告）", "Unconfirmed (as stated)")) } }
+                    CorporateNumberStatus::None => {}
+                }
+            }
             dt { (lang.t("ウェブサイト", "Website")) } dd { (p.website.as_deref().unwrap_or("—")) }
             dt { (lang.t("対象地域", "Regions")) } dd { (p.regions.join(", ")) }
             @if let Some(c) = &p.contact {
-                dt { (lang.t("担当者", "Contact")) } dd { (c.name) " <" (c.email) ">" @if let Some(ph) = &c.phone { " " (ph) } }
+                dt { (lang.t("担当者", "Contact")) } dd { (c.name) " <" (c.email) ">" @if !c.email_verified { " " span.badge.unverified { (lang.t("メール未確認", "E-mail unverified")) } } @if let Some(ph) = &c.phone { " " (ph) } }
             }
             dt { (lang.t("登録日時", "Registered")) } dd { (layout::local_time(p.created_at)) }
         }

@@ -407,7 +407,13 @@ fn render(u: &ConsoleUser, p: &ProposalView, x: &Extras, error: Option<&AppError
                 dl.facts {
                     dt { (lang.t("氏名", "Name")) } dd { (p.submitter.name) }
                     dt { (lang.t("団体名", "Organisation")) } dd { (p.submitter.organisation.as_deref().unwrap_or("—")) }
-                    dt { (lang.t("メール", "E-mail")) } dd { (p.submitter.email.as_deref().unwrap_or("—")) }
+                    dt { (lang.t("メール", "E-mail")) } dd {
+                        (p.submitter.email.as_deref().unwrap_or("—"))
+                        @if p.partner_email_verified == Some(false) {
+                            " " span.badge.unverified { (lang.t("メール未確認", "E-mail unverified")) }
+                            br; span.muted { (lang.t("このアドレスはまだ確認されていないため、受付のお知らせや回答のメールは送られません。電話など別の方法で連絡してください。", "This address is not verified yet: no receipt or answer is mailed to it. Contact the proposer another way.")) }
+                        }
+                    }
                     dt { (lang.t("電話", "Phone")) } dd { (p.submitter.phone.as_deref().unwrap_or("—")) }
                     @if let Some(pid) = p.partner_id {
                         dt { (lang.t("登録パートナー", "Registered partner")) } dd { a href=(format!("/admin/partners/{pid}")) { (lang.t("パートナー情報を見る", "View partner")) } }

@@ -38,7 +38,8 @@ pub struct FieldError {
     /// JSON pointer-like path of the field, e.g. `title` or `regions/2`.
     pub field: String,
     /// Stable code: `required`, `too_long`, `too_short`, `format`, `check_digit`,
-    /// `unknown_value`, `not_found`, `control_characters`, `duplicate`.
+    /// `unknown_value`, `not_found`, `control_characters`, `duplicate`, `too_many`
+    /// (a per-account cap), `invalid`, `used`, `expired` (one-time links).
     pub code: &'static str,
     pub message: String,
     /// The same in Japanese where the check says more than its code can (a limit, a
@@ -115,6 +116,9 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("authentication required")]
     Unauthenticated,
+    /// Asked again too soon; the message says when it may be asked again.
+    #[error("{0}")]
+    RateLimited(Message),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -129,6 +133,7 @@ impl AppError {
             Self::Invalid(_) | Self::BadRequest(_) => ErrorCode::Invalid,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }

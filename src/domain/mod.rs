@@ -10,6 +10,7 @@ pub mod console_auth;
 pub mod csv;
 pub mod demo_records;
 pub mod desk;
+pub mod email_verification;
 pub mod error;
 pub mod health;
 pub mod housekeeping;

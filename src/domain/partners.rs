@@ -1,11 +1,20 @@
 //! Partners (企業・大学・NPO・その他団体): self-registration with a first API key, the
 //! profile, and who may see a partner's contact details (the partner and staff only).
+//!
+//! A registration proves nothing about who registers, so two things stay unconfirmed until
+//! proven: the contact address (a one-time link, `email_verification`; no other mail goes
+//! to it before) and the 法人番号. A stated number is a *claim*: any number of partners may
+//! claim one, nobody learns whether another partner holds it (registration and profile
+//! changes answer alike), and only a deployment admin's confirmation makes it the
+//! partner's (`corporate_number`, unique among confirmed numbers only). Confirming a number
+//! another partner holds moves it over and leaves the other partner a claim again.
 
 use serde::{Deserialize, Serialize};
 
 use super::actor::Actor;
 use super::api_keys::{self, IssuedKey, KeyOwner};
 use super::codes::{CorporateNumber, Region};
+use super::email_verification;
 use super::error::{AppError, AppResult, Message};
 use super::ids::PartnerId;
 use super::utc;
@@ -59,7 +68,22 @@ pub struct UpdatePartner {
 pub struct Contact {
     pub name: String,
     pub email: String,
+    /// Whether `email` was proven by its one-time link; until then kyoso mails it nothing
+    /// else.
+    pub email_verified: bool,
     pub phone: Option<String>,
+}
+
+/// How far a partner's 法人番号 is established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CorporateNumberStatus {
+    /// No number given.
+    None,
+    /// Stated by the partner, not confirmed: shown to the partner and staff only.
+    Claimed,
+    /// Confirmed by a deployment admin: the partner's, shown to everyone.
+    Confirmed,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -67,7 +91,9 @@ pub struct PartnerView {
     pub id: PartnerId,
     pub kind: PartnerKind,
     pub name: String,
+    /// The confirmed 法人番号; the partner itself and staff also see an unconfirmed claim.
     pub corporate_number: Option<String>,
+    pub corporate_number_status: CorporateNumberStatus,
     pub description: String,
     pub website: Option<String>,
     pub regions: Vec<String>,
@@ -125,11 +151,21 @@ struct Profile {
 }
 
 impl Profile {
-    fn write(&self) -> PartnerWrite<'_> {
+    /// The row to store: `confirmed` is the number a deployment admin confirmed (kept only
+    /// while the partner still states it); any other stated number is a claim.
+    fn write<'a>(
+        &'a self,
+        confirmed: Option<&'a str>,
+        email_verified_at: Option<chrono::NaiveDateTime>,
+    ) -> PartnerWrite<'a> {
+        let stated = self.corporate_number.as_deref();
+        let confirmed = confirmed.filter(|c| Some(*c) == stated);
         PartnerWrite {
             kind: self.kind.as_str(),
             name: &self.name,
-            corporate_number: self.corporate_number.as_deref(),
+            corporate_number: confirmed,
+            corporate_number_claim: stated.filter(|_| confirmed.is_none()),
+            email_verified_at,
             contact_name: &self.contact_name,
             contact_email: &self.contact_email,
             phone: self.phone.as_deref(),
@@ -173,17 +209,9 @@ fn check_profile(
     (kind, corporate_number, locale)
 }
 
-fn conflict_on_corporate_number(e: AppError) -> AppError {
-    match e {
-        AppError::Conflict(_) => AppError::Conflict(Message::new(
-            "a partner with this corporate number is already registered",
-            "この法人番号のパートナーはすでに登録されています。",
-        )),
-        e => e,
-    }
-}
-
-/// Registers a partner and issues its first API key, in one transaction.
+/// Registers a partner and issues its first API key, in one transaction, and queues the
+/// one mail its contact address gets before it is verified: the verification link. A
+/// stated 法人番号 is stored as a claim, whoever holds it (see the module comment).
 pub fn register(db: &Db, input: RegisterPartner) -> AppResult<Registered> {
     let mut c = Check::new();
     let (kind, corporate_number, locale) = check_profile(
@@ -216,11 +244,11 @@ pub fn register(db: &Db, input: RegisterPartner) -> AppResult<Registered> {
     );
     c.finish()?;
     db.write(|conn| {
-        let row = storage::partners::insert(conn, &profile.write(), now())
-            .map_err(|e| conflict_on_corporate_number(e.into()))?;
+        let row = storage::partners::insert(conn, &profile.write(None, None), now())?;
         let regions: Vec<&str> = profile.regions.iter().map(String::as_str).collect();
         storage::partners::set_regions(conn, row.id, &regions)?;
         let api_key = api_keys::issue(conn, KeyOwner::Partner(PartnerId(row.id)), &label)?;
+        email_verification::send_link(conn, &row)?;
         Ok(Registered {
             partner: view(row, profile.regions.clone(), true),
             api_key,
@@ -229,10 +257,19 @@ pub fn register(db: &Db, input: RegisterPartner) -> AppResult<Registered> {
 }
 
 fn view(r: PartnerRow, regions: Vec<String>, with_contact: bool) -> PartnerView {
+    let corporate_number_status = match (&r.corporate_number, &r.corporate_number_claim) {
+        (Some(_), _) => CorporateNumberStatus::Confirmed,
+        (None, Some(_)) => CorporateNumberStatus::Claimed,
+        (None, None) => CorporateNumberStatus::None,
+    };
     PartnerView {
         id: PartnerId(r.id),
         kind: PartnerKind::from_db(&r.kind),
-        corporate_number: r.corporate_number,
+        corporate_number: match with_contact {
+            true => r.corporate_number.or(r.corporate_number_claim),
+            false => r.corporate_number,
+        },
+        corporate_number_status,
         description: r.description,
         website: r.website,
         regions,
@@ -241,6 +278,7 @@ fn view(r: PartnerRow, regions: Vec<String>, with_contact: bool) -> PartnerView 
         contact: with_contact.then_some(Contact {
             name: r.contact_name,
             email: r.contact_email,
+            email_verified: r.email_verified_at.is_some(),
             phone: r.phone,
         }),
         name: r.name,
@@ -263,16 +301,21 @@ pub fn get(db: &Db, actor: &Actor, id: PartnerId) -> AppResult<PartnerView> {
     })
 }
 
-/// Changes the caller's own profile.
+/// Changes the caller's own profile. A new contact address is unverified and gets its
+/// own link; a changed 法人番号 is a claim again.
 pub fn update_own(db: &Db, actor: &Actor, input: UpdatePartner) -> AppResult<PartnerView> {
     let id = actor.require_partner()?;
     db.write(|conn| {
+        storage::partners::lock(conn, id.0)?;
         let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
         let current_regions = storage::partners::regions(conn, id.0)?;
         let mut c = Check::new();
         let corporate = match &input.corporate_number {
             Some(v) => v.clone(),
-            None => row.corporate_number.clone(),
+            None => row
+                .corporate_number
+                .clone()
+                .or(row.corporate_number_claim.clone()),
         };
         let (kind, corporate_number, locale) = check_profile(
             &mut c,
@@ -319,11 +362,19 @@ pub fn update_own(db: &Db, actor: &Actor, input: UpdatePartner) -> AppResult<Par
             locale,
         };
         c.finish()?;
-        storage::partners::update(conn, id.0, &profile.write())
-            .map_err(|e| conflict_on_corporate_number(e.into()))?;
+        let email_changed = profile.contact_email != row.contact_email;
+        let verified_at = row.email_verified_at.filter(|_| !email_changed);
+        storage::partners::update(
+            conn,
+            id.0,
+            &profile.write(row.corporate_number.as_deref(), verified_at),
+        )?;
         let regions: Vec<&str> = profile.regions.iter().map(String::as_str).collect();
         storage::partners::set_regions(conn, id.0, &regions)?;
         let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
+        if email_changed {
+            email_verification::send_link(conn, &row)?;
+        }
         Ok(view(row, profile.regions.clone(), true))
     })
 }
@@ -365,4 +416,31 @@ pub fn set_status(
 /// Suspends a partner; see [`set_status`].
 pub fn suspend(db: &Db, actor: &Actor, id: PartnerId) -> AppResult<PartnerView> {
     set_status(db, actor, id, PartnerStatus::Suspended)
+}
+
+/// A deployment admin confirms the 法人番号 a partner claims (having checked it, e.g. in
+/// the National Tax Agency's register and with a document from the company). A partner
+/// that held the number confirmed keeps it only as a claim.
+pub fn confirm_corporate_number(db: &Db, actor: &Actor, id: PartnerId) -> AppResult<PartnerView> {
+    actor.require_deployment_admin()?;
+    db.write(|conn| {
+        storage::partners::lock(conn, id.0)?;
+        let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
+        let Some(number) = row.corporate_number_claim.clone() else {
+            return Err(AppError::Conflict(Message::new(
+                "this partner claims no unconfirmed corporate number",
+                "このパートナーには確認待ちの法人番号がありません。",
+            )));
+        };
+        if let Some(holder) = storage::partners::holder_of(conn, &number)?
+            && holder != id.0
+        {
+            storage::partners::lock(conn, holder)?;
+            storage::partners::set_corporate_number(conn, holder, None, Some(&number))?;
+        }
+        storage::partners::set_corporate_number(conn, id.0, Some(&number), None)?;
+        let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
+        let regions = storage::partners::regions(conn, id.0)?;
+        Ok(view(row, regions, true))
+    })
 }

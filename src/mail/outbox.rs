@@ -70,6 +70,21 @@ pub struct Outgoing<'a> {
     pub message: Rendered,
 }
 
+/// Withdraws mails of `kind` not yet picked up whose dedupe key starts with `prefix`, in
+/// the caller's transaction (e.g. a verification link superseded before it went out).
+/// Returns how many were withdrawn.
+pub fn withdraw_pending(conn: &mut AnyConnection, kind: &str, prefix: &str) -> QueryResult<usize> {
+    diesel::delete(
+        mail_outbox::table.filter(
+            mail_outbox::kind
+                .eq(kind)
+                .and(mail_outbox::status.eq("pending"))
+                .and(mail_outbox::dedupe_key.like(format!("{prefix}%"))),
+        ),
+    )
+    .execute(conn)
+}
+
 /// A stable Message-ID derived from the dedupe key, so a resent copy is recognisable.
 pub fn message_id(dedupe_key: &str) -> String {
     let local: String = dedupe_key

@@ -122,6 +122,10 @@ pub struct PartnerRow {
     pub locale: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When the current `contact_email` was proven; `None` while it is not.
+    pub email_verified_at: Option<NaiveDateTime>,
+    /// A 法人番号 stated but not confirmed; `corporate_number` holds confirmed ones only.
+    pub corporate_number_claim: Option<String>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -140,6 +144,10 @@ pub struct PartnerWrite<'a> {
     pub description: &'a str,
     pub locale: &'a str,
     pub updated_at: NaiveDateTime,
+    #[diesel(treat_none_as_null = true)]
+    pub email_verified_at: Option<NaiveDateTime>,
+    #[diesel(treat_none_as_null = true)]
+    pub corporate_number_claim: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::models::{PartnerRow, PartnerWrite};
-use super::schema::{partner_regions, partners};
+use super::schema::{partner_email_verifications, partner_regions, partners};
 
 pub fn insert(
     conn: &mut AnyConnection,
@@ -75,4 +75,136 @@ pub fn regions(conn: &mut AnyConnection, partner_id: i64) -> QueryResult<Vec<Str
         .select(partner_regions::region_code)
         .order(partner_regions::region_code)
         .load(conn)
+}
+
+/// Locks a partner's row until the transaction ends (see `proposals::lock`): profile
+/// changes, address verification and number confirmation run one after the other.
+pub fn lock(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
+    diesel::update(partners::table.find(id))
+        .set(partners::id.eq(id))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// A stored verification link (its token only as a hash).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = partner_email_verifications)]
+pub struct VerificationRow {
+    pub id: i64,
+    pub partner_id: i64,
+    pub email: String,
+    pub token_hash: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub expires_at: chrono::NaiveDateTime,
+    pub used_at: Option<chrono::NaiveDateTime>,
+}
+
+/// Stores a new link for `email`; earlier unused links of the partner stop working.
+pub fn add_verification(
+    conn: &mut AnyConnection,
+    partner_id: i64,
+    email: &str,
+    token_hash: &str,
+    at: chrono::NaiveDateTime,
+    expires_at: chrono::NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::delete(
+        partner_email_verifications::table.filter(
+            partner_email_verifications::partner_id
+                .eq(partner_id)
+                .and(partner_email_verifications::used_at.is_null()),
+        ),
+    )
+    .execute(conn)?;
+    diesel::insert_into(partner_email_verifications::table)
+        .values((
+            partner_email_verifications::partner_id.eq(partner_id),
+            partner_email_verifications::email.eq(email),
+            partner_email_verifications::token_hash.eq(token_hash),
+            partner_email_verifications::created_at.eq(at),
+            partner_email_verifications::expires_at.eq(expires_at),
+        ))
+        .returning(partner_email_verifications::id)
+        .get_result(conn)
+}
+
+/// When the partner's latest link was sent, if any.
+pub fn last_verification_sent(
+    conn: &mut AnyConnection,
+    partner_id: i64,
+) -> QueryResult<Option<chrono::NaiveDateTime>> {
+    partner_email_verifications::table
+        .filter(partner_email_verifications::partner_id.eq(partner_id))
+        .select(diesel::dsl::max(partner_email_verifications::created_at))
+        .first(conn)
+}
+
+pub fn verification_by_hash(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> QueryResult<Option<VerificationRow>> {
+    partner_email_verifications::table
+        .filter(partner_email_verifications::token_hash.eq(token_hash))
+        .select(VerificationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Uses a link once: true when this call used it (an unused link, marked now).
+pub fn use_verification(
+    conn: &mut AnyConnection,
+    id: i64,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        partner_email_verifications::table.filter(
+            partner_email_verifications::id
+                .eq(id)
+                .and(partner_email_verifications::used_at.is_null()),
+        ),
+    )
+    .set(partner_email_verifications::used_at.eq(at))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Marks the partner's address verified, if it is still `email`.
+pub fn set_email_verified(
+    conn: &mut AnyConnection,
+    id: i64,
+    email: &str,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        partners::table.filter(partners::id.eq(id).and(partners::contact_email.eq(email))),
+    )
+    .set(partners::email_verified_at.eq(at))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// The partner holding `number` as confirmed, if any.
+pub fn holder_of(conn: &mut AnyConnection, number: &str) -> QueryResult<Option<i64>> {
+    partners::table
+        .filter(partners::corporate_number.eq(number))
+        .select(partners::id)
+        .first(conn)
+        .optional()
+}
+
+/// Sets a partner's confirmed number and claim as given.
+pub fn set_corporate_number(
+    conn: &mut AnyConnection,
+    id: i64,
+    confirmed: Option<&str>,
+    claim: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(partners::table.find(id))
+        .set((
+            partners::corporate_number.eq(confirmed),
+            partners::corporate_number_claim.eq(claim),
+            partners::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

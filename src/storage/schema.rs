@@ -74,6 +74,20 @@ diesel::table! {
         locale -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        email_verified_at -> Nullable<Timestamp>,
+        corporate_number_claim -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    partner_email_verifications (id) {
+        id -> BigInt,
+        partner_id -> BigInt,
+        email -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -371,6 +385,7 @@ diesel::joinable!(zones -> municipalities (municipality_id));
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(department_policy_fields -> departments (department_id));
 diesel::joinable!(partner_regions -> partners (partner_id));
+diesel::joinable!(partner_email_verifications -> partners (partner_id));
 diesel::joinable!(needs -> municipalities (municipality_id));
 diesel::joinable!(needs -> departments (department_id));
 diesel::joinable!(needs -> zones (zone_id));
@@ -388,6 +403,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff_users,
     partners,
     partner_regions,
+    partner_email_verifications,
     api_keys,
     needs,
     need_partner_kinds,

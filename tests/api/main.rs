@@ -29,6 +29,7 @@ mod mail_once;
 mod marketplace;
 mod migrations;
 mod openapi;
+mod partner_verification;
 mod permission_matrix;
 mod privacy;
 mod search;

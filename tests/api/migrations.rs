@@ -54,6 +54,7 @@ const TABLES: &[&str] = &[
     "offer_policy_fields",
     "offer_regions",
     "offers",
+    "partner_email_verifications",
     "partner_regions",
     "partners",
     "proposal_departments",

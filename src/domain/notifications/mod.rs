@@ -149,15 +149,18 @@ impl Recipient {
             }))
     }
 
+    /// The partner, if its current contact address is verified: the one rule that keeps
+    /// every notice (acknowledgements, answers, alerts, saved searches, and so digests)
+    /// from an address its owner never confirmed (`domain::email_verification`).
     pub fn partner(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Recipient>> {
-        Ok(
-            crate::storage::partners::find(conn, id)?.map(|p| Recipient {
+        Ok(crate::storage::partners::find(conn, id)?
+            .filter(|p| p.email_verified_at.is_some())
+            .map(|p| Recipient {
                 who: RecipientRef::Partner(p.id),
                 email: p.contact_email,
                 name: Some(p.contact_name),
                 locale: Locale::from_db(&p.locale),
-            }),
-        )
+            }))
     }
 
     pub fn guest(email: &str, name: Option<&str>) -> Recipient {

@@ -109,7 +109,10 @@ const COLUMNS: (
     saved_searches::last_checked_at,
 );
 
-/// Saves a search after checking it runs.
+/// Saved searches one account may keep: each re-runs every few minutes.
+pub const MAX_PER_OWNER: i64 = 20;
+
+/// Saves a search after checking it runs; at most [`MAX_PER_OWNER`] per account.
 pub fn create(
     db: &Db,
     engine: &SearchEngine,
@@ -136,6 +139,35 @@ pub fn create(
     query::search(db, engine, actor, probe)?;
     let json = serde_json::to_string(&filters).map_err(AppError::internal)?;
     db.write(|conn| {
+        // The owner's row is locked first, so parallel requests count one after the
+        // other and the cap holds (SQLite serialises writers anyway).
+        let count: i64 = match (staff, partner) {
+            (Some(s), _) => {
+                diesel::update(staff_users::table.find(s))
+                    .set(staff_users::id.eq(s))
+                    .execute(conn)?;
+                saved_searches::table
+                    .filter(saved_searches::staff_user_id.eq(s))
+                    .count()
+                    .get_result(conn)?
+            }
+            (None, Some(p)) => {
+                crate::storage::partners::lock(conn, p)?;
+                saved_searches::table
+                    .filter(saved_searches::partner_id.eq(p))
+                    .count()
+                    .get_result(conn)?
+            }
+            (None, None) => return Err(AppError::Unauthenticated),
+        };
+        if count >= MAX_PER_OWNER {
+            return Err(AppError::field_ja(
+                "saved_searches",
+                "too_many",
+                format!("at most {MAX_PER_OWNER} saved searches per account; delete one first"),
+                format!("保存できる検索は1アカウントにつき{MAX_PER_OWNER}件までです。不要なものを削除してから保存してください。"),
+            ));
+        }
         let at = now();
         let id: i64 = diesel::insert_into(saved_searches::table)
             .values((

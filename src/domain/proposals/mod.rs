@@ -112,6 +112,11 @@ pub struct ProposalView {
     pub unassigned: bool,
     pub submitter: Submitter,
     pub partner_id: Option<PartnerId>,
+    /// For a partner's proposal: whether the partner's contact address is verified now.
+    /// While it is not, kyoso sends the proposer no mail about it (no acknowledgement, no
+    /// answers): the desk contacts them another way (「メール未確認」). `null` for proposals
+    /// without a partner.
+    pub partner_email_verified: Option<bool>,
     pub need: Option<LinkRef>,
     pub offer: Option<LinkRef>,
     pub title: String,
@@ -294,6 +299,13 @@ pub fn views(
     let routed = storage::proposals::departments_of(conn, &ids)?;
     let names = department_names(conn, routed.iter().map(|(_, d, _)| *d))?;
     let mut municipalities: HashMap<i64, MunicipalityRef> = HashMap::new();
+    let mut partner_ids: Vec<i64> = rows.iter().filter_map(|r| r.partner_id).collect();
+    partner_ids.sort_unstable();
+    partner_ids.dedup();
+    let verified: HashMap<i64, bool> = storage::partners::find_many(conn, &partner_ids)?
+        .into_iter()
+        .map(|p| (p.id, p.email_verified_at.is_some()))
+        .collect();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if let std::collections::hash_map::Entry::Vacant(e) =
@@ -345,6 +357,9 @@ pub fn views(
                 phone: r.submitter_phone,
             },
             partner_id: r.partner_id.map(PartnerId),
+            partner_email_verified: r
+                .partner_id
+                .map(|p| verified.get(&p).copied().unwrap_or(false)),
             need,
             offer,
             title: r.title,
