@@ -297,9 +297,13 @@ async fn logs_hold_no_secrets_or_addresses(backend: Backend) {
     }
     // No address of any kind: every line is free of something@domain.
     for line in &lines {
+        // The capture sees every test of the process; the one address allowed is the
+        // example in the e-mail field's error message ("like name@example.jp").
         let addr = line.split_whitespace().find(|word| {
-            word.split_once('@')
-                .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
+            !word.contains("name@example.jp")
+                && word
+                    .split_once('@')
+                    .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
         });
         assert!(addr.is_none(), "an address in the log: {line}");
     }
