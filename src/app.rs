@@ -61,6 +61,7 @@ pub fn state(db: Db, search: SearchEngine, jobs: JobBoard) -> web::Data<AppState
         jobs,
         openapi_json: Arc::new(json),
         route_methods: Arc::new(route_methods),
+        guards: Arc::default(),
     })
 }
 
@@ -178,7 +179,15 @@ pub fn server(
     listener: TcpListener,
     workers: Option<usize>,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let state = state(db, search, jobs);
+    server_with_state(state(db, search, jobs), listener, workers)
+}
+
+/// [`server`] around a state built by the caller (tests keep it to look at the guards).
+pub fn server_with_state(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<actix_web::dev::Server> {
     let mut server = HttpServer::new(move || build(state.clone()))
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE_SECS);

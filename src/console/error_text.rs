@@ -107,9 +107,22 @@ pub fn sentence(lang: Lang, e: &AppError) -> String {
         AppError::Unavailable(_) => {
             "一時的に処理できません。時間をおいてもう一度お試しください。".to_owned()
         }
+        AppError::RateLimited { retry_after_secs } => format!(
+            "短時間に同じ操作が続いたため、受け付けを一時的に止めています。{}後にもう一度お試しください。",
+            wait_ja(*retry_after_secs)
+        ),
         AppError::Internal(_) => {
             "操作は反映されていません。時間をおいてもう一度お試しください。".to_owned()
         }
+    }
+}
+
+/// A wait in seconds, as a person would say it: 「30秒」「5分」.
+fn wait_ja(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs}秒")
+    } else {
+        format!("{}分", secs.div_ceil(60))
     }
 }
 

@@ -117,6 +117,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("{0}")]
     Unavailable(String),
+    /// Too many requests of this kind from this source or for this account: try again
+    /// after this many seconds.
+    #[error("too many requests; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -130,6 +134,7 @@ impl AppError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

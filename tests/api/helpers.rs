@@ -104,6 +104,8 @@ pub struct TestApp {
     pub follower: Option<index_follower::Running>,
     /// The jobs `/readyz` looks at; a test may add one.
     pub jobs: kyoso::domain::health::JobBoard,
+    /// The server's state (its abuse limits, for tests to look at).
+    pub state: actix_web::web::Data<kyoso::api::state::AppState>,
     _scratch: ScratchDir,
 }
 
@@ -189,13 +191,9 @@ impl TestApp {
         let board = jobs.clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        actix_web::rt::spawn(kyoso::app::serve(
-            db.clone(),
-            search.clone(),
-            jobs,
-            listener,
-            Some(1),
-        ));
+        let state = kyoso::app::state(db.clone(), search.clone(), jobs);
+        let server = kyoso::app::server_with_state(state.clone(), listener, Some(1)).unwrap();
+        actix_web::rt::spawn(server);
         let client = awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish();
@@ -206,6 +204,7 @@ impl TestApp {
             client,
             follower: Some(follower),
             jobs: board,
+            state,
             _scratch: scratch,
         }
     }

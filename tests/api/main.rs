@@ -24,6 +24,7 @@ mod freshness;
 mod health;
 mod housekeeping;
 mod integrity;
+mod login_guard;
 mod mail;
 mod marketplace;
 mod migrations;
