@@ -25,6 +25,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 pub fn state(db: Db, search: SearchEngine, jobs: JobBoard) -> web::Data<AppState> {
+    state_with(db, search, jobs, crate::domain::throttle::Limits::default())
+}
+
+/// [`state`] with chosen abuse limits (tests that load the API from one address).
+pub fn state_with(
+    db: Db,
+    search: SearchEngine,
+    jobs: JobBoard,
+    limits: crate::domain::throttle::Limits,
+) -> web::Data<AppState> {
     let doc = openapi();
     let route_methods = doc
         .paths
@@ -61,7 +71,7 @@ pub fn state(db: Db, search: SearchEngine, jobs: JobBoard) -> web::Data<AppState
         jobs,
         openapi_json: Arc::new(json),
         route_methods: Arc::new(route_methods),
-        guards: Arc::default(),
+        guards: Arc::new(crate::domain::throttle::Guards::new(limits)),
     })
 }
 

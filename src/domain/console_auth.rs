@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::actor::{Actor, StaffActor};
 use super::error::{AppError, AppResult};
 use super::ids::{DepartmentId, MunicipalityId, StaffUserId};
-use super::throttle::{self, Guards, HashPermit};
+use super::throttle::{Guards, HashPermit};
 use super::vocab::Role;
 use crate::storage::models::StaffUserRow;
 use crate::storage::sessions::{self as store, NewSession};
@@ -173,7 +173,7 @@ pub fn login(
     // check) and takes it back if the login succeeds or no work is done.
     guards
         .login_failures
-        .hit(&source.address, throttle::LOGIN_FAILURES_PER_SOURCE)?;
+        .hit(&source.address, guards.limits.login_failures_per_source)?;
     let permit = match guards.hashes.enter() {
         Ok(p) => p,
         Err(e) => {
@@ -318,6 +318,10 @@ fn record_failure(
     };
     let until = at + length;
     store::lock_logins(conn, user.id, until)?;
+    log::warn!(
+        "console login: staff user {} locked until {until} after {failures} failed logins in a row",
+        user.id
+    );
     if end_sessions {
         store::delete_of_staff(conn, user.id)?;
     }
@@ -510,6 +514,46 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("wrong horse battery", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn locks_come_every_fifth_failure_and_grow() {
+        assert_eq!(lock_for(0), None);
+        assert_eq!(lock_for(4), None);
+        assert_eq!(lock_for(5), Some(TimeDelta::minutes(15)));
+        assert_eq!(lock_for(6), None);
+        assert_eq!(lock_for(10), Some(TimeDelta::minutes(30)));
+        assert_eq!(lock_for(15), Some(TimeDelta::hours(1)));
+        assert_eq!(lock_for(50), Some(TimeDelta::hours(24)), "capped at a day");
+        assert!(
+            lock_for(100).unwrap() > TimeDelta::days(3650),
+            "for good at 100"
+        );
+        assert_eq!(lock_for(i32::MAX), None);
+        assert!(lock_for(i32::MAX - 2).is_some());
+    }
+
+    #[test]
+    fn device_cookies_are_bound_to_account_and_age() {
+        let key = b"k".repeat(32);
+        let at = now();
+        let t = at.and_utc().timestamp();
+        let good = crate::mail::signing::sign(&key, &format!("login-device:7:{t}"));
+        assert!(trusted_device(&key, &good, 7, at));
+        assert!(!trusted_device(&key, &good, 8, at), "another account");
+        assert!(!trusted_device(
+            &key,
+            &good,
+            7,
+            at + TimeDelta::days(DEVICE_DAYS)
+        ));
+        assert!(
+            !trusted_device(&b"x".repeat(32), &good, 7, at),
+            "another key"
+        );
+        let forged = crate::mail::signing::sign(&key, &format!("unsubscribe:7:{t}"));
+        assert!(!trusted_device(&key, &forged, 7, at), "another purpose");
+        assert!(!trusted_device(&key, "garbage", 7, at));
     }
 
     #[test]

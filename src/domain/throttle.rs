@@ -22,6 +22,9 @@ impl Limit {
     pub const fn per(max: usize, window: Duration) -> Limit {
         Limit { max, window }
     }
+
+    /// No limit (load tests that submit far more than a person would).
+    pub const UNLIMITED: Limit = Limit::per(usize::MAX, Duration::from_secs(1));
 }
 
 /// Failed console logins per source address (one office behind one NAT shares this).
@@ -69,6 +72,9 @@ impl Window {
     }
 
     fn hit_at(&self, key: &str, limit: Limit, at: Instant) -> AppResult<()> {
+        if limit.max == usize::MAX {
+            return Ok(());
+        }
         let mut keys = lock(&self.keys);
         if keys.len() >= MAX_KEYS && !keys.contains_key(key) {
             keys.retain(|_, q| {
@@ -202,22 +208,66 @@ impl HashGate {
     }
 }
 
+/// The per-source and per-partner limits a process applies.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub login_failures_per_source: Limit,
+    pub registrations_per_source: Limit,
+    pub proposals_per_source: Limit,
+    pub proposals_per_partner: Limit,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            login_failures_per_source: LOGIN_FAILURES_PER_SOURCE,
+            registrations_per_source: REGISTRATIONS_PER_SOURCE,
+            proposals_per_source: PROPOSALS_PER_SOURCE,
+            proposals_per_partner: PROPOSALS_PER_PARTNER,
+        }
+    }
+}
+
+impl Limits {
+    /// No per-source or per-partner API write limits (the login throttle and the hash
+    /// gate stay): for load and concurrency tests that submit from one address.
+    pub fn without_write_limits() -> Self {
+        Limits {
+            registrations_per_source: Limit::UNLIMITED,
+            proposals_per_source: Limit::UNLIMITED,
+            proposals_per_partner: Limit::UNLIMITED,
+            ..Limits::default()
+        }
+    }
+}
+
 /// The limits one process keeps: the login throttle, the hash gate, the API's
 /// per-source and per-partner write limits.
 #[derive(Debug, Default)]
 pub struct Guards {
+    pub limits: Limits,
     pub login_failures: Window,
     pub hashes: HashGate,
     pub writes: Window,
+}
+
+impl Guards {
+    pub fn new(limits: Limits) -> Guards {
+        Guards {
+            limits,
+            ..Guards::default()
+        }
+    }
 }
 
 /// Counts one partner registration from `source`; refused past
 /// `REGISTRATIONS_PER_SOURCE`. Every attempt counts, accepted or not, so a script
 /// cannot probe the checks for free.
 pub fn registration(guards: &Guards, source: &str) -> AppResult<()> {
-    guards
-        .writes
-        .hit(&format!("registration:{source}"), REGISTRATIONS_PER_SOURCE)
+    guards.writes.hit(
+        &format!("registration:{source}"),
+        guards.limits.registrations_per_source,
+    )
 }
 
 /// Counts one proposal submission from `source` by `actor`; refused past
@@ -225,11 +275,14 @@ pub fn registration(guards: &Guards, source: &str) -> AppResult<()> {
 /// (a partner spreading requests over many addresses is still one partner).
 pub fn proposal(guards: &Guards, source: &str, actor: &Actor) -> AppResult<()> {
     let by_source = format!("proposal-source:{source}");
-    guards.writes.hit(&by_source, PROPOSALS_PER_SOURCE)?;
+    guards
+        .writes
+        .hit(&by_source, guards.limits.proposals_per_source)?;
     if let Actor::Partner(p) = actor
-        && let Err(e) = guards
-            .writes
-            .hit(&format!("proposal-partner:{}", p.0), PROPOSALS_PER_PARTNER)
+        && let Err(e) = guards.writes.hit(
+            &format!("proposal-partner:{}", p.0),
+            guards.limits.proposals_per_partner,
+        )
     {
         guards.writes.undo(&by_source);
         return Err(e);

@@ -176,8 +176,27 @@ impl TestApp {
         Self::spawn_with(backend, analyzers()).await
     }
 
+    /// As `spawn`, without the API's per-source and per-partner write limits: for
+    /// tests that submit far more from one address than a person would.
+    pub async fn spawn_for_load(backend: Backend) -> TestApp {
+        Self::spawn_limited(
+            backend,
+            analyzers(),
+            kyoso::domain::throttle::Limits::without_write_limits(),
+        )
+        .await
+    }
+
     /// As `spawn`, with the given analyzers (e.g. bigram-only, as without IPADIC).
     pub async fn spawn_with(backend: Backend, analyzers: search_index::Analyzers) -> TestApp {
+        Self::spawn_limited(backend, analyzers, Default::default()).await
+    }
+
+    async fn spawn_limited(
+        backend: Backend,
+        analyzers: search_index::Analyzers,
+        limits: kyoso::domain::throttle::Limits,
+    ) -> TestApp {
         let scratch = ScratchDir::new();
         let target = fresh_database(backend, &scratch);
         let db = Db::open(target, 4).expect("open test database");
@@ -191,7 +210,7 @@ impl TestApp {
         let board = jobs.clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = kyoso::app::state(db.clone(), search.clone(), jobs);
+        let state = kyoso::app::state_with(db.clone(), search.clone(), jobs, limits);
         let server = kyoso::app::server_with_state(state.clone(), listener, Some(1)).unwrap();
         actix_web::rt::spawn(server);
         let client = awc::Client::builder()

@@ -206,7 +206,7 @@ async fn a_flood_beyond_the_hash_gate_is_refused_at_once(backend: Backend) {
         let app = app_ref;
         async move {
             let t = Instant::now();
-            let (s, _) = attempt(&app, &ip, "nobody@example.jp", "wrong-password-123").await;
+            let (s, _) = attempt(app, &ip, "nobody@example.jp", "wrong-password-123").await;
             (s, t.elapsed())
         }
     }))
