@@ -169,23 +169,49 @@ pub fn login(
     email: &str,
     password: &str,
 ) -> AppResult<Login> {
+    // A browser that logged in to this account before is throttled on its own, not
+    // with its address: behind a NAT or a proxy many people share one address, and a
+    // stranger's failures there must not keep the account's owner out.
+    let throttle_key = match trusted_device_for(db, source, email)? {
+        Some(device) => format!("device:{device}"),
+        None => source.address.clone(),
+    };
     // The throttle counts this attempt now (so a parallel burst cannot all pass the
     // check) and takes it back if the login succeeds or no work is done.
     guards
         .login_failures
-        .hit(&source.address, guards.limits.login_failures_per_source)?;
+        .hit(&throttle_key, guards.limits.login_failures_per_source)?;
     let permit = match guards.hashes.enter() {
         Ok(p) => p,
         Err(e) => {
-            guards.login_failures.undo(&source.address);
+            guards.login_failures.undo(&throttle_key);
             return Err(e);
         }
     };
     let outcome = attempt(db, source, email, password, permit);
     if matches!(outcome, Ok(Login::Ok { .. })) {
-        guards.login_failures.undo(&source.address);
+        guards.login_failures.undo(&throttle_key);
     }
     outcome
+}
+
+/// The source's device cookie, if it is a valid one for the account `email` names (a
+/// read: no signing key yet means no cookie was ever issued).
+fn trusted_device_for<'a>(db: &Db, source: &'a Source, email: &str) -> AppResult<Option<&'a str>> {
+    let Some(device) = source.device.as_deref() else {
+        return Ok(None);
+    };
+    let email = email.trim().to_lowercase();
+    let trusted = db.read(|conn| {
+        let Some(key) = crate::mail::signing::existing_key(conn)? else {
+            return Ok(false);
+        };
+        let Some(user) = store::staff_by_email(conn, &email)? else {
+            return Ok(false);
+        };
+        Ok(trusted_device(&key, device, user.id, now()))
+    })?;
+    Ok(trusted.then_some(device))
 }
 
 fn attempt(

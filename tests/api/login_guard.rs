@@ -236,6 +236,9 @@ async fn a_flood_beyond_the_hash_gate_is_refused_at_once(backend: Backend) {
 async fn the_source_throttle_answers_429_with_retry_after(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let _w = seed(&app);
+    // The owner logged in from this address before, in this browser.
+    let mut owner = Session::at(&app, "127.0.4.1");
+    assert_eq!(owner.login(DESK, TEST_PASSWORD).await.status, 303);
     // Spread over many addresses so no account lock is reached: 20 failures from one
     // source, then the source is refused before any password work.
     for i in 0..20 {
@@ -264,6 +267,10 @@ async fn the_source_throttle_answers_429_with_retry_after(backend: Backend) {
     // Another source is not held back, and the account was never locked.
     let (ok, _) = attempt(&app, "127.0.4.2", DESK, TEST_PASSWORD).await;
     assert_eq!(ok, 303);
+    // The owner's browser, behind the same (say, shared NAT) address, is throttled on
+    // its own and still gets in; its cookie does nothing for another account.
+    assert_eq!(owner.login(DESK, TEST_PASSWORD).await.status, 303);
+    assert_eq!(owner.login(DEPT, TEST_PASSWORD).await.status, 429);
 }
 
 async fn desk_staff_cannot_set_their_own_password(backend: Backend) {
