@@ -25,6 +25,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 pub fn state(db: Db, search: SearchEngine, jobs: JobBoard) -> web::Data<AppState> {
+    state_with(db, search, jobs, crate::domain::throttle::Limits::default())
+}
+
+/// [`state`] with chosen abuse limits (tests that load the API from one address).
+pub fn state_with(
+    db: Db,
+    search: SearchEngine,
+    jobs: JobBoard,
+    limits: crate::domain::throttle::Limits,
+) -> web::Data<AppState> {
     let doc = openapi();
     let route_methods = doc
         .paths
@@ -61,6 +71,7 @@ pub fn state(db: Db, search: SearchEngine, jobs: JobBoard) -> web::Data<AppState
         jobs,
         openapi_json: Arc::new(json),
         route_methods: Arc::new(route_methods),
+        guards: Arc::new(crate::domain::throttle::Guards::new(limits)),
     })
 }
 
@@ -188,7 +199,26 @@ pub fn server(
     listener: TcpListener,
     workers: Option<usize>,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let state = state(db, search, jobs);
+    server_with_state(state(db, search, jobs), listener, workers)
+}
+
+/// [`server`] with the write limits the settings chose.
+pub fn server_with_limits(
+    db: Db,
+    search: SearchEngine,
+    jobs: JobBoard,
+    limits: crate::domain::throttle::Limits,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    server_with_state(state_with(db, search, jobs, limits), listener, None)
+}
+
+/// [`server`] around a state built by the caller (tests keep it to look at the guards).
+pub fn server_with_state(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<actix_web::dev::Server> {
     let mut server = HttpServer::new(move || build(state.clone()))
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_GRACE_SECS);

@@ -106,6 +106,16 @@ pub const SETTINGS: &[SettingDoc] = &[
         env: "KYOSO_MAIL_RETENTION_DAYS",
         help: "days a delivered mail (its body holds names and addresses) stays in the outbox, 1..=3650; default 90",
     },
+    SettingDoc {
+        key: "proposals_per_hour",
+        env: "KYOSO_PROPOSALS_PER_HOUR",
+        help: "proposals one source address, and one partner, may submit per hour, 0 for no limit; default 30",
+    },
+    SettingDoc {
+        key: "registrations_per_hour",
+        env: "KYOSO_REGISTRATIONS_PER_HOUR",
+        help: "partner registrations per hour from one source address, 0 for no limit; default 5",
+    },
 ];
 
 /// The settings file's shape; every field optional, unknown keys refused.
@@ -125,6 +135,8 @@ pub struct Layer {
     pub digest_weekday: Option<String>,
     pub match_alert_threshold: Option<f32>,
     pub mail_retention_days: Option<u32>,
+    pub proposals_per_hour: Option<u32>,
+    pub registrations_per_hour: Option<u32>,
 }
 
 impl Layer {
@@ -144,6 +156,8 @@ impl Layer {
             digest_weekday: self.digest_weekday.or(lower.digest_weekday),
             match_alert_threshold: self.match_alert_threshold.or(lower.match_alert_threshold),
             mail_retention_days: self.mail_retention_days.or(lower.mail_retention_days),
+            proposals_per_hour: self.proposals_per_hour.or(lower.proposals_per_hour),
+            registrations_per_hour: self.registrations_per_hour.or(lower.registrations_per_hour),
         }
     }
 
@@ -181,6 +195,15 @@ impl Layer {
                 ConfigError::invalid("KYOSO_MAIL_RETENTION_DAYS", "must be a number of days")
             })?),
         };
+        let per_hour = |name: &str| match get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| ConfigError::invalid(name, "must be a number (0 for no limit)")),
+        };
+        let proposals_per_hour = per_hour("KYOSO_PROPOSALS_PER_HOUR")?;
+        let registrations_per_hour = per_hour("KYOSO_REGISTRATIONS_PER_HOUR")?;
         Ok(Layer {
             database_url: get("KYOSO_DATABASE_URL")
                 .or_else(|| get("DATABASE_URL"))
@@ -197,6 +220,8 @@ impl Layer {
             digest_weekday: get("KYOSO_DIGEST_WEEKDAY"),
             match_alert_threshold,
             mail_retention_days,
+            proposals_per_hour,
+            registrations_per_hour,
         })
     }
 
@@ -238,6 +263,8 @@ pub struct Settings {
     pub digest: crate::domain::notifications::digest::Schedule,
     pub match_alert_threshold: f32,
     pub mail_retention_days: u32,
+    /// The API's per-source and per-partner write limits.
+    pub limits: crate::domain::throttle::Limits,
 }
 
 impl Settings {
@@ -345,6 +372,14 @@ impl Settings {
                 "must be between 1 and 3650",
             ));
         }
+        let mut limits = crate::domain::throttle::Limits::default();
+        if let Some(n) = l.proposals_per_hour {
+            limits.proposals_per_source = crate::domain::throttle::Limit::hourly(n);
+            limits.proposals_per_partner = crate::domain::throttle::Limit::hourly(n);
+        }
+        if let Some(n) = l.registrations_per_hour {
+            limits.registrations_per_source = crate::domain::throttle::Limit::hourly(n);
+        }
         Ok(Settings {
             database,
             data_dir,
@@ -360,6 +395,7 @@ impl Settings {
             digest,
             match_alert_threshold,
             mail_retention_days,
+            limits,
         })
     }
 

@@ -66,7 +66,9 @@ run_kyoso() {
   (
     cd "$dir"
     for v in $(compgen -e | grep -E '^KYOSO_' | grep -v '^KYOSO_TEST_' || true); do unset "$v"; done
-    DATABASE_URL=$url KYOSO_DATA_DIR="$dir/data" KYOSO_LOG=warn exec "$kyoso" "$@"
+    # No write limits: generated requests should reach the domain code, not a 429.
+    DATABASE_URL=$url KYOSO_DATA_DIR="$dir/data" KYOSO_LOG=warn \
+      KYOSO_PROPOSALS_PER_HOUR=0 KYOSO_REGISTRATIONS_PER_HOUR=0 exec "$kyoso" "$@"
   )
 }
 

@@ -1,26 +1,30 @@
 //! Partner registration and profiles, the verification of a partner's contact address,
 //! and the deployment admin's confirmations (address, 法人番号).
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 
 use super::notifications::{TokenParam, page};
 use super::problem::{ApiResult, Problem, status_of};
-use super::state::{AppState, run};
+use super::state::{AppState, run, source};
 use crate::domain::actor::Actor;
 use crate::domain::email_verification;
 use crate::domain::error::AppError;
 use crate::domain::ids::PartnerId;
 use crate::domain::partners::{self, PartnerView, RegisterPartner, Registered, UpdatePartner};
+use crate::domain::throttle;
 use crate::mail::templates::escape_html;
 
 /// Register a partner. The response carries the first API key, shown only this once.
+/// At most 5 registrations an hour per source address (429 with `Retry-After`).
 #[utoipa::path(tag = "partners", request_body = RegisterPartner,
-    responses((status = 201, body = Registered), (status = "4XX", body = Problem)))]
+    responses((status = 201, body = Registered), (status = 429, body = Problem, description = "too many registrations from this address", headers(("Retry-After" = u64, description = "seconds to wait"))), (status = "4XX", body = Problem)))]
 #[post("/partners")]
 pub async fn register_partner(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<RegisterPartner>,
 ) -> ApiResult<HttpResponse> {
+    throttle::registration(&state.guards, &source(&req))?;
     let r = run(&state, move |db| partners::register(db, body.into_inner())).await?;
     Ok(HttpResponse::Created().json(r))
 }

@@ -63,8 +63,8 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -94,6 +94,14 @@ pub fn problem_of(e: &AppError) -> Problem {
     p
 }
 
+/// The `Retry-After` value (seconds) a refusal for too many requests carries.
+pub fn retry_after(e: &AppError) -> Option<HeaderValue> {
+    match e {
+        AppError::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
+        _ => None,
+    }
+}
+
 /// Wraps `AppError` so actix can render it.
 #[derive(Debug)]
 pub struct ApiError(pub AppError);
@@ -116,7 +124,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        problem_of(&self.0).response()
+        let mut res = problem_of(&self.0).response();
+        if let Some(secs) = retry_after(&self.0) {
+            res.headers_mut().insert(header::RETRY_AFTER, secs);
+        }
+        res
     }
 }
 

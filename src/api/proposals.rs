@@ -30,10 +30,11 @@ async fn act(
 
 /// Submit a proposal (partners): to a need, with an offer, or free. Send an
 /// `Idempotency-Key` header to make retries safe: a retry returns the same proposal
-/// (200, `Idempotent-Replayed: true`).
+/// (200, `Idempotent-Replayed: true`). At most 30 submissions an hour per source
+/// address and per partner (429 with `Retry-After`).
 #[utoipa::path(tag = "proposals", request_body = SubmitProposal, security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
-    responses((status = 201, body = ProposalView), (status = 200, body = ProposalView, description = "replayed"), (status = "4XX", body = Problem)))]
+    responses((status = 201, body = ProposalView), (status = 200, body = ProposalView, description = "replayed"), (status = 429, body = Problem, description = "too many submissions", headers(("Retry-After" = u64, description = "seconds to wait"))), (status = "4XX", body = Problem)))]
 #[post("/proposals")]
 pub async fn submit_proposal(
     state: web::Data<AppState>,
@@ -41,6 +42,7 @@ pub async fn submit_proposal(
     req: HttpRequest,
     body: web::Json<SubmitProposal>,
 ) -> ApiResult<HttpResponse> {
+    crate::domain::throttle::proposal(&state.guards, &super::state::source(&req), &actor)?;
     let key = req.headers().get("Idempotency-Key").map(|v| {
         v.to_str()
             .map(str::to_owned)

@@ -18,6 +18,17 @@ pub struct AppState {
     pub openapi_json: Arc<String>,
     /// (path template, methods) of every documented route, for 405 answers.
     pub route_methods: Arc<Vec<(String, Vec<String>)>>,
+    /// This process's abuse limits: login throttle, password-hash gate, write limits.
+    pub guards: Arc<crate::domain::throttle::Guards>,
+}
+
+/// The address a request came from, for per-source limits: the TCP peer. Proxies'
+/// `X-Forwarded-For` is not trusted (there is no setting naming trusted proxies yet),
+/// so behind a proxy every request counts as the proxy's.
+pub fn source(req: &actix_web::HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Runs a domain call (which does blocking database work) on actix's blocking pool.

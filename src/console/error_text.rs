@@ -104,15 +104,25 @@ pub fn sentence(lang: Lang, e: &AppError) -> String {
         }
         AppError::Forbidden(_) => "この操作を行う権限がありません。".to_owned(),
         AppError::Unauthenticated => "ログインしてください。".to_owned(),
-        AppError::RateLimited(m) => m.ja.clone().unwrap_or_else(|| {
-            "短い間に操作が続きました。時間をおいてもう一度お試しください。".to_owned()
-        }),
         AppError::Unavailable(_) => {
             "一時的に処理できません。時間をおいてもう一度お試しください。".to_owned()
         }
+        AppError::RateLimited { retry_after_secs } => format!(
+            "短時間に同じ操作が続いたため、受け付けを一時的に止めています。{}後にもう一度お試しください。",
+            wait_ja(*retry_after_secs)
+        ),
         AppError::Internal(_) => {
             "操作は反映されていません。時間をおいてもう一度お試しください。".to_owned()
         }
+    }
+}
+
+/// A wait in seconds, as a person would say it: 「30秒」「5分」.
+fn wait_ja(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs}秒")
+    } else {
+        format!("{}分", secs.div_ceil(60))
     }
 }
 

@@ -203,17 +203,20 @@ impl ResponseError for ConsoleError {
                 lang.t("入力内容を確認してください", "Please check your input")
             }
             AppError::Unauthenticated => lang.t("ログインしてください", "Please log in"),
-            AppError::RateLimited(_) => lang.t(
-                "短い間に操作が続きました。しばらくしてから再度お試しください",
-                "Too many requests: please try again later",
-            ),
             AppError::Unavailable(_) => lang.t(
                 "混み合っています。しばらくしてから再度お試しください",
                 "Busy: please try again shortly",
             ),
+            AppError::RateLimited { .. } => {
+                lang.t("短時間に操作が集中しています", "Too many requests")
+            }
             AppError::Internal(_) => lang.t("システムエラーが発生しました", "Something went wrong"),
         };
-        layout::bare(lang, status, title, layout::error_detail(lang, e))
+        let mut res = layout::bare(lang, status, title, layout::error_detail(lang, e));
+        if let Some(secs) = crate::api::problem::retry_after(e) {
+            res.headers_mut().insert(header::RETRY_AFTER, secs);
+        }
+        res
     }
 }
 

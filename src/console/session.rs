@@ -22,6 +22,9 @@ use crate::domain::vocab::Role;
 
 pub const SESSION_COOKIE: &str = "kyoso_console";
 const LOGIN_CSRF_COOKIE: &str = "kyoso_login_csrf";
+/// The signed cookie of a browser that logged in before: it gets past a lock of that
+/// account (see `domain::console_auth`). Sent only to the login form.
+const DEVICE_COOKIE: &str = "kyoso_login_device";
 
 /// Whether cookies must be `Secure`: the request came over https, or the service's
 /// public URL is https (behind a proxy that ends TLS).
@@ -296,8 +299,8 @@ fn render_login(
             button.primary type="submit" { (lang.t("ログイン", "Log in")) }
         }
         p.hint { (lang.t(
-            "5回続けて誤ると15分間ログインできなくなります。パスワードを忘れた場合は管理者に連絡してください。",
-            "After 5 failed attempts in a row the account is locked for 15 minutes. If you forgot your password, contact an administrator."
+            "5回続けて誤ると、以前にログインしたことのないブラウザからは一定時間ログインできなくなり、本人にお知らせのメールが届きます。パスワードを忘れた場合は管理者に連絡してください。",
+            "After 5 failed attempts in a row, logins from browsers that have not logged in before are paused for a while and the account's owner is told by e-mail. If you forgot your password, contact an administrator."
         )) }
         p.lang-switch {
             a href=(format!("/admin/lang/ja?next={}", layout::url_encode(&format!("/admin/login?next={next}")))) lang="ja" { "日本語" }
@@ -324,20 +327,31 @@ pub async fn login(
     }
     let next = safe_next(form.get("next"));
     let (email, password) = (form.text("email"), form.text("password"));
-    let outcome = super::run(&state, lang, move |db| {
-        console_auth::login(db, &email, &password)
-    })
-    .await?;
+    let source = console_auth::Source {
+        address: crate::api::state::source(&req),
+        device: req.cookie(DEVICE_COOKIE).map(|c| c.value().to_owned()),
+    };
+    let guards = state.guards.clone();
+    let outcome = super::lift(
+        super::run(&state, lang, move |db| {
+            console_auth::login(db, &guards, &source, &email, &password)
+        })
+        .await,
+    )?;
     match outcome {
-        Login::Ok { token } => {
+        Ok(Login::Ok { token, device }) => {
             let mut res = see_other(&next);
             let mut c = cookie(&req, SESSION_COOKIE, token);
             c.set_max_age(CookieDuration::hours(console_auth::ABSOLUTE_HOURS));
             let _ = res.add_cookie(&c);
+            let mut d = cookie(&req, DEVICE_COOKIE, device);
+            d.set_path("/admin/login");
+            d.set_max_age(CookieDuration::days(console_auth::DEVICE_DAYS));
+            let _ = res.add_cookie(&d);
             let _ = res.add_removal_cookie(&removal(&req, LOGIN_CSRF_COOKIE));
             Ok(res)
         }
-        Login::Invalid => Ok(render_login(
+        Ok(Login::Invalid) => Ok(render_login(
             &req,
             lang,
             &next,
@@ -350,19 +364,21 @@ pub async fn login(
             ),
             actix_web::http::StatusCode::UNAUTHORIZED,
         )),
-        Login::Locked { until } => {
-            let local = layout::local_time(until.and_utc());
-            Ok(render_login(
+        Err(e @ AppError::RateLimited { .. }) => {
+            let mut res = render_login(
                 &req,
                 lang,
                 &next,
-                Some(lang.s(
-                    format!("ログインに続けて失敗したため、{local}までログインできません。"),
-                    format!("Too many failed logins: the account is locked until {local} (JST)."),
-                )),
+                Some(super::error_text::sentence(lang, &e)),
                 actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            ))
+            );
+            if let Some(v) = crate::api::problem::retry_after(&e) {
+                res.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, v);
+            }
+            Ok(res)
         }
+        Err(e) => Err(ConsoleError::App(e, lang)),
     }
 }
 

@@ -113,13 +113,14 @@ pub fn resend(db: &Db, actor: &Actor) -> AppResult<()> {
                 "このメールアドレスは確認済みです。",
             )));
         }
+        // At most one link every 10 minutes: the answer says how long to wait.
         if let Some(last) = storage::partners::last_verification_sent(conn, id.0)?
             && now() < last + RESEND_INTERVAL
         {
-            return Err(AppError::RateLimited(Message::new(
-                "a verification mail was sent less than 10 minutes ago; wait before asking again",
-                "確認メールは10分に1回まで送れます。しばらくしてからもう一度お試しください。",
-            )));
+            let wait = (last + RESEND_INTERVAL - now()).num_seconds().max(1);
+            return Err(AppError::RateLimited {
+                retry_after_secs: wait.unsigned_abs(),
+            });
         }
         send_link(conn, &row)
     })

@@ -116,11 +116,12 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("authentication required")]
     Unauthenticated,
-    /// Asked again too soon; the message says when it may be asked again.
-    #[error("{0}")]
-    RateLimited(Message),
     #[error("{0}")]
     Unavailable(String),
+    /// Too many requests of this kind from this source or for this account: try again
+    /// after this many seconds.
+    #[error("too many requests; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -133,8 +134,8 @@ impl AppError {
             Self::Invalid(_) | Self::BadRequest(_) => ErrorCode::Invalid,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
-            Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

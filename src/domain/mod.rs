@@ -27,6 +27,7 @@ pub mod partners;
 pub mod proposals;
 pub mod search;
 pub mod staff;
+pub mod throttle;
 pub mod validate;
 pub mod vocab;
 

@@ -22,6 +22,11 @@ pub fn key(conn: &mut AnyConnection) -> diesel::QueryResult<Vec<u8>> {
     Ok(stored.into_bytes())
 }
 
+/// The deployment's signing key if one was made, without making one (for reads).
+pub fn existing_key(conn: &mut AnyConnection) -> diesel::QueryResult<Option<Vec<u8>>> {
+    Ok(job_state::get(conn, KEY_NAME)?.map(String::into_bytes))
+}
+
 /// HMAC-SHA256 (RFC 2104).
 fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     // A key longer than the block is replaced by its digest; either way it is padded

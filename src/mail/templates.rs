@@ -37,6 +37,7 @@ const TEMPLATES: &[Template] = &[
     template!("saved_search"),
     template!("digest"),
     template!("email_verification"),
+    template!("login_locked"),
 ];
 
 const LAYOUT: &str = include_str!("templates/layout.html");

@@ -145,3 +145,69 @@ pub fn set_login_failures(
         .execute(conn)
         .map(drop)
 }
+
+/// Counts one failed login atomically (`failed_logins + 1` in the UPDATE itself, so
+/// parallel attempts never lose an increment) unless the account is locked at `at`.
+/// Returns the new count, or `None` when the account was locked (nothing counted).
+/// On PostgreSQL a parallel transaction that locked the row first is waited for and
+/// its lock seen; SQLite has one writer at a time.
+pub fn count_failure(
+    conn: &mut AnyConnection,
+    staff_user_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<Option<i32>> {
+    diesel::update(
+        staff_users::table.find(staff_user_id).filter(
+            staff_users::locked_until
+                .is_null()
+                .or(staff_users::locked_until.le(at)),
+        ),
+    )
+    .set(staff_users::failed_logins.eq(staff_users::failed_logins + 1))
+    .returning(staff_users::failed_logins)
+    .get_result(conn)
+    .optional()
+}
+
+/// Locks logins to the account until `until` (the count stays).
+pub fn lock_logins(
+    conn: &mut AnyConnection,
+    staff_user_id: i64,
+    until: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(staff_users::table.find(staff_user_id))
+        .set(staff_users::locked_until.eq(Some(until)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// After a right password: clears the count and any lock, but only if the account is
+/// not locked at `at` — unless `override_lock` (a browser the owner logged in from).
+/// Returns whether the login may go ahead.
+pub fn clear_failures(
+    conn: &mut AnyConnection,
+    staff_user_id: i64,
+    at: NaiveDateTime,
+    override_lock: bool,
+) -> QueryResult<bool> {
+    let reset = (
+        staff_users::failed_logins.eq(0),
+        staff_users::locked_until.eq(None::<NaiveDateTime>),
+    );
+    let n = if override_lock {
+        diesel::update(staff_users::table.find(staff_user_id))
+            .set(reset)
+            .execute(conn)?
+    } else {
+        diesel::update(
+            staff_users::table.find(staff_user_id).filter(
+                staff_users::locked_until
+                    .is_null()
+                    .or(staff_users::locked_until.le(at)),
+            ),
+        )
+        .set(reset)
+        .execute(conn)?
+    };
+    Ok(n == 1)
+}

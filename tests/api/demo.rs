@@ -91,6 +91,11 @@ async fn demo_refuses_real_data_and_its_password_is_for_demo_accounts_only(backe
     kyoso::demo::load(&app.db).unwrap();
     let demo = console_auth::login(
         &app.db,
+        &kyoso::domain::throttle::Guards::default(),
+        &console_auth::Source {
+            address: "127.0.0.1".into(),
+            device: None,
+        },
         "operator@kyoso.example.jp",
         kyoso::demo::DEMO_PASSWORD,
     )
@@ -138,6 +143,11 @@ async fn demo_refuses_real_data_and_its_password_is_for_demo_accounts_only(backe
     .unwrap();
     let real = console_auth::login(
         &app.db,
+        &kyoso::domain::throttle::Guards::default(),
+        &console_auth::Source {
+            address: "127.0.0.1".into(),
+            device: None,
+        },
         "real-admin@city.example.org",
         kyoso::demo::DEMO_PASSWORD,
     )
@@ -158,6 +168,11 @@ async fn demo_refuses_real_data_and_its_password_is_for_demo_accounts_only(backe
     .unwrap();
     let real = console_auth::login(
         &app.db,
+        &kyoso::domain::throttle::Guards::default(),
+        &console_auth::Source {
+            address: "127.0.0.1".into(),
+            device: None,
+        },
         "real-admin@city.example.org",
         "a-real-long-password-2026",
     )

@@ -104,6 +104,8 @@ pub struct TestApp {
     pub follower: Option<index_follower::Running>,
     /// The jobs `/readyz` looks at; a test may add one.
     pub jobs: kyoso::domain::health::JobBoard,
+    /// The server's state (its abuse limits, for tests to look at).
+    pub state: actix_web::web::Data<kyoso::api::state::AppState>,
     _scratch: ScratchDir,
 }
 
@@ -174,8 +176,27 @@ impl TestApp {
         Self::spawn_with(backend, analyzers()).await
     }
 
+    /// As `spawn`, without the API's per-source and per-partner write limits: for
+    /// tests that submit far more from one address than a person would.
+    pub async fn spawn_for_load(backend: Backend) -> TestApp {
+        Self::spawn_limited(
+            backend,
+            analyzers(),
+            kyoso::domain::throttle::Limits::without_write_limits(),
+        )
+        .await
+    }
+
     /// As `spawn`, with the given analyzers (e.g. bigram-only, as without IPADIC).
     pub async fn spawn_with(backend: Backend, analyzers: search_index::Analyzers) -> TestApp {
+        Self::spawn_limited(backend, analyzers, Default::default()).await
+    }
+
+    async fn spawn_limited(
+        backend: Backend,
+        analyzers: search_index::Analyzers,
+        limits: kyoso::domain::throttle::Limits,
+    ) -> TestApp {
         let scratch = ScratchDir::new();
         let target = fresh_database(backend, &scratch);
         let db = Db::open(target, 4).expect("open test database");
@@ -189,13 +210,9 @@ impl TestApp {
         let board = jobs.clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        actix_web::rt::spawn(kyoso::app::serve(
-            db.clone(),
-            search.clone(),
-            jobs,
-            listener,
-            Some(1),
-        ));
+        let state = kyoso::app::state_with(db.clone(), search.clone(), jobs, limits);
+        let server = kyoso::app::server_with_state(state.clone(), listener, Some(1)).unwrap();
+        actix_web::rt::spawn(server);
         let client = awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish();
@@ -206,6 +223,7 @@ impl TestApp {
             client,
             follower: Some(follower),
             jobs: board,
+            state,
             _scratch: scratch,
         }
     }

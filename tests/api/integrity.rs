@@ -448,7 +448,8 @@ async fn futures_join<A: std::future::Future, B: std::future::Future>(
 /// stale (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
 #[actix_web::test]
 async fn sqlite_cron_commands_beside_the_service_never_fail_busy() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Submits as fast as it can for as long as cron runs: past the per-partner limit.
+    let app = TestApp::spawn_for_load(Backend::Sqlite).await;
     let w = World::seed(&app.db);
     let kyoso::storage::connection::DatabaseTarget::Sqlite(path) = app.db.target().clone() else {
         unreachable!("a SQLite test app");

@@ -24,6 +24,7 @@ mod health;
 mod housekeeping;
 mod hygiene;
 mod integrity;
+mod login_guard;
 mod mail;
 mod mail_once;
 mod marketplace;

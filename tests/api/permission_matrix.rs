@@ -551,8 +551,9 @@ fn fill_body(v: &Value, vars: &Vars, caller: usize) -> Value {
     }
 }
 
+/// Without the write limits: every caller registers from one address in one hour.
 async fn every_caller_against_every_route(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_for_load(backend).await;
     let w = World::seed(&app.db);
     let y = &w.yokohama;
     let dept_other = staff_key(
