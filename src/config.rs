@@ -452,6 +452,39 @@ mod tests {
     }
 
     #[test]
+    fn write_limits_come_from_the_settings() {
+        use crate::domain::throttle::{Limit, Limits};
+        let resolve = |pairs: &[(&str, &str)]| {
+            Settings::resolve(
+                Layer::default(),
+                Layer::from_env(&env(pairs)).unwrap(),
+                Layer::default(),
+                false,
+            )
+            .unwrap()
+            .limits
+        };
+        let defaults = resolve(&[]);
+        assert_eq!(
+            defaults.proposals_per_source,
+            Limits::default().proposals_per_source
+        );
+        let off = resolve(&[
+            ("KYOSO_PROPOSALS_PER_HOUR", "0"),
+            ("KYOSO_REGISTRATIONS_PER_HOUR", "0"),
+        ]);
+        assert_eq!(off.proposals_per_source, Limit::UNLIMITED);
+        assert_eq!(off.proposals_per_partner, Limit::UNLIMITED);
+        assert_eq!(off.registrations_per_source, Limit::UNLIMITED);
+        let some = resolve(&[("KYOSO_PROPOSALS_PER_HOUR", "120")]);
+        assert_eq!(some.proposals_per_source.max, 120);
+        let e = Layer::from_env(&env(&[("KYOSO_PROPOSALS_PER_HOUR", "-1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("KYOSO_PROPOSALS_PER_HOUR"), "{e}");
+    }
+
+    #[test]
     fn bad_values_name_the_setting() {
         let e = Settings::resolve(
             Layer::default(),
