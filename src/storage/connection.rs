@@ -190,7 +190,14 @@ impl Db {
             .sqlite_writer
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
-        in_transaction(&mut conn, Access::Write, f)
+        let armed = test_hook::take(&self.target);
+        in_transaction(&mut conn, Access::Write, |c| {
+            let value = f(c)?;
+            if armed {
+                test_hook::fire();
+            }
+            Ok(value)
+        })
     }
 
     /// Runs `f` on one connection in a read transaction. On SQLite that is one
@@ -220,6 +227,53 @@ impl Db {
         let mut conn = self.conn()?;
         conn.batch_execute("SELECT 1").map_err(AppError::internal)
     }
+}
+
+/// A test hook: the next write transaction on one database panics after its work and
+/// before its commit, so that tests can prove, through the real HTTP app, that a panic
+/// loses nothing but its own request. Only Rust code can arm it (tests do); a process
+/// that never calls `panic_in_next_write` pays one atomic load per write.
+mod test_hook {
+    use super::DatabaseTarget;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static ANY: AtomicBool = AtomicBool::new(false);
+    static ARMED: Mutex<Vec<DatabaseTarget>> = Mutex::new(Vec::new());
+
+    pub fn arm(target: &DatabaseTarget) {
+        ARMED
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(target.clone());
+        ANY.store(true, Ordering::SeqCst);
+    }
+
+    pub fn take(target: &DatabaseTarget) -> bool {
+        if !ANY.load(Ordering::SeqCst) {
+            return false;
+        }
+        let mut armed = ARMED.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(i) = armed.iter().position(|t| t == target) else {
+            return false;
+        };
+        armed.swap_remove(i);
+        true
+    }
+
+    #[expect(
+        clippy::panic,
+        reason = "the hook's whole purpose; armed only by tests"
+    )]
+    pub fn fire() {
+        panic!("test hook: a panic inside a write transaction");
+    }
+}
+
+/// Arms the test hook: the next `Db::write` on `target` panics before its commit.
+#[doc(hidden)]
+pub fn panic_in_next_write(target: &DatabaseTarget) {
+    test_hook::arm(target);
 }
 
 /// What a transaction is for; decides how SQLite begins it.

@@ -15,6 +15,7 @@ use crate::on_both_backends;
 on_both_backends!(
     any_date_from_outside_is_answered_never_with_a_5xx,
     a_panic_inside_a_write_leaves_later_writes_durable,
+    a_request_that_panics_gets_a_500_and_keeps_nothing,
     absurd_dates_are_refused_and_nothing_answered_201_is_lost,
     parallel_final_transitions_have_one_winner,
     route_and_reply_at_once_keep_both_effects,
@@ -79,6 +80,73 @@ async fn a_panic_inside_a_write_leaves_later_writes_durable(backend: Backend) {
     let read: Result<i64, AppError> = db.read(|_| panic!("a bug while reading"));
     assert!(matches!(read, Err(AppError::Internal(_))));
     assert_eq!(municipality_count(&db), before + 2);
+}
+
+/// Through the real HTTP app: a proposal whose write transaction panics (the test hook)
+/// is answered 500 problem+json and leaves nothing — not its row, not its receipt
+/// number, not its mail; the next proposals are numbered from where the last committed
+/// one left off and survive a restart.
+async fn a_request_that_panics_gets_a_500_and_keeps_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let partner = w.partner_a.1.as_str();
+    let first = app
+        .post("/api/v1/proposals", Some(partner), &proposal("一件目"))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    kyoso::storage::connection::panic_in_next_write(app.db.target());
+    let broken = app
+        .post(
+            "/api/v1/proposals",
+            Some(partner),
+            &proposal("途中で落ちる提案"),
+        )
+        .await;
+    broken.assert_problem(500, "internal");
+    assert!(
+        !broken.text.contains("panic"),
+        "the cause stays in the log: {}",
+        broken.text
+    );
+    let mut later = vec![];
+    for i in 0..4 {
+        let r = app
+            .post(
+                "/api/v1/proposals",
+                Some(partner),
+                &proposal(&format!("後続 {i}")),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        later.push(r.body["receipt_number"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        later[0].ends_with("-000002"),
+        "the panicked number was given back: {later:?}"
+    );
+    let after = reopened(&app.db);
+    let titles: Vec<String> = {
+        use kyoso::storage::schema::proposals::dsl::*;
+        let mut conn = after.conn().unwrap();
+        proposals.select(title).order(id).load(&mut *conn).unwrap()
+    };
+    assert_eq!(titles, ["一件目", "後続 0", "後続 1", "後続 2", "後続 3"]);
+    assert!(
+        mails_about_title(&after, "途中で落ちる提案").is_empty(),
+        "no mail of the panicked request"
+    );
+}
+
+fn mails_about_title(db: &Db, needle: &str) -> Vec<String> {
+    use kyoso::storage::schema::mail_outbox::dsl::*;
+    let mut conn = db.conn().unwrap();
+    mail_outbox
+        .select(body_text)
+        .load::<String>(&mut *conn)
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.contains(needle))
+        .collect()
 }
 
 async fn absurd_dates_are_refused_and_nothing_answered_201_is_lost(backend: Backend) {
