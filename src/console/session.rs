@@ -119,6 +119,7 @@ impl FromRequest for ConsoleUser {
             q => format!("{}?{q}", req.path()),
         };
         let done = query_value(req, "done");
+        let path = req.path().to_owned();
         let is_get = req.method() == actix_web::http::Method::GET;
         Box::pin(async move {
             let state = state.ok_or_else(|| {
@@ -136,6 +137,16 @@ impl FromRequest for ConsoleUser {
             let session = super::run(&state, lang, move |db| console_auth::session(db, &token))
                 .await?
                 .ok_or(ConsoleError::LoginRequired { next })?;
+            // After an administrator's reset, only choosing a new password (or logging
+            // out) is possible until it is done.
+            if session.must_change_password
+                && !matches!(
+                    path.as_str(),
+                    super::credentials::CHANGE_PATH | "/admin/logout"
+                )
+            {
+                return Err(ConsoleError::PasswordChangeRequired(lang));
+            }
             Ok(ConsoleUser {
                 session,
                 lang,
@@ -324,8 +335,9 @@ pub async fn login(
     }
     let next = safe_next(form.get("next"));
     let (email, password) = (form.text("email"), form.text("password"));
+    let source = super::audit::source_of(&req);
     let outcome = super::run(&state, lang, move |db| {
-        console_auth::login(db, &email, &password)
+        crate::domain::audit::with_source(&source, || console_auth::login(db, &email, &password))
     })
     .await?;
     match outcome {

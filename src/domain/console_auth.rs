@@ -12,6 +12,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use sha2::{Digest, Sha256};
 
 use super::actor::{Actor, StaffActor};
+use super::audit::{self, Target};
 use super::error::{AppError, AppResult};
 use super::ids::{DepartmentId, MunicipalityId, StaffUserId};
 use super::vocab::Role;
@@ -102,6 +103,9 @@ pub struct StaffSession {
     /// The municipality's code and name (none for a deployment admin).
     pub municipality: Option<(String, String)>,
     pub csrf_token: String,
+    /// An administrator reset the password: until the user chooses a new one, the
+    /// console shows nothing but the page to do so.
+    pub must_change_password: bool,
 }
 
 /// The outcome of a login attempt.
@@ -132,6 +136,36 @@ fn dummy_hash() -> &'static str {
     H.get_or_init(|| hash_password("kyoso-no-such-user-password").unwrap_or_default())
 }
 
+/// Writes a sign-in (or a failed one) to the audit log. The e-mail typed for an unknown
+/// account is not kept: people type passwords into the wrong field.
+fn audit_sign_in(
+    conn: &mut storage::AnyConnection,
+    user: Option<&StaffUserRow>,
+    ok: bool,
+    reason: &str,
+) -> AppResult<()> {
+    let actor = match user {
+        Some(u) => Actor::Staff(staff_actor(u)),
+        None => Actor::Anonymous,
+    };
+    audit::record(
+        conn,
+        Some(&actor),
+        if ok { "sign_in" } else { "sign_in_failed" },
+        Target {
+            kind: "staff_user",
+            id: user.map(|u| u.id),
+            label: user.map_or("", |u| u.email.as_str()),
+            municipality: user.and_then(|u| u.municipality_id),
+        },
+        if reason.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::json!({ "reason": reason })
+        },
+    )
+}
+
 /// Signs a staff user in with e-mail and password.
 pub fn login(db: &Db, email: &str, password: &str) -> AppResult<Login> {
     let email = email.trim().to_lowercase();
@@ -139,9 +173,11 @@ pub fn login(db: &Db, email: &str, password: &str) -> AppResult<Login> {
     let at = now();
     let Some(user) = user else {
         verify_password(password, dummy_hash());
+        db.write(|conn| audit_sign_in(conn, None, false, "unknown_account"))?;
         return Ok(Login::Invalid);
     };
     if let Some(until) = user.locked_until.filter(|u| *u > at) {
+        db.write(|conn| audit_sign_in(conn, Some(&user), false, "locked"))?;
         return Ok(Login::Locked { until });
     }
     let good = match &user.password_hash {
@@ -152,7 +188,11 @@ pub fn login(db: &Db, email: &str, password: &str) -> AppResult<Login> {
         }
     };
     if !good || user.status != "active" {
-        return db.write(|conn| record_failure(conn, user.id, at));
+        let reason = if good { "disabled" } else { "wrong_password" };
+        return db.write(|conn| {
+            audit_sign_in(conn, Some(&user), false, reason)?;
+            record_failure(conn, user.id, at)
+        });
     }
     let token = random_token()?;
     let csrf_token = random_token()?;
@@ -170,7 +210,9 @@ pub fn login(db: &Db, email: &str, password: &str) -> AppResult<Login> {
                 expires_at: at + TimeDelta::hours(ABSOLUTE_HOURS),
             },
         )?;
-        Ok(())
+        // A session of a user who must choose a new password is limited to that page
+        // by `session` (StaffSession::must_change_password), which reads the flag.
+        audit_sign_in(conn, Some(&user), true, "")
     })?;
     Ok(Login::Ok { token })
 }
@@ -241,6 +283,7 @@ pub fn session(db: &Db, token: &str) -> AppResult<Option<StaffSession>> {
         email: user.email,
         municipality,
         csrf_token: s.csrf_token,
+        must_change_password: user.must_change_password,
     }))
 }
 
@@ -253,14 +296,21 @@ pub fn logout(db: &Db, token: &str) -> AppResult<()> {
 /// Sets a staff user's password and ends the user's sessions; `actor` is `None` for
 /// the CLI, which runs with the operator's authority, or an admin of the user's
 /// municipality (a deployment admin for anyone).
+///
+/// An admin's reset of *another* user's password is a reset: it also revokes the user's
+/// API keys, uses up any open invitation, and makes the user choose a new password at
+/// the next sign-in — the admin knows the password they typed, so it must not stay the
+/// user's credential. The operator's CLI sets passwords for first sign-ins and does not.
 pub fn set_password(db: &Db, actor: Option<&Actor>, email: &str, password: &str) -> AppResult<()> {
     check_password(password)?;
     let hash = hash_password(password)?;
     let email = email.trim().to_lowercase();
     db.write(|conn| {
         let user = store::staff_by_email(conn, &email)?.ok_or(AppError::NotFound("staff user"))?;
+        let mut reset = false;
         if let Some(a) = actor {
             let own = a.staff().is_some_and(|s| s.id.0 == user.id);
+            reset = !own;
             if !own {
                 match user.municipality_id {
                     Some(m) => {
@@ -273,8 +323,33 @@ pub fn set_password(db: &Db, actor: Option<&Actor>, email: &str, password: &str)
             }
         }
         store::set_password_hash(conn, user.id, &hash, now())?;
-        store::delete_of_staff(conn, user.id)?;
-        Ok(())
+        let sessions_ended = store::delete_of_staff(conn, user.id)?;
+        let mut keys_revoked = 0;
+        if reset {
+            keys_revoked = storage::api_keys::revoke_of_staff(conn, user.id)?;
+            storage::invitations::expire_of_staff(conn, user.id, now())?;
+        }
+        storage::staff::set_must_change_password(conn, user.id, reset)?;
+        audit::record(
+            conn,
+            actor,
+            if reset {
+                "password_reset"
+            } else {
+                "password_set"
+            },
+            Target {
+                kind: "staff_user",
+                id: Some(user.id),
+                label: &user.email,
+                municipality: user.municipality_id,
+            },
+            serde_json::json!({
+                "sessions_ended": sessions_ended,
+                "api_keys_revoked": keys_revoked,
+                "must_change_password": reset,
+            }),
+        )
     })
 }
 
@@ -291,6 +366,14 @@ pub fn change_own_password(
 ) -> AppResult<()> {
     let user = db.read(|conn| Ok(storage::staff::find(conn, staff.0)?))?;
     let user = user.ok_or(AppError::Unauthenticated)?;
+    if user.must_change_password && current == new {
+        return Err(AppError::field_ja(
+            "new_password",
+            "unchanged",
+            "choose a password other than the one an administrator set",
+            "管理者が設定したものとは別のパスワードにしてください",
+        ));
+    }
     let good = user
         .password_hash
         .as_deref()
@@ -315,7 +398,19 @@ pub fn change_own_password(
         store::set_password_hash(conn, user.id, &hash, at)?;
         store::set_login_failures(conn, user.id, 0, None)?;
         store::delete_of_staff_except(conn, user.id, &keep)?;
-        Ok(())
+        storage::staff::set_must_change_password(conn, user.id, false)?;
+        audit::record(
+            conn,
+            Some(&Actor::Staff(staff_actor(&user))),
+            "password_set",
+            Target {
+                kind: "staff_user",
+                id: Some(user.id),
+                label: &user.email,
+                municipality: user.municipality_id,
+            },
+            serde_json::json!({ "own": true }),
+        )
     })
 }
 

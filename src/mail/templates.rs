@@ -36,6 +36,7 @@ const TEMPLATES: &[Template] = &[
     template!("match_alert"),
     template!("saved_search"),
     template!("digest"),
+    template!("staff_invitation"),
 ];
 
 const LAYOUT: &str = include_str!("templates/layout.html");

@@ -17,6 +17,7 @@ mod chaos;
 mod cli;
 mod compose;
 mod console;
+mod credentials;
 mod demo;
 mod desk;
 mod errors;
