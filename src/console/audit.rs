@@ -113,7 +113,8 @@ pub async fn show(
         @if page.items.is_empty() {
             p { (lang.t("該当する記録はありません。", "No entries.")) }
         } @else {
-            div.table-wrap { table {
+            // Wide: focusable, so keyboard users can scroll it sideways.
+            div.table-wrap tabindex="0" role="region" aria-label=(lang.t("操作記録", "Audit log")) { table {
                 caption { (lang.t("操作記録（新しい順）", "Audit log (newest first)")) }
                 thead { tr {
                     th scope="col" { (lang.t("日時", "When")) }

@@ -493,7 +493,56 @@ async fn audit_log_records_who_what_where_per_municipality(backend: Backend) {
         assert_eq!(p.status, 303, "{}", p.text);
     }
 
+    // Departments and routing rules, through the API.
+    let dep = app
+        .post(
+            "/api/v1/municipalities/141003/departments",
+            Some(&y.admin_key),
+            &json!({"name": "環境創造局 みどり政策課", "policy_fields": ["environment_energy"]}),
+        )
+        .await;
+    assert_eq!(dep.status, 201, "{}", dep.text);
+    let dep_id = dep.body["id"].as_i64().unwrap();
+    let put = app
+        .call(
+            awc::http::Method::PUT,
+            &format!("/api/v1/departments/{dep_id}"),
+            Some(&y.admin_key),
+            Some(&json!({"name": "環境創造局 みどり推進課", "policy_fields": ["environment_energy"]})),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let rule = app
+        .post(
+            "/api/v1/desk/rules",
+            Some(&y.desk_key),
+            &json!({"department_id": dep_id, "keyword": "植樹"}),
+        )
+        .await;
+    assert_eq!(rule.status, 201, "{}", rule.text);
+    let rid = rule.body["id"].as_i64().unwrap();
+    let del = app
+        .call(
+            awc::http::Method::DELETE,
+            &format!("/api/v1/desk/rules/{rid}"),
+            Some(&y.desk_key),
+            None,
+        )
+        .await;
+    assert_eq!(del.status, 204, "{}", del.text);
+
     let yl = audit(&app, &y.admin_key, "").await;
+    let d = find(&yl, "department_created", "環境創造局 みどり政策課").expect("department");
+    assert_eq!(d["actor_label"], ADMIN);
+    assert_eq!(d["source"], "127.0.0.1");
+    let c = find(&yl, "department_changed", "環境創造局 みどり推進課").expect("change");
+    assert_eq!(c["detail"]["name"][0], "環境創造局 みどり政策課");
+    let r = find(&yl, "rule_created", "植樹").expect("rule");
+    assert_eq!(r["actor_label"], DESK);
+    assert!(
+        yl.iter()
+            .any(|e| e["action"] == "rule_deleted" && e["target_id"] == rid)
+    );
     let ok = find(&yl, "sign_in", ADMIN).expect("sign-in logged");
     assert_eq!(ok["actor_label"], ADMIN);
     assert_eq!(ok["source"], "127.0.0.1");
