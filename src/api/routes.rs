@@ -76,6 +76,7 @@ where
                 .service(staff::create_staff)
                 .service(staff::get_staff)
                 .service(staff::update_staff)
+                .service(staff::invite_staff)
                 .service(audit::list_audit)
                 .service(proposals::submit_proposal)
                 .service(proposals::record_proposal)

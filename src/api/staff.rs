@@ -42,6 +42,26 @@ pub async fn create_staff(
     Ok(HttpResponse::Created().json(s))
 }
 
+/// Mail the staff user a new one-time invitation link (another admin of their
+/// municipality); earlier links stop working. The answer carries no credential.
+#[utoipa::path(tag = "staff", params(("id" = i64, Path, description = "staff user id")),
+    security(("api_key" = [])), responses((status = 200, body = CreatedStaff), (status = "4XX", body = Problem)))]
+#[post("/staff/{id}/invitation")]
+pub async fn invite_staff(
+    state: web::Data<AppState>,
+    actor: Actor,
+    source: Source,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<CreatedStaff>> {
+    let id = StaffUserId(id.into_inner());
+    Ok(web::Json(
+        run(&state, move |db| {
+            with_source(&source.0, || staff::invite_again(db, &actor, id))
+        })
+        .await?,
+    ))
+}
+
 /// One staff user (the user themselves, or an admin of their municipality).
 #[utoipa::path(tag = "staff", params(("id" = i64, Path, description = "staff user id")),
     security(("api_key" = [])), responses((status = 200, body = StaffView), (status = "4XX", body = Problem)))]

@@ -164,6 +164,10 @@ fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
         ),
         "deleted" => lang.t("削除しました。", "Deleted."),
         "password" => lang.t("パスワードを設定しました。", "Password set."),
+        "invitation" => lang.t(
+            "招待メールを本人に送りました。",
+            "The invitation was mailed to the user.",
+        ),
         "invited" => lang.t(
             "職員を追加し、パスワード設定用の招待メールを本人に送りました。",
             "Staff user added; an invitation to set a password was mailed to them.",

@@ -98,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(post().to(staff::create)),
             )
             .service(r("/staff/password").route(post().to(staff::set_password)))
+            .service(r("/staff/{id}/invitation").route(post().to(staff::invite)))
             .service(
                 r("/staff/{id}")
                     .route(get().to(staff::edit))

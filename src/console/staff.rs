@@ -155,6 +155,22 @@ pub async fn set_password(
     Ok(see_other("/admin/staff?done=reset"))
 }
 
+pub async fn invite(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    posted: Posted,
+    id: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
+    let u = posted.user;
+    let (actor, id) = (u.actor(), StaffUserId(id.into_inner()));
+    let source = super::audit::source_of(&req);
+    run(&state, u.lang, move |db| {
+        audit::with_source(&source, || staff::invite_again(db, &actor, id))
+    })
+    .await?;
+    Ok(see_other(&format!("/admin/staff/{}?done=invitation", id.0)))
+}
+
 fn role_options(lang: Lang) -> Vec<(String, String)> {
     Role::ALL
         .iter()
@@ -228,6 +244,17 @@ pub async fn edit(
             }
             (select("e-locale", "locale", lang.t("メールの言語", "Language of the user's e-mail"), &locales, Some(user.locale.as_str()), None))
             button.primary type="submit" { (lang.t("保存する", "Save")) }
+        }
+        @if !own {
+            h2 { (lang.t("招待メールを再送する", "Send the invitation again")) }
+            form method="post" action=(format!("/admin/staff/{}/invitation", user.id.0)) {
+                (layout::csrf(&u))
+                p.hint { (lang.t(
+                    "本人のメールアドレスに、パスワード設定用の新しいリンク（72時間有効・1回限り）を送ります。以前のリンクは使えなくなります。",
+                    "Mails the user a new one-time link (valid 72 hours) to choose their password; earlier links stop working."
+                )) }
+                button type="submit" { (lang.t("招待メールを送る", "Send the invitation")) }
+            }
         }
     };
     Ok(layout::page(&u, Nav::Staff, &user.display_name, body))

@@ -146,6 +146,9 @@ pub fn accept(db: &Db, token: &str, password: &str) -> AppResult<String> {
         }
         storage::sessions::set_password_hash(conn, user.id, &hash_pw, now())?;
         storage::staff::set_must_change_password(conn, user.id, false)?;
+        // A link sent again to an existing user replaces their password: whoever held
+        // the old one is signed out.
+        storage::sessions::delete_of_staff(conn, user.id)?;
         let me = Actor::Staff(StaffActor {
             id: StaffUserId(user.id),
             role: Role::from_db(&user.role),

@@ -444,6 +444,32 @@ pub fn update(db: &Db, actor: &Actor, id: StaffUserId, input: StaffUpdate) -> Ap
     })
 }
 
+/// Mails a staff user a new invitation link (earlier ones stop working), for a user
+/// whose link expired or who lost their password: another administrator of the user's
+/// municipality sends it, and the password is still chosen by the user alone.
+pub fn invite_again(db: &Db, actor: &Actor, id: StaffUserId) -> AppResult<CreatedStaff> {
+    db.write(|conn| {
+        let row = visible(conn, actor, id)?;
+        let s = actor.require_staff()?;
+        if s.role != Role::Admin || s.id == id {
+            return Err(AppError::Forbidden(
+                "invitations are sent by another administrator",
+            ));
+        }
+        if row.status != "active" {
+            return Err(AppError::Conflict(Message::new(
+                "a disabled user cannot be invited; enable them first",
+                "無効な職員には招待を送れません。先に有効にしてください。",
+            )));
+        }
+        let expires = super::invitations::issue(conn, Some(actor), &row)?;
+        Ok(CreatedStaff {
+            staff: view(conn, row)?,
+            invitation_expires_at: utc(expires),
+        })
+    })
+}
+
 pub fn me(db: &Db, actor: &Actor) -> AppResult<Me> {
     match actor {
         Actor::Anonymous => Err(AppError::Unauthenticated),

@@ -361,6 +361,44 @@ async fn new_staff_get_a_one_time_invitation_not_a_key(backend: Backend) {
         .await;
     assert_eq!(expired.status, 409, "{}", expired.text);
 
+    // The admin sends the invitation again: a new link works, the old one stays dead.
+    let late_id = staff_id(&app, &y.admin_key, LATE).await;
+    w_kobe_cannot_invite(&app, &w, late_id).await;
+    let page = admin.get(&format!("/admin/staff/{late_id}")).await;
+    let again = admin
+        .post(
+            &format!("/admin/staff/{late_id}/invitation"),
+            &[("csrf", &csrf_of(&page.text))],
+        )
+        .await;
+    assert_eq!(again.status, 303, "{}", again.text);
+    let fresh = invitation_token(&app, LATE);
+    assert_ne!(fresh, late);
+    assert_eq!(
+        anon.get(&format!("/admin/invitation?token={late}"))
+            .await
+            .status,
+        409
+    );
+    let set = anon
+        .post(
+            "/admin/invitation",
+            &[
+                ("token", &fresh),
+                ("new_password", "a-late-password-1"),
+                ("new_password_confirm", "a-late-password-1"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.text);
+    assert_eq!(
+        Session::new(&app)
+            .login(LATE, "a-late-password-1")
+            .await
+            .status,
+        303
+    );
+
     // Who invited whom, and who used the link, from where.
     let log = audit(&app, &y.admin_key, "").await;
     for (action, target, actor) in [
@@ -376,7 +414,36 @@ async fn new_staff_get_a_one_time_invitation_not_a_key(backend: Backend) {
         assert_eq!(e["municipality_code"], "141003", "{e}");
         assert!(!e["detail"].to_string().contains(&token));
     }
-    assert!(find(&log, "invitation_used", LATE).is_none());
+    // Sent twice, used once (the second link).
+    let late_sent = log
+        .iter()
+        .filter(|e| e["action"] == "invitation_sent" && e["target_label"] == LATE)
+        .count();
+    let late_used = log
+        .iter()
+        .filter(|e| e["action"] == "invitation_used" && e["target_label"] == LATE)
+        .count();
+    assert_eq!((late_sent, late_used), (2, 1));
+}
+
+/// Another municipality's admin cannot send the invitation (not found), nor can a user
+/// send their own (forbidden).
+async fn w_kobe_cannot_invite(app: &TestApp, w: &World, id: i64) {
+    app.post(
+        &format!("/api/v1/staff/{id}/invitation"),
+        Some(&w.kobe.admin_key),
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+    let desk = staff_id(app, &w.yokohama.admin_key, DESK).await;
+    app.post(
+        &format!("/api/v1/staff/{desk}/invitation"),
+        Some(&w.yokohama.desk_key),
+        &json!({}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
 }
 
 async fn losing_access_revokes_keys(backend: Backend) {
