@@ -286,9 +286,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
             }
             let db = open_db(&settings)?;
-            let created = staff::create(
+            let created = staff::create_with_key(
                 &db,
-                None,
                 NewStaffInput {
                     email: a.email,
                     display_name: a.name,

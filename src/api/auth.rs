@@ -13,6 +13,27 @@ use crate::domain::actor::Actor;
 use crate::domain::api_keys;
 use crate::domain::error::AppError;
 
+/// The address an audited request came from, as the audit log records it: the TCP
+/// peer. Forwarded headers are not trusted (any client can send them).
+pub struct Source(pub String);
+
+impl FromRequest for Source {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Source, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Source(source_of(req))))
+    }
+}
+
+/// The TCP peer's address of a request (`unknown` when the connection has none). Behind
+/// a reverse proxy this is the proxy's address.
+pub fn source_of(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 impl FromRequest for Actor {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Actor, ApiError>>>>;

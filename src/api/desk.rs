@@ -98,11 +98,14 @@ pub async fn list_rules(
 pub async fn create_rule(
     state: web::Data<AppState>,
     actor: Actor,
+    source: super::auth::Source,
     q: web::Query<MunicipalityParam>,
     body: web::Json<RuleInput>,
 ) -> ApiResult<HttpResponse> {
     let r = run(&state, move |db| {
-        rules::create(db, &actor, q.municipality.as_deref(), body.into_inner())
+        crate::domain::audit::with_source(&source.0, || {
+            rules::create(db, &actor, q.municipality.as_deref(), body.into_inner())
+        })
     })
     .await?;
     Ok(HttpResponse::Created().json(r))
@@ -114,12 +117,15 @@ pub async fn create_rule(
 pub async fn delete_rule(
     state: web::Data<AppState>,
     actor: Actor,
+    source: super::auth::Source,
     id: web::Path<i64>,
     q: web::Query<MunicipalityParam>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     run(&state, move |db| {
-        rules::delete(db, &actor, q.municipality.as_deref(), id)
+        crate::domain::audit::with_source(&source.0, || {
+            rules::delete(db, &actor, q.municipality.as_deref(), id)
+        })
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

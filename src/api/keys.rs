@@ -3,10 +3,12 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Deserialize;
 
+use super::auth::Source;
 use super::problem::{ApiResult, Problem};
 use super::state::{AppState, run};
 use crate::domain::actor::Actor;
 use crate::domain::api_keys::{self, IssuedKey, KeyInfo};
+use crate::domain::audit::with_source;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::staff::{self, Me};
 
@@ -36,9 +38,13 @@ pub async fn list_keys(
 pub async fn create_key(
     state: web::Data<AppState>,
     actor: Actor,
+    source: Source,
     body: web::Json<NewKey>,
 ) -> ApiResult<HttpResponse> {
-    let k = run(&state, move |db| api_keys::create(db, &actor, &body.label)).await?;
+    let k = run(&state, move |db| {
+        with_source(&source.0, || api_keys::create(db, &actor, &body.label))
+    })
+    .await?;
     Ok(HttpResponse::Created().json(k))
 }
 
@@ -49,10 +55,14 @@ pub async fn create_key(
 pub async fn revoke_key(
     state: web::Data<AppState>,
     actor: Actor,
+    source: Source,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = ApiKeyId(id.into_inner());
-    run(&state, move |db| api_keys::revoke(db, &actor, id)).await?;
+    run(&state, move |db| {
+        with_source(&source.0, || api_keys::revoke(db, &actor, id))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -107,11 +107,14 @@ pub async fn list_departments(
 pub async fn create_department(
     state: web::Data<AppState>,
     actor: Actor,
+    source: super::auth::Source,
     code: web::Path<String>,
     body: web::Json<DepartmentInput>,
 ) -> ApiResult<HttpResponse> {
     let d = run(&state, move |db| {
-        municipalities::create_department(db, &actor, &code, body.into_inner())
+        crate::domain::audit::with_source(&source.0, || {
+            municipalities::create_department(db, &actor, &code, body.into_inner())
+        })
     })
     .await?;
     Ok(HttpResponse::Created().json(d))
@@ -138,13 +141,16 @@ pub async fn get_department(
 pub async fn update_department(
     state: web::Data<AppState>,
     actor: Actor,
+    source: super::auth::Source,
     id: web::Path<i64>,
     body: web::Json<DepartmentInput>,
 ) -> ApiResult<web::Json<DepartmentView>> {
     let id = DepartmentId(id.into_inner());
     Ok(web::Json(
         run(&state, move |db| {
-            municipalities::update_department(db, &actor, id, body.into_inner())
+            crate::domain::audit::with_source(&source.0, || {
+                municipalities::update_department(db, &actor, id, body.into_inner())
+            })
         })
         .await?,
     ))

@@ -8,8 +8,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope};
 
 use super::{
-    desk, health, keys, municipalities, needs, notifications, offers, partners, proposals, search,
-    staff,
+    audit, desk, health, keys, municipalities, needs, notifications, offers, partners, proposals,
+    search, staff,
 };
 
 #[derive(OpenApi)]
@@ -81,6 +81,8 @@ where
                 .service(staff::create_staff)
                 .service(staff::get_staff)
                 .service(staff::update_staff)
+                .service(staff::invite_staff)
+                .service(audit::list_audit)
                 .service(proposals::submit_proposal)
                 .service(proposals::record_proposal)
                 .service(proposals::list_proposals)

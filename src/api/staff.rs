@@ -2,9 +2,11 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 
+use super::auth::Source;
 use super::problem::{ApiResult, Problem};
 use super::state::{AppState, run};
 use crate::domain::actor::Actor;
+use crate::domain::audit::with_source;
 use crate::domain::ids::StaffUserId;
 use crate::domain::staff::{self, CreatedStaff, NewStaffInput, StaffUpdate, StaffView};
 
@@ -20,20 +22,44 @@ pub async fn list_staff(
     ))
 }
 
-/// Create a staff user with a first API key (admins; shown once).
+/// Create a staff user (admins). The answer carries no credential: the new user is
+/// mailed a one-time link (valid 72 hours) on which they choose their own password.
 #[utoipa::path(tag = "staff", request_body = NewStaffInput, security(("api_key" = [])),
     responses((status = 201, body = CreatedStaff), (status = "4XX", body = Problem)))]
 #[post("/staff")]
 pub async fn create_staff(
     state: web::Data<AppState>,
     actor: Actor,
+    source: Source,
     body: web::Json<NewStaffInput>,
 ) -> ApiResult<HttpResponse> {
     let s = run(&state, move |db| {
-        staff::create(db, Some(&actor), body.into_inner())
+        with_source(&source.0, || {
+            staff::create(db, Some(&actor), body.into_inner())
+        })
     })
     .await?;
     Ok(HttpResponse::Created().json(s))
+}
+
+/// Mail the staff user a new one-time invitation link (another admin of their
+/// municipality); earlier links stop working. The answer carries no credential.
+#[utoipa::path(tag = "staff", params(("id" = i64, Path, description = "staff user id")),
+    security(("api_key" = [])), responses((status = 200, body = CreatedStaff), (status = "4XX", body = Problem)))]
+#[post("/staff/{id}/invitation")]
+pub async fn invite_staff(
+    state: web::Data<AppState>,
+    actor: Actor,
+    source: Source,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<CreatedStaff>> {
+    let id = StaffUserId(id.into_inner());
+    Ok(web::Json(
+        run(&state, move |db| {
+            with_source(&source.0, || staff::invite_again(db, &actor, id))
+        })
+        .await?,
+    ))
 }
 
 /// One staff user (the user themselves, or an admin of their municipality).
@@ -59,13 +85,16 @@ pub async fn get_staff(
 pub async fn update_staff(
     state: web::Data<AppState>,
     actor: Actor,
+    source: Source,
     id: web::Path<i64>,
     body: web::Json<StaffUpdate>,
 ) -> ApiResult<web::Json<StaffView>> {
     let id = StaffUserId(id.into_inner());
     Ok(web::Json(
         run(&state, move |db| {
-            staff::update(db, &actor, id, body.into_inner())
+            with_source(&source.0, || {
+                staff::update(db, &actor, id, body.into_inner())
+            })
         })
         .await?,
     ))

@@ -157,9 +157,8 @@ pub fn run(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
 
     let op = step(
         "operator",
-        staff::create(
+        staff::create_with_key(
             &db,
-            None,
             NewStaffInput {
                 email: "eval@kyoso.example.jp".into(),
                 display_name: "評価".into(),

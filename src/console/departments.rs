@@ -202,18 +202,26 @@ fn code_of(u: &ConsoleUser, f: &Fields) -> Result<String, AppError> {
         .ok_or_else(|| AppError::field("m", "required", "choose a municipality"))
 }
 
-pub async fn create(state: web::Data<AppState>, posted: Posted) -> ConsoleResult<HttpResponse> {
+pub async fn create(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    posted: Posted,
+) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
     let code = code_of(&u, &f).map_err(|e| u.err(e))?;
     let (actor, input, c) = (u.actor(), department_input(&f), code.clone());
+    let source = super::audit::source_of(&req);
     run(&state, u.lang, move |db| {
-        municipalities::create_department(db, &actor, &c, input)
+        crate::domain::audit::with_source(&source, || {
+            municipalities::create_department(db, &actor, &c, input)
+        })
     })
     .await?;
     Ok(see_other(&back(&code, &u, "created")))
 }
 
 pub async fn update(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
     id: web::Path<i64>,
@@ -221,14 +229,18 @@ pub async fn update(
     let Posted { user: u, form: f } = posted;
     let id = DepartmentId(id.into_inner());
     let (actor, input) = (u.actor(), department_input(&f));
+    let source = super::audit::source_of(&req);
     let d = run(&state, u.lang, move |db| {
-        municipalities::update_department(db, &actor, id, input)
+        crate::domain::audit::with_source(&source, || {
+            municipalities::update_department(db, &actor, id, input)
+        })
     })
     .await?;
     Ok(see_other(&back(&d.municipality_code, &u, "saved")))
 }
 
 pub async fn create_rule(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
 ) -> ConsoleResult<HttpResponse> {
@@ -240,14 +252,16 @@ pub async fn create_rule(
         keyword: f.opt("keyword"),
     };
     let (actor, c) = (u.actor(), code.clone());
+    let source = super::audit::source_of(&req);
     run(&state, u.lang, move |db| {
-        rules::create(db, &actor, Some(&c), input)
+        crate::domain::audit::with_source(&source, || rules::create(db, &actor, Some(&c), input))
     })
     .await?;
     Ok(see_other(&back(&code, &u, "created")))
 }
 
 pub async fn delete_rule(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
     id: web::Path<i64>,
@@ -255,8 +269,9 @@ pub async fn delete_rule(
     let Posted { user: u, form: f } = posted;
     let code = code_of(&u, &f).map_err(|e| u.err(e))?;
     let (actor, c, id) = (u.actor(), code.clone(), id.into_inner());
+    let source = super::audit::source_of(&req);
     run(&state, u.lang, move |db| {
-        rules::delete(db, &actor, Some(&c), id)
+        crate::domain::audit::with_source(&source, || rules::delete(db, &actor, Some(&c), id))
     })
     .await?;
     Ok(see_other(&back(&code, &u, "deleted")))

@@ -60,6 +60,7 @@ pub enum Nav {
     Account,
     Dashboard,
     Outbox,
+    Audit,
 }
 
 fn head(lang: Lang, title: &str) -> Markup {
@@ -163,6 +164,18 @@ fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
         ),
         "deleted" => lang.t("削除しました。", "Deleted."),
         "password" => lang.t("パスワードを設定しました。", "Password set."),
+        "invitation" => lang.t(
+            "招待メールを本人に送りました。",
+            "The invitation was mailed to the user.",
+        ),
+        "invited" => lang.t(
+            "職員を追加し、パスワード設定用の招待メールを本人に送りました。",
+            "Staff user added; an invitation to set a password was mailed to them.",
+        ),
+        "reset" => lang.t(
+            "パスワードを再設定しました。その職員のセッションは終了し、APIキーは失効しました。次回ログイン時に新しいパスワードの設定が求められます。",
+            "Password reset: the user's sessions ended and their API keys were revoked; they must choose a new password at next sign-in.",
+        ),
         "retried" => lang.t("メールを再送の待ち行列に戻しました。", "Mail queued again."),
         _ => return None,
     })
@@ -211,6 +224,7 @@ pub fn page_with_status(
     }
     if u.is_admin() {
         items.push((Nav::Staff, "/admin/staff", lang.t("職員", "Staff")));
+        items.push((Nav::Audit, "/admin/audit", lang.t("操作記録", "Audit log")));
     }
     if u.is_deployment_admin() {
         items.push((

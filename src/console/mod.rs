@@ -6,6 +6,8 @@
 //! error pages and the small helpers every page shares.
 
 pub mod account;
+pub mod audit;
+pub mod credentials;
 pub mod dashboard;
 pub mod departments;
 pub mod error_text;
@@ -96,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(post().to(staff::create)),
             )
             .service(r("/staff/password").route(post().to(staff::set_password)))
+            .service(r("/staff/{id}/invitation").route(post().to(staff::invite)))
             .service(
                 r("/staff/{id}")
                     .route(get().to(staff::edit))
@@ -107,6 +110,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(post().to(account::update)),
             )
             .service(r("/account/password").route(post().to(account::change_password)))
+            .service(
+                r("/password")
+                    .route(get().to(credentials::change_form))
+                    .route(post().to(credentials::change)),
+            )
+            .service(
+                r("/invitation")
+                    .route(get().to(credentials::invitation_form))
+                    .route(post().to(credentials::accept_invitation)),
+            )
+            .service(r("/audit").route(get().to(audit::show)))
+            .service(r("/audit.csv").route(get().to(audit::csv)))
             .service(r("/dashboard").route(get().to(dashboard::show)))
             .service(r("/dashboard.csv").route(get().to(dashboard::csv)))
             .service(r("/outbox").route(get().to(outbox::show)))
@@ -140,6 +155,8 @@ pub enum ConsoleError {
     Csrf(Lang),
     /// A domain error, shown as a page.
     App(AppError, Lang),
+    /// The session may only choose a new password (after an administrator's reset).
+    PasswordChangeRequired(Lang),
 }
 
 impl ConsoleError {
@@ -154,6 +171,7 @@ impl std::fmt::Display for ConsoleError {
             Self::LoginRequired { .. } => f.write_str("login required"),
             Self::Csrf(_) => f.write_str("CSRF token missing or wrong"),
             Self::App(e, _) => e.fmt(f),
+            Self::PasswordChangeRequired(_) => f.write_str("a new password must be chosen first"),
         }
     }
 }
@@ -161,7 +179,7 @@ impl std::fmt::Display for ConsoleError {
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            Self::LoginRequired { .. } | Self::PasswordChangeRequired(_) => StatusCode::SEE_OTHER,
             Self::Csrf(_) => StatusCode::FORBIDDEN,
             Self::App(e, _) => crate::api::problem::status_of(e),
         }
@@ -172,6 +190,7 @@ impl ResponseError for ConsoleError {
             Self::LoginRequired { next } => {
                 return see_other(&format!("/admin/login?next={}", layout::url_encode(next)));
             }
+            Self::PasswordChangeRequired(_) => return see_other(credentials::CHANGE_PATH),
             Self::Csrf(lang) => {
                 let body = html! {
                     p { (lang.t(

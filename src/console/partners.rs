@@ -238,6 +238,7 @@ pub async fn show(
 }
 
 pub async fn set_status(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
     path: web::Path<(i64, String)>,
@@ -249,9 +250,11 @@ pub async fn set_status(
         "reinstate" => PartnerStatus::Active,
         _ => return Err(u.err(AppError::NotFound("action"))),
     };
-    let actor = u.actor();
+    let (actor, source) = (u.actor(), super::audit::source_of(&req));
     run(&state, u.lang, move |db| {
-        partners::set_status(db, &actor, PartnerId(id), status)
+        crate::domain::audit::with_source(&source, || {
+            partners::set_status(db, &actor, PartnerId(id), status)
+        })
     })
     .await?;
     Ok(see_other(&format!("/admin/partners/{id}?done={action}")))

@@ -122,6 +122,7 @@ impl FromRequest for ConsoleUser {
             q => format!("{}?{q}", req.path()),
         };
         let done = query_value(req, "done");
+        let path = req.path().to_owned();
         let is_get = req.method() == actix_web::http::Method::GET;
         Box::pin(async move {
             let state = state.ok_or_else(|| {
@@ -139,6 +140,16 @@ impl FromRequest for ConsoleUser {
             let session = super::run(&state, lang, move |db| console_auth::session(db, &token))
                 .await?
                 .ok_or(ConsoleError::LoginRequired { next })?;
+            // After an administrator's reset, only choosing a new password (or logging
+            // out) is possible until it is done.
+            if session.must_change_password
+                && !matches!(
+                    path.as_str(),
+                    super::credentials::CHANGE_PATH | "/admin/logout"
+                )
+            {
+                return Err(ConsoleError::PasswordChangeRequired(lang));
+            }
             Ok(ConsoleUser {
                 session,
                 lang,
@@ -331,10 +342,13 @@ pub async fn login(
         address: crate::api::state::source(&req),
         device: req.cookie(DEVICE_COOKIE).map(|c| c.value().to_owned()),
     };
+    let audit_source = super::audit::source_of(&req);
     let guards = state.guards.clone();
     let outcome = super::lift(
         super::run(&state, lang, move |db| {
-            console_auth::login(db, &guards, &source, &email, &password)
+            crate::domain::audit::with_source(&audit_source, || {
+                console_auth::login(db, &guards, &source, &email, &password)
+            })
         })
         .await,
     )?;

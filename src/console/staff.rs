@@ -1,10 +1,11 @@
 //! Staff users (admins): the list (`domain::staff::list`), adding a user
-//! (`domain::staff::create`), changing one — name, role, department, mail language,
-//! and disabling or enabling access (`domain::staff::update`) — and setting a user's
-//! console password (`domain::console_auth::set_password`, which also ends the user's
-//! sessions).
+//! (`domain::staff::create`, which mails the new user an invitation to choose their own
+//! password), changing one — name, role, department, mail language, and disabling or
+//! enabling access (`domain::staff::update`) — and resetting a user's console password
+//! (`domain::console_auth::set_password`, which also ends the user's sessions, revokes
+//! their API keys and makes them choose a new password at the next sign-in).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 
 use super::layout::{self, Nav, select};
@@ -12,11 +13,11 @@ use super::session::{ConsoleUser, Posted};
 use super::{ConsoleResult, run, see_other};
 use crate::api::state::AppState;
 use crate::console::i18n::Lang;
-use crate::domain::console_auth;
 use crate::domain::ids::StaffUserId;
 use crate::domain::municipalities::{self, DepartmentView};
 use crate::domain::staff::{self, NewStaffInput, StaffUpdate};
 use crate::domain::vocab::{Role, StaffStatus};
+use crate::domain::{audit, console_auth};
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let actor = u.actor();
@@ -87,13 +88,13 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<H
             } @else {
                 (select("s-d", "department_id", lang.t("所管課（所管課の職員は必須）", "Department (required for department staff)"), &dept_options, None, Some(lang.t("なし", "None"))))
             }
-            div.field {
-                label for="s-pw" { (lang.t("初期パスワード（10文字以上）", "Initial password (10 characters or more)")) }
-                input #s-pw type="password" name="password" autocomplete="new-password" required minlength="10";
-            }
-            button.primary type="submit" { (lang.t("追加する", "Add")) }
+            p.hint { (lang.t(
+                "追加すると、本人のメールアドレスにパスワード設定用の招待リンク（72時間有効・1回限り）が届きます。管理者がパスワードやAPIキーを受け取ることはありません。",
+                "The new user is mailed a one-time link (valid 72 hours) to choose their own password; no password or API key passes through you."
+            )) }
+            button.primary type="submit" { (lang.t("追加して招待メールを送る", "Add and send the invitation")) }
         }
-        h2 { (lang.t("パスワードを設定する", "Set a password")) }
+        h2 { (lang.t("パスワードを再設定する", "Reset a password")) }
         form method="post" action="/admin/staff/password" {
             (layout::csrf(&u))
             div.field {
@@ -104,14 +105,21 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<H
                 label for="p-pw" { (lang.t("新しいパスワード（10文字以上）", "New password (10 characters or more)")) }
                 input #p-pw type="password" name="password" autocomplete="new-password" required minlength="10";
             }
-            p.hint { (lang.t("設定すると、その職員のログイン中のセッションはすべて終了します。", "Setting it ends all of that user's sessions.")) }
+            p.hint { (lang.t(
+                "再設定すると、その職員のログイン中のセッションはすべて終了し、APIキーは失効します。次回ログイン時には、本人が新しいパスワードを設定するまでほかの画面は使えません。",
+                "Resetting ends all of that user's sessions and revokes their API keys; at the next sign-in they must choose a new password before anything else."
+            )) }
             button type="submit" { (lang.t("設定する", "Set password")) }
         }
     };
     Ok(layout::page(&u, Nav::Staff, lang.t("職員", "Staff"), body))
 }
 
-pub async fn create(state: web::Data<AppState>, posted: Posted) -> ConsoleResult<HttpResponse> {
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    posted: Posted,
+) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
     let actor = u.actor();
     let input = NewStaffInput {
@@ -122,28 +130,45 @@ pub async fn create(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
         department_id: f.id("department_id").map_err(|e| u.err(e))?,
         locale: None,
     };
-    let password = f.text("password");
+    let source = super::audit::source_of(&req);
     run(&state, u.lang, move |db| {
-        console_auth::check_password(&password)?;
-        let email = input.email.clone();
-        staff::create(db, Some(&actor), input)?;
-        console_auth::set_password(db, Some(&actor), &email, &password)
+        audit::with_source(&source, || staff::create(db, Some(&actor), input))
     })
     .await?;
-    Ok(see_other("/admin/staff?done=created"))
+    Ok(see_other("/admin/staff?done=invited"))
 }
 
 pub async fn set_password(
+    req: HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
 ) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
     let (actor, email, password) = (u.actor(), f.text("email"), f.text("password"));
+    let source = super::audit::source_of(&req);
     run(&state, u.lang, move |db| {
-        console_auth::set_password(db, Some(&actor), &email, &password)
+        audit::with_source(&source, || {
+            console_auth::set_password(db, Some(&actor), &email, &password)
+        })
     })
     .await?;
-    Ok(see_other("/admin/staff?done=password"))
+    Ok(see_other("/admin/staff?done=reset"))
+}
+
+pub async fn invite(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    posted: Posted,
+    id: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
+    let u = posted.user;
+    let (actor, id) = (u.actor(), StaffUserId(id.into_inner()));
+    let source = super::audit::source_of(&req);
+    run(&state, u.lang, move |db| {
+        audit::with_source(&source, || staff::invite_again(db, &actor, id))
+    })
+    .await?;
+    Ok(see_other(&format!("/admin/staff/{}?done=invitation", id.0)))
 }
 
 fn role_options(lang: Lang) -> Vec<(String, String)> {
@@ -220,11 +245,23 @@ pub async fn edit(
             (select("e-locale", "locale", lang.t("メールの言語", "Language of the user's e-mail"), &locales, Some(user.locale.as_str()), None))
             button.primary type="submit" { (lang.t("保存する", "Save")) }
         }
+        @if !own {
+            h2 { (lang.t("招待メールを再送する", "Send the invitation again")) }
+            form method="post" action=(format!("/admin/staff/{}/invitation", user.id.0)) {
+                (layout::csrf(&u))
+                p.hint { (lang.t(
+                    "本人のメールアドレスに、パスワード設定用の新しいリンク（72時間有効・1回限り）を送ります。以前のリンクは使えなくなります。",
+                    "Mails the user a new one-time link (valid 72 hours) to choose their password; earlier links stop working."
+                )) }
+                button type="submit" { (lang.t("招待メールを送る", "Send the invitation")) }
+            }
+        }
     };
     Ok(layout::page(&u, Nav::Staff, &user.display_name, body))
 }
 
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
     id: web::Path<i64>,
@@ -243,8 +280,9 @@ pub async fn update(
         locale: Some(f.text("locale")),
         status: (!own).then(|| f.text("status")),
     };
+    let source = super::audit::source_of(&req);
     run(&state, u.lang, move |db| {
-        staff::update(db, &actor, id, input)
+        audit::with_source(&source, || staff::update(db, &actor, id, input))
     })
     .await?;
     Ok(see_other(&format!("/admin/staff/{}?done=saved", id.0)))

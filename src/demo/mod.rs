@@ -226,9 +226,8 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
 
     let operator = step(
         "operator",
-        staff::create(
+        staff::create_with_key(
             db,
-            None,
             NewStaffInput {
                 email: "operator@kyoso.example.jp".into(),
                 display_name: "kyoso 運用管理者".into(),
@@ -310,9 +309,8 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                 .and_then(|k| departments.get(&(m.code.clone(), k.clone())).copied());
             let created = step(
                 &s.email,
-                staff::create(
+                staff::create_with_key(
                     db,
-                    Some(&admin),
                     NewStaffInput {
                         email: s.email.clone(),
                         display_name: s.name.clone(),

@@ -186,7 +186,40 @@ pub fn create(db: &Db, actor: &Actor, label: &str) -> AppResult<IssuedKey> {
         Actor::Staff(s) => KeyOwner::Staff(s.id),
         Actor::Anonymous => return Err(AppError::Unauthenticated),
     };
-    db.write(|conn| issue(conn, owner, &label))
+    db.write(|conn| {
+        let key = issue(conn, owner, &label)?;
+        audit_key(conn, actor, "api_key_issued", key.id.0, &key.prefix, &label)?;
+        Ok(key)
+    })
+}
+
+/// Writes a key's issue or revocation to the audit log: staff keys under the user's
+/// municipality, partner keys under none (deployment admins see them).
+fn audit_key(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    key_id: i64,
+    prefix: &str,
+    label: &str,
+) -> AppResult<()> {
+    let (kind, id, municipality) = match actor {
+        Actor::Staff(s) => ("staff_user", Some(s.id.0), s.municipality.map(|m| m.0)),
+        Actor::Partner(p) => ("partner", Some(p.0), None),
+        Actor::Anonymous => ("anonymous", None, None),
+    };
+    super::audit::record(
+        conn,
+        Some(actor),
+        action,
+        super::audit::Target {
+            kind,
+            id,
+            label: "",
+            municipality,
+        },
+        serde_json::json!({ "key_id": key_id, "prefix": prefix, "label": label }),
+    )
 }
 
 /// Revokes one of the caller's own keys. Another owner's key is "not found", so ids of
@@ -198,7 +231,15 @@ pub fn revoke(db: &Db, actor: &Actor, id: ApiKeyId) -> AppResult<()> {
         if (p.is_some() && row.partner_id != p) || (s.is_some() && row.staff_user_id != s) {
             return Err(AppError::NotFound("API key"));
         }
-        Ok(storage::api_keys::revoke(conn, row.id)?)
+        storage::api_keys::revoke(conn, row.id)?;
+        audit_key(
+            conn,
+            actor,
+            "api_key_revoked",
+            row.id,
+            &row.prefix,
+            &row.label,
+        )
     })
 }
 

@@ -24,6 +24,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use sha2::{Digest, Sha256};
 
 use super::actor::{Actor, StaffActor};
+use super::audit::{self, Target};
 use super::error::{AppError, AppResult};
 use super::ids::{DepartmentId, MunicipalityId, StaffUserId};
 use super::throttle::{Guards, HashPermit};
@@ -122,6 +123,9 @@ pub struct StaffSession {
     /// The municipality's code and name (none for a deployment admin).
     pub municipality: Option<(String, String)>,
     pub csrf_token: String,
+    /// An administrator reset the password: until the user chooses a new one, the
+    /// console shows nothing but the page to do so.
+    pub must_change_password: bool,
 }
 
 fn staff_actor(user: &StaffUserRow) -> StaffActor {
@@ -158,6 +162,36 @@ pub struct Source {
 fn dummy_hash() -> &'static str {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     H.get_or_init(|| hash_password("kyoso-no-such-user-password").unwrap_or_default())
+}
+
+/// Writes a sign-in (or a failed one) to the audit log. The e-mail typed for an unknown
+/// account is not kept: people type passwords into the wrong field.
+fn audit_sign_in(
+    conn: &mut storage::AnyConnection,
+    user: Option<&StaffUserRow>,
+    ok: bool,
+    reason: &str,
+) -> AppResult<()> {
+    let actor = match user {
+        Some(u) => Actor::Staff(staff_actor(u)),
+        None => Actor::Anonymous,
+    };
+    audit::record(
+        conn,
+        Some(&actor),
+        if ok { "sign_in" } else { "sign_in_failed" },
+        Target {
+            kind: "staff_user",
+            id: user.map(|u| u.id),
+            label: user.map_or("", |u| u.email.as_str()),
+            municipality: user.and_then(|u| u.municipality_id),
+        },
+        if reason.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::json!({ "reason": reason })
+        },
+    )
 }
 
 /// Signs a staff user in with e-mail and password. Refused with `rate_limited` before
@@ -225,6 +259,7 @@ fn attempt(
     if email.len() > 320 || password.len() > PASSWORD_MAX * 4 {
         // Still one hash, so that a long input is not a quicker way to be told no.
         verify_password(password, dummy_hash());
+        db.write(|conn| audit_sign_in(conn, None, false, "unknown_account"))?;
         return Ok(Login::Invalid);
     }
     let user = db.read(|conn| Ok(store::staff_by_email(conn, &email)?))?;
@@ -239,6 +274,7 @@ fn attempt(
     };
     drop(permit);
     let Some(user) = user else {
+        db.write(|conn| audit_sign_in(conn, None, false, "unknown_account"))?;
         return Ok(Login::Invalid);
     };
     // The published demo password signs in only the demo's own accounts.
@@ -249,7 +285,11 @@ fn attempt(
     // parallel attempt while this one was hashing is seen.
     let at = now();
     if !good || user.status != "active" {
-        db.write(|conn| record_failure(conn, &user, at, false))?;
+        let reason = if good { "disabled" } else { "wrong_password" };
+        db.write(|conn| {
+            audit_sign_in(conn, Some(&user), false, reason)?;
+            record_failure(conn, &user, at, false)
+        })?;
         return Ok(Login::Invalid);
     }
     let token = random_token()?;
@@ -275,6 +315,9 @@ fn attempt(
                 expires_at: at + TimeDelta::hours(ABSOLUTE_HOURS),
             },
         )?;
+        // A session of a user who must choose a new password is limited to that page
+        // by `session` (StaffSession::must_change_password), which reads the flag.
+        audit_sign_in(conn, Some(&user), true, "")?;
         let device = crate::mail::signing::sign(
             &key,
             &format!("login-device:{}:{}", user.id, at.and_utc().timestamp()),
@@ -443,6 +486,7 @@ pub fn session(db: &Db, token: &str) -> AppResult<Option<StaffSession>> {
         email: user.email,
         municipality,
         csrf_token: s.csrf_token,
+        must_change_password: user.must_change_password,
     }))
 }
 
@@ -455,12 +499,18 @@ pub fn logout(db: &Db, token: &str) -> AppResult<()> {
 /// Sets a staff user's password and ends the user's sessions; `actor` is `None` for
 /// the CLI, which runs with the operator's authority, or an admin of the user's
 /// municipality (a deployment admin for anyone) — never for the admin's own account.
+///
+/// An admin's reset of another user's password is a reset: it also revokes the user's
+/// API keys, uses up any open invitation, and makes the user choose a new password at
+/// the next sign-in — the admin knows the password they typed, so it must not stay the
+/// user's credential. The operator's CLI sets passwords for first sign-ins and does not.
 pub fn set_password(db: &Db, actor: Option<&Actor>, email: &str, password: &str) -> AppResult<()> {
     check_password(password)?;
     let hash = hash_password(password)?;
     let email = email.trim().to_lowercase();
     db.write(|conn| {
         let user = store::staff_by_email(conn, &email)?.ok_or(AppError::NotFound("staff user"))?;
+        let mut reset = false;
         if let Some(a) = actor {
             // One's own password changes only on the account page, with the current
             // password: a session left open must not be enough to take the account.
@@ -469,6 +519,7 @@ pub fn set_password(db: &Db, actor: Option<&Actor>, email: &str, password: &str)
                     "change your own password on the account page, with the current password",
                 ));
             }
+            reset = true;
             match user.municipality_id {
                 Some(m) => {
                     a.require_staff_of(MunicipalityId(m), super::actor::ADMINS)?;
@@ -479,8 +530,33 @@ pub fn set_password(db: &Db, actor: Option<&Actor>, email: &str, password: &str)
             }
         }
         store::set_password_hash(conn, user.id, &hash, now())?;
-        store::delete_of_staff(conn, user.id)?;
-        Ok(())
+        let sessions_ended = store::delete_of_staff(conn, user.id)?;
+        let mut keys_revoked = 0;
+        if reset {
+            keys_revoked = storage::api_keys::revoke_of_staff(conn, user.id)?;
+            storage::invitations::expire_of_staff(conn, user.id, now())?;
+        }
+        storage::staff::set_must_change_password(conn, user.id, reset)?;
+        audit::record(
+            conn,
+            actor,
+            if reset {
+                "password_reset"
+            } else {
+                "password_set"
+            },
+            Target {
+                kind: "staff_user",
+                id: Some(user.id),
+                label: &user.email,
+                municipality: user.municipality_id,
+            },
+            serde_json::json!({
+                "sessions_ended": sessions_ended,
+                "api_keys_revoked": keys_revoked,
+                "must_change_password": reset,
+            }),
+        )
     })
 }
 
@@ -497,6 +573,14 @@ pub fn change_own_password(
 ) -> AppResult<()> {
     let user = db.read(|conn| Ok(storage::staff::find(conn, staff.0)?))?;
     let user = user.ok_or(AppError::Unauthenticated)?;
+    if user.must_change_password && current == new {
+        return Err(AppError::field_ja(
+            "new_password",
+            "unchanged",
+            "choose a password other than the one an administrator set",
+            "管理者が設定したものとは別のパスワードにしてください",
+        ));
+    }
     let good = user
         .password_hash
         .as_deref()
@@ -530,7 +614,19 @@ pub fn change_own_password(
         store::set_password_hash(conn, user.id, &hash, at)?;
         store::set_login_failures(conn, user.id, 0, None)?;
         store::delete_of_staff_except(conn, user.id, &keep)?;
-        Ok(())
+        storage::staff::set_must_change_password(conn, user.id, false)?;
+        audit::record(
+            conn,
+            Some(&Actor::Staff(staff_actor(&user))),
+            "password_set",
+            Target {
+                kind: "staff_user",
+                id: Some(user.id),
+                label: &user.email,
+                municipality: user.municipality_id,
+            },
+            serde_json::json!({ "own": true }),
+        )
     })
 }
 

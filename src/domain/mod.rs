@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod api_keys;
+pub mod audit;
 pub mod calendar;
 pub mod codes;
 pub mod console_auth;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod housekeeping;
 pub mod ids;
+pub mod invitations;
 pub mod municipalities;
 pub mod need_freshness;
 pub mod needs;

@@ -361,6 +361,18 @@ pub fn create_department(
         )
         .map_err(duplicate_department)?;
         storage::municipalities::set_department_fields(conn, d.id, &fields)?;
+        super::audit::record(
+            conn,
+            Some(actor),
+            "department_created",
+            super::audit::Target {
+                kind: "department",
+                id: Some(d.id),
+                label: &d.name,
+                municipality: Some(m.id),
+            },
+            serde_json::json!({ "policy_fields": fields, "is_desk": input.is_desk }),
+        )?;
         department_views(conn, &m.code, vec![d])?
             .pop()
             .ok_or(AppError::NotFound("department"))
@@ -390,6 +402,22 @@ pub fn update_department(
         .map_err(duplicate_department)?;
         storage::municipalities::set_department_fields(conn, d.id, &fields)?;
         let m = storage::municipalities::by_id(conn, d.municipality_id)?;
+        super::audit::record(
+            conn,
+            Some(actor),
+            "department_changed",
+            super::audit::Target {
+                kind: "department",
+                id: Some(d.id),
+                label: &name,
+                municipality: Some(m.id),
+            },
+            serde_json::json!({
+                "name": [d.name, name],
+                "policy_fields": fields,
+                "is_desk": input.is_desk,
+            }),
+        )?;
         let d = storage::municipalities::department(conn, d.id)?
             .ok_or(AppError::NotFound("department"))?;
         department_views(conn, &m.code, vec![d])?

@@ -406,6 +406,21 @@ pub fn set_status(
             for o in offers {
                 storage::index_log::record(conn, storage::index_log::DocType::Offer, o.id)?;
             }
+            super::audit::record(
+                conn,
+                Some(actor),
+                match status {
+                    PartnerStatus::Suspended => "partner_suspended",
+                    _ => "partner_reinstated",
+                },
+                super::audit::Target {
+                    kind: "partner",
+                    id: Some(row.id),
+                    label: &row.name,
+                    municipality: None,
+                },
+                serde_json::json!({ "from": row.status, "to": status.as_str() }),
+            )?;
         }
         let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
         let regions = storage::partners::regions(conn, id.0)?;

@@ -1,10 +1,15 @@
-//! Staff users (department, desk, admin) and "who am I". Staff are created by the CLI
-//! (`kyoso staff add`) or by admins through the API; each comes with a first API key.
+//! Staff users (department, desk, admin) and "who am I". Admins create staff through the
+//! API or the console: the new user gets a one-time invitation link by mail and chooses
+//! their own password, so no credential passes through the admin. The operator's CLI
+//! (`kyoso staff add`) creates a user with a first API key, printed at the terminal.
+//! Taking access away (disabling, a new role or department) revokes the user's API keys
+//! in the same transaction; every change is written to the audit log.
 
 use serde::{Deserialize, Serialize};
 
 use super::actor::{ADMINS, Actor};
 use super::api_keys::{self, IssuedKey, KeyOwner};
+use super::audit::{self, Target};
 use super::error::{AppError, AppResult, Message};
 use super::ids::{DepartmentId, MunicipalityId, PartnerId, StaffUserId};
 use super::municipalities::find_by_code;
@@ -62,8 +67,19 @@ pub struct StaffView {
     pub created_at: DateTime<Utc>,
 }
 
+/// A staff user created by an admin: no credential here; the user was mailed an
+/// invitation link to choose their password.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedStaff {
+    pub staff: StaffView,
+    /// When the mailed invitation link stops working.
+    pub invitation_expires_at: DateTime<Utc>,
+}
+
+/// A staff user created by the operator at the terminal, with a first API key (shown
+/// once, to the operator who runs the command).
+#[derive(Debug, Serialize)]
+pub struct OperatorCreatedStaff {
     pub staff: StaffView,
     pub api_key: IssuedKey,
 }
@@ -94,9 +110,52 @@ fn view(conn: &mut storage::AnyConnection, r: StaffUserRow) -> AppResult<StaffVi
     })
 }
 
-/// Creates a staff user with a first API key. `actor` is `None` for the CLI, which runs
-/// with the operator's authority.
+/// Creates a staff user and mails them a one-time invitation link (see
+/// `domain::invitations`); neither a password nor an API key is made. `actor` is `None`
+/// for the CLI, which runs with the operator's authority.
 pub fn create(db: &Db, actor: Option<&Actor>, input: NewStaffInput) -> AppResult<CreatedStaff> {
+    insert(db, actor, input, |conn, row| {
+        let expires = super::invitations::issue(conn, actor, row)?;
+        Ok(CreatedStaff {
+            staff: view(conn, row.clone())?,
+            invitation_expires_at: utc(expires),
+        })
+    })
+}
+
+/// Creates a staff user with a first API key, for the operator's own tools (the CLI's
+/// `kyoso staff add`, the demo loader): the key goes to whoever runs the command, who
+/// already holds the operator's authority.
+pub fn create_with_key(db: &Db, input: NewStaffInput) -> AppResult<OperatorCreatedStaff> {
+    insert(db, None, input, |conn, row| {
+        let api_key = api_keys::issue(conn, KeyOwner::Staff(StaffUserId(row.id)), "初期キー")?;
+        audit::record(
+            conn,
+            None,
+            "api_key_issued",
+            Target {
+                kind: "staff_user",
+                id: Some(row.id),
+                label: &row.email,
+                municipality: row.municipality_id,
+            },
+            serde_json::json!({ "key_id": api_key.id.0, "prefix": api_key.prefix }),
+        )?;
+        Ok(OperatorCreatedStaff {
+            staff: view(conn, row.clone())?,
+            api_key,
+        })
+    })
+}
+
+/// Checks and inserts a new staff user, records it in the audit log, and runs `then`
+/// in the same transaction.
+fn insert<T>(
+    db: &Db,
+    actor: Option<&Actor>,
+    input: NewStaffInput,
+    then: impl Fn(&mut storage::AnyConnection, &StaffUserRow) -> AppResult<T>,
+) -> AppResult<T> {
     let caller = actor.map(Actor::require_staff).transpose()?;
     let mut c = Check::new();
     let email = c.email("email", &input.email).to_lowercase();
@@ -186,11 +245,19 @@ pub fn create(db: &Db, actor: Option<&Actor>, input: NewStaffInput) -> AppResult
             )),
             e => e,
         })?;
-        let api_key = api_keys::issue(conn, KeyOwner::Staff(StaffUserId(row.id)), "初期キー")?;
-        Ok(CreatedStaff {
-            staff: view(conn, row)?,
-            api_key,
-        })
+        audit::record(
+            conn,
+            actor,
+            "staff_created",
+            Target {
+                kind: "staff_user",
+                id: Some(row.id),
+                label: &row.email,
+                municipality: row.municipality_id,
+            },
+            serde_json::json!({ "role": row.role, "department_id": row.department_id }),
+        )?;
+        then(conn, &row)
     })
 }
 
@@ -243,7 +310,9 @@ fn visible(
 /// Changes a staff user. Users may change their own name and locale; administrators
 /// also change other users' role, department and status. Nobody changes their own role
 /// or status, so an administrator cannot lock themselves (or the last admin) out by
-/// mistake. Disabling ends the user's console sessions in the same transaction.
+/// mistake. Disabling ends the user's console sessions and revokes their API keys in the
+/// same transaction; so does a new role or department, so that access granted under the
+/// old one does not live on in a key or a session.
 pub fn update(db: &Db, actor: &Actor, id: StaffUserId, input: StaffUpdate) -> AppResult<StaffView> {
     let s = actor.require_staff()?.clone();
     let mut c = Check::new();
@@ -320,10 +389,84 @@ pub fn update(db: &Db, actor: &Actor, id: StaffUserId, input: StaffUpdate) -> Ap
                 updated_at: now(),
             },
         )?;
-        if updated.status != "active" {
-            storage::sessions::delete_of_staff(conn, row.id)?;
+        let disabled = updated.status != "active";
+        let moved = updated.role != row.role || updated.department_id != row.department_id;
+        let (mut sessions_ended, mut keys_revoked) = (0, 0);
+        if disabled || moved {
+            sessions_ended = storage::sessions::delete_of_staff(conn, row.id)?;
+            keys_revoked = storage::api_keys::revoke_of_staff(conn, row.id)?;
+        }
+        let action = match (row.status.as_str(), updated.status.as_str()) {
+            (before, "disabled") if before != "disabled" => "staff_disabled",
+            ("disabled", after) if after != "disabled" => "staff_enabled",
+            _ => "staff_changed",
+        };
+        let mut changed = serde_json::Map::new();
+        for (field, before, after) in [
+            (
+                "display_name",
+                row.display_name.as_str(),
+                updated.display_name.as_str(),
+            ),
+            ("role", row.role.as_str(), updated.role.as_str()),
+            ("locale", row.locale.as_str(), updated.locale.as_str()),
+            ("status", row.status.as_str(), updated.status.as_str()),
+        ] {
+            if before != after {
+                changed.insert(field.to_owned(), serde_json::json!([before, after]));
+            }
+        }
+        if row.department_id != updated.department_id {
+            changed.insert(
+                "department_id".to_owned(),
+                serde_json::json!([row.department_id, updated.department_id]),
+            );
+        }
+        if !changed.is_empty() {
+            audit::record(
+                conn,
+                Some(actor),
+                action,
+                Target {
+                    kind: "staff_user",
+                    id: Some(row.id),
+                    label: &row.email,
+                    municipality: row.municipality_id,
+                },
+                serde_json::json!({
+                    "changed": changed,
+                    "sessions_ended": sessions_ended,
+                    "api_keys_revoked": keys_revoked,
+                }),
+            )?;
         }
         view(conn, updated)
+    })
+}
+
+/// Mails a staff user a new invitation link (earlier ones stop working), for a user
+/// whose link expired or who lost their password: another administrator of the user's
+/// municipality sends it, and the password is still chosen by the user alone.
+pub fn invite_again(db: &Db, actor: &Actor, id: StaffUserId) -> AppResult<CreatedStaff> {
+    db.write(|conn| {
+        let row = visible(conn, actor, id)?;
+        let s = actor.require_staff()?;
+        if s.role != Role::Admin || s.id == id {
+            return Err(AppError::Forbidden(
+                "invitations are sent by another administrator",
+            ));
+        }
+        if row.status != "active" {
+            return Err(AppError::Conflict(Message::new(
+                "a disabled user cannot be invited; enable them first",
+                "無効な職員には招待を送れません。先に有効にしてください。",
+            )));
+        }
+        let expires = super::invitations::issue(conn, Some(actor), &row)?;
+        Ok(CreatedStaff {
+            staff: view(conn, row)?,
+            invitation_expires_at: utc(expires),
+        })
     })
 }
 

@@ -38,6 +38,7 @@ const TEMPLATES: &[Template] = &[
     template!("digest"),
     template!("email_verification"),
     template!("login_locked"),
+    template!("staff_invitation"),
 ];
 
 const LAYOUT: &str = include_str!("templates/layout.html");

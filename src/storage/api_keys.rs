@@ -70,3 +70,14 @@ pub fn touch(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// Revokes every live key of a staff user; returns how many were revoked.
+pub fn revoke_of_staff(conn: &mut AnyConnection, staff_user_id: i64) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::staff_user_id.eq(staff_user_id))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(now()))
+    .execute(conn)
+}

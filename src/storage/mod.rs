@@ -2,8 +2,10 @@
 //! PostgreSQL through one connection type. The domain calls these; handlers never do.
 
 pub mod api_keys;
+pub mod audit;
 pub mod connection;
 pub mod index_log;
+pub mod invitations;
 pub mod job_state;
 pub mod matching;
 pub mod models;

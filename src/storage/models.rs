@@ -78,6 +78,9 @@ pub struct StaffUserRow {
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set by an administrator's password reset: the console allows only choosing a
+    /// new password until the user has done so.
+    pub must_change_password: bool,
 }
 
 /// What an administrator (or, for name and locale, the user) may change.

@@ -56,6 +56,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        must_change_password -> Bool,
     }
 }
 
@@ -380,7 +381,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_invitations (id) {
+        id -> BigInt,
+        staff_user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_type -> Text,
+        actor_id -> Nullable<BigInt>,
+        actor_label -> Text,
+        municipality_id -> Nullable<BigInt>,
+        source -> Text,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<BigInt>,
+        target_label -> Text,
+        detail -> Text,
+    }
+}
+
 diesel::joinable!(console_sessions -> staff_users (staff_user_id));
+diesel::joinable!(staff_invitations -> staff_users (staff_user_id));
 diesel::joinable!(zones -> municipalities (municipality_id));
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(department_policy_fields -> departments (department_id));
@@ -397,6 +427,8 @@ diesel::joinable!(proposal_events -> proposals (proposal_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
+    staff_invitations,
+    audit_events,
     zones,
     departments,
     department_policy_fields,

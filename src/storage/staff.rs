@@ -52,3 +52,11 @@ pub fn update(
         .select(StaffUserRow::as_select())
         .first(conn)
 }
+
+/// Sets or clears "must choose a new password at next sign-in".
+pub fn set_must_change_password(conn: &mut AnyConnection, id: i64, value: bool) -> QueryResult<()> {
+    diesel::update(staff_users::table.find(id))
+        .set(staff_users::must_change_password.eq(value))
+        .execute(conn)
+        .map(drop)
+}

@@ -525,6 +525,7 @@ async fn every_admin_screen_passes_the_accessibility_check() {
         ("/admin/departments".to_owned(), "departments"),
         ("/admin/staff".to_owned(), "staff"),
         ("/admin/outbox".to_owned(), "outbox"),
+        ("/admin/audit".to_owned(), "audit"),
         ("/admin/dashboard?lang=en".to_owned(), "dashboard-en"),
     ];
     for (path, name) in &screens {

@@ -885,12 +885,15 @@ async fn admin_screens(backend: Backend) {
         )
         .await;
     assert_eq!(add.status, 303, "{}", add.text);
+    assert_eq!(add.location.as_deref(), Some("/admin/staff?done=invited"));
+    // The admin chooses no password for the new user (a posted one is ignored): the
+    // user is invited by mail and chooses their own.
     let mut n = Session::new(&app);
     assert_eq!(
         n.login("new.desk@141003.example.jp", "a-long-initial-password")
             .await
             .status,
-        303
+        401
     );
     let dep = a
         .post(

@@ -327,7 +327,7 @@ pub fn staff_key(db: &Db, email: &str, role: &str, code: &str, department: Optio
         department_id: department,
         locale: None,
     };
-    staff::create(db, None, input)
+    staff::create_with_key(db, input)
         .expect("seed staff")
         .api_key
         .key
@@ -414,9 +414,8 @@ pub fn partner(db: &Db, name: &str, kind: &str) -> (i64, String) {
 
 impl World {
     pub fn seed(db: &Db) -> World {
-        let op = staff::create(
+        let op = staff::create_with_key(
             db,
-            None,
             NewStaffInput {
                 email: "operator@example.jp".into(),
                 display_name: "運用管理者".into(),

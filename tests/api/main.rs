@@ -16,6 +16,7 @@ mod chaos;
 mod cli;
 mod compose;
 mod console;
+mod credentials;
 mod demo;
 mod desk;
 mod errors;

@@ -36,6 +36,7 @@ fn table_names(conn: &mut AnyConnection) -> Vec<String> {
 
 const TABLES: &[&str] = &[
     "api_keys",
+    "audit_events",
     "console_sessions",
     "demo_records",
     "department_policy_fields",
@@ -63,6 +64,7 @@ const TABLES: &[&str] = &[
     "receipt_counters",
     "routing_rules",
     "saved_searches",
+    "staff_invitations",
     "staff_users",
     "subscriptions",
     "zones",

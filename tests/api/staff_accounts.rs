@@ -1,6 +1,7 @@
-//! Staff accounts after they are created, on both backends: an admin changes a user and
-//! disables them (sign-in, sessions and API keys stop at once, and come back when
-//! enabled), nobody changes their own access, municipalities stay apart, and every user
+//! Staff accounts after they are created, on both backends: an admin changes a user (a
+//! new role ends their sessions and revokes their API keys) and disables them (sign-in
+//! and sessions stop at once; sign-in comes back when enabled, revoked keys do not),
+//! nobody changes their own access, municipalities stay apart, and every user
 //! changes their own password only with the current one.
 
 use serde_json::{Value, json};
@@ -89,8 +90,19 @@ async fn admins_change_and_disable_staff(backend: Backend) {
     assert_eq!(changed["role"], "department");
     assert_eq!(changed["department_id"], y.department_id);
     assert_eq!(changed["locale"], "en");
+    // The new role ends the session and revokes the key: access granted under the old
+    // role does not live on.
+    let bounced = officer.get("/admin/inbox").await;
+    assert_eq!(bounced.status, 303, "a moved user's session has ended");
+    assert!(bounced.location.unwrap().starts_with("/admin/login"));
+    app.get("/api/v1/me", Some(&y.desk_key))
+        .await
+        .assert_problem(401, "unauthenticated");
+    let mut officer = Session::new(&app);
+    assert_eq!(officer.login(DESK, TEST_PASSWORD).await.status, 303);
+    assert_eq!(officer.get("/admin/inbox").await.status, 200);
 
-    // Disabling ends the session, refuses sign-in and stops the API key at once.
+    // Disabling ends the session and refuses sign-in at once.
     let off = post_staff_form(&mut admin, id, &t, y.department_id, "disabled").await;
     assert_eq!(off.status, 303, "{}", off.text);
     let bounced = officer.get("/admin/inbox").await;
@@ -104,7 +116,7 @@ async fn admins_change_and_disable_staff(backend: Backend) {
         .await
         .assert_problem(401, "unauthenticated");
 
-    // Enabled again through the API, the same key and password work.
+    // Enabled again through the API, the password works; the revoked key stays revoked.
     let on = app
         .patch(
             &format!("/api/v1/staff/{id}"),
@@ -114,7 +126,9 @@ async fn admins_change_and_disable_staff(backend: Backend) {
         .await;
     assert_eq!(on.status, 200, "{}", on.text);
     assert_eq!(on.body["status"], "active");
-    assert_eq!(app.get("/api/v1/me", Some(&y.desk_key)).await.status, 200);
+    app.get("/api/v1/me", Some(&y.desk_key))
+        .await
+        .assert_problem(401, "unauthenticated");
     assert_eq!(
         Session::new(&app).login(DESK, TEST_PASSWORD).await.status,
         303

@@ -86,13 +86,30 @@ pub fn create(
                 "no such department in this municipality",
             ));
         }
-        Ok(view(storage::proposals::insert_rule(
+        let rule = view(storage::proposals::insert_rule(
             conn,
             m,
             input.department_id,
             field.map(PolicyField::as_str),
             keyword.as_deref(),
-        )?))
+        )?);
+        crate::domain::audit::record(
+            conn,
+            Some(actor),
+            "rule_created",
+            crate::domain::audit::Target {
+                kind: "rule",
+                id: Some(rule.id),
+                label: keyword.as_deref().unwrap_or_default(),
+                municipality: Some(m),
+            },
+            serde_json::json!({
+                "department_id": input.department_id,
+                "policy_field": field.map(PolicyField::as_str),
+                "keyword": keyword,
+            }),
+        )?;
+        Ok(rule)
     })
 }
 
@@ -102,7 +119,18 @@ pub fn delete(db: &Db, actor: &Actor, municipality: Option<&str>, id: i64) -> Ap
         actor.require_staff_of(MunicipalityId(m), DESK)?;
         match storage::proposals::delete_rule(conn, m, id)? {
             0 => Err(AppError::NotFound("routing rule")),
-            _ => Ok(()),
+            _ => crate::domain::audit::record(
+                conn,
+                Some(actor),
+                "rule_deleted",
+                crate::domain::audit::Target {
+                    kind: "rule",
+                    id: Some(id),
+                    label: "",
+                    municipality: Some(m),
+                },
+                serde_json::json!({}),
+            ),
         }
     })
 }
