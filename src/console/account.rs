@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 
 use super::layout::{self, Nav, select};
-use super::session::{ConsoleUser, Posted, SESSION_COOKIE};
+use super::session::{ConsoleUser, Fields, Posted, SESSION_COOKIE};
 use super::{ConsoleResult, lift, run, see_other};
 use crate::api::state::AppState;
 use crate::domain::console_auth::{self, PASSWORD_MIN};
@@ -116,33 +116,44 @@ pub async fn update(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
     }
 }
 
+/// Changes the signed-in user's own password from a form with the current password and
+/// the new one twice; the other sessions of the user end, this one stays. Shared by the
+/// account page and the page a reset password leads to.
+pub(super) async fn change_own_password(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    u: &ConsoleUser,
+    f: &Fields,
+) -> ConsoleResult<Result<(), AppError>> {
+    let (current, new) = (f.text("current_password"), f.text("new_password"));
+    if new != f.text("new_password_confirm") {
+        return Ok(Err(AppError::field_ja(
+            "new_password_confirm",
+            "mismatch",
+            "the two new passwords differ",
+            "新しいパスワードと一致しません",
+        )));
+    }
+    let token = req
+        .cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let id = u.staff().id;
+    lift(
+        run(state, u.lang, move |db| {
+            console_auth::change_own_password(db, id, &current, &new, &token)
+        })
+        .await,
+    )
+}
+
 pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
 ) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
-    let (current, new) = (f.text("current_password"), f.text("new_password"));
-    let result = if new != f.text("new_password_confirm") {
-        Err(AppError::field_ja(
-            "new_password_confirm",
-            "mismatch",
-            "the two new passwords differ",
-            "新しいパスワードと一致しません",
-        ))
-    } else {
-        let token = req
-            .cookie(SESSION_COOKIE)
-            .map(|c| c.value().to_owned())
-            .unwrap_or_default();
-        let id = u.staff().id;
-        lift(
-            run(&state, u.lang, move |db| {
-                console_auth::change_own_password(db, id, &current, &new, &token)
-            })
-            .await,
-        )?
-    };
+    let result = change_own_password(&req, &state, &u, &f).await?;
     match result {
         Ok(()) => Ok(see_other("/admin/account?done=password")),
         Err(e @ AppError::Invalid(_)) => {

@@ -9,11 +9,11 @@ use maud::{Markup, html};
 
 use super::i18n::Lang;
 use super::layout;
-use super::session::{ConsoleUser, Fields, Posted, SESSION_COOKIE};
+use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleResult, lift, run, see_other};
 use crate::api::state::AppState;
 use crate::domain::error::AppError;
-use crate::domain::{console_auth, invitations};
+use crate::domain::invitations;
 
 /// The page a session is limited to until a new password is chosen.
 pub const CHANGE_PATH: &str = "/admin/password";
@@ -85,22 +85,7 @@ pub async fn change(
     posted: Posted,
 ) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
-    let (current, new) = (f.text("current_password"), f.text("new_password"));
-    let result = if new != f.text("new_password_confirm") {
-        Err(mismatch())
-    } else {
-        let token = req
-            .cookie(SESSION_COOKIE)
-            .map(|c| c.value().to_owned())
-            .unwrap_or_default();
-        let id = u.staff().id;
-        lift(
-            run(&state, u.lang, move |db| {
-                console_auth::change_own_password(db, id, &current, &new, &token)
-            })
-            .await,
-        )?
-    };
+    let result = super::account::change_own_password(&req, &state, &u, &f).await?;
     match result {
         Ok(()) => Ok(see_other("/admin/inbox?done=password")),
         Err(e @ AppError::Invalid(_)) => {
