@@ -146,15 +146,21 @@ pub async fn invitation_form(
         .ok()
         .and_then(|q| q.0.into_iter().find(|(k, _)| k == "token").map(|(_, v)| v))
         .unwrap_or_default();
+    invitation_answer(&state, lang, token, None, StatusCode::OK).await
+}
+
+/// The invitation page for `token` (with a form error), or the invalid-link page when
+/// the link is unknown, used or expired.
+async fn invitation_answer(
+    state: &web::Data<AppState>,
+    lang: Lang,
+    token: String,
+    error: Option<&AppError>,
+    status: StatusCode,
+) -> ConsoleResult<HttpResponse> {
     let t = token.clone();
-    match lift(run(&state, lang, move |db| invitations::check(db, &t)).await)? {
-        Ok(invited) => Ok(invitation_page(
-            lang,
-            &token,
-            &invited,
-            None,
-            StatusCode::OK,
-        )),
+    match lift(run(state, lang, move |db| invitations::check(db, &t)).await)? {
+        Ok(invited) => Ok(invitation_page(lang, &token, &invited, error, status)),
         Err(e) => Ok(invalid_link(lang, &e)),
     }
 }
@@ -187,17 +193,14 @@ pub async fn accept_invitation(
     match result {
         Ok(_) => Ok(see_other("/admin/login?done=invited")),
         Err(e @ AppError::Invalid(_)) => {
-            let t = token.clone();
-            match lift(run(&state, lang, move |db| invitations::check(db, &t)).await)? {
-                Ok(invited) => Ok(invitation_page(
-                    lang,
-                    &token,
-                    &invited,
-                    Some(&e),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )),
-                Err(e) => Ok(invalid_link(lang, &e)),
-            }
+            invitation_answer(
+                &state,
+                lang,
+                token,
+                Some(&e),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Ok(invalid_link(lang, &e)),
     }

@@ -167,7 +167,8 @@ pub fn is_business_day(d: NaiveDate) -> bool {
 /// The first and last dates the calendar knows: the years whose holidays the law and its
 /// projection fix (see the module comment). Dates from outside are refused at the edge
 /// ([`check_date`]); counting clamps anything else into this span, so no computation
-/// depends on how absurd a stored date is.
+/// depends on how absurd a stored date is. (The `panic!` arms are evaluated by the
+/// compiler, in a `const`: a wrong date would fail the build, never a request.)
 pub const FIRST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
     Some(d) => d,
     None => panic!("2000-01-01 is a date"),
