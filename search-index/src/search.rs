@@ -176,6 +176,52 @@ impl SearchIndex {
     }
 }
 
+impl SearchIndex {
+    /// The ids of the records of `doc_type` (in `municipality`, when given) whose text
+    /// matches `query`, best first, at most `cap` of them, with the number that matched.
+    ///
+    /// For lists the caller filters, orders and pages itself (the staff inbox): the index
+    /// answers only "which records say this", so it applies no visibility rule; the
+    /// caller must read the ids back through its own permissions.
+    pub fn matching_ids(
+        &self,
+        query: &str,
+        doc_type: DocType,
+        municipality: Option<&str>,
+        cap: usize,
+    ) -> Result<(Vec<i64>, usize)> {
+        let f = self.fields();
+        let text = query::build(query, self.analyzers(), f)?;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, text.query.box_clone()),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(
+                    term_query(f.doc_type, doc_type.as_str()),
+                    0.0,
+                )),
+            ),
+        ];
+        if let Some(code) = municipality {
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(term_query(f.municipality, code), 0.0)),
+            ));
+        }
+        let searcher = self.searcher();
+        let (top, total): (Vec<(f32, DocAddress)>, usize) = searcher.search(
+            &BooleanQuery::new(clauses),
+            &(TopDocs::with_limit(cap.max(1)).order_by_score(), Count),
+        )?;
+        let mut identities = Identities::new(&searcher);
+        let mut ids = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            ids.push(identities.read(addr)?.1);
+        }
+        Ok((ids, total))
+    }
+}
+
 /// The doc type and id of a hit, from fast fields (no document load).
 /// Reads hits' type and id from the fast fields, opening each segment's two
 /// columns once per search rather than once per hit (opening a column was a

@@ -88,8 +88,8 @@ pub async fn list_proposals(
     q: web::Query<ProposalQuery>,
 ) -> ApiResult<web::Json<Page<ProposalView>>> {
     Ok(web::Json(
-        run(&state, move |db| {
-            proposals::list(db, &actor, q.into_inner())
+        run_search(&state, move |db, engine| {
+            proposals::list(db, engine, &actor, q.into_inner())
         })
         .await?,
     ))

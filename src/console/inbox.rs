@@ -1,5 +1,7 @@
-//! The inbox (受付一覧): overdue clocks first, then the 所管未定 queue, then every
-//! proposal the caller may see, with filters and a text search.
+//! The inbox (受付一覧): the filters and search first, then (unfiltered) the overdue,
+//! due-soon and 所管未定 queues, then every proposal the caller may see. Filtering,
+//! search, sorting and paging happen in `domain::proposals::find`, over all proposals,
+//! never within a page.
 
 use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
@@ -7,12 +9,13 @@ use serde::Deserialize;
 
 use super::layout::{self, Nav, select};
 use super::session::ConsoleUser;
-use super::{ConsoleResult, run};
+use super::{ConsoleResult, run_search};
 use crate::api::state::AppState;
 use crate::domain::desk::deadlines::{self, Clock, DeadlineQuery, Deadlines};
+use crate::domain::error::AppError;
 use crate::domain::municipalities;
-use crate::domain::pagination::Page;
-use crate::domain::proposals::{self, ProposalQuery, ProposalView};
+use crate::domain::proposals::find::{self, Found, OverdueItem, Sort, SortKey};
+use crate::domain::proposals::{ProposalQuery, ProposalView};
 use crate::domain::vocab::{Channel, PolicyField, ProposalState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -26,7 +29,16 @@ pub struct InboxQuery {
     pub q: Option<String>,
     pub unassigned: Option<String>,
     pub m: Option<String>,
-    pub cursor: Option<String>,
+    /// `received`, `due`, `state` or `department`.
+    pub sort: Option<String>,
+    /// `asc` or `desc`.
+    pub dir: Option<String>,
+    /// Page of the list (1-based).
+    pub page: Option<String>,
+    /// Page of the 所管未定 queue.
+    pub up: Option<String>,
+    /// Page of the overdue queue.
+    pub op: Option<String>,
 }
 
 fn blank(v: &Option<String>) -> Option<String> {
@@ -36,7 +48,16 @@ fn blank(v: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A page number from the query; anything else is the first page.
+fn page_of(v: &Option<String>) -> i64 {
+    blank(v)
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1)
+}
+
 impl InboxQuery {
+    /// Whether the caller narrowed the list (the queues then give way to the results).
     fn filtered(&self) -> bool {
         [
             &self.state,
@@ -47,16 +68,60 @@ impl InboxQuery {
             &self.to,
             &self.q,
             &self.unassigned,
-            &self.cursor,
         ]
         .iter()
         .any(|v| blank(v).is_some())
     }
+
+    fn sort(&self) -> Sort {
+        match blank(&self.sort).as_deref().and_then(SortKey::parse) {
+            None => Sort::default(),
+            Some(key) => Sort {
+                key,
+                desc: blank(&self.dir).as_deref() == Some("desc"),
+            },
+        }
+    }
+
+    /// A link to the inbox with these parameters, some replaced (`None` drops one).
+    fn link(&self, changes: &[(&str, Option<String>)]) -> String {
+        let mut parts = vec![];
+        for (k, v) in [
+            ("q", &self.q),
+            ("state", &self.state),
+            ("channel", &self.channel),
+            ("field", &self.field),
+            ("department", &self.department),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("unassigned", &self.unassigned),
+            ("m", &self.m),
+            ("sort", &self.sort),
+            ("dir", &self.dir),
+            ("page", &self.page),
+            ("up", &self.up),
+            ("op", &self.op),
+        ] {
+            let value = match changes.iter().find(|(c, _)| *c == k) {
+                Some((_, changed)) => changed.clone(),
+                None => blank(v),
+            };
+            if let Some(v) = value {
+                parts.push(format!("{k}={}", layout::url_encode(&v)));
+            }
+        }
+        if parts.is_empty() {
+            "/admin/inbox".to_owned()
+        } else {
+            format!("/admin/inbox?{}", parts.join("&"))
+        }
+    }
 }
 
 pub struct Inbox {
-    pub list: Page<ProposalView>,
-    pub unassigned: Vec<ProposalView>,
+    pub list: Found<ProposalView>,
+    pub unassigned: Option<Found<ProposalView>>,
+    pub overdue: Option<Found<OverdueItem>>,
     pub deadlines: Option<Deadlines>,
     pub departments: Vec<(String, String)>,
     pub municipalities: Vec<(String, String)>,
@@ -73,24 +138,19 @@ pub async fn show(
     let deployment_admin = u.is_deployment_admin();
     let department_id = match blank(&q.department) {
         None => None,
-        Some(d) => Some(d.parse::<i64>().map_err(|_| {
-            u.err(crate::domain::error::AppError::field(
-                "department",
-                "format",
-                "must be a number",
-            ))
-        })?),
+        Some(d) => Some(
+            d.parse::<i64>()
+                .map_err(|_| u.err(AppError::field("department", "format", "must be a number")))?,
+        ),
     };
     let date =
         |v: &Option<String>, name: &'static str| -> ConsoleResult<Option<chrono::NaiveDate>> {
-            blank(v).map(|d| d.parse()).transpose().map_err(|_| {
-                u.err(crate::domain::error::AppError::field(
-                    name,
-                    "format",
-                    "YYYY-MM-DD",
-                ))
-            })
+            blank(v)
+                .map(|d| d.parse())
+                .transpose()
+                .map_err(|_| u.err(AppError::field(name, "format", "YYYY-MM-DD")))
         };
+    let municipality = if deployment_admin { code.clone() } else { None };
     let query = ProposalQuery {
         state: Some(blank(&q.state).unwrap_or_else(|| "open".to_owned())).filter(|s| s != "all"),
         channel: blank(&q.channel),
@@ -99,47 +159,46 @@ pub async fn show(
         unassigned: blank(&q.unassigned).map(|_| true),
         from: date(&q.from, "from")?,
         to: date(&q.to, "to")?,
-        municipality: if deployment_admin { code.clone() } else { None },
-        cursor: blank(&q.cursor),
-        limit: Some(100),
+        municipality: municipality.clone(),
+        q: blank(&q.q),
+        ..Default::default()
     };
     let show_queues = !q.filtered();
     let is_desk = u.is_desk();
+    let sort = q.sort();
+    let (page, up, op) = (page_of(&q.page), page_of(&q.up), page_of(&q.op));
     let code2 = code.clone();
-    let inbox = run(&state, u.lang, move |db| {
-        let list = proposals::list(db, &actor, query)?;
-        let unassigned = if show_queues && is_desk {
-            proposals::list(
+    let inbox = run_search(&state, u.lang, move |db, engine| {
+        let list = find::find(db, engine, &actor, &query, sort, page)?;
+        // A deployment admin sees the queues once a municipality is chosen.
+        let queues = show_queues && (code2.is_some() || !deployment_admin);
+        let unassigned = if queues && is_desk {
+            Some(find::unassigned_queue(
                 db,
                 &actor,
-                ProposalQuery {
-                    state: Some("open".into()),
-                    unassigned: Some(true),
-                    municipality: if deployment_admin {
-                        code2.clone()
-                    } else {
-                        None
-                    },
-                    limit: Some(100),
-                    ..Default::default()
-                },
-            )?
-            .items
+                municipality.as_deref(),
+                up,
+            )?)
         } else {
-            vec![]
+            None
         };
-        // A deployment admin sees deadlines once a municipality is chosen.
-        let deadlines = if show_queues && (code2.is_some() || !deployment_admin) {
-            Some(deadlines::deadlines(
+        let overdue = if queues {
+            Some(find::overdue_queue(
+                db,
+                &actor,
+                municipality.as_deref(),
+                op,
+            )?)
+        } else {
+            None
+        };
+        let deadlines = if queues {
+            Some(deadlines::due_soon(
                 db,
                 &actor,
                 DeadlineQuery {
                     within: Some(3),
-                    municipality: if deployment_admin {
-                        code2.clone()
-                    } else {
-                        None
-                    },
+                    municipality: municipality.clone(),
                 },
             )?)
         } else {
@@ -163,6 +222,7 @@ pub async fn show(
         Ok(Inbox {
             list,
             unassigned,
+            overdue,
             deadlines,
             departments,
             municipalities,
@@ -170,23 +230,6 @@ pub async fn show(
     })
     .await?;
     Ok(render(&u, &q, inbox))
-}
-
-/// The text search of the inbox. The search index holds needs and offers only
-/// (proposals never enter it, see `domain::search::query`), so the listed proposals are
-/// filtered here by a case-insensitive substring of title, body, submitter or receipt
-/// number.
-fn matches_text(p: &ProposalView, needle: &str) -> bool {
-    let needle = needle.to_lowercase();
-    [
-        p.title.as_str(),
-        p.body.as_str(),
-        p.submitter.name.as_str(),
-        p.submitter.organisation.as_deref().unwrap_or(""),
-        p.receipt_number.as_str(),
-    ]
-    .iter()
-    .any(|h| h.to_lowercase().contains(&needle))
 }
 
 fn clock_label(u: &ConsoleUser, c: Clock) -> &'static str {
@@ -197,12 +240,63 @@ fn clock_label(u: &ConsoleUser, c: Clock) -> &'static str {
     }
 }
 
+/// Sortable column headers: the current sort and the link for a column and direction.
+pub struct Sorting<'a> {
+    pub current: Sort,
+    pub link: &'a dyn Fn(SortKey, bool) -> String,
+}
+
 /// One row per proposal; shared with the partner page.
 pub fn table(
     u: &ConsoleUser,
     caption: &str,
     rows: &[&ProposalView],
     extra: Option<&[String]>,
+) -> Markup {
+    sorted_table(u, caption, rows, extra, None)
+}
+
+/// A column header: a plain one, or a link that sorts by it with `aria-sort` on the
+/// current one (a second click reverses the order).
+fn header(u: &ConsoleUser, label: &str, key: Option<SortKey>, sorting: Option<&Sorting>) -> Markup {
+    let (Some(key), Some(s)) = (key, sorting) else {
+        return html! { th scope="col" { (label) } };
+    };
+    let lang = u.lang;
+    let current = s.current.key == key;
+    let aria = match (current, s.current.desc) {
+        (false, _) => None,
+        (true, false) => Some("ascending"),
+        (true, true) => Some("descending"),
+    };
+    // A new column starts ascending, except 受付日時, which starts with the newest.
+    let next_desc = if current {
+        !s.current.desc
+    } else {
+        key == SortKey::Received
+    };
+    let hint = if next_desc {
+        lang.t("（降順に並べ替え）", " (sort descending)")
+    } else {
+        lang.t("（昇順に並べ替え）", " (sort ascending)")
+    };
+    html! {
+        th scope="col" aria-sort=[aria] {
+            a href=((s.link)(key, next_desc)) {
+                (label)
+                span.visually-hidden { (hint) }
+                @match aria { Some("ascending") => span aria-hidden="true" { " ▲" }, Some(_) => span aria-hidden="true" { " ▼" }, None => {} }
+            }
+        }
+    }
+}
+
+pub fn sorted_table(
+    u: &ConsoleUser,
+    caption: &str,
+    rows: &[&ProposalView],
+    extra: Option<&[String]>,
+    sorting: Option<&Sorting>,
 ) -> Markup {
     let lang = u.lang;
     html! {
@@ -215,10 +309,10 @@ pub fn table(
                     th scope="col" { (lang.t("提案者", "Proposer")) }
                     th scope="col" { (lang.t("受付経路", "Channel")) }
                     th scope="col" { (lang.t("政策分野", "Policy field")) }
-                    th scope="col" { (lang.t("状態", "State")) }
-                    th scope="col" { (lang.t("所管課", "Department")) }
-                    th scope="col" { (lang.t("受付日時", "Received")) }
-                    @if extra.is_some() { th scope="col" { (lang.t("期限", "Due")) } }
+                    (header(u, lang.t("状態", "State"), Some(SortKey::State), sorting))
+                    (header(u, lang.t("所管課", "Department"), Some(SortKey::Department), sorting))
+                    (header(u, lang.t("受付日時", "Received"), Some(SortKey::Received), sorting))
+                    @if extra.is_some() { (header(u, lang.t("期限", "Due"), Some(SortKey::Due), sorting)) }
                 } }
                 tbody {
                     @for (i, p) in rows.iter().enumerate() {
@@ -234,8 +328,38 @@ pub fn table(
                                 @for d in &p.departments { (d.name) @if !d.primary { span.muted { (lang.t("（関係課）", " (also)")) } } br; }
                             }
                             td { (layout::local_time(p.received_at)) }
-                            @if let Some(extra) = extra { td { (extra[i]) } }
+                            @if let Some(extra) = extra { td { (extra.get(i).map(String::as_str).unwrap_or("")) } }
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// "N件中 a–b件目" and the previous / next page links of one list.
+fn pager<T>(
+    u: &ConsoleUser,
+    found: &Found<T>,
+    label: &str,
+    link: impl Fn(i64) -> String,
+) -> Markup {
+    let lang = u.lang;
+    let first = (found.page - 1) * found.per_page + 1;
+    let last = first + found.items.len() as i64 - 1;
+    html! {
+        @if found.total > found.per_page {
+            nav.pager aria-label=(label) {
+                p {
+                    (lang.s(format!("{}件中 {}–{}件目（{}/{}ページ）", found.total, first.min(found.total), last.max(0), found.page, found.pages()),
+                        format!("{}–{} of {} (page {} of {})", first.min(found.total), last.max(0), found.total, found.page, found.pages())))
+                }
+                ul {
+                    @if found.page > 1 {
+                        li { a href=(link(found.page - 1)) rel="prev" { (lang.t("前のページ", "Previous page")) } }
+                    }
+                    @if found.page < found.pages() {
+                        li { a href=(link(found.page + 1)) rel="next" { (lang.t("次のページ", "Next page")) } }
                     }
                 }
             }
@@ -246,12 +370,6 @@ pub fn table(
 fn render(u: &ConsoleUser, q: &InboxQuery, inbox: Inbox) -> HttpResponse {
     let lang = u.lang;
     let needle = blank(&q.q);
-    let rows: Vec<&ProposalView> = inbox
-        .list
-        .items
-        .iter()
-        .filter(|p| needle.as_deref().is_none_or(|n| matches_text(p, n)))
-        .collect();
     let mut states: Vec<(String, String)> = vec![
         (
             "open".into(),
@@ -277,19 +395,79 @@ fn render(u: &ConsoleUser, q: &InboxQuery, inbox: Inbox) -> HttpResponse {
         .map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned()))
         .collect();
     let chosen_state = blank(&q.state).unwrap_or_else(|| "open".into());
+    let department_staff = !u.is_desk();
+    // The due date the list shows and sorts by: the one the caller works to.
+    let due: Vec<String> = inbox
+        .list
+        .items
+        .iter()
+        .map(|p| {
+            layout::date(if department_staff {
+                p.clocks.department_due_on
+            } else {
+                p.clocks.proposer_due_on
+            })
+        })
+        .collect();
+    let rows: Vec<&ProposalView> = inbox.list.items.iter().collect();
+    let sort_link = |key: SortKey, desc: bool| {
+        q.link(&[
+            ("sort", Some(key.as_str().to_owned())),
+            ("dir", Some(if desc { "desc" } else { "asc" }.to_owned())),
+            ("page", None),
+        ])
+    };
+    let sorting = Sorting {
+        current: q.sort(),
+        link: &sort_link,
+    };
     let body = html! {
         @if u.is_deployment_admin() {
             (layout::municipality_picker(u, "/admin/inbox", &inbox.municipalities, q.m.as_deref()))
         }
-        @if let Some(d) = &inbox.deadlines {
-            @if !d.overdue.is_empty() {
+        // The search and filters come first: one Tab from the navigation, not after the
+        // lists. They keep the sort order; a new search starts at page 1.
+        form.filters method="get" action="/admin/inbox" role="search" aria-label=(lang.t("提案の検索と絞り込み", "Search and filter proposals")) {
+            @if let Some(m) = blank(&q.m) { input type="hidden" name="m" value=(m); }
+            @if let Some(s) = blank(&q.sort) { input type="hidden" name="sort" value=(s); }
+            @if let Some(d) = blank(&q.dir) { input type="hidden" name="dir" value=(d); }
+            div.field {
+                label for="q" { (lang.t("キーワード・受付番号", "Words or receipt no.")) }
+                input #q type="search" name="q" value=[needle.as_deref()] maxlength="200";
+            }
+            (select("state", "state", lang.t("状態", "State"), &states, Some(&chosen_state), None))
+            (select("channel", "channel", lang.t("受付経路", "Channel"), &channels, q.channel.as_deref(), Some(lang.t("すべて", "All"))))
+            (select("field", "field", lang.t("政策分野", "Policy field"), &fields, q.field.as_deref(), Some(lang.t("すべて", "All"))))
+            @if !inbox.departments.is_empty() && u.is_desk() {
+                (select("department", "department", lang.t("所管課", "Department"), &inbox.departments, q.department.as_deref(), Some(lang.t("すべて", "All"))))
+            }
+            div.field {
+                label for="from" { (lang.t("受付日（から）", "Received from")) }
+                input #from type="date" name="from" value=[blank(&q.from)];
+            }
+            div.field {
+                label for="to" { (lang.t("受付日（まで）", "Received before")) }
+                input #to type="date" name="to" value=[blank(&q.to)];
+            }
+            div.field {
+                label { input type="checkbox" name="unassigned" value="1" checked[blank(&q.unassigned).is_some()]; " " (lang.t("所管未定のみ", "Unassigned only")) }
+            }
+            button type="submit" { (lang.t("検索する", "Search")) }
+            " "
+            a href="/admin/inbox" { (lang.t("条件をクリア", "Clear")) }
+        }
+        @if let Some(o) = &inbox.overdue {
+            @if o.total > 0 {
                 section aria-labelledby="overdue-h" {
-                    h2 #overdue-h { (lang.t("期限超過", "Overdue")) " (" (d.overdue.len()) ")" }
-                    @let list: Vec<&ProposalView> = d.overdue.iter().map(|i| &i.proposal).collect();
-                    @let due: Vec<String> = d.overdue.iter().map(|i| format!("{} {} ({})", clock_label(u, i.clock), i.due_on, lang.s(format!("{}開庁日超過", -i.business_days_left), format!("{} business days late", -i.business_days_left)))).collect();
-                    (table(u, lang.t("回答期限を過ぎた提案", "Proposals past a due date"), &list, Some(&due)))
+                    h2 #overdue-h { (lang.t("期限超過", "Overdue")) " (" (o.total) ")" }
+                    @let list: Vec<&ProposalView> = o.items.iter().map(|i| &i.proposal).collect();
+                    @let late: Vec<String> = o.items.iter().map(|i| i.late.iter().map(|c| format!("{} {} ({})", clock_label(u, c.clock), c.due_on, lang.s(format!("{}開庁日超過", c.business_days_late), format!("{} business days late", c.business_days_late)))).collect::<Vec<_>>().join(" / ")).collect();
+                    (table(u, lang.t("回答期限を過ぎた提案（受付の古い順）", "Proposals past a due date (oldest first)"), &list, Some(&late)))
+                    (pager(u, o, lang.t("期限超過のページ送り", "Overdue pages"), |p| q.link(&[("op", Some(p.to_string()))])))
                 }
             }
+        }
+        @if let Some(d) = &inbox.deadlines {
             @if !d.due_soon.is_empty() {
                 section aria-labelledby="soon-h" {
                     h2 #soon-h { (lang.t("期限間近（3開庁日以内）", "Due within 3 business days")) " (" (d.due_soon.len()) ")" }
@@ -299,75 +477,33 @@ fn render(u: &ConsoleUser, q: &InboxQuery, inbox: Inbox) -> HttpResponse {
                 }
             }
         }
-        @if u.is_desk() && !q.filtered() {
+        @if let Some(un) = &inbox.unassigned {
             section aria-labelledby="unassigned-h" {
-                h2 #unassigned-h { (lang.t("所管未定", "Unassigned (owner not yet known)")) " (" (inbox.unassigned.len()) ")" }
-                @if inbox.unassigned.is_empty() {
+                h2 #unassigned-h { (lang.t("所管未定", "Unassigned (owner not yet known)")) " (" (un.total) ")" }
+                @if un.items.is_empty() {
                     p.muted { (lang.t("所管未定の提案はありません。", "No proposal is waiting for an owner.")) }
                 } @else {
-                    @let list: Vec<&ProposalView> = inbox.unassigned.iter().collect();
-                    (table(u, lang.t("所管課が決まっていない提案（古い順に対応してください）", "Proposals without a department"), &list, None))
+                    @let list: Vec<&ProposalView> = un.items.iter().collect();
+                    (table(u, lang.t("所管課が決まっていない提案（受付の古い順。古いものから対応してください）", "Proposals without a department (oldest first)"), &list, None))
+                    (pager(u, un, lang.t("所管未定のページ送り", "Unassigned pages"), |p| q.link(&[("up", Some(p.to_string()))])))
                 }
             }
         }
         section aria-labelledby="all-h" {
-            h2 #all-h { (lang.t("提案の一覧", "All proposals")) }
-            form.filters method="get" action="/admin/inbox" role="search" aria-label=(lang.t("提案の絞り込み", "Filter proposals")) {
-                @if let Some(m) = blank(&q.m) { input type="hidden" name="m" value=(m); }
-                div.field {
-                    label for="q" { (lang.t("キーワード", "Search")) }
-                    input #q type="search" name="q" value=[needle.as_deref()];
-                }
-                (select("state", "state", lang.t("状態", "State"), &states, Some(&chosen_state), None))
-                (select("channel", "channel", lang.t("受付経路", "Channel"), &channels, q.channel.as_deref(), Some(lang.t("すべて", "All"))))
-                (select("field", "field", lang.t("政策分野", "Policy field"), &fields, q.field.as_deref(), Some(lang.t("すべて", "All"))))
-                @if !inbox.departments.is_empty() && u.is_desk() {
-                    (select("department", "department", lang.t("所管課", "Department"), &inbox.departments, q.department.as_deref(), Some(lang.t("すべて", "All"))))
-                }
-                div.field {
-                    label for="from" { (lang.t("受付日（から）", "Received from")) }
-                    input #from type="date" name="from" value=[blank(&q.from)];
-                }
-                div.field {
-                    label for="to" { (lang.t("受付日（まで）", "Received before")) }
-                    input #to type="date" name="to" value=[blank(&q.to)];
-                }
-                div.field {
-                    label { input type="checkbox" name="unassigned" value="1" checked[blank(&q.unassigned).is_some()]; " " (lang.t("所管未定のみ", "Unassigned only")) }
-                }
-                button type="submit" { (lang.t("絞り込む", "Filter")) }
-                " "
-                a href="/admin/inbox" { (lang.t("条件をクリア", "Clear")) }
+            h2 #all-h {
+                @if q.filtered() { (lang.t("検索結果", "Results")) } @else { (lang.t("提案の一覧", "All proposals")) }
+                " (" (inbox.list.total) ")"
+            }
+            @if inbox.list.capped {
+                p.hint { (lang.s(format!("キーワードに一致する提案が多いため、一致度の高い{}件から表示しています。条件を加えて絞り込んでください。", find::TEXT_CAP), format!("The words match many proposals: the best {} are listed. Add filters to narrow them.", find::TEXT_CAP))) }
             }
             @if rows.is_empty() {
                 p { (lang.t("該当する提案はありません。", "No proposals match.")) }
             } @else {
-                (table(u, &lang.s(format!("{}件を表示", rows.len()), format!("Showing {}", rows.len())), &rows, None))
+                (sorted_table(u, &lang.s(format!("{}件中 {}件を表示", inbox.list.total, rows.len()), format!("Showing {} of {}", rows.len(), inbox.list.total)), &rows, Some(&due), Some(&sorting)))
             }
-            @if let Some(c) = &inbox.list.next_cursor {
-                p { a href=(next_link(q, c)) { (lang.t("次のページ", "Next page")) } }
-            }
+            (pager(u, &inbox.list, lang.t("一覧のページ送り", "List pages"), |p| q.link(&[("page", Some(p.to_string()))])))
         }
     };
     layout::page(u, Nav::Inbox, lang.t("受付一覧", "Inbox"), body)
-}
-
-fn next_link(q: &InboxQuery, cursor: &str) -> String {
-    let mut parts = vec![format!("cursor={}", layout::url_encode(cursor))];
-    for (k, v) in [
-        ("state", &q.state),
-        ("channel", &q.channel),
-        ("field", &q.field),
-        ("department", &q.department),
-        ("from", &q.from),
-        ("to", &q.to),
-        ("q", &q.q),
-        ("unassigned", &q.unassigned),
-        ("m", &q.m),
-    ] {
-        if let Some(v) = blank(v) {
-            parts.push(format!("{k}={}", layout::url_encode(&v)));
-        }
-    }
-    format!("/admin/inbox?{}", parts.join("&"))
 }

@@ -162,7 +162,7 @@ pub async fn show(
 ) -> ConsoleResult<HttpResponse> {
     let id = PartnerId(id.into_inner());
     let actor = u.actor();
-    let (p, active, archived, props) = run(&state, u.lang, move |db| {
+    let (p, active, archived, props) = run_search(&state, u.lang, move |db, engine| {
         let p = partners::get(db, &actor, id)?;
         let of = |status: &str| OfferQuery {
             partner_id: Some(id.0),
@@ -176,6 +176,7 @@ pub async fn show(
         // narrowed to this partner here, within what the caller may see.
         let props = proposals::list(
             db,
+            engine,
             &actor,
             ProposalQuery {
                 state: None,

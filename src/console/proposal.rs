@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 
 use super::layout::{self, Nav, select};
-use super::session::{ConsoleUser, Posted};
+use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleError, ConsoleResult, run, run_search, see_other};
 use crate::api::state::AppState;
 use crate::domain::error::AppError;
@@ -107,7 +107,7 @@ pub async fn show(
 ) -> ConsoleResult<HttpResponse> {
     let id = ProposalId(id.into_inner());
     let (p, extras) = load(&state, &u, id).await?;
-    Ok(render(&u, &p, &extras, None))
+    Ok(render(&u, &p, &extras, None, None))
 }
 
 pub async fn act(
@@ -191,7 +191,12 @@ pub async fn act(
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::BadRequest(_))) => {
             let (p, extras) = load(&state, &u, id).await?;
             let status = crate::api::problem::status_of(&e);
-            let mut res = render(&u, &p, &extras, Some(&e));
+            // The form comes back open with everything typed into it.
+            let sent = Sent {
+                action: &action,
+                form: &f,
+            };
+            let mut res = render(&u, &p, &extras, Some(&e), Some(&sent));
             *res.status_mut() = status;
             Ok(res)
         }
@@ -260,8 +265,25 @@ fn timeline(u: &ConsoleUser, p: &ProposalView) -> Markup {
     }
 }
 
-fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras) -> Markup {
+/// A form sent back with an error: which action, and what was typed.
+struct Sent<'a> {
+    action: &'a str,
+    form: &'a Fields,
+}
+
+/// What was typed into `key` of the form of `action`, if that form was sent back.
+fn typed<'a>(sent: Option<&'a Sent>, action: &str, key: &str) -> Option<&'a str> {
+    sent.filter(|s| s.action == action)
+        .and_then(|s| s.form.get(key))
+}
+
+fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> Markup {
     let lang = u.lang;
+    let is_sent = |action: &str| sent.is_some_and(|s| s.action == action);
+    let typed_all = |action: &str, key: &str| -> Option<Vec<String>> {
+        sent.filter(|s| s.action == action).map(|s| s.form.all(key))
+    };
+    let other_typed = typed_all("route", "other_department_ids");
     let base = format!("/admin/proposals/{}", p.id);
     let open = !next_states(p.state).is_empty();
     let suggested = x.suggestions.first().map(|s| s.department_id.0.to_string());
@@ -287,63 +309,63 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras) -> Markup {
         .collect();
     html! {
         @if u.is_desk() && open && !x.departments.is_empty() {
-            details.action open[p.unassigned] {
+            details.action open[p.unassigned || is_sent("route")] {
                 summary { @if p.unassigned { (lang.t("所管課へ回付する", "Route to a department")) } @else { (lang.t("回付先を変更する", "Change the department")) } }
                 form method="post" action=(format!("{base}/route")) {
                     (layout::csrf(u))
-                    (select("primary_department_id", "primary_department_id", lang.t("主管課", "Lead department"), &dept_options, current.as_deref().or(suggested.as_deref()), None))
+                    (select("primary_department_id", "primary_department_id", lang.t("主管課", "Lead department"), &dept_options, typed(sent, "route", "primary_department_id").or(current.as_deref()).or(suggested.as_deref()), None))
                     fieldset.checks {
                         legend { (lang.t("関係課（任意）", "Other departments (optional)")) }
                         @for (v, l) in &dept_options {
-                            label { input type="checkbox" name="other_department_ids" value=(v) checked[p.departments.iter().any(|d| !d.primary && d.id.0.to_string() == *v)]; " " (l) }
+                            label { input type="checkbox" name="other_department_ids" value=(v) checked[match &other_typed { Some(t) => t.contains(v), None => p.departments.iter().any(|d| !d.primary && d.id.0.to_string() == *v) }]; " " (l) }
                         }
                     }
                     div.field {
                         label for="route-note" { (lang.t("回付の理由（庁内メモ・任意）", "Why this department (internal, optional)")) }
-                        textarea #route-note name="note" {}
+                        textarea #route-note name="note" { (typed(sent, "route", "note").unwrap_or("")) }
                     }
                     button.primary type="submit" { (lang.t("回付する", "Route")) }
                 }
             }
         }
         @if open {
-            details.action #act-transition {
+            details.action #act-transition open[is_sent("transition")] {
                 summary { (lang.t("状態を変更する", "Change the state")) }
                 form method="post" action=(format!("{base}/transition")) {
                     (layout::csrf(u))
-                    (select("to", "to", lang.t("変更後の状態", "New state"), &targets, None, None))
+                    (select("to", "to", lang.t("変更後の状態", "New state"), &targets, typed(sent, "transition", "to"), None))
                     p.hint { (lang.t("見送りの場合は理由の区分と、提案者に送る理由の説明が必要です。", "To decline, choose a reason and write the reasons sent to the proposer.")) }
-                    (select("reason_code", "reason_code", lang.t("見送り理由の区分", "Reason for declining"), &reasons, None, Some(lang.t("（見送りの場合に選択）", "(when declining)"))))
+                    (select("reason_code", "reason_code", lang.t("見送り理由の区分", "Reason for declining"), &reasons, typed(sent, "transition", "reason_code"), Some(lang.t("（見送りの場合に選択）", "(when declining)"))))
                     div.field {
                         label for="reason" { (lang.t("見送りの理由（提案者に送られます）", "Reasons (sent to the proposer)")) }
-                        textarea #reason name="reason" {}
+                        textarea #reason name="reason" { (typed(sent, "transition", "reason").unwrap_or("")) }
                     }
                     div.field {
                         label for="t-note" { (lang.t("提案者への連絡事項（任意）", "Message to the proposer (optional)")) }
-                        textarea #t-note name="note" {}
+                        textarea #t-note name="note" { (typed(sent, "transition", "note").unwrap_or("")) }
                     }
                     button.primary type="submit" { (lang.t("状態を変更する", "Change state")) }
                 }
             }
         }
-        details.action {
+        details.action open[is_sent("reply")] {
             summary { (lang.t("提案者へ回答する", "Reply to the proposer")) }
             form method="post" action=(format!("{base}/reply")) {
                 (layout::csrf(u))
                 div.field {
                     label for="reply-body" { (lang.t("回答（提案者に送られます）", "Reply (sent to the proposer)")) }
-                    textarea #reply-body name="body" required {}
+                    textarea #reply-body name="body" required { (typed(sent, "reply", "body").unwrap_or("")) }
                 }
                 button.primary type="submit" { (lang.t("回答を送る", "Send reply")) }
             }
         }
-        details.action {
+        details.action open[is_sent("note")] {
             summary { (lang.t("庁内メモを書く", "Add an internal note")) }
             form method="post" action=(format!("{base}/note")) {
                 (layout::csrf(u))
                 div.field {
                     label for="note-body" { (lang.t("庁内メモ（提案者には表示されません）", "Internal note (never shown to the proposer)")) }
-                    textarea #note-body name="body" required {}
+                    textarea #note-body name="body" required { (typed(sent, "note", "body").unwrap_or("")) }
                 }
                 button type="submit" { (lang.t("メモを記録する", "Record note")) }
             }
@@ -355,20 +377,20 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras) -> Markup {
                     button type="submit" { (lang.t("資料がそろったので期限を再開する", "Resume the clocks")) }
                 }
             } @else {
-                details.action {
+                details.action open[is_sent("pause")] {
                     summary { (lang.t("資料待ちにする（期限を停止）", "Wait for the proposer (pause the clocks)")) }
                     form method="post" action=(format!("{base}/pause")) {
                         (layout::csrf(u))
                         div.field {
                             label for="pause-body" { (lang.t("依頼した資料・理由（提案者に表示されます）", "What was asked for (shown to the proposer)")) }
-                            textarea #pause-body name="body" required {}
+                            textarea #pause-body name="body" required { (typed(sent, "pause", "body").unwrap_or("")) }
                         }
                         button type="submit" { (lang.t("期限を停止する", "Pause")) }
                     }
                 }
             }
             @if u.is_desk() {
-                details.action {
+                details.action open[is_sent("extend")] {
                     summary { (lang.t("期限を延長する", "Extend a due date")) }
                     form method="post" action=(format!("{base}/extend")) {
                         (layout::csrf(u))
@@ -376,14 +398,14 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras) -> Markup {
                             ("proposer".into(), lang.t("提案者への初回回答", "First answer to the proposer").into()),
                             ("decision".into(), lang.t("結論", "Decision").into()),
                             ("department".into(), lang.t("所管課の回答（庁内）", "Department's answer (internal)").into()),
-                        ], None, None))
+                        ], typed(sent, "extend", "clock"), None))
                         div.field {
                             label for="until" { (lang.t("新しい期限", "New due date")) }
-                            input #until type="date" name="until" required;
+                            input #until type="date" name="until" required value=[typed(sent, "extend", "until")];
                         }
                         div.field {
                             label for="extend-reason" { (lang.t("延長の理由（所管課の期限以外は提案者に表示されます）", "Reason (shown to the proposer unless the department's)")) }
-                            textarea #extend-reason name="reason" required {}
+                            textarea #extend-reason name="reason" required { (typed(sent, "extend", "reason").unwrap_or("")) }
                         }
                         button type="submit" { (lang.t("延長する", "Extend")) }
                     }
@@ -393,7 +415,13 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras) -> Markup {
     }
 }
 
-fn render(u: &ConsoleUser, p: &ProposalView, x: &Extras, error: Option<&AppError>) -> HttpResponse {
+fn render(
+    u: &ConsoleUser,
+    p: &ProposalView,
+    x: &Extras,
+    error: Option<&AppError>,
+    sent: Option<&Sent>,
+) -> HttpResponse {
     let lang = u.lang;
     let body = html! {
         @if let Some(e) = error { (layout::error_detail(lang, e)) }
@@ -434,7 +462,7 @@ fn render(u: &ConsoleUser, p: &ProposalView, x: &Extras, error: Option<&AppError
             div {
                 section.panel aria-labelledby="actions-h" {
                     h2 #actions-h { (lang.t("対応", "Actions")) }
-                    (forms(u, p, x))
+                    (forms(u, p, x, sent))
                 }
                 section.panel aria-labelledby="suggest-h" {
                     h2 #suggest-h { (lang.t("所管課の候補", "Suggested departments")) }

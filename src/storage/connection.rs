@@ -150,6 +150,19 @@ pub struct Db {
 impl Db {
     pub fn open(target: DatabaseTarget, pool_size: u32) -> anyhow::Result<Self> {
         let sqlite = matches!(target, DatabaseTarget::Sqlite(_));
+        if let DatabaseTarget::Sqlite(path) = &target {
+            // WAL is a property of the file, and switching a new file to it takes a lock
+            // SQLite does not wait for (busy timeout or not). The pool opens all its
+            // connections at once, each asking for WAL: on a fresh file some failed with
+            // "database is locked" and were retried (r2d2 logged an ERROR per failure,
+            // e.g. on every first `kyoso demo`). One connection switches the file first;
+            // the pool's connections then find it in WAL already.
+            let mut first = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                .map_err(|e| anyhow::anyhow!("cannot open the SQLite database: {e}"))?;
+            first
+                .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+                .map_err(|e| anyhow::anyhow!("cannot switch the SQLite database to WAL: {e}"))?;
+        }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(10))

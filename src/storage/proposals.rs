@@ -215,16 +215,107 @@ pub struct ProposalFilter {
     pub unassigned: bool,
     pub received_from: Option<chrono::NaiveDateTime>,
     pub received_to: Option<chrono::NaiveDateTime>,
+    /// A text search: proposals matching any of its parts.
+    pub text: Option<TextMatch>,
+    /// Only proposals with a running clock due before this date (期限超過): open, not
+    /// paused, and the department's answer (while routed and unanswered), the first
+    /// answer (while unanswered) or the decision due before it. The SQL twin of
+    /// `domain::desk::deadlines::running_clocks`.
+    pub overdue_before: Option<chrono::NaiveDate>,
     pub before_id: Option<i64>,
+    pub order: ListOrder,
+    /// Rows skipped before the first one returned (page numbers; 0 with a cursor).
+    pub offset: i64,
     pub limit: i64,
 }
 
-pub fn list(conn: &mut AnyConnection, f: &ProposalFilter) -> QueryResult<Vec<ProposalRow>> {
-    let mut q = proposals::table
-        .select(ProposalRow::as_select())
-        .order(proposals::id.desc())
-        .limit(f.limit)
-        .into_boxed();
+/// What a text search matches: ids the search index found for the words, a receipt
+/// number (year and sequence, or the sequence of any year) and a part of the
+/// submitter's name or organisation (not in the index: the index holds the text only).
+#[derive(Debug, Default, Clone)]
+pub struct TextMatch {
+    pub ids: Vec<i64>,
+    pub receipt_year: Option<i32>,
+    pub receipt_seq: Option<i32>,
+    /// Already lower-cased; matched as a substring.
+    pub submitter: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// The order of a list. Every order ends with the id, so pages never overlap or skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// Newest first by id (the API's cursor order).
+    #[default]
+    IdDesc,
+    Received(Direction),
+    /// By the first answer's due date (初回回答期限); proposals without one last.
+    ProposerDue(Direction),
+    /// By the department's due date (所管課の回答期限); proposals without one last.
+    DepartmentDue(Direction),
+    /// By the state's place in the workflow (受付済 … 取下げ).
+    State(Direction),
+    /// By the lead department's name; unassigned last.
+    Department(Direction),
+}
+
+type Backend = <AnyConnection as diesel::Connection>::Backend;
+type Boxed<'a> = proposals::BoxedQuery<'a, Backend>;
+type Condition<'a> =
+    Box<dyn BoxableExpression<proposals::table, Backend, SqlType = diesel::sql_types::Bool> + 'a>;
+
+/// `LIKE` pattern for a substring, with the wildcards of the text escaped.
+fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn text_condition<'a>(t: &TextMatch) -> Condition<'a> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    let mut c: Condition<'a> = Box::new(proposals::id.eq_any(t.ids.clone()));
+    if let Some(seq) = t.receipt_seq {
+        c = match t.receipt_year {
+            Some(y) => Box::new(
+                c.or(proposals::receipt_seq
+                    .eq(seq)
+                    .and(proposals::receipt_year.eq(y))),
+            ),
+            None => Box::new(c.or(proposals::receipt_seq.eq(seq))),
+        };
+    }
+    if let Some(s) = &t.submitter {
+        let pattern = contains_pattern(s);
+        // lower() folds ASCII on SQLite and all letters on PostgreSQL; Japanese has no
+        // case. The same text on both backends.
+        c = Box::new(
+            c.or(sql::<Bool>("(lower(submitter_name) LIKE ")
+                .bind::<Text, _>(pattern.clone())
+                .sql(" ESCAPE '\\' OR lower(coalesce(submitter_org, '')) LIKE ")
+                .bind::<Text, _>(pattern)
+                .sql(" ESCAPE '\\')")),
+        );
+    }
+    c
+}
+
+/// The filters of `f` on a boxed query (no order, no page).
+fn filtered<'a>(f: &ProposalFilter) -> Boxed<'a> {
+    let mut q = proposals::table.into_boxed();
     if let Some(m) = f.municipality_id {
         q = q.filter(proposals::municipality_id.eq(m));
     }
@@ -258,10 +349,101 @@ pub fn list(conn: &mut AnyConnection, f: &ProposalFilter) -> QueryResult<Vec<Pro
     if let Some(t) = f.received_to {
         q = q.filter(proposals::received_at.lt(t));
     }
+    if let Some(t) = &f.text {
+        q = q.filter(text_condition(t));
+    }
+    if let Some(today) = f.overdue_before {
+        q = q.filter(
+            proposals::state
+                .eq_any(vec!["received", "routed", "in_dialogue"])
+                .and(proposals::paused_at.is_null())
+                .and(
+                    proposals::state
+                        .eq("routed")
+                        .and(proposals::first_response_at.is_null())
+                        .and(proposals::department_due_on.lt(today))
+                        .or(proposals::first_response_at
+                            .is_null()
+                            .and(proposals::proposer_due_on.lt(today)))
+                        .or(proposals::decision_due_on.lt(today)),
+                ),
+        );
+    }
     if let Some(b) = f.before_id {
         q = q.filter(proposals::id.lt(b));
     }
+    q
+}
+
+/// Orders a boxed query. Nullable keys sort their NULLs last on both backends (by
+/// `IS NULL` first), which PostgreSQL and SQLite would otherwise place differently.
+fn ordered<'a>(q: Boxed<'a>, order: ListOrder) -> Boxed<'a> {
+    use Direction::{Asc, Desc};
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Integer, Nullable, Text};
+    match order {
+        ListOrder::IdDesc => q.order(proposals::id.desc()),
+        ListOrder::Received(Asc) => q.order((proposals::received_at.asc(), proposals::id.asc())),
+        ListOrder::Received(Desc) => q.order((proposals::received_at.desc(), proposals::id.desc())),
+        ListOrder::ProposerDue(d) => {
+            let q = q.order(proposals::proposer_due_on.is_null());
+            match d {
+                Asc => q.then_order_by((proposals::proposer_due_on.asc(), proposals::id.asc())),
+                Desc => q.then_order_by((proposals::proposer_due_on.desc(), proposals::id.desc())),
+            }
+        }
+        ListOrder::DepartmentDue(d) => {
+            let q = q.order(proposals::department_due_on.is_null());
+            match d {
+                Asc => q.then_order_by((proposals::department_due_on.asc(), proposals::id.asc())),
+                Desc => {
+                    q.then_order_by((proposals::department_due_on.desc(), proposals::id.desc()))
+                }
+            }
+        }
+        ListOrder::State(d) => {
+            // The workflow's order, not the codes' alphabet.
+            let rank = || {
+                sql::<Integer>(
+                    "(CASE proposals.state WHEN 'received' THEN 0 WHEN 'routed' THEN 1 \
+                     WHEN 'in_dialogue' THEN 2 WHEN 'adopted' THEN 3 WHEN 'declined' THEN 4 \
+                     ELSE 5 END)",
+                )
+            };
+            match d {
+                Asc => q.order((rank().asc(), proposals::id.asc())),
+                Desc => q.order((rank().desc(), proposals::id.desc())),
+            }
+        }
+        ListOrder::Department(d) => {
+            let name = || {
+                sql::<Nullable<Text>>(
+                    "(SELECT departments.name FROM departments \
+                     WHERE departments.id = proposals.primary_department_id)",
+                )
+            };
+            let q = q.order(proposals::primary_department_id.is_null());
+            match d {
+                Asc => q.then_order_by((name().asc(), proposals::id.asc())),
+                Desc => q.then_order_by((name().desc(), proposals::id.desc())),
+            }
+        }
+    }
+}
+
+pub fn list(conn: &mut AnyConnection, f: &ProposalFilter) -> QueryResult<Vec<ProposalRow>> {
+    let mut q = ordered(filtered(f), f.order)
+        .select(ProposalRow::as_select())
+        .limit(f.limit);
+    if f.offset > 0 {
+        q = q.offset(f.offset);
+    }
     q.load(conn)
+}
+
+/// How many proposals the filter matches (its order and page aside).
+pub fn count_filtered(conn: &mut AnyConnection, f: &ProposalFilter) -> QueryResult<i64> {
+    filtered(f).count().get_result(conn)
 }
 
 pub fn rules_of(

@@ -24,6 +24,7 @@ mod freshness;
 mod health;
 mod housekeeping;
 mod hygiene;
+mod inbox;
 mod integrity;
 mod login_guard;
 mod mail;

@@ -79,6 +79,17 @@ pub struct DeadlineQuery {
 
 /// Overdue and due-soon clocks of the open proposals the caller is responsible for.
 pub fn deadlines(db: &Db, actor: &Actor, q: DeadlineQuery) -> AppResult<Deadlines> {
+    compute(db, actor, q, true)
+}
+
+/// The due-soon clocks only (the console pages the overdue ones through
+/// `proposals::find::overdue_queue`): `overdue` is left empty, and no view of an overdue
+/// proposal is built.
+pub fn due_soon(db: &Db, actor: &Actor, q: DeadlineQuery) -> AppResult<Deadlines> {
+    compute(db, actor, q, false)
+}
+
+fn compute(db: &Db, actor: &Actor, q: DeadlineQuery, with_overdue: bool) -> AppResult<Deadlines> {
     let within = q.within.unwrap_or(3).clamp(0, 60);
     db.read(|conn| {
         let m = municipality_of(conn, actor, q.municipality.as_deref())?;
@@ -103,7 +114,9 @@ pub fn deadlines(db: &Db, actor: &Actor, q: DeadlineQuery) -> AppResult<Deadline
             for (clock, due) in running_clocks(&p) {
                 let left = business_days_between(today, due);
                 if due < today {
-                    overdue.push((clock, due, left, p.clone()));
+                    if with_overdue {
+                        overdue.push((clock, due, left, p.clone()));
+                    }
                 } else if left <= within {
                     soon.push((clock, due, left, p.clone()));
                 }

@@ -279,16 +279,9 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
                 .unwrap_or_else(|| "unassigned".to_owned())
         };
 
-        let queue_rows = storage::proposals::list(
-            conn,
-            &ProposalFilter {
-                municipality_id: Some(m),
-                unassigned: true,
-                states: Some(vec![ProposalState::Received.as_str().into()]),
-                limit: i64::MAX,
-                ..Default::default()
-            },
-        )?;
+        // The same filter as the inbox's 所管未定 queue, so both count alike.
+        let queue_rows =
+            storage::proposals::list(conn, &crate::domain::proposals::find::unassigned_filter(m))?;
         let ages: Vec<i64> = queue_rows
             .iter()
             .map(|p| (today - local_date(p.received_at)).num_days())

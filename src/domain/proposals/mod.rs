@@ -2,6 +2,7 @@
 //! answered. This module holds the views and who may see what; `intake` receives,
 //! `workflow` moves a proposal through its states, `suggest` proposes departments.
 
+pub mod find;
 pub mod intake;
 pub mod suggest;
 pub mod workflow;
@@ -14,12 +15,10 @@ use super::actor::Actor;
 use super::error::{AppError, AppResult};
 use super::ids::{DepartmentId, MunicipalityId, PartnerId, ProposalId};
 use super::needs::{DepartmentRef, MunicipalityRef};
-use super::pagination::{Page, PageRequest};
+use super::pagination::Page;
 use super::utc;
-use super::validate::Check;
 use super::vocab::{Channel, DeclineReason, EventKind, PolicyField, ProposalState, Role};
 use crate::storage::models::{ProposalEventRow, ProposalRow};
-use crate::storage::proposals::ProposalFilter;
 use crate::storage::{self, AnyConnection, Db};
 
 /// Japan has one time zone and no daylight saving: local dates are UTC+9.
@@ -431,6 +430,12 @@ pub struct ProposalQuery {
     pub to: Option<NaiveDate>,
     /// Deployment admins: which municipality.
     pub municipality: Option<String>,
+    /// Text search (at most 200 characters): the words through the search index, with
+    /// its Japanese analysis (かわせみ finds カワセミ; the best 5,000 matches are
+    /// kept), or a receipt number (`2026-000123`, or its sequence `000123` in any
+    /// year), or a part of the submitter's name or organisation. Combined with the
+    /// other filters.
+    pub q: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
@@ -451,79 +456,12 @@ pub const OPEN_STATES: [ProposalState; 3] = [
 ];
 
 /// Proposals the caller may see: a partner its own, department staff those routed to
-/// their department, the desk its municipality's.
-pub fn list(db: &Db, actor: &Actor, q: ProposalQuery) -> AppResult<Page<ProposalView>> {
-    let page = PageRequest::parse(q.cursor.as_deref(), q.limit)?;
-    let mut c = Check::new();
-    let states = match q.state.as_deref() {
-        None => None,
-        Some("open") => Some(OPEN_STATES.iter().map(|s| s.as_str().to_owned()).collect()),
-        Some(s) => c
-            .one_of(
-                "state",
-                s,
-                ProposalState::parse,
-                &format!("{}, open", ProposalState::expected()),
-            )
-            .map(|s| vec![s.as_str().to_owned()]),
-    };
-    let channel = q
-        .channel
-        .as_deref()
-        .and_then(|s| c.one_of("channel", s, Channel::parse, &Channel::expected()));
-    let field = q.policy_field.as_deref().and_then(|s| {
-        c.one_of(
-            "policy_field",
-            s,
-            PolicyField::parse,
-            &PolicyField::expected(),
-        )
-    });
-    super::calendar::check_date(&mut c, "from", q.from);
-    super::calendar::check_date(&mut c, "to", q.to);
-    c.finish()?;
-    db.read(|conn| {
-        let mut filter = ProposalFilter {
-            states,
-            channel: channel.map(|c| c.as_str().to_owned()),
-            policy_field: field.map(|f| f.as_str().to_owned()),
-            routed_to: q.department_id,
-            unassigned: q.unassigned.unwrap_or(false),
-            received_from: q.from.map(local_midnight),
-            received_to: q.to.map(local_midnight),
-            before_id: page.before_id,
-            limit: page.fetch(),
-            ..Default::default()
-        };
-        let access = match actor {
-            Actor::Anonymous => return Err(AppError::Unauthenticated),
-            Actor::Partner(p) => {
-                filter.partner_id = Some(p.0);
-                Access::Proposer
-            }
-            Actor::Staff(s) => {
-                filter.municipality_id = match (s.municipality, &q.municipality) {
-                    (Some(m), _) => Some(m.0),
-                    (None, Some(code)) => Some(super::municipalities::find_by_code(conn, code)?.id),
-                    (None, None) => None,
-                };
-                if s.role == Role::Department {
-                    let own = s
-                        .department
-                        .ok_or(AppError::Forbidden("your account has no department"))?;
-                    if q.department_id.is_some_and(|d| d != own.0) {
-                        return Err(AppError::Forbidden(
-                            "department staff see their own department's proposals",
-                        ));
-                    }
-                    filter.routed_to = Some(own.0);
-                    Access::Department
-                } else {
-                    Access::Desk
-                }
-            }
-        };
-        let rows = storage::proposals::list(conn, &filter)?;
-        page.finish(rows, |r| r.id, |rows| views(conn, rows, access, false))
-    })
+/// their department, the desk its municipality's. See [`find::list`].
+pub fn list(
+    db: &Db,
+    engine: &crate::domain::search::SearchEngine,
+    actor: &Actor,
+    q: ProposalQuery,
+) -> AppResult<Page<ProposalView>> {
+    find::list(db, engine, actor, q)
 }

@@ -1,0 +1,6 @@
+DROP INDEX proposal_departments_department;
+DROP INDEX proposals_municipality_receipt_seq;
+DROP INDEX proposals_municipality_department_due;
+DROP INDEX proposals_municipality_proposer_due;
+DROP INDEX proposals_municipality_lead;
+DROP INDEX proposals_municipality_received;
