@@ -271,6 +271,25 @@ struct Sent<'a> {
     form: &'a Fields,
 }
 
+/// The id of the control of `field` in the form of `action`, for the error summary's links.
+fn control_of(action: &str, field: &str) -> Option<&'static str> {
+    Some(match (action, field) {
+        ("route", "primary_department_id") => "primary_department_id",
+        ("route", "note") => "route-note",
+        ("transition", "to") => "to",
+        ("transition", "reason_code") => "reason_code",
+        ("transition", "reason") => "reason",
+        ("transition", "note") => "t-note",
+        ("reply", "body") => "reply-body",
+        ("note", "body") => "note-body",
+        ("pause", "body") => "pause-body",
+        ("extend", "clock") => "clock",
+        ("extend", "until") => "until",
+        ("extend", "reason") => "extend-reason",
+        _ => return None,
+    })
+}
+
 /// What was typed into `key` of the form of `action`, if that form was sent back.
 fn typed<'a>(sent: Option<&'a Sent>, action: &str, key: &str) -> Option<&'a str> {
     sent.filter(|s| s.action == action)
@@ -424,7 +443,9 @@ fn render(
 ) -> HttpResponse {
     let lang = u.lang;
     let body = html! {
-        @if let Some(e) = error { (layout::error_detail(lang, e)) }
+        @if let Some(e) = error {
+            (layout::error_detail_linked(lang, e, |f| control_of(sent.map_or("", |s| s.action), f)))
+        }
         p { a href="/admin/inbox" { "← " (lang.t("受付一覧へ", "Back to the inbox")) } }
         div.grid {
             div {

@@ -488,6 +488,93 @@ async fn desk_officer_routes_declines_and_publishes() {
     b.quit().await;
 }
 
+/// At a desk's volume (135 proposals): one beyond the first page is found by a word, by
+/// the word in the other kana script and by its receipt number; the 所管未定 queue of
+/// more than 100 shows all of them counted and the oldest first; a 見送り sent without
+/// its reason code comes back with the typed reasons and the form open.
+#[actix_web::test]
+async fn desk_finds_any_proposal_and_works_the_oldest_first() {
+    use crate::inbox::{LATE_RECORDED, MANY, many};
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = World::seed(&app.db);
+    set_passwords(&app.db, &["desk@141003.example.jp"]);
+    let ids = many(&app, &w);
+    let kawasemi = ids[0];
+    let receipt = app
+        .get(
+            &format!("/api/v1/proposals/{kawasemi}"),
+            Some(&w.yokohama.desk_key),
+        )
+        .await
+        .body["receipt_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = Browser::start().await;
+    b.login(&app, "desk@141003.example.jp").await;
+    let queue = b.text("#unassigned-h").await;
+    assert!(queue.contains(&format!("({MANY})")), "{queue}");
+    let oldest = b
+        .text("section[aria-labelledby=unassigned-h] tbody tr:first-child")
+        .await;
+    assert!(
+        oldest.contains(&format!("地域の公園清掃 その{LATE_RECORDED}")),
+        "{oldest}"
+    );
+    assert!(
+        !b.text("section[aria-labelledby=all-h] tbody")
+            .await
+            .contains("カワセミ")
+    );
+    b.screen("10-inbox-at-scale").await;
+    for q in ["かわせみ", "カワセミ", receipt.as_str()] {
+        b.goto(&format!("{}/admin/inbox", app.base)).await;
+        b.type_into("#q", q).await;
+        b.click("form.filters button[type=submit]").await;
+        b.wait_text("#all-h", "検索結果").await;
+        assert_eq!(b.text("#all-h").await, "検索結果 (1)", "{q}");
+        assert!(
+            b.text("section[aria-labelledby=all-h] tbody")
+                .await
+                .contains("カワセミの観察会を川辺で開きたい"),
+            "{q}"
+        );
+    }
+    b.screen("11-inbox-search").await;
+    // Sorting by a column header, oldest first.
+    b.goto(&format!("{}/admin/inbox?state=all", app.base)).await;
+    b.click("th[aria-sort] a").await;
+    b.wait_url("dir=asc").await;
+    assert!(
+        b.text("section[aria-labelledby=all-h] tbody tr:first-child")
+            .await
+            .contains(&format!("その{LATE_RECORDED}"))
+    );
+    b.screen("12-inbox-sorted").await;
+
+    // A 見送り without its reason code keeps what was typed.
+    let reasons = "製品の宣伝のみのご提案のため、今回は見送ります。";
+    b.goto(&format!("{}/admin/proposals/{}", app.base, ids[1]))
+        .await;
+    b.click("#act-transition summary").await;
+    b.click("select#to option[value=\"declined\"]").await;
+    b.type_into("#reason", reasons).await;
+    b.click("form[action$=\"/transition\"] button[type=submit]")
+        .await;
+    b.wait_text("[role=alert]", "次の項目を確認してください")
+        .await;
+    let kept = b
+        .cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": "return [document.querySelector('#reason').value, document.querySelector('#act-transition').open, document.querySelector('#to').value];", "args": []})),
+        )
+        .await;
+    assert_eq!(kept, json!([reasons, true, "declined"]));
+    b.screen("13-decline-kept").await;
+    b.quit().await;
+}
+
 /// A department's staff member of 神戸市 cannot open 横浜市's proposal.
 #[actix_web::test]
 async fn department_user_cannot_see_another_municipalitys_proposal() {

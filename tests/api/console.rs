@@ -666,10 +666,10 @@ async fn every_form_reaches_the_domain_and_records_events(backend: Backend) {
     assert!(
         no_reason
             .text
-            .contains("<strong>見送りの理由</strong>：選んでください")
-            && no_reason
-                .text
-                .contains("<strong>理由</strong>：提案者に送る理由を書いてください")
+            .contains("<a href=\"#reason_code\"><strong>見送りの理由</strong></a>：選んでください")
+            && no_reason.text.contains(
+                "<a href=\"#reason\"><strong>理由</strong></a>：提案者に送る理由を書いてください"
+            )
             && no_reason.text.contains("次の項目を確認してください"),
         "{}",
         no_reason.text

@@ -472,6 +472,14 @@ async fn queues_are_complete_oldest_first_and_counted_as_the_dashboard(backend: 
         home.text.contains("期限超過 (3)"),
         "paused clocks stand still"
     );
+    let stats = app
+        .get(&format!("/api/v1/desk/stats?from={from}"), desk)
+        .await;
+    assert_eq!(
+        stats.body["overdue_now"].as_u64(),
+        Some(3),
+        "as 集計 counts"
+    );
     let start = home.text.find("id=\"overdue-h\"").unwrap();
     let end = home.text.find("id=\"unassigned-h\"").unwrap();
     assert_eq!(
@@ -531,6 +539,9 @@ async fn failed_forms_keep_what_was_typed(backend: Backend) {
         tag_with(&p.text, "id=\"act-transition\"").contains(" open"),
         "form open"
     );
+    // The summary links each problem to its control.
+    assert!(crate::console::assert_error_links_resolve(&p.text) >= 1);
+    assert!(p.text.contains("href=\"#reason_code\""));
     assert!(p.text.contains("<option value=\"declined\" selected>"));
     // A reason code without reasons keeps the code.
     let p = s

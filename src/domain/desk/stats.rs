@@ -93,6 +93,9 @@ pub struct DeskStats {
     pub adoption_by_policy_field: Vec<Adoption>,
     pub adoption_by_department: Vec<Adoption>,
     pub unassigned_queue: Queue,
+    /// Open proposals with a clock past its due date (期限超過), now; the inbox's
+    /// overdue queue counts the same.
+    pub overdue_now: u64,
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -287,6 +290,10 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
             .map(|p| (today - local_date(p.received_at)).num_days())
             .collect();
 
+        let overdue_now = storage::proposals::count_filtered(
+            conn,
+            &crate::domain::proposals::find::overdue_filter(m, today),
+        )?;
         Ok(DeskStats {
             municipality_code: municipality.code,
             from,
@@ -354,6 +361,7 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
                 oldest_days: ages.iter().copied().max(),
                 median_age_days: median(ages.iter().map(|a| *a as f64).collect()),
             },
+            overdue_now: u64::try_from(overdue_now).unwrap_or_default(),
         })
     })
 }
@@ -426,6 +434,7 @@ pub fn to_csv(s: &DeskStats) -> String {
         row("採択", &format!("{} 採択率", a.label), opt(a.rate));
     }
     row("所管未定", "件数", s.unassigned_queue.count.to_string());
+    row("期限超過", "件数", s.overdue_now.to_string());
     row(
         "所管未定",
         "最長経過日数",

@@ -464,6 +464,18 @@ pub fn unassigned_queue(
     })
 }
 
+/// The 期限超過 queue of a municipality on `today`: open proposals with a clock past its
+/// due date, oldest received first. The same filter counts it in the statistics.
+pub fn overdue_filter(municipality_id: i64, today: NaiveDate) -> ProposalFilter {
+    ProposalFilter {
+        municipality_id: Some(municipality_id),
+        overdue_before: Some(today),
+        order: ListOrder::Received(Direction::Asc),
+        limit: i64::MAX,
+        ..Default::default()
+    }
+}
+
 /// A clock past its due date.
 #[derive(Debug, Serialize)]
 pub struct LateClock {
@@ -501,12 +513,7 @@ pub fn overdue_queue(
         };
         let staff = actor.require_staff()?;
         let today = local_date(now());
-        let mut filter = ProposalFilter {
-            municipality_id: Some(m),
-            overdue_before: Some(today),
-            order: ListOrder::Received(Direction::Asc),
-            ..Default::default()
-        };
+        let mut filter = overdue_filter(m, today);
         let access = if staff.role == Role::Department {
             // No department: nothing routed to it (-1 is no department's id).
             filter.routed_to = Some(staff.department.map(|d| d.0).unwrap_or(-1));
