@@ -177,8 +177,9 @@ impl SearchIndex {
 }
 
 impl SearchIndex {
-    /// The ids of the records of `doc_type` (in `municipality`, when given) whose text
-    /// matches `query`, best first, at most `cap` of them, with the number that matched.
+    /// The ids of the records of `doc_type` (in `municipality` and of `owner_id`, when
+    /// given) whose text matches `query`, best first, at most `cap` of them, with the
+    /// number that matched.
     ///
     /// For lists the caller filters, orders and pages itself (the staff inbox): the index
     /// answers only "which records say this", so it applies no visibility rule; the
@@ -188,6 +189,7 @@ impl SearchIndex {
         query: &str,
         doc_type: DocType,
         municipality: Option<&str>,
+        owner_id: Option<i64>,
         cap: usize,
     ) -> Result<(Vec<i64>, usize)> {
         let f = self.fields();
@@ -206,6 +208,18 @@ impl SearchIndex {
             clauses.push((
                 Occur::Must,
                 Box::new(ConstScoreQuery::new(term_query(f.municipality, code), 0.0)),
+            ));
+        }
+        if let Some(o) = owner_id {
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_i64(f.owner, o),
+                        IndexRecordOption::Basic,
+                    )),
+                    0.0,
+                )),
             ));
         }
         let searcher = self.searcher();

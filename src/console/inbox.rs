@@ -312,7 +312,15 @@ pub fn sorted_table(
                     (header(u, lang.t("状態", "State"), Some(SortKey::State), sorting))
                     (header(u, lang.t("所管課", "Department"), Some(SortKey::Department), sorting))
                     (header(u, lang.t("受付日時", "Received"), Some(SortKey::Received), sorting))
-                    @if extra.is_some() { (header(u, lang.t("期限", "Due"), Some(SortKey::Due), sorting)) }
+                    @if extra.is_some() {
+                        @if sorting.is_some() {
+                            // The list's due date is the one the caller works to.
+                            @if u.is_desk() { (header(u, lang.t("初回回答期限", "First answer due"), Some(SortKey::Due), sorting)) }
+                            @else { (header(u, lang.t("所管課の回答期限", "Department due"), Some(SortKey::Due), sorting)) }
+                        } @else {
+                            th scope="col" { (lang.t("期限", "Due")) }
+                        }
+                    }
                 } }
                 tbody {
                     @for (i, p) in rows.iter().enumerate() {

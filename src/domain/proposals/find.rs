@@ -143,6 +143,7 @@ fn text_match(
     engine: &SearchEngine,
     text: &str,
     municipality_code: Option<&str>,
+    partner_id: Option<i64>,
 ) -> AppResult<(TextMatch, bool)> {
     let receipt = receipt_parts(text);
     let mut m = TextMatch {
@@ -165,6 +166,7 @@ fn text_match(
             &variant,
             DocType::Proposal,
             municipality_code,
+            partner_id,
             TEXT_CAP,
         ) {
             Ok(found) => found,
@@ -318,7 +320,9 @@ pub fn scope(
             Some(m) => Some(storage::municipalities::by_id(conn, m)?.code),
             None => None,
         };
-        let (m, more) = text_match(engine, t, code.as_deref())?;
+        // A partner's words are looked up among its own proposals (the index knows
+        // their owner), so that the cap never hides one of them.
+        let (m, more) = text_match(engine, t, code.as_deref(), filter.partner_id)?;
         filter.text = Some(m);
         capped = more;
     }
