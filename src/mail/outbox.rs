@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::templates::Rendered;
-use crate::domain::vocab::Locale;
+use crate::values::Locale;
 use crate::storage::schema::mail_outbox;
 use crate::storage::{AnyConnection, now};
 

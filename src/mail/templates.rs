@@ -4,7 +4,7 @@
 //! everything escaped, addresses made links. One text per message keeps the two parts
 //! saying the same thing, which matters where terminals show plain text only (LGWAN).
 
-use crate::domain::vocab::Locale;
+use crate::values::Locale;
 
 struct Template {
     name: &'static str,
