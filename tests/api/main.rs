@@ -37,4 +37,5 @@ mod privacy;
 mod search;
 mod search_follow;
 mod smtp;
+mod snapshots;
 mod staff_accounts;
