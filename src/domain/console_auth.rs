@@ -412,7 +412,7 @@ fn record_failure(
     let link = format!("{}/admin/login", crate::mail::links::base());
     let failures_text = failures.to_string();
     let message = crate::mail::templates::render(
-        "login_locked",
+        crate::mail::templates::Template::LoginLocked,
         locale,
         &[
             ("recipient_name", &user.display_name),
@@ -421,8 +421,7 @@ fn record_failure(
             ("until", &until_local),
             ("link", &link),
         ],
-    )
-    .map_err(AppError::internal)?;
+    );
     // One notice per lock: only the failure whose count reached the lock gets here, and
     // the dedupe key names the lock.
     crate::mail::outbox::enqueue(
@@ -433,7 +432,7 @@ fn record_failure(
                 user.id,
                 until.and_utc().timestamp()
             ),
-            kind: "login_locked",
+            kind: crate::mail::templates::Template::LoginLocked,
             recipient: crate::mail::outbox::RecipientRef::Staff(user.id),
             recipient_email: &user.email,
             recipient_name: Some(&user.display_name),

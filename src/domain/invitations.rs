@@ -61,7 +61,7 @@ pub(crate) fn issue(
         .to_string();
     let locale = Locale::from_db(&user.locale);
     let message = templates::render(
-        "staff_invitation",
+        templates::Template::StaffInvitation,
         locale,
         &[
             ("recipient_name", &user.display_name),
@@ -70,13 +70,12 @@ pub(crate) fn issue(
             ("expires_at", &expires_text),
             ("email", &user.email),
         ],
-    )
-    .map_err(AppError::internal)?;
+    );
     outbox::enqueue(
         conn,
         &Outgoing {
             dedupe_key: format!("staff_invitation:{id}"),
-            kind: "staff_invitation",
+            kind: templates::Template::StaffInvitation,
             recipient: RecipientRef::Staff(user.id),
             recipient_email: &user.email,
             recipient_name: Some(&user.display_name),

@@ -39,3 +39,4 @@ mod search_follow;
 mod smtp;
 mod snapshots;
 mod staff_accounts;
+mod vocabulary_schema;

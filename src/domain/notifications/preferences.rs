@@ -65,7 +65,7 @@ fn locale_of(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Locale> {
 
 fn read(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Preferences> {
     let mut kinds = vec![];
-    for k in Kind::ALL {
+    for &k in Kind::ALL {
         kinds.push(KindPreference {
             kind: k,
             label: k.label_ja().to_owned(),
