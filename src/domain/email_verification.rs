@@ -59,7 +59,7 @@ pub(crate) fn send_link(conn: &mut AnyConnection, partner: &PartnerRow) -> AppRe
         at,
         expires,
     )?;
-    let locale = Locale::from_db(&partner.locale);
+    let locale = Locale::from_db(&partner.locale)?;
     let expires_text = match locale {
         Locale::Ja => (expires + TimeDelta::hours(9))
             .format("%Y年%-m月%-d日 %H:%M")

@@ -59,7 +59,7 @@ pub(crate) fn issue(
     let expires_text = (expires + TimeDelta::hours(9))
         .format("%Y-%m-%d %H:%M")
         .to_string();
-    let locale = Locale::from_db(&user.locale);
+    let locale = Locale::from_db(&user.locale)?;
     let message = templates::render(
         templates::Template::StaffInvitation,
         locale,
@@ -151,7 +151,7 @@ pub fn accept(db: &Db, token: &str, password: &str) -> AppResult<String> {
         storage::sessions::delete_of_staff(conn, user.id)?;
         let me = Actor::Staff(StaffActor {
             id: StaffUserId(user.id),
-            role: Role::from_db(&user.role),
+            role: Role::from_db(&user.role)?,
             municipality: user.municipality_id.map(MunicipalityId),
             department: user.department_id.map(DepartmentId),
         });

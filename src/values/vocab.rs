@@ -1,13 +1,22 @@
 //! The closed vocabularies: each word with its stored/API spelling and its Japanese and
 //! English labels, declared once with `vocabulary!`. From that one declaration come the
 //! serde and OpenAPI spellings, parsing at the edge (`parse`), reading a stored word
-//! (`from_db`), the labels per language (`label`), and the list of every vocabulary
+//! (`from_db`, an error rather than a panic for a word the code does not know), the labels per language (`label`), and the list of every vocabulary
 //! (`all_vocabularies`), against which a test checks the databases' CHECK lists.
 //!
 //! Adding a word: add its line to the declaration and write the migration that lets the
 //! database store it (see ARCHITECTURE.md, "where changes go").
 
 use serde::{Deserialize, Serialize};
+
+/// A stored word no vocabulary knows: the database holds something this code cannot
+/// read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {vocabulary} in the database: {word:?}")]
+pub struct UnknownWord {
+    pub vocabulary: &'static str,
+    pub word: String,
+}
 
 /// A vocabulary's name and spellings, for the test that compares them with the
 /// databases' CHECK lists.
@@ -51,10 +60,14 @@ macro_rules! vocabulary {
                 match s { $($text => Some($name::$variant),)* _ => None }
             }
 
-            /// For values read back from the database, whose CHECK constraints admit only
-            /// known spellings (a test compares those lists with this declaration).
-            pub fn from_db(s: &str) -> Self {
-                Self::parse(s).unwrap_or_else(|| panic!(concat!("unknown ", stringify!($name), " in database: {}"), s))
+            /// A word read back from the database. The CHECK lists keep unknown words
+            /// out (a test compares them with this declaration); should one still be
+            /// there, it is an error the caller reports as internal, never a panic.
+            pub fn from_db(s: &str) -> Result<Self, UnknownWord> {
+                Self::parse(s).ok_or_else(|| UnknownWord {
+                    vocabulary: stringify!($name),
+                    word: s.to_owned(),
+                })
             }
 
             /// The allowed spellings, for error messages.
@@ -254,5 +267,34 @@ vocabularies! {
         Sent = "sent": "送信済み" / "Sent",
         Failed = "failed": "送信失敗" / "Failed",
         Digested = "digested": "まとめ送信に統合" / "In a digest",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_reads_back_and_has_both_labels() {
+        for v in all_vocabularies() {
+            assert!(!v.words.is_empty(), "{}", v.name);
+        }
+        for &r in DeclineReason::ALL {
+            assert_eq!(DeclineReason::from_db(r.as_str()), Ok(r));
+            assert!(!r.label_ja().is_empty() && !r.label_en().is_empty());
+            assert_ne!(
+                r.label(Locale::En),
+                r.as_str(),
+                "English shows a label, not a code"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_stored_word_is_an_error_not_a_panic() {
+        let e = DeclineReason::from_db("no_money").unwrap_err();
+        assert_eq!(e.vocabulary, "DeclineReason");
+        assert_eq!(e.word, "no_money");
+        assert!(ProposalState::from_db("").is_err());
     }
 }

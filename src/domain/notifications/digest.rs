@@ -230,7 +230,7 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
                 let Some(&first) = items.first() else {
                     continue;
                 };
-                let locale = Locale::from_db(&first.locale);
+                let locale = Locale::from_db(&first.locale)?;
                 let name = first
                     .recipient_name
                     .clone()

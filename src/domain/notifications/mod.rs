@@ -47,28 +47,34 @@ pub struct Recipient {
 
 impl Recipient {
     pub fn staff(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Recipient>> {
-        Ok(crate::storage::staff::find(conn, id)?
+        crate::storage::staff::find(conn, id)?
             .filter(|s| s.status == "active")
-            .map(|s| Recipient {
-                who: RecipientRef::Staff(s.id),
-                email: s.email,
-                name: Some(s.display_name),
-                locale: Locale::from_db(&s.locale),
-            }))
+            .map(|s| {
+                Ok(Recipient {
+                    who: RecipientRef::Staff(s.id),
+                    locale: Locale::from_db(&s.locale)?,
+                    email: s.email,
+                    name: Some(s.display_name),
+                })
+            })
+            .transpose()
     }
 
     /// The partner, if its current contact address is verified: the one rule that keeps
     /// every notice (acknowledgements, answers, alerts, saved searches, and so digests)
     /// from an address its owner never confirmed (`domain::email_verification`).
     pub fn partner(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Recipient>> {
-        Ok(crate::storage::partners::find(conn, id)?
+        crate::storage::partners::find(conn, id)?
             .filter(|p| p.email_verified_at.is_some())
-            .map(|p| Recipient {
-                who: RecipientRef::Partner(p.id),
-                email: p.contact_email,
-                name: Some(p.contact_name),
-                locale: Locale::from_db(&p.locale),
-            }))
+            .map(|p| {
+                Ok(Recipient {
+                    who: RecipientRef::Partner(p.id),
+                    locale: Locale::from_db(&p.locale)?,
+                    email: p.contact_email,
+                    name: Some(p.contact_name),
+                })
+            })
+            .transpose()
     }
 
     pub fn guest(email: &str, name: Option<&str>) -> Recipient {

@@ -60,7 +60,7 @@ fn locale_of(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Locale> {
             .first(conn)?,
         RecipientRef::Guest => "ja".into(),
     };
-    Ok(Locale::from_db(&l))
+    Ok(Locale::from_db(&l)?)
 }
 
 fn read(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Preferences> {

@@ -113,7 +113,8 @@ pub fn status(
     let reason_label = p
         .decline_reason_code
         .as_deref()
-        .map(|c| DeclineReason::from_db(c).label(to.locale).to_owned());
+        .map(|c| DeclineReason::from_db(c).map(|d| d.label(to.locale).to_owned()))
+        .transpose()?;
     let mut message = String::new();
     if let (ProposalState::Declined, Some(label)) = (to_state, reason_label) {
         message.push_str(match to.locale {
