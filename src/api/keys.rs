@@ -56,9 +56,9 @@ pub async fn revoke_key(
     state: web::Data<AppState>,
     actor: Actor,
     source: Source,
-    id: web::Path<i64>,
+    id: web::Path<ApiKeyId>,
 ) -> ApiResult<HttpResponse> {
-    let id = ApiKeyId(id.into_inner());
+    let id = id.into_inner();
     run(&state, move |db| {
         with_source(&source.0, || api_keys::revoke(db, &actor, id))
     })

@@ -125,9 +125,9 @@ pub async fn create_department(
 #[get("/departments/{id}")]
 pub async fn get_department(
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<DepartmentId>,
 ) -> ApiResult<web::Json<DepartmentView>> {
-    let id = DepartmentId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| municipalities::get_department(db, id)).await?,
     ))
@@ -142,10 +142,10 @@ pub async fn update_department(
     state: web::Data<AppState>,
     actor: Actor,
     source: super::auth::Source,
-    id: web::Path<i64>,
+    id: web::Path<DepartmentId>,
     body: web::Json<DepartmentInput>,
 ) -> ApiResult<web::Json<DepartmentView>> {
-    let id = DepartmentId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| {
             crate::domain::audit::with_source(&source.0, || {

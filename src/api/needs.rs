@@ -47,9 +47,9 @@ pub async fn create_need(
 pub async fn get_need(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<NeedId>,
 ) -> ApiResult<web::Json<NeedView>> {
-    let id = NeedId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| needs::get(db, &actor, id)).await?,
     ))
@@ -61,10 +61,10 @@ pub async fn get_need(
 pub async fn update_need(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<NeedId>,
     body: web::Json<UpdateNeedInput>,
 ) -> ApiResult<web::Json<NeedView>> {
-    let id = NeedId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| {
             needs::update(db, &actor, id, body.into_inner())
@@ -80,9 +80,9 @@ pub async fn update_need(
 pub async fn publish_need(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<NeedId>,
 ) -> ApiResult<web::Json<NeedView>> {
-    let id = NeedId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| {
             needs::set_status(db, &actor, id, NeedStatus::Open)
@@ -98,9 +98,9 @@ pub async fn publish_need(
 pub async fn close_need(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<NeedId>,
 ) -> ApiResult<web::Json<NeedView>> {
-    let id = NeedId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| {
             needs::set_status(db, &actor, id, NeedStatus::Closed)

@@ -45,9 +45,9 @@ pub async fn create_offer(
 pub async fn get_offer(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<OfferId>,
 ) -> ApiResult<web::Json<OfferView>> {
-    let id = OfferId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| offers::get(db, &actor, id)).await?,
     ))
@@ -60,10 +60,10 @@ pub async fn get_offer(
 pub async fn update_offer(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<OfferId>,
     body: web::Json<UpdateOfferInput>,
 ) -> ApiResult<web::Json<OfferView>> {
-    let id = OfferId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| {
             offers::update(db, &actor, id, body.into_inner())
@@ -79,9 +79,9 @@ pub async fn update_offer(
 pub async fn archive_offer(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<OfferId>,
 ) -> ApiResult<web::Json<OfferView>> {
-    let id = OfferId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| offers::archive(db, &actor, id)).await?,
     ))

@@ -67,9 +67,9 @@ pub async fn update_own_partner(
 pub async fn get_partner(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<PartnerId>,
 ) -> ApiResult<web::Json<PartnerView>> {
-    let id = PartnerId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| partners::get(db, &actor, id)).await?,
     ))
@@ -154,9 +154,9 @@ pub async fn verify_email(state: web::Data<AppState>, q: web::Query<TokenParam>)
 pub async fn admin_verify_email(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<PartnerId>,
 ) -> ApiResult<web::Json<PartnerView>> {
-    let id = PartnerId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| {
             email_verification::confirm_by_admin(db, &actor, id)?;
@@ -174,9 +174,9 @@ pub async fn admin_verify_email(
 pub async fn confirm_corporate_number(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<PartnerId>,
 ) -> ApiResult<web::Json<PartnerView>> {
-    let id = PartnerId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| {
             partners::confirm_corporate_number(db, &actor, id)

@@ -21,10 +21,10 @@ use crate::storage::Db;
 /// as it is afterwards.
 async fn act(
     state: &web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
     action: impl FnOnce(&Db, ProposalId) -> AppResult<ProposalView> + Send + 'static,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(run(state, move |db| action(db, id)).await?))
 }
 
@@ -102,9 +102,9 @@ pub async fn list_proposals(
 pub async fn get_proposal(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
 ) -> ApiResult<web::Json<ProposalView>> {
-    let id = ProposalId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| proposals::get(db, &actor, id)).await?,
     ))
@@ -117,9 +117,9 @@ pub async fn get_proposal(
 pub async fn suggest_departments(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
 ) -> ApiResult<web::Json<Vec<Suggestion>>> {
-    let id = ProposalId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run_search(&state, move |db, engine| {
             suggest::suggest(db, engine, &actor, id)
@@ -135,7 +135,7 @@ pub async fn suggest_departments(
 pub async fn route_proposal(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
     body: web::Json<RouteInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
     act(&state, id, move |db, id| {
@@ -151,7 +151,7 @@ pub async fn route_proposal(
 pub async fn add_note(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
     body: web::Json<TextInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
     act(&state, id, move |db, id| {
@@ -167,7 +167,7 @@ pub async fn add_note(
 pub async fn reply(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
     body: web::Json<TextInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
     act(&state, id, move |db, id| {
@@ -183,7 +183,7 @@ pub async fn reply(
 pub async fn send_message(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
     body: web::Json<TextInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
     act(&state, id, move |db, id| {
@@ -200,7 +200,7 @@ pub async fn send_message(
 pub async fn transition(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
     body: web::Json<TransitionInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
     act(&state, id, move |db, id| {
@@ -216,7 +216,7 @@ pub async fn transition(
 pub async fn pause(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
     body: web::Json<TextInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
     act(&state, id, move |db, id| {
@@ -232,7 +232,7 @@ pub async fn pause(
 pub async fn resume(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
 ) -> ApiResult<web::Json<ProposalView>> {
     act(&state, id, move |db, id| workflow::resume(db, &actor, id)).await
 }
@@ -244,7 +244,7 @@ pub async fn resume(
 pub async fn extend(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
     body: web::Json<ExtendInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
     act(&state, id, move |db, id| {
@@ -261,9 +261,9 @@ pub async fn extend(
 pub async fn similar_proposals(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
 ) -> ApiResult<web::Json<Vec<SimilarProposal>>> {
-    let id = ProposalId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run_search(&state, move |db, engine| {
             suggest::similar_proposals(db, engine, &actor, id, 5)

@@ -35,10 +35,10 @@ pub async fn search(
 pub async fn offers_for_need(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<NeedId>,
     q: web::Query<MatchQuery>,
 ) -> ApiResult<web::Json<Vec<OfferMatch>>> {
-    let id = NeedId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run_search(&state, move |db, engine| {
             matches::offers_for_need(db, engine, &actor, id, q.into_inner())
@@ -54,10 +54,10 @@ pub async fn offers_for_need(
 pub async fn needs_for_offer(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<OfferId>,
     q: web::Query<MatchQuery>,
 ) -> ApiResult<web::Json<Vec<NeedMatch>>> {
-    let id = OfferId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run_search(&state, move |db, engine| {
             matches::needs_for_offer(db, engine, &actor, id, q.into_inner())
@@ -74,12 +74,12 @@ pub async fn needs_for_offer(
 pub async fn match_feedback(
     state: web::Data<AppState>,
     actor: Actor,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(NeedId, OfferId)>,
     body: web::Json<FeedbackInput>,
 ) -> ApiResult<HttpResponse> {
     let (need, offer) = path.into_inner();
     run(&state, move |db| {
-        matches::feedback(db, &actor, NeedId(need), OfferId(offer), body.into_inner())
+        matches::feedback(db, &actor, need, offer, body.into_inner())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

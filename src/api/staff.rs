@@ -51,9 +51,9 @@ pub async fn invite_staff(
     state: web::Data<AppState>,
     actor: Actor,
     source: Source,
-    id: web::Path<i64>,
+    id: web::Path<StaffUserId>,
 ) -> ApiResult<web::Json<CreatedStaff>> {
-    let id = StaffUserId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| {
             with_source(&source.0, || staff::invite_again(db, &actor, id))
@@ -69,9 +69,9 @@ pub async fn invite_staff(
 pub async fn get_staff(
     state: web::Data<AppState>,
     actor: Actor,
-    id: web::Path<i64>,
+    id: web::Path<StaffUserId>,
 ) -> ApiResult<web::Json<StaffView>> {
-    let id = StaffUserId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| staff::get(db, &actor, id)).await?,
     ))
@@ -86,10 +86,10 @@ pub async fn update_staff(
     state: web::Data<AppState>,
     actor: Actor,
     source: Source,
-    id: web::Path<i64>,
+    id: web::Path<StaffUserId>,
     body: web::Json<StaffUpdate>,
 ) -> ApiResult<web::Json<StaffView>> {
-    let id = StaffUserId(id.into_inner());
+    let id = id.into_inner();
     Ok(web::Json(
         run(&state, move |db| {
             with_source(&source.0, || {

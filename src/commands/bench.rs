@@ -74,7 +74,7 @@ pub fn digest(recipients: usize, items: usize) -> anyhow::Result<()> {
                 let email = format!("partner{r}@example.jp");
                 for i in 0..items {
                     let message = templates::render(
-                        "match_alert",
+                        templates::Template::MatchAlert,
                         Locale::Ja,
                         &[
                             ("recipient_name", "担当者"),
@@ -85,13 +85,12 @@ pub fn digest(recipients: usize, items: usize) -> anyhow::Result<()> {
                             ("terms", "省エネ、照明、空調"),
                             ("link", "http://127.0.0.1:8080/api/v1/needs/1"),
                         ],
-                    )
-                    .map_err(crate::domain::error::AppError::internal)?;
+                    );
                     outbox::enqueue(
                         conn,
                         &Outgoing {
                             dedupe_key: format!("bench:{r}:{i}"),
-                            kind: "match_alert",
+                            kind: templates::Template::MatchAlert,
                             recipient: RecipientRef::Partner(*r as i64 + 1),
                             recipient_email: &email,
                             recipient_name: Some("担当者"),

@@ -224,10 +224,10 @@ pub async fn update(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
-    id: web::Path<i64>,
+    id: web::Path<DepartmentId>,
 ) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
-    let id = DepartmentId(id.into_inner());
+    let id = id.into_inner();
     let (actor, input) = (u.actor(), department_input(&f));
     let source = super::audit::source_of(&req);
     let d = run(&state, u.lang, move |db| {

@@ -1,13 +1,13 @@
 //! The console's two languages: Japanese by default, English on request (`?lang=en` for
 //! one page, or the `kyoso_lang` cookie set by /admin/lang/en). Every visible string is
 //! written at its place of use as a pair, `lang.t("日本語", "English")`, so neither
-//! language can be forgotten; the closed vocabularies get their English labels here
-//! (their Japanese ones live beside their spellings in `domain::vocab`).
+//! language can be forgotten; the closed vocabularies carry both labels beside their
+//! spellings (`values::vocab`).
 
 use actix_web::HttpRequest;
 
 use crate::domain::vocab::{
-    Channel, DeclineReason, EventKind, NeedStatus, OfferKind, OfferStatus, PartnerKind,
+    Channel, DeclineReason, EventKind, MailStatus, NeedStatus, OfferKind, OfferStatus, PartnerKind,
     PartnerStatus, PolicyField, ProposalState, Role, Visibility,
 };
 
@@ -61,166 +61,58 @@ impl Lang {
         }
     }
 
+    // The labels of the vocabularies, Japanese or English, from their one declaration
+    // (`values::vocab`).
+
     pub fn field(self, f: PolicyField) -> &'static str {
-        use PolicyField::*;
-        self.t(
-            f.label_ja(),
-            match f {
-                Safety => "Safety and disaster prevention",
-                ChildcareEducation => "Childcare and education",
-                HealthWelfare => "Health and welfare",
-                EnvironmentEnergy => "Environment and energy",
-                InfrastructureMobility => "Infrastructure and mobility",
-                EconomyIndustry => "Local economy and industry",
-                CultureSportsTourism => "Culture, sports and tourism",
-                GovernanceDx => "Administration, DX and civic participation",
-            },
-        )
+        self.t(f.label_ja(), f.label_en())
     }
 
     pub fn state(self, s: ProposalState) -> &'static str {
-        use ProposalState::*;
-        self.t(
-            s.label_ja(),
-            match s {
-                Received => "Received",
-                Routed => "With the department",
-                InDialogue => "In dialogue",
-                Adopted => "Adopted",
-                Declined => "Declined",
-                Withdrawn => "Withdrawn",
-            },
-        )
+        self.t(s.label_ja(), s.label_en())
     }
 
     pub fn channel(self, c: Channel) -> &'static str {
-        use Channel::*;
-        self.t(
-            c.label_ja(),
-            match c {
-                Api => "Web / API",
-                Phone => "Phone",
-                Visit => "Visit",
-                Email => "E-mail",
-                Event => "Event",
-            },
-        )
+        self.t(c.label_ja(), c.label_en())
     }
 
     pub fn decline(self, d: DeclineReason) -> &'static str {
-        use DeclineReason::*;
-        self.t(
-            d.label_ja(),
-            match d {
-                OutOfScope => "Outside the city's work",
-                PromotionOnly => "Only promotes a product or service",
-                Duplicate => "Duplicates an existing proposal or project",
-                NotFeasibleNow => "Not feasible at present",
-                NoBudget => "No budget available",
-                Other => "Other",
-            },
-        )
+        self.t(d.label_ja(), d.label_en())
     }
 
     pub fn event(self, e: EventKind) -> &'static str {
-        use EventKind::*;
-        self.t(
-            e.label_ja(),
-            match e {
-                Received => "Received",
-                Routed => "Routed to department",
-                Rerouted => "Re-routed",
-                Note => "Internal note",
-                Reply => "Reply to proposer",
-                StateChanged => "State changed",
-                Paused => "Waiting for proposer (clocks paused)",
-                Resumed => "Clocks resumed",
-                Extended => "Due date extended",
-                Message => "Message from proposer",
-            },
-        )
+        self.t(e.label_ja(), e.label_en())
     }
 
     pub fn role(self, r: Role) -> &'static str {
-        use Role::*;
-        self.t(
-            r.label_ja(),
-            match r {
-                Department => "Department",
-                Desk => "Co-creation desk",
-                Admin => "Administrator",
-            },
-        )
+        self.t(r.label_ja(), r.label_en())
     }
 
     pub fn need_status(self, s: NeedStatus) -> &'static str {
-        use NeedStatus::*;
-        self.t(
-            s.label_ja(),
-            match s {
-                Draft => "Draft",
-                Open => "Open",
-                Closed => "Closed",
-            },
-        )
+        self.t(s.label_ja(), s.label_en())
     }
 
     pub fn visibility(self, v: Visibility) -> &'static str {
-        self.t(
-            v.label_ja(),
-            match v {
-                Visibility::Public => "Public",
-                Visibility::Internal => "Internal only",
-            },
-        )
+        self.t(v.label_ja(), v.label_en())
     }
 
     pub fn offer_kind(self, k: OfferKind) -> &'static str {
-        use OfferKind::*;
-        self.t(
-            k.label_ja(),
-            match k {
-                Technology => "Technology, product or service",
-                Expertise => "Expertise and people",
-                Research => "Research",
-                Funding => "Funding or donation",
-                Facility => "Space or equipment",
-                Volunteer => "Hands and volunteers",
-                Other => "Other",
-            },
-        )
+        self.t(k.label_ja(), k.label_en())
     }
 
     pub fn partner_kind(self, k: PartnerKind) -> &'static str {
-        use PartnerKind::*;
-        self.t(
-            k.label_ja(),
-            match k {
-                Company => "Company",
-                University => "University or research institute",
-                Npo => "NPO or civic group",
-                Other => "Other organisation",
-            },
-        )
+        self.t(k.label_ja(), k.label_en())
     }
 
     pub fn partner_status(self, s: PartnerStatus) -> &'static str {
-        self.t(
-            s.label_ja(),
-            match s {
-                PartnerStatus::Active => "Active",
-                PartnerStatus::Suspended => "Suspended",
-            },
-        )
+        self.t(s.label_ja(), s.label_en())
     }
 
     pub fn offer_status(self, s: OfferStatus) -> &'static str {
-        self.t(
-            s.label_ja(),
-            match s {
-                OfferStatus::Active => "Listed",
-                OfferStatus::Archived => "Archived",
-            },
-        )
+        self.t(s.label_ja(), s.label_en())
+    }
+
+    pub fn mail_status(self, s: MailStatus) -> &'static str {
+        self.t(s.label_ja(), s.label_en())
     }
 }

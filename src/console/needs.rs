@@ -216,9 +216,9 @@ fn recoverable(e: &AppError) -> bool {
 pub async fn show(
     state: web::Data<AppState>,
     u: ConsoleUser,
-    id: web::Path<i64>,
+    id: web::Path<NeedId>,
 ) -> ConsoleResult<HttpResponse> {
-    let id = NeedId(id.into_inner());
+    let id = id.into_inner();
     let (need, m, offers) = load(&state, &u, id).await?;
     Ok(render_need(&u, &need, &m, &offers, None))
 }
@@ -244,9 +244,9 @@ async fn load(
 pub async fn update(
     state: web::Data<AppState>,
     posted: Posted,
-    id: web::Path<i64>,
+    id: web::Path<NeedId>,
 ) -> ConsoleResult<HttpResponse> {
-    let id = NeedId(id.into_inner());
+    let id = id.into_inner();
     let Posted { user: u, form: f } = posted;
     let actor = u.actor();
     let input = (|| -> Result<UpdateNeedInput, AppError> {
@@ -282,7 +282,7 @@ pub async fn update(
 pub async fn set_status(
     state: web::Data<AppState>,
     posted: Posted,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(NeedId, String)>,
 ) -> ConsoleResult<HttpResponse> {
     let (id, action) = path.into_inner();
     let u = posted.user;
@@ -293,7 +293,7 @@ pub async fn set_status(
     };
     let actor = u.actor();
     run(&state, u.lang, move |db| {
-        needs::set_status(db, &actor, NeedId(id), status)
+        needs::set_status(db, &actor, id, status)
     })
     .await?;
     Ok(see_other(&format!("/admin/needs/{id}?done={action}")))

@@ -11,6 +11,7 @@ use super::session::{ConsoleUser, Posted};
 use super::{ConsoleResult, run, see_other};
 use crate::api::state::AppState;
 use crate::domain::outbox_admin;
+use crate::domain::vocab::MailStatus;
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let actor = u.actor();
@@ -19,13 +20,9 @@ pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<H
     })
     .await?;
     let lang = u.lang;
-    let status = |s: &str| match s {
-        "pending" => lang.t("送信待ち", "Pending"),
-        "sending" => lang.t("送信中", "Sending"),
-        "sent" => lang.t("送信済み", "Sent"),
-        "failed" => lang.t("送信失敗", "Failed"),
-        "digested" => lang.t("まとめ送信に統合", "In a digest"),
-        _ => lang.t("不明", "Unknown"),
+    let status = |s: &str| match MailStatus::parse(s) {
+        Some(s) => lang.mail_status(s),
+        None => lang.t("不明", "Unknown"),
     };
     let body = html! {
         ul.kpis {

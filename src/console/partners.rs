@@ -158,9 +158,9 @@ pub async fn browse(
 pub async fn show(
     state: web::Data<AppState>,
     u: ConsoleUser,
-    id: web::Path<i64>,
+    id: web::Path<PartnerId>,
 ) -> ConsoleResult<HttpResponse> {
-    let id = PartnerId(id.into_inner());
+    let id = id.into_inner();
     let actor = u.actor();
     let (p, active, archived, props) = run_search(&state, u.lang, move |db, engine| {
         let p = partners::get(db, &actor, id)?;
@@ -242,7 +242,7 @@ pub async fn set_status(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(PartnerId, String)>,
 ) -> ConsoleResult<HttpResponse> {
     let (id, action) = path.into_inner();
     let u = posted.user;
@@ -253,9 +253,7 @@ pub async fn set_status(
     };
     let (actor, source) = (u.actor(), super::audit::source_of(&req));
     run(&state, u.lang, move |db| {
-        crate::domain::audit::with_source(&source, || {
-            partners::set_status(db, &actor, PartnerId(id), status)
-        })
+        crate::domain::audit::with_source(&source, || partners::set_status(db, &actor, id, status))
     })
     .await?;
     Ok(see_other(&format!("/admin/partners/{id}?done={action}")))

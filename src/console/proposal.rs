@@ -103,9 +103,9 @@ async fn load(
 pub async fn show(
     state: web::Data<AppState>,
     u: ConsoleUser,
-    id: web::Path<i64>,
+    id: web::Path<ProposalId>,
 ) -> ConsoleResult<HttpResponse> {
-    let id = ProposalId(id.into_inner());
+    let id = id.into_inner();
     let (p, extras) = load(&state, &u, id).await?;
     Ok(render(&u, &p, &extras, None, None))
 }
@@ -113,10 +113,9 @@ pub async fn show(
 pub async fn act(
     state: web::Data<AppState>,
     posted: Posted,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProposalId, String)>,
 ) -> ConsoleResult<HttpResponse> {
     let (id, action) = path.into_inner();
-    let id = ProposalId(id);
     let Posted { user: u, form: f } = posted;
     let actor = u.actor();
     let input = (|| -> Result<Action, AppError> {

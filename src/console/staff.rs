@@ -159,10 +159,10 @@ pub async fn invite(
     req: HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
-    id: web::Path<i64>,
+    id: web::Path<StaffUserId>,
 ) -> ConsoleResult<HttpResponse> {
     let u = posted.user;
-    let (actor, id) = (u.actor(), StaffUserId(id.into_inner()));
+    let (actor, id) = (u.actor(), id.into_inner());
     let source = super::audit::source_of(&req);
     run(&state, u.lang, move |db| {
         audit::with_source(&source, || staff::invite_again(db, &actor, id))
@@ -196,9 +196,9 @@ fn status_label(lang: Lang, status: &str) -> &'static str {
 pub async fn edit(
     state: web::Data<AppState>,
     u: ConsoleUser,
-    id: web::Path<i64>,
+    id: web::Path<StaffUserId>,
 ) -> ConsoleResult<HttpResponse> {
-    let (actor, id) = (u.actor(), StaffUserId(id.into_inner()));
+    let (actor, id) = (u.actor(), id.into_inner());
     let (user, departments) = run(&state, u.lang, move |db| {
         let user = staff::get(db, &actor, id)?;
         let departments = match &user.municipality_code {
@@ -264,10 +264,10 @@ pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     posted: Posted,
-    id: web::Path<i64>,
+    id: web::Path<StaffUserId>,
 ) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
-    let (actor, id) = (u.actor(), StaffUserId(id.into_inner()));
+    let (actor, id) = (u.actor(), id.into_inner());
     let own = u.staff().id == id;
     let input = StaffUpdate {
         display_name: Some(f.text("display_name")),

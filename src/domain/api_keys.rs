@@ -129,7 +129,7 @@ pub fn authenticate(db: &Db, key: &str) -> AppResult<Actor> {
         let actor = match (row.partner_id, row.staff_user_id) {
             (Some(p), _) => {
                 let partner = storage::partners::find(conn, p)?.ok_or(AppError::Unauthenticated)?;
-                if PartnerStatus::from_db(&partner.status) == PartnerStatus::Suspended {
+                if PartnerStatus::from_db(&partner.status)? == PartnerStatus::Suspended {
                     return Err(AppError::Forbidden(
                         "this partner account is suspended; contact the municipality",
                     ));
@@ -143,7 +143,7 @@ pub fn authenticate(db: &Db, key: &str) -> AppResult<Actor> {
                 }
                 Actor::Staff(StaffActor {
                     id: StaffUserId(user.id),
-                    role: Role::from_db(&user.role),
+                    role: Role::from_db(&user.role)?,
                     municipality: user.municipality_id.map(MunicipalityId),
                     department: user.department_id.map(DepartmentId),
                 })

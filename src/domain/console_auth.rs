@@ -128,13 +128,13 @@ pub struct StaffSession {
     pub must_change_password: bool,
 }
 
-fn staff_actor(user: &StaffUserRow) -> StaffActor {
-    StaffActor {
+fn staff_actor(user: &StaffUserRow) -> AppResult<StaffActor> {
+    Ok(StaffActor {
         id: StaffUserId(user.id),
-        role: Role::from_db(&user.role),
+        role: Role::from_db(&user.role)?,
         municipality: user.municipality_id.map(MunicipalityId),
         department: user.department_id.map(DepartmentId),
-    }
+    })
 }
 
 /// The outcome of a login attempt.
@@ -173,7 +173,7 @@ fn audit_sign_in(
     reason: &str,
 ) -> AppResult<()> {
     let actor = match user {
-        Some(u) => Actor::Staff(staff_actor(u)),
+        Some(u) => Actor::Staff(staff_actor(u)?),
         None => Actor::Anonymous,
     };
     audit::record(
@@ -398,7 +398,7 @@ fn record_failure(
     if end_sessions {
         store::delete_of_staff(conn, user.id)?;
     }
-    let locale = super::vocab::Locale::from_db(&user.locale);
+    let locale = super::vocab::Locale::from_db(&user.locale)?;
     let until_local = if failures >= MAX_CONSECUTIVE_FAILURES {
         match locale {
             super::vocab::Locale::Ja => "管理者がパスワードを設定し直す".to_owned(),
@@ -412,7 +412,7 @@ fn record_failure(
     let link = format!("{}/admin/login", crate::mail::links::base());
     let failures_text = failures.to_string();
     let message = crate::mail::templates::render(
-        "login_locked",
+        crate::mail::templates::Template::LoginLocked,
         locale,
         &[
             ("recipient_name", &user.display_name),
@@ -421,8 +421,7 @@ fn record_failure(
             ("until", &until_local),
             ("link", &link),
         ],
-    )
-    .map_err(AppError::internal)?;
+    );
     // One notice per lock: only the failure whose count reached the lock gets here, and
     // the dedupe key names the lock.
     crate::mail::outbox::enqueue(
@@ -433,7 +432,7 @@ fn record_failure(
                 user.id,
                 until.and_utc().timestamp()
             ),
-            kind: "login_locked",
+            kind: crate::mail::templates::Template::LoginLocked,
             recipient: crate::mail::outbox::RecipientRef::Staff(user.id),
             recipient_email: &user.email,
             recipient_name: Some(&user.display_name),
@@ -478,7 +477,7 @@ pub fn session(db: &Db, token: &str) -> AppResult<Option<StaffSession>> {
     if at - s.last_seen_at > TimeDelta::minutes(1) {
         db.write(|conn| Ok(store::touch(conn, s.id, at)?))?;
     }
-    let staff = staff_actor(&user);
+    let staff = staff_actor(&user)?;
     Ok(Some(StaffSession {
         actor: Actor::Staff(staff.clone()),
         staff,
@@ -617,7 +616,7 @@ pub fn change_own_password(
         storage::staff::set_must_change_password(conn, user.id, false)?;
         audit::record(
             conn,
-            Some(&Actor::Staff(staff_actor(&user))),
+            Some(&Actor::Staff(staff_actor(&user)?)),
             "password_set",
             Target {
                 kind: "staff_user",

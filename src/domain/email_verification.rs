@@ -59,7 +59,7 @@ pub(crate) fn send_link(conn: &mut AnyConnection, partner: &PartnerRow) -> AppRe
         at,
         expires,
     )?;
-    let locale = Locale::from_db(&partner.locale);
+    let locale = Locale::from_db(&partner.locale)?;
     let expires_text = match locale {
         Locale::Ja => (expires + TimeDelta::hours(9))
             .format("%Y年%-m月%-d日 %H:%M")
@@ -68,17 +68,16 @@ pub(crate) fn send_link(conn: &mut AnyConnection, partner: &PartnerRow) -> AppRe
     };
     let link = link(&token);
     let message = templates::render(
-        "email_verification",
+        templates::Template::EmailVerification,
         locale,
         &[("link", &link), ("expires_at", &expires_text)],
-    )
-    .map_err(AppError::internal)?;
+    );
     outbox::enqueue(
         conn,
         &Outgoing {
             // Names the link by its row, never by its token.
             dedupe_key: format!("email_verification:{}:{id}", partner.id),
-            kind: "email_verification",
+            kind: templates::Template::EmailVerification,
             // Known by address only: there is nothing to unsubscribe from.
             recipient: RecipientRef::Guest,
             recipient_email: &partner.contact_email,
@@ -95,7 +94,7 @@ pub(crate) fn send_link(conn: &mut AnyConnection, partner: &PartnerRow) -> AppRe
 fn withdraw_unsent(conn: &mut AnyConnection, partner_id: i64) -> AppResult<()> {
     outbox::withdraw_pending(
         conn,
-        "email_verification",
+        templates::Template::EmailVerification,
         &format!("email_verification:{partner_id}:"),
     )?;
     Ok(())

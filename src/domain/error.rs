@@ -175,6 +175,12 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+impl From<crate::values::vocab::UnknownWord> for AppError {
+    fn from(e: crate::values::vocab::UnknownWord) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
 impl From<r2d2_error::PoolError> for AppError {
     fn from(e: r2d2_error::PoolError) -> Self {
         log::error!("database pool: {e}");

@@ -59,9 +59,9 @@ pub(crate) fn issue(
     let expires_text = (expires + TimeDelta::hours(9))
         .format("%Y-%m-%d %H:%M")
         .to_string();
-    let locale = Locale::from_db(&user.locale);
+    let locale = Locale::from_db(&user.locale)?;
     let message = templates::render(
-        "staff_invitation",
+        templates::Template::StaffInvitation,
         locale,
         &[
             ("recipient_name", &user.display_name),
@@ -70,13 +70,12 @@ pub(crate) fn issue(
             ("expires_at", &expires_text),
             ("email", &user.email),
         ],
-    )
-    .map_err(AppError::internal)?;
+    );
     outbox::enqueue(
         conn,
         &Outgoing {
             dedupe_key: format!("staff_invitation:{id}"),
-            kind: "staff_invitation",
+            kind: templates::Template::StaffInvitation,
             recipient: RecipientRef::Staff(user.id),
             recipient_email: &user.email,
             recipient_name: Some(&user.display_name),
@@ -152,7 +151,7 @@ pub fn accept(db: &Db, token: &str, password: &str) -> AppResult<String> {
         storage::sessions::delete_of_staff(conn, user.id)?;
         let me = Actor::Staff(StaffActor {
             id: StaffUserId(user.id),
-            role: Role::from_db(&user.role),
+            role: Role::from_db(&user.role)?,
             municipality: user.municipality_id.map(MunicipalityId),
             department: user.department_id.map(DepartmentId),
         });

@@ -6,7 +6,6 @@ pub mod actor;
 pub mod api_keys;
 pub mod audit;
 pub mod calendar;
-pub mod codes;
 pub mod console_auth;
 pub mod csv;
 pub mod demo_records;
@@ -15,7 +14,6 @@ pub mod email_verification;
 pub mod error;
 pub mod health;
 pub mod housekeeping;
-pub mod ids;
 pub mod invitations;
 pub mod municipalities;
 pub mod need_freshness;
@@ -31,7 +29,10 @@ pub mod search;
 pub mod staff;
 pub mod throttle;
 pub mod validate;
-pub mod vocab;
+
+// The value types live in `crate::values` (below storage and mail, which need them
+// too); re-exported here so the domain's many `super::vocab` paths stay as they are.
+pub use crate::values::{codes, ids, vocab};
 
 /// A stored UTC time as an API instant (RFC 3339 with `Z`).
 pub fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {

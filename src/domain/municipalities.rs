@@ -91,7 +91,10 @@ fn department_views(
     let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
     let mut fields: HashMap<i64, Vec<PolicyField>> = HashMap::new();
     for (id, f) in storage::municipalities::department_fields(conn, &ids)? {
-        fields.entry(id).or_default().push(PolicyField::from_db(&f));
+        fields
+            .entry(id)
+            .or_default()
+            .push(PolicyField::from_db(&f)?);
     }
     Ok(rows
         .into_iter()

@@ -116,7 +116,7 @@ fn views(conn: &mut AnyConnection, rows: Vec<NeedRow>) -> AppResult<Vec<NeedView
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut kinds: HashMap<i64, Vec<PartnerKind>> = HashMap::new();
     for (id, k) in storage::needs::partner_kinds_of(conn, &ids)? {
-        kinds.entry(id).or_default().push(PartnerKind::from_db(&k));
+        kinds.entry(id).or_default().push(PartnerKind::from_db(&k)?);
     }
     let mut municipalities: HashMap<i64, MunicipalityRef> = HashMap::new();
     let mut departments: HashMap<i64, String> = HashMap::new();
@@ -164,9 +164,9 @@ fn views(conn: &mut AnyConnection, rows: Vec<NeedRow>) -> AppResult<Vec<NeedView
             },
             zone,
             desired_partner_kinds: kinds.remove(&r.id).unwrap_or_default(),
-            policy_field: PolicyField::from_db(&r.policy_field),
-            visibility: Visibility::from_db(&r.visibility),
-            status: NeedStatus::from_db(&r.status),
+            policy_field: PolicyField::from_db(&r.policy_field)?,
+            visibility: Visibility::from_db(&r.visibility)?,
+            status: NeedStatus::from_db(&r.status)?,
             open_until: r.open_until,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),

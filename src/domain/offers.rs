@@ -118,7 +118,10 @@ fn views(conn: &mut AnyConnection, rows: Vec<OfferRow>) -> AppResult<Vec<OfferVi
         .collect();
     let mut fields: HashMap<i64, Vec<PolicyField>> = HashMap::new();
     for (id, f) in storage::offers::fields_of(conn, &ids)? {
-        fields.entry(id).or_default().push(PolicyField::from_db(&f));
+        fields
+            .entry(id)
+            .or_default()
+            .push(PolicyField::from_db(&f)?);
     }
     let mut regions: HashMap<i64, Vec<String>> = HashMap::new();
     for (id, r) in storage::offers::regions_of(conn, &ids)? {
@@ -134,12 +137,12 @@ fn views(conn: &mut AnyConnection, rows: Vec<OfferRow>) -> AppResult<Vec<OfferVi
                 partner: PartnerRef {
                     id: PartnerId(p.id),
                     name: p.name.clone(),
-                    kind: PartnerKind::from_db(&p.kind),
+                    kind: PartnerKind::from_db(&p.kind)?,
                 },
-                kind: OfferKind::from_db(&r.kind),
+                kind: OfferKind::from_db(&r.kind)?,
                 policy_fields: fields.remove(&r.id).unwrap_or_default(),
                 regions: regions.remove(&r.id).unwrap_or_default(),
-                status: OfferStatus::from_db(&r.status),
+                status: OfferStatus::from_db(&r.status)?,
                 created_at: utc(r.created_at),
                 updated_at: utc(r.updated_at),
                 archived_at: r.archived_at.map(utc),

@@ -10,9 +10,8 @@ use super::error::{AppError, AppResult, Message};
 use super::utc;
 use crate::mail::outbox::{self, Listing, MailSummary};
 use crate::storage::{AnyConnection, Db};
+use crate::values::vocab::MailStatus;
 
-/// The statuses a mail goes through.
-pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "failed", "digested"];
 /// Not a status: pending mails with failed attempts behind them.
 pub const DELAYED: &str = "delayed";
 
@@ -41,7 +40,7 @@ impl From<MailSummary> for OutboxMail {
             kind: r.kind,
             recipient_email: r.recipient_email,
             subject: r.subject,
-            delayed: r.status == "pending" && r.attempts > 0,
+            delayed: r.status == MailStatus::Pending.as_str() && r.attempts > 0,
             status: r.status,
             attempts: r.attempts,
             next_attempt_at: utc(r.next_attempt_at),
@@ -65,7 +64,7 @@ pub struct Outbox {
 
 /// The failed and delayed mails, newest failed first, then the earliest due delayed.
 fn attention(conn: &mut AnyConnection) -> AppResult<Vec<MailSummary>> {
-    let mut mails = outbox::summaries(conn, Listing::Status("failed"), 500)?;
+    let mut mails = outbox::summaries(conn, Listing::Status(MailStatus::Failed), 500)?;
     mails.extend(outbox::summaries(conn, Listing::Delayed, 500)?);
     Ok(mails)
 }
@@ -104,14 +103,16 @@ pub fn by_status(
     let listing = match status {
         None => None,
         Some(DELAYED) => Some(Listing::Delayed),
-        Some(s) if STATUSES.contains(&s) => Some(Listing::Status(s)),
-        Some(_) => {
-            return Err(AppError::field(
-                "status",
-                "unknown_value",
-                format!("must be one of: {}, {DELAYED}", STATUSES.join(", ")),
-            ));
-        }
+        Some(s) => match MailStatus::parse(s) {
+            Some(s) => Some(Listing::Status(s)),
+            None => {
+                return Err(AppError::field(
+                    "status",
+                    "unknown_value",
+                    format!("must be one of: {}, {DELAYED}", MailStatus::expected()),
+                ));
+            }
+        },
     };
     db.read(|conn| {
         let mails = match listing {

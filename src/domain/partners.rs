@@ -250,21 +250,21 @@ pub fn register(db: &Db, input: RegisterPartner) -> AppResult<Registered> {
         let api_key = api_keys::issue(conn, KeyOwner::Partner(PartnerId(row.id)), &label)?;
         email_verification::send_link(conn, &row)?;
         Ok(Registered {
-            partner: view(row, profile.regions.clone(), true),
+            partner: view(row, profile.regions.clone(), true)?,
             api_key,
         })
     })
 }
 
-fn view(r: PartnerRow, regions: Vec<String>, with_contact: bool) -> PartnerView {
+fn view(r: PartnerRow, regions: Vec<String>, with_contact: bool) -> AppResult<PartnerView> {
     let corporate_number_status = match (&r.corporate_number, &r.corporate_number_claim) {
         (Some(_), _) => CorporateNumberStatus::Confirmed,
         (None, Some(_)) => CorporateNumberStatus::Claimed,
         (None, None) => CorporateNumberStatus::None,
     };
-    PartnerView {
+    Ok(PartnerView {
         id: PartnerId(r.id),
-        kind: PartnerKind::from_db(&r.kind),
+        kind: PartnerKind::from_db(&r.kind)?,
         corporate_number: match with_contact {
             true => r.corporate_number.or(r.corporate_number_claim),
             false => r.corporate_number,
@@ -273,8 +273,8 @@ fn view(r: PartnerRow, regions: Vec<String>, with_contact: bool) -> PartnerView 
         description: r.description,
         website: r.website,
         regions,
-        status: PartnerStatus::from_db(&r.status),
-        locale: Locale::from_db(&r.locale),
+        status: PartnerStatus::from_db(&r.status)?,
+        locale: Locale::from_db(&r.locale)?,
         contact: with_contact.then_some(Contact {
             name: r.contact_name,
             email: r.contact_email,
@@ -284,7 +284,7 @@ fn view(r: PartnerRow, regions: Vec<String>, with_contact: bool) -> PartnerView 
         name: r.name,
         created_at: utc(r.created_at),
         updated_at: utc(r.updated_at),
-    }
+    })
 }
 
 /// A partner's profile; suspended partners are hidden from outsiders.
@@ -297,7 +297,7 @@ pub fn get(db: &Db, actor: &Actor, id: PartnerId) -> AppResult<PartnerView> {
             return Err(AppError::NotFound("partner"));
         }
         let regions = storage::partners::regions(conn, id.0)?;
-        Ok(view(row, regions, own || staff))
+        view(row, regions, own || staff)
     })
 }
 
@@ -375,7 +375,7 @@ pub fn update_own(db: &Db, actor: &Actor, input: UpdatePartner) -> AppResult<Par
         if email_changed {
             email_verification::send_link(conn, &row)?;
         }
-        Ok(view(row, profile.regions.clone(), true))
+        view(row, profile.regions.clone(), true)
     })
 }
 
@@ -424,7 +424,7 @@ pub fn set_status(
         }
         let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
         let regions = storage::partners::regions(conn, id.0)?;
-        Ok(view(row, regions, true))
+        view(row, regions, true)
     })
 }
 
@@ -456,6 +456,6 @@ pub fn confirm_corporate_number(db: &Db, actor: &Actor, id: PartnerId) -> AppRes
         storage::partners::set_corporate_number(conn, id.0, Some(&number), None)?;
         let row = storage::partners::find(conn, id.0)?.ok_or(AppError::NotFound("partner"))?;
         let regions = storage::partners::regions(conn, id.0)?;
-        Ok(view(row, regions, true))
+        view(row, regions, true)
     })
 }

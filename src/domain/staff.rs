@@ -101,10 +101,10 @@ fn view(conn: &mut storage::AnyConnection, r: StaffUserRow) -> AppResult<StaffVi
         id: StaffUserId(r.id),
         email: r.email,
         display_name: r.display_name,
-        role: Role::from_db(&r.role),
+        role: Role::from_db(&r.role)?,
         municipality_code: code,
         department_id: r.department_id.map(DepartmentId),
-        locale: Locale::from_db(&r.locale),
+        locale: Locale::from_db(&r.locale)?,
         status: r.status,
         created_at: utc(r.created_at),
     })
@@ -335,7 +335,10 @@ pub fn update(db: &Db, actor: &Actor, id: StaffUserId, input: StaffUpdate) -> Ap
     c.finish()?;
     db.write(|conn| {
         let row = visible(conn, actor, id)?;
-        let role = role.unwrap_or_else(|| Role::from_db(&row.role));
+        let role = match role {
+            Some(r) => r,
+            None => Role::from_db(&row.role)?,
+        };
         if row.municipality_id.is_none() && role != Role::Admin {
             return Err(AppError::field_ja(
                 "role",

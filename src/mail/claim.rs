@@ -21,6 +21,7 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 use super::outbox::MailRow;
 use crate::storage::schema::mail_outbox;
 use crate::storage::{AnyConnection, now};
+use crate::values::vocab::MailStatus;
 
 /// A mail refused this many times for good (5xx about the message or its recipient)
 /// ends as `failed`. Not one refusal: some servers answer 5xx for a passing trouble,
@@ -112,7 +113,7 @@ macro_rules! held {
     ($id:expr, $token:expr) => {
         mail_outbox::table
             .find($id)
-            .filter(mail_outbox::status.eq("sending"))
+            .filter(mail_outbox::status.eq(MailStatus::Sending.as_str()))
             .filter(mail_outbox::claim_token.eq($token.as_str()))
     };
 }
@@ -136,7 +137,7 @@ pub fn renew(
 pub fn mark_sent(conn: &mut AnyConnection, id: i64, token: &ClaimToken) -> QueryResult<bool> {
     diesel::update(held!(id, token))
         .set((
-            mail_outbox::status.eq("sent"),
+            mail_outbox::status.eq(MailStatus::Sent.as_str()),
             mail_outbox::sent_at.eq(now()),
             mail_outbox::attempts.eq(mail_outbox::attempts + 1),
             mail_outbox::last_error.eq(None::<String>),
@@ -188,14 +189,14 @@ pub fn mark_failed_attempt(
         }
     };
     let status = if rejections >= MAX_REJECTIONS {
-        "failed"
+        MailStatus::Failed
     } else {
-        "pending"
+        MailStatus::Pending
     };
     let error: String = error.chars().take(1000).collect();
     diesel::update(held!(row.id, token))
         .set((
-            mail_outbox::status.eq(status),
+            mail_outbox::status.eq(status.as_str()),
             mail_outbox::attempts.eq(attempts),
             mail_outbox::rejections.eq(rejections),
             mail_outbox::last_error.eq(Some(error)),

@@ -7,10 +7,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
-use super::templates::Rendered;
-use crate::domain::vocab::Locale;
+use super::templates::{Rendered, Template};
 use crate::storage::schema::mail_outbox;
 use crate::storage::{AnyConnection, now};
+use crate::values::Locale;
+use crate::values::vocab::MailStatus;
 
 /// Who a mail is for, as far as preferences and unsubscribing go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +62,7 @@ impl Delivery {
 pub struct Outgoing<'a> {
     /// Names the cause, e.g. `proposal_received:42`: the same cause never mails twice.
     pub dedupe_key: String,
-    pub kind: &'a str,
+    pub kind: Template,
     pub recipient: RecipientRef,
     pub recipient_email: &'a str,
     pub recipient_name: Option<&'a str>,
@@ -73,12 +74,16 @@ pub struct Outgoing<'a> {
 /// Withdraws mails of `kind` not yet picked up whose dedupe key starts with `prefix`, in
 /// the caller's transaction (e.g. a verification link superseded before it went out).
 /// Returns how many were withdrawn.
-pub fn withdraw_pending(conn: &mut AnyConnection, kind: &str, prefix: &str) -> QueryResult<usize> {
+pub fn withdraw_pending(
+    conn: &mut AnyConnection,
+    kind: Template,
+    prefix: &str,
+) -> QueryResult<usize> {
     diesel::delete(
         mail_outbox::table.filter(
             mail_outbox::kind
-                .eq(kind)
-                .and(mail_outbox::status.eq("pending"))
+                .eq(kind.name())
+                .and(mail_outbox::status.eq(MailStatus::Pending.as_str()))
                 .and(mail_outbox::dedupe_key.like(format!("{prefix}%"))),
         ),
     )
@@ -112,7 +117,7 @@ pub fn enqueue(conn: &mut AnyConnection, m: &Outgoing) -> QueryResult<bool> {
     )
     .bind::<Text, _>(&m.dedupe_key)
     .bind::<Text, _>(message_id(&m.dedupe_key))
-    .bind::<Text, _>(m.kind)
+    .bind::<Text, _>(m.kind.name())
     .bind::<Text, _>(rtype)
     .bind::<Nullable<BigInt>, _>(rid)
     .bind::<Text, _>(m.recipient_email)
@@ -177,9 +182,9 @@ pub struct MailSummary {
 
 /// Which mails an administrator lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listing<'a> {
+pub enum Listing {
     All,
-    Status(&'a str),
+    Status(MailStatus),
     /// Still queued after failed attempts (an SMTP outage, a refusal not yet final):
     /// the mail that is late, which admins must see before anyone asks for it.
     Delayed,
@@ -198,10 +203,10 @@ pub fn summaries(
     match listing {
         Listing::All => q.order(mail_outbox::id.desc()),
         Listing::Status(s) => q
-            .filter(mail_outbox::status.eq(s.to_owned()))
+            .filter(mail_outbox::status.eq(s.as_str()))
             .order(mail_outbox::id.desc()),
         Listing::Delayed => q
-            .filter(mail_outbox::status.eq("pending"))
+            .filter(mail_outbox::status.eq(MailStatus::Pending.as_str()))
             .filter(mail_outbox::attempts.gt(0))
             .order((mail_outbox::next_attempt_at, mail_outbox::id)),
     }
@@ -211,7 +216,7 @@ pub fn summaries(
 /// How many queued mails have failed attempts behind them.
 pub fn count_delayed(conn: &mut AnyConnection) -> QueryResult<i64> {
     mail_outbox::table
-        .filter(mail_outbox::status.eq("pending"))
+        .filter(mail_outbox::status.eq(MailStatus::Pending.as_str()))
         .filter(mail_outbox::attempts.gt(0))
         .count()
         .get_result(conn)
@@ -234,10 +239,10 @@ pub fn retry(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
     diesel::update(
         mail_outbox::table
             .find(id)
-            .filter(mail_outbox::status.eq("failed")),
+            .filter(mail_outbox::status.eq(MailStatus::Failed.as_str())),
     )
     .set((
-        mail_outbox::status.eq("pending"),
+        mail_outbox::status.eq(MailStatus::Pending.as_str()),
         mail_outbox::attempts.eq(0),
         mail_outbox::rejections.eq(0),
         mail_outbox::next_attempt_at.eq(now()),
@@ -255,7 +260,10 @@ pub fn retry(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
 pub fn prune_delivered(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(
         mail_outbox::table
-            .filter(mail_outbox::status.eq_any(["sent", "digested"]))
+            .filter(
+                mail_outbox::status
+                    .eq_any([MailStatus::Sent.as_str(), MailStatus::Digested.as_str()]),
+            )
             .filter(mail_outbox::created_at.lt(before)),
     )
     .execute(conn)

@@ -1,45 +1,82 @@
 //! Message templates: one folder per message under `templates/`, with a subject and a
-//! text body per locale. Placeholders are `{name}`; values are plain text. The HTML part
+//! text body per locale, found by type (`Template`). Placeholders are `{name}`; values are plain text. The HTML part
 //! is the text part set in one shared layout (`templates/layout.html`): paragraphs kept,
 //! everything escaped, addresses made links. One text per message keeps the two parts
 //! saying the same thing, which matters where terminals show plain text only (LGWAN).
 
-use crate::domain::vocab::Locale;
+use crate::values::Locale;
+use crate::values::vocab::NoticeKind;
 
-struct Template {
-    name: &'static str,
+/// The four texts of one message.
+struct Texts {
     subject_ja: &'static str,
     body_ja: &'static str,
     subject_en: &'static str,
     body_en: &'static str,
 }
 
-macro_rules! template {
-    ($name:literal) => {
-        Template {
-            name: $name,
-            subject_ja: include_str!(concat!("templates/", $name, "/subject.ja.txt")),
-            body_ja: include_str!(concat!("templates/", $name, "/body.ja.txt")),
-            subject_en: include_str!(concat!("templates/", $name, "/subject.en.txt")),
-            body_en: include_str!(concat!("templates/", $name, "/body.en.txt")),
+/// Declares every message once: its variant, its folder, and (by `include_str!`) its
+/// four texts, so a message without a text does not compile and every variant is in
+/// `Template::ALL`, which a test renders in both languages.
+macro_rules! templates {
+    ($($variant:ident = $name:literal),* $(,)?) => {
+        /// A message kyoso sends; the name is its folder under `templates/` and the
+        /// `kind` of its outbox rows.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Template { $($variant),* }
+
+        impl Template {
+            pub const ALL: &'static [Template] = &[$(Template::$variant),*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Template::$variant => $name),* }
+            }
+
+            fn texts(self) -> Texts {
+                match self {
+                    $(Template::$variant => Texts {
+                        subject_ja: include_str!(concat!("templates/", $name, "/subject.ja.txt")),
+                        body_ja: include_str!(concat!("templates/", $name, "/body.ja.txt")),
+                        subject_en: include_str!(concat!("templates/", $name, "/subject.en.txt")),
+                        body_en: include_str!(concat!("templates/", $name, "/body.en.txt")),
+                    }),*
+                }
+            }
         }
     };
 }
 
-const TEMPLATES: &[Template] = &[
-    template!("proposal_received"),
-    template!("proposal_routed"),
-    template!("proposal_status"),
-    template!("proposal_reply"),
-    template!("deadline_reminder"),
-    template!("need_expired"),
-    template!("match_alert"),
-    template!("saved_search"),
-    template!("digest"),
-    template!("email_verification"),
-    template!("login_locked"),
-    template!("staff_invitation"),
-];
+templates! {
+    ProposalReceived = "proposal_received",
+    ProposalRouted = "proposal_routed",
+    ProposalStatus = "proposal_status",
+    ProposalReply = "proposal_reply",
+    DeadlineReminder = "deadline_reminder",
+    NeedExpired = "need_expired",
+    MatchAlert = "match_alert",
+    SavedSearch = "saved_search",
+    Digest = "digest",
+    EmailVerification = "email_verification",
+    LoginLocked = "login_locked",
+    StaffInvitation = "staff_invitation",
+}
+
+impl From<NoticeKind> for Template {
+    /// Each kind of notice is sent with its own message; a new kind does not compile
+    /// until it has one.
+    fn from(k: NoticeKind) -> Template {
+        match k {
+            NoticeKind::ProposalReceived => Template::ProposalReceived,
+            NoticeKind::ProposalRouted => Template::ProposalRouted,
+            NoticeKind::ProposalStatus => Template::ProposalStatus,
+            NoticeKind::ProposalReply => Template::ProposalReply,
+            NoticeKind::DeadlineReminder => Template::DeadlineReminder,
+            NoticeKind::NeedExpired => Template::NeedExpired,
+            NoticeKind::MatchAlert => Template::MatchAlert,
+            NoticeKind::SavedSearch => Template::SavedSearch,
+        }
+    }
+}
 
 const LAYOUT: &str = include_str!("templates/layout.html");
 
@@ -106,22 +143,9 @@ pub fn text_to_html(text: &str, subject: &str, lang: &str) -> String {
         .replace("{content}", &paragraphs.join("\n"))
 }
 
-/// A template name no template has: a programming error, reported instead of a panic
-/// (a test renders every kind).
-#[derive(Debug, thiserror::Error)]
-#[error("no mail template named {0:?}")]
-pub struct UnknownTemplate(pub String);
-
-/// Renders message `name` in `locale`.
-pub fn render(
-    name: &str,
-    locale: Locale,
-    values: &[(&str, &str)],
-) -> Result<Rendered, UnknownTemplate> {
-    let t = TEMPLATES
-        .iter()
-        .find(|t| t.name == name)
-        .ok_or_else(|| UnknownTemplate(name.to_owned()))?;
+/// Renders `template` in `locale`.
+pub fn render(template: Template, locale: Locale, values: &[(&str, &str)]) -> Rendered {
+    let t = template.texts();
     let (subject, body) = match locale {
         Locale::Ja => (t.subject_ja, t.body_ja),
         Locale::En => (t.subject_en, t.body_en),
@@ -129,16 +153,11 @@ pub fn render(
     let subject = fill(subject.trim(), values).replace(['\r', '\n'], " ");
     let body_text = fill(body, values);
     let body_html = Some(text_to_html(&body_text, &subject, locale.as_str()));
-    Ok(Rendered {
+    Rendered {
         subject,
         body_text,
         body_html,
-    })
-}
-
-/// Every template name, for tests.
-pub fn names() -> impl Iterator<Item = &'static str> {
-    TEMPLATES.iter().map(|t| t.name)
+    }
 }
 
 #[cfg(test)]
@@ -156,7 +175,7 @@ mod tests {
             ("proposer_due_on", "2026年12月8日"),
         ];
         for locale in [Locale::Ja, Locale::En] {
-            let r = render("proposal_received", locale, &values).unwrap();
+            let r = render(Template::ProposalReceived, locale, &values);
             assert!(
                 !r.subject.contains('{') && !r.body_text.contains('{'),
                 "{r:?}"

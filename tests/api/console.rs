@@ -258,7 +258,7 @@ fn event_kinds(app: &TestApp, proposal: i64) -> Vec<(EventKind, bool)> {
             .unwrap()
     };
     rows.into_iter()
-        .map(|(k, i)| (EventKind::from_db(&k), i))
+        .map(|(k, i)| (EventKind::from_db(&k).unwrap(), i))
         .collect()
 }
 

@@ -123,7 +123,7 @@ async fn delivered_mail_is_deleted_after_the_retention(backend: Backend) {
                 conn,
                 &Outgoing {
                     dedupe_key: format!("test:{i}"),
-                    kind: "proposal_received",
+                    kind: kyoso::mail::templates::Template::ProposalReceived,
                     recipient: RecipientRef::Guest,
                     recipient_email: "teian@example.com",
                     recipient_name: Some("提案 太郎"),

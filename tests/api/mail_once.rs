@@ -318,7 +318,7 @@ async fn a_refused_recipient_fails_alone_after_the_last_refusal(backend: Backend
 fn guest_mail(n: usize, to: &str) -> Outgoing<'_> {
     Outgoing {
         dedupe_key: format!("once-test:{n}"),
-        kind: "proposal_received",
+        kind: kyoso::mail::templates::Template::ProposalReceived,
         recipient: RecipientRef::Guest,
         recipient_email: to,
         recipient_name: None,

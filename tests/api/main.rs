@@ -38,4 +38,6 @@ mod privacy;
 mod search;
 mod search_follow;
 mod smtp;
+mod snapshots;
 mod staff_accounts;
+mod vocabulary_schema;

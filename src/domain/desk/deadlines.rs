@@ -28,10 +28,10 @@ pub enum Clock {
 }
 
 /// The running clocks of a proposal with their due dates.
-pub fn running_clocks(p: &ProposalRow) -> Vec<(Clock, NaiveDate)> {
-    let state = ProposalState::from_db(&p.state);
+pub fn running_clocks(p: &ProposalRow) -> AppResult<Vec<(Clock, NaiveDate)>> {
+    let state = ProposalState::from_db(&p.state)?;
     if p.paused_at.is_some() || !OPEN_STATES.contains(&state) {
-        return vec![];
+        return Ok(vec![]);
     }
     let mut out = vec![];
     if state == ProposalState::Routed
@@ -48,7 +48,7 @@ pub fn running_clocks(p: &ProposalRow) -> Vec<(Clock, NaiveDate)> {
     if let Some(d) = p.decision_due_on {
         out.push((Clock::Decision, d));
     }
-    out
+    Ok(out)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -111,7 +111,7 @@ fn compute(db: &Db, actor: &Actor, q: DeadlineQuery, with_overdue: bool) -> AppR
         let mut overdue = vec![];
         let mut soon = vec![];
         for p in rows {
-            for (clock, due) in running_clocks(&p) {
+            for (clock, due) in running_clocks(&p)? {
                 let left = business_days_between(today, due);
                 if due < today {
                     if with_overdue {

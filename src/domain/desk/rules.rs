@@ -28,13 +28,17 @@ pub struct RuleView {
     pub keyword: Option<String>,
 }
 
-fn view(r: RoutingRuleRow) -> RuleView {
-    RuleView {
+fn view(r: RoutingRuleRow) -> AppResult<RuleView> {
+    Ok(RuleView {
         id: r.id,
         department_id: DepartmentId(r.department_id),
-        policy_field: r.policy_field.as_deref().map(PolicyField::from_db),
+        policy_field: r
+            .policy_field
+            .as_deref()
+            .map(PolicyField::from_db)
+            .transpose()?,
         keyword: r.keyword,
-    }
+    })
 }
 
 const DESK: &[Role] = &[Role::Desk, Role::Admin];
@@ -43,10 +47,10 @@ pub fn list(db: &Db, actor: &Actor, municipality: Option<&str>) -> AppResult<Vec
     db.read(|conn| {
         let m = municipality_of(conn, actor, municipality)?;
         actor.require_staff_of(MunicipalityId(m), DESK)?;
-        Ok(storage::proposals::rules_of(conn, m)?
+        storage::proposals::rules_of(conn, m)?
             .into_iter()
             .map(view)
-            .collect())
+            .collect()
     })
 }
 
@@ -92,7 +96,7 @@ pub fn create(
             input.department_id,
             field.map(PolicyField::as_str),
             keyword.as_deref(),
-        )?);
+        )?)?;
         crate::domain::audit::record(
             conn,
             Some(actor),

@@ -221,7 +221,7 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
                 .entry(format!("{:04}-{:02}", day.year(), day.month()))
                 .or_default() += 1;
             *by_channel
-                .entry(Channel::from_db(&p.channel).as_str())
+                .entry(Channel::from_db(&p.channel)?.as_str())
                 .or_default() += 1;
             *by_field
                 .entry(p.policy_field.clone().unwrap_or_default())
@@ -257,7 +257,7 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
                 None if business_days_between(received, today) > target => due += 1,
                 None => {}
             }
-            let state = ProposalState::from_db(&p.state);
+            let state = ProposalState::from_db(&p.state)?;
             all.add(state);
             per_field
                 .entry(p.policy_field.clone().unwrap_or_default())
@@ -311,7 +311,8 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
                 .into_iter()
                 .map(|(k, c)| Count {
                     key: k.to_owned(),
-                    label: Channel::from_db(k).label_ja().to_owned(),
+                    // The keys are spellings of read channels (above).
+                    label: Channel::parse(k).map_or(k, Channel::label_ja).to_owned(),
                     count: c,
                 })
                 .collect(),

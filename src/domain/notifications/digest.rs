@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::Kind;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::proposals::local_date;
-use crate::domain::vocab::Locale;
+use crate::domain::vocab::{Locale, MailStatus};
 use crate::mail::outbox::{self, Delivery, MailRow, Outgoing, RecipientRef};
 use crate::mail::templates::{self, Rendered};
 use crate::storage::schema::{digest_runs, mail_outbox};
@@ -97,9 +97,9 @@ pub struct DigestReport {
 }
 
 fn kind_label(kind: &str, locale: Locale) -> String {
-    match (Kind::parse(kind), locale) {
-        (Some(k), Locale::Ja) => k.label_ja().to_owned(),
-        (_, _) => kind.replace('_', " "),
+    match Kind::parse(kind) {
+        Some(k) => k.label(locale).to_owned(),
+        None => kind.replace('_', " "),
     }
 }
 
@@ -110,7 +110,7 @@ fn compose(
     locale: Locale,
     name: &str,
     unsubscribe: &str,
-) -> Result<Rendered, templates::UnknownTemplate> {
+) -> Rendered {
     let mut groups: BTreeMap<&str, Vec<&MailRow>> = BTreeMap::new();
     for it in items {
         groups.entry(it.kind.as_str()).or_default().push(it);
@@ -144,7 +144,7 @@ fn compose(
     };
     let count = items.len().to_string();
     templates::render(
-        "digest",
+        templates::Template::Digest,
         locale,
         &[
             ("recipient_name", name),
@@ -192,7 +192,7 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
     let pending = || {
         mail_outbox::delivery
             .eq(period.delivery().as_str())
-            .and(mail_outbox::status.eq("pending"))
+            .and(mail_outbox::status.eq(MailStatus::Pending.as_str()))
             .and(mail_outbox::created_at.le(at))
     };
     let mut report = DigestReport::default();
@@ -230,7 +230,7 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
                 let Some(&first) = items.first() else {
                     continue;
                 };
-                let locale = Locale::from_db(&first.locale);
+                let locale = Locale::from_db(&first.locale)?;
                 let name = first
                     .recipient_name
                     .clone()
@@ -251,13 +251,12 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
                     RecipientRef::Guest => String::new(),
                 };
                 let owned: Vec<MailRow> = items.iter().map(|r| (*r).clone()).collect();
-                let message = compose(&owned, period, locale, &name, &unsubscribe)
-                    .map_err(AppError::internal)?;
+                let message = compose(&owned, period, locale, &name, &unsubscribe);
                 outbox::enqueue(
                     conn,
                     &Outgoing {
                         dedupe_key: format!("digest:{key}:{}", email.to_lowercase()),
-                        kind: "digest",
+                        kind: templates::Template::Digest,
                         recipient: who,
                         recipient_email: email,
                         recipient_name: first.recipient_name.as_deref(),
@@ -272,7 +271,7 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
             for chunk in ids.chunks(500) {
                 diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(chunk)))
-                    .set(mail_outbox::status.eq("digested"))
+                    .set(mail_outbox::status.eq(MailStatus::Digested.as_str()))
                     .execute(conn)?;
             }
             Ok((digests, count))

@@ -20,70 +20,12 @@ use crate::mail::templates;
 use crate::storage::AnyConnection;
 use crate::storage::schema::subscriptions;
 
-/// The kinds of notice a recipient can choose a delivery for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// 受付のお知らせ (to the proposer).
-    ProposalReceived,
-    /// 回付のお知らせ (to the department).
-    ProposalRouted,
-    /// State changes and decisions, with decline reasons (to the proposer).
-    ProposalStatus,
-    /// Answers from the municipality (to the proposer).
-    ProposalReply,
-    /// Due soon / overdue (to the department and the desk).
-    DeadlineReminder,
-    /// A need passed its open-until date and was closed (to its department).
-    NeedExpired,
-    /// A new need or offer that fits yours.
-    MatchAlert,
-    /// New results of a saved search.
-    SavedSearch,
-}
+/// The kinds of notice a recipient can choose a delivery for, and the choices: both
+/// vocabularies (`values::vocab`), so their spellings, labels and OpenAPI schema come
+/// from one declaration.
+pub use crate::values::vocab::{DeliveryChoice as Choice, NoticeKind as Kind};
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::ProposalReceived,
-        Kind::ProposalRouted,
-        Kind::ProposalStatus,
-        Kind::ProposalReply,
-        Kind::DeadlineReminder,
-        Kind::NeedExpired,
-        Kind::MatchAlert,
-        Kind::SavedSearch,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::ProposalReceived => "proposal_received",
-            Kind::ProposalRouted => "proposal_routed",
-            Kind::ProposalStatus => "proposal_status",
-            Kind::ProposalReply => "proposal_reply",
-            Kind::DeadlineReminder => "deadline_reminder",
-            Kind::NeedExpired => "need_expired",
-            Kind::MatchAlert => "match_alert",
-            Kind::SavedSearch => "saved_search",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    pub fn label_ja(self) -> &'static str {
-        match self {
-            Kind::ProposalReceived => "提案の受付",
-            Kind::ProposalRouted => "提案の回付",
-            Kind::ProposalStatus => "提案の状況",
-            Kind::ProposalReply => "提案への回答",
-            Kind::DeadlineReminder => "期限のお知らせ",
-            Kind::NeedExpired => "ニーズの募集期限",
-            Kind::MatchAlert => "新着マッチ",
-            Kind::SavedSearch => "保存した検索",
-        }
-    }
-
     /// What a recipient gets before choosing: answers about their own proposals at once,
     /// alerts and saved searches in the daily digest.
     pub fn default_delivery(self) -> Choice {
@@ -91,40 +33,6 @@ impl Kind {
             Kind::MatchAlert | Kind::SavedSearch => Choice::Daily,
             _ => Choice::Immediate,
         }
-    }
-}
-
-/// A recipient's choice for one kind.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Choice {
-    Immediate,
-    Daily,
-    Weekly,
-    Off,
-}
-
-impl Choice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Choice::Immediate => "immediate",
-            Choice::Daily => "daily",
-            Choice::Weekly => "weekly",
-            Choice::Off => "off",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Choice> {
-        [
-            Choice::Immediate,
-            Choice::Daily,
-            Choice::Weekly,
-            Choice::Off,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
     }
 }
 
@@ -139,28 +47,34 @@ pub struct Recipient {
 
 impl Recipient {
     pub fn staff(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Recipient>> {
-        Ok(crate::storage::staff::find(conn, id)?
+        crate::storage::staff::find(conn, id)?
             .filter(|s| s.status == "active")
-            .map(|s| Recipient {
-                who: RecipientRef::Staff(s.id),
-                email: s.email,
-                name: Some(s.display_name),
-                locale: Locale::from_db(&s.locale),
-            }))
+            .map(|s| {
+                Ok(Recipient {
+                    who: RecipientRef::Staff(s.id),
+                    locale: Locale::from_db(&s.locale)?,
+                    email: s.email,
+                    name: Some(s.display_name),
+                })
+            })
+            .transpose()
     }
 
     /// The partner, if its current contact address is verified: the one rule that keeps
     /// every notice (acknowledgements, answers, alerts, saved searches, and so digests)
     /// from an address its owner never confirmed (`domain::email_verification`).
     pub fn partner(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Recipient>> {
-        Ok(crate::storage::partners::find(conn, id)?
+        crate::storage::partners::find(conn, id)?
             .filter(|p| p.email_verified_at.is_some())
-            .map(|p| Recipient {
-                who: RecipientRef::Partner(p.id),
-                email: p.contact_email,
-                name: Some(p.contact_name),
-                locale: Locale::from_db(&p.locale),
-            }))
+            .map(|p| {
+                Ok(Recipient {
+                    who: RecipientRef::Partner(p.id),
+                    locale: Locale::from_db(&p.locale)?,
+                    email: p.contact_email,
+                    name: Some(p.contact_name),
+                })
+            })
+            .transpose()
     }
 
     pub fn guest(email: &str, name: Option<&str>) -> Recipient {
@@ -246,13 +160,12 @@ pub fn notify(
     let name = to.name.clone().unwrap_or_else(|| to.email.clone());
     let mut all: Vec<(&str, &str)> = vec![("recipient_name", &name)];
     all.extend_from_slice(values);
-    let message = templates::render(kind.as_str(), to.locale, &all)
-        .map_err(crate::domain::error::AppError::internal)?;
+    let message = templates::render(kind.into(), to.locale, &all);
     let queued = outbox::enqueue(
         conn,
         &Outgoing {
             dedupe_key: format!("{dedupe_key}:{}", to.email.to_lowercase()),
-            kind: kind.as_str(),
+            kind: kind.into(),
             recipient: to.who,
             recipient_email: &to.email,
             recipient_name: to.name.as_deref(),

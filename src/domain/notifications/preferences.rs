@@ -60,12 +60,12 @@ fn locale_of(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Locale> {
             .first(conn)?,
         RecipientRef::Guest => "ja".into(),
     };
-    Ok(Locale::from_db(&l))
+    Ok(Locale::from_db(&l)?)
 }
 
 fn read(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Preferences> {
     let mut kinds = vec![];
-    for k in Kind::ALL {
+    for &k in Kind::ALL {
         kinds.push(KindPreference {
             kind: k,
             label: k.label_ja().to_owned(),

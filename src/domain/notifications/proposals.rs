@@ -108,18 +108,13 @@ pub fn status(
     };
     let municipality = municipality_name(conn, p)?;
     let number = receipt_number(p.receipt_year, p.receipt_seq);
-    let (state, reason_label) = match to.locale {
-        Locale::Ja => (
-            to_state.label_ja().to_owned(),
-            p.decline_reason_code
-                .as_deref()
-                .map(|c| DeclineReason::from_db(c).label_ja().to_owned()),
-        ),
-        Locale::En => (
-            to_state.as_str().replace('_', " "),
-            p.decline_reason_code.clone(),
-        ),
-    };
+    // Labels in the recipient's language, never the stored spelling.
+    let state = to_state.label(to.locale).to_owned();
+    let reason_label = p
+        .decline_reason_code
+        .as_deref()
+        .map(|c| DeclineReason::from_db(c).map(|d| d.label(to.locale).to_owned()))
+        .transpose()?;
     let mut message = String::new();
     if let (ProposalState::Declined, Some(label)) = (to_state, reason_label) {
         message.push_str(match to.locale {

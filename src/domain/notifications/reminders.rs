@@ -29,7 +29,7 @@ pub fn run(db: &Db) -> AppResult<usize> {
         )?;
         let mut sent = 0;
         for p in open {
-            for (clock, due) in running_clocks(&p) {
+            for (clock, due) in running_clocks(&p)? {
                 let left = business_days_between(today, due);
                 let overdue = due < today;
                 if !overdue && left > DUE_SOON_DAYS {

@@ -251,14 +251,16 @@ pub fn run(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
                         ))
                         .first(conn)
                         .optional()?;
-                    u.filter(|u| u.3 == "active").map(|(m, d, role, _)| {
-                        Actor::Staff(StaffActor {
-                            id: StaffUserId(s),
-                            role: Role::from_db(&role),
-                            municipality: m.map(MunicipalityId),
-                            department: d.map(DepartmentId),
+                    u.filter(|u| u.3 == "active")
+                        .map(|(m, d, role, _)| -> AppResult<Actor> {
+                            Ok(Actor::Staff(StaffActor {
+                                id: StaffUserId(s),
+                                role: Role::from_db(&role)?,
+                                municipality: m.map(MunicipalityId),
+                                department: d.map(DepartmentId),
+                            }))
                         })
-                    })
+                        .transpose()?
                 }
                 (_, Some(p)) => Some(Actor::Partner(PartnerId(p))),
                 _ => None,

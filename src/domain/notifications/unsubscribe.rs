@@ -143,7 +143,7 @@ pub fn apply(db: &Db, token: &str) -> AppResult<Outcome> {
         };
         let kinds: Vec<Kind> = if kind == "digest" {
             let mut v = vec![];
-            for k in Kind::ALL {
+            for &k in Kind::ALL {
                 if matches!(choice_for(conn, who, k)?, Choice::Daily | Choice::Weekly) {
                     v.push(k);
                 }

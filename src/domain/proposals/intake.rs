@@ -312,8 +312,11 @@ pub fn submit(
                 offer_id: input.offer_id,
                 title: &title,
                 body: &body,
-                policy_field: field
-                    .or_else(|| need.as_ref().map(|n| PolicyField::from_db(&n.policy_field))),
+                policy_field: match (field, need.as_ref()) {
+                    (Some(f), _) => Some(f),
+                    (None, Some(n)) => Some(PolicyField::from_db(&n.policy_field)?),
+                    (None, None) => None,
+                },
                 declarations: &input.declarations,
                 idempotency: key.as_deref().map(|k| (k, hash.as_str())),
                 staff_id: None,
@@ -425,8 +428,11 @@ pub fn record(db: &Db, actor: &Actor, input: RecordProposal) -> AppResult<Propos
                 offer_id: input.offer_id,
                 title: &title,
                 body: &body,
-                policy_field: field
-                    .or_else(|| need.as_ref().map(|n| PolicyField::from_db(&n.policy_field))),
+                policy_field: match (field, need.as_ref()) {
+                    (Some(f), _) => Some(f),
+                    (None, Some(n)) => Some(PolicyField::from_db(&n.policy_field)?),
+                    (None, None) => None,
+                },
                 declarations: &input.declarations,
                 idempotency: None,
                 staff_id: Some(staff.id.0),

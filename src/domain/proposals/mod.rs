@@ -150,13 +150,17 @@ pub struct ProposalSummary {
 }
 
 impl ProposalSummary {
-    pub fn of(r: &ProposalRow) -> ProposalSummary {
-        ProposalSummary {
+    pub fn of(r: &ProposalRow) -> AppResult<ProposalSummary> {
+        Ok(ProposalSummary {
             receipt_number: receipt_number(r.receipt_year, r.receipt_seq),
             title: r.title.clone(),
-            state: ProposalState::from_db(&r.state),
-            decline_reason: r.decline_reason_code.as_deref().map(DeclineReason::from_db),
-        }
+            state: ProposalState::from_db(&r.state)?,
+            decline_reason: r
+                .decline_reason_code
+                .as_deref()
+                .map(DeclineReason::from_db)
+                .transpose()?,
+        })
     }
 }
 
@@ -270,12 +274,20 @@ fn event_views(conn: &mut AnyConnection, rows: Vec<ProposalEventRow>) -> AppResu
         };
         out.push(EventView {
             id: e.id,
-            kind: EventKind::from_db(&e.kind),
+            kind: EventKind::from_db(&e.kind)?,
             at: utc(e.created_at),
             actor_type,
             actor_name,
-            from_state: e.from_state.as_deref().map(ProposalState::from_db),
-            to_state: e.to_state.as_deref().map(ProposalState::from_db),
+            from_state: e
+                .from_state
+                .as_deref()
+                .map(ProposalState::from_db)
+                .transpose()?,
+            to_state: e
+                .to_state
+                .as_deref()
+                .map(ProposalState::from_db)
+                .transpose()?,
             department: e.department_id.map(|d| DepartmentRef {
                 id: DepartmentId(d),
                 name: names.get(&d).cloned().unwrap_or_default(),
@@ -346,8 +358,8 @@ pub fn views(
                 code: m.code.clone(),
                 name: m.name.clone(),
             },
-            channel: Channel::from_db(&r.channel),
-            state: ProposalState::from_db(&r.state),
+            channel: Channel::from_db(&r.channel)?,
+            state: ProposalState::from_db(&r.state)?,
             unassigned: r.primary_department_id.is_none(),
             submitter: Submitter {
                 name: r.submitter_name,
@@ -363,7 +375,11 @@ pub fn views(
             offer,
             title: r.title,
             body: r.body,
-            policy_field: r.policy_field.as_deref().map(PolicyField::from_db),
+            policy_field: r
+                .policy_field
+                .as_deref()
+                .map(PolicyField::from_db)
+                .transpose()?,
             departments: routed
                 .iter()
                 .filter(|(p, _, _)| *p == r.id)
@@ -373,14 +389,17 @@ pub fn views(
                     primary: *primary,
                 })
                 .collect(),
-            decline: r.decline_reason_code.as_deref().map(|c| {
-                let code = DeclineReason::from_db(c);
-                Decline {
-                    code,
-                    label: code.label_ja().to_owned(),
-                    text: r.decline_reason_text.clone(),
-                }
-            }),
+            decline: r
+                .decline_reason_code
+                .as_deref()
+                .map(|c| {
+                    DeclineReason::from_db(c).map(|code| Decline {
+                        code,
+                        label: code.label_ja().to_owned(),
+                        text: r.decline_reason_text.clone(),
+                    })
+                })
+                .transpose()?,
             declared_no_antisocial_at: r.declared_no_antisocial_at.map(utc),
             consented_contact_at: r.consented_contact_at.map(utc),
             clocks: Clocks {

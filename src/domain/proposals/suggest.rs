@@ -115,7 +115,7 @@ pub fn similar_proposals(
                     .collect()
             };
             out.push(SimilarProposal {
-                summary: ProposalSummary::of(&row),
+                summary: ProposalSummary::of(&row)?,
                 proposal,
                 normalized_score: h.normalized,
                 matched_terms,
@@ -172,7 +172,7 @@ pub fn suggest(
                     FIELD_RULE,
                     format!(
                         "振り分けルール: 分野「{}」",
-                        PolicyField::from_db(rf).label_ja()
+                        PolicyField::from_db(rf)?.label_ja()
                     ),
                 );
             }
@@ -183,7 +183,7 @@ pub fn suggest(
                     add(
                         *d,
                         OWNS_FIELD,
-                        format!("分野「{}」の所管課", PolicyField::from_db(f).label_ja()),
+                        format!("分野「{}」の所管課", PolicyField::from_db(f)?.label_ja()),
                     );
                 }
             }
@@ -224,7 +224,7 @@ pub fn suggest(
                 past.primary_department_id,
                 past.municipality_id == p.municipality_id,
             ) {
-                let outcome = ProposalState::from_db(&past.state).label_ja();
+                let outcome = ProposalState::from_db(&past.state)?.label_ja();
                 let number = receipt_number(past.receipt_year, past.receipt_seq);
                 add(
                     d,

@@ -180,7 +180,7 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
         .filter(|n| !n.is_empty());
     c.finish()?;
     act(db, actor, id, &[Access::Desk], |conn, p| {
-        let from = ProposalState::from_db(&p.state);
+        let from = ProposalState::from_db(&p.state)?;
         if !matches!(
             from,
             ProposalState::Received | ProposalState::Routed | ProposalState::InDialogue
@@ -406,7 +406,7 @@ pub fn transition(
         &[Access::Desk, Access::Department]
     };
     act(db, actor, id, allowed, |conn, p| {
-        let from = ProposalState::from_db(&p.state);
+        let from = ProposalState::from_db(&p.state)?;
         check_transition(from, to)?;
         p.state = to.as_str().to_owned();
         if to == ProposalState::Declined {
@@ -461,7 +461,7 @@ pub fn pause(db: &Db, actor: &Actor, id: ProposalId, input: TextInput) -> AppRes
                     "期限はすでに止めてあります。",
                 )));
             }
-            if next_states(ProposalState::from_db(&p.state)).is_empty() {
+            if next_states(ProposalState::from_db(&p.state)?).is_empty() {
                 return Err(AppError::Conflict(Message::new(
                     "a decided proposal has no clocks to pause",
                     "結論の出た提案には止める期限がありません。",

@@ -52,9 +52,10 @@ pub fn offer(conn: &mut AnyConnection, o: &OfferRow) -> AppResult<Document> {
         .into_iter()
         .map(|(_, r)| r)
         .collect();
-    let suspended = partner
-        .as_ref()
-        .is_none_or(|p| PartnerStatus::from_db(&p.status) == PartnerStatus::Suspended);
+    let suspended = match &partner {
+        Some(p) => PartnerStatus::from_db(&p.status)? == PartnerStatus::Suspended,
+        None => true,
+    };
     Ok(Document {
         doc_type: DocType::Offer,
         id: o.id,
