@@ -144,7 +144,7 @@ pub fn search(
         );
     }
     c.finish()?;
-    let visibility = db.read(|conn| {
+    let visibility = db.read(|conn| -> AppResult<_> {
         Ok(match staff {
             Some(s) => match s.municipality {
                 Some(m) => VisibilityScope::PublicPlusInternalOf(
