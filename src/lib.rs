@@ -12,3 +12,4 @@ pub mod jobs;
 pub mod mail;
 pub mod security_headers;
 pub mod storage;
+pub mod web;

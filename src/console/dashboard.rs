@@ -13,11 +13,11 @@ use super::i18n::Lang;
 use super::layout::{self, Nav};
 use super::session::ConsoleUser;
 use super::{ConsoleResult, run};
-use crate::api::state::AppState;
 use crate::domain::desk::stats::{self, Adoption, Count, DeskStats, StatsQuery};
 use crate::domain::error::AppError;
 use crate::domain::municipalities;
 use crate::domain::vocab::{Channel, PolicyField};
+use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DashQuery {

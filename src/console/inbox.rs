@@ -8,12 +8,12 @@ use serde::Deserialize;
 use super::layout::{self, Nav, select};
 use super::session::ConsoleUser;
 use super::{ConsoleResult, run};
-use crate::api::state::AppState;
 use crate::domain::desk::deadlines::{self, Clock, DeadlineQuery, Deadlines};
 use crate::domain::municipalities;
 use crate::domain::pagination::Page;
 use crate::domain::proposals::{self, ProposalQuery, ProposalView};
 use crate::domain::vocab::{Channel, PolicyField, ProposalState};
+use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct InboxQuery {

@@ -64,15 +64,10 @@ pub enum Nav {
 }
 
 fn head(lang: Lang, title: &str) -> Markup {
-    html! {
-        head {
-            meta charset="utf-8";
-            meta name="viewport" content="width=device-width, initial-scale=1";
-            meta name="robots" content="noindex";
-            title { (title) " | " (lang.t("kyoso 職員コンソール", "kyoso staff console")) }
-            link rel="stylesheet" href="/admin/static/console.css";
-        }
-    }
+    crate::web::html::head(&format!(
+        "{title} | {}",
+        lang.t("kyoso 職員コンソール", "kyoso staff console")
+    ))
 }
 
 /// A page without the menu: login and error pages.

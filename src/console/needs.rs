@@ -10,13 +10,13 @@ use serde::Deserialize;
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleResult, lift, run, run_search, see_other};
-use crate::api::state::AppState;
 use crate::domain::error::AppError;
 use crate::domain::ids::NeedId;
 use crate::domain::municipalities::{self, MunicipalityView};
 use crate::domain::needs::{self, NeedQuery, NeedView, NewNeedInput, UpdateNeedInput};
 use crate::domain::search::matches::{self, MatchQuery, OfferMatch};
 use crate::domain::vocab::{NeedStatus, PartnerKind, PolicyField, Visibility};
+use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -198,7 +198,7 @@ pub async fn create(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
                 return Err(u.err(e));
             };
             let mut res = render_form(&u, &m, &f, None, Some(&e));
-            *res.status_mut() = crate::api::problem::status_of(&e);
+            *res.status_mut() = crate::web::status::status_of(&e);
             Ok(res)
         }
         Err(e) => Err(u.err(e)),
@@ -272,7 +272,7 @@ pub async fn update(
         Err(e) if recoverable(&e) => {
             let (need, m, offers) = load(&state, &u, id).await?;
             let mut res = render_need(&u, &need, &m, &offers, Some((&f, &e)));
-            *res.status_mut() = crate::api::problem::status_of(&e);
+            *res.status_mut() = crate::web::status::status_of(&e);
             Ok(res)
         }
         Err(e) => Err(u.err(e)),

@@ -9,8 +9,8 @@ use maud::html;
 use super::layout::{self, Nav};
 use super::session::{ConsoleUser, Posted};
 use super::{ConsoleResult, run, see_other};
-use crate::api::state::AppState;
 use crate::domain::outbox_admin;
+use crate::web::state::AppState;
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let actor = u.actor();

@@ -10,11 +10,11 @@ use maud::html;
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleError, ConsoleResult, run, see_other};
-use crate::api::state::AppState;
 use crate::domain::error::AppError;
 use crate::domain::municipalities;
 use crate::domain::proposals::intake::{self, Declarations, RecordProposal};
 use crate::domain::vocab::{Channel, PolicyField};
+use crate::web::state::AppState;
 
 pub async fn form(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     // The form is the desk's: department staff get no page they could only fail with.

@@ -60,6 +60,11 @@ pub fn foreign_records(db: &Db) -> AppResult<(usize, usize, usize)> {
     })
 }
 
+/// Whether a municipality with this code exists (the demo refuses to load twice).
+pub fn municipality_exists(db: &Db, code: &str) -> AppResult<bool> {
+    db.read(|conn| Ok(storage::municipalities::by_code(conn, code)?.is_some()))
+}
+
 /// Whether the demo loader created this staff account.
 pub fn is_demo_staff(conn: &mut AnyConnection, staff_user_id: i64) -> AppResult<bool> {
     Ok(storage::demo_records::is_marked(
