@@ -5,6 +5,12 @@
 //! above storage, no actix in the domain). Comments and string literals are not code
 //! and are skipped. Runs with the other tests (`cargo test architecture`), so CI fails
 //! on a wrong `use`.
+#![expect(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    reason = "a test over our own source tree: a failed assumption is a failed test"
+)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,14 +1,14 @@
 //! Notification preferences, one-click unsubscribe, and the mail outbox for admins.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::problem::{ApiResult, Problem};
 use crate::domain::actor::Actor;
 use crate::domain::notifications::preferences::{self, Preferences, PreferencesInput};
 use crate::domain::notifications::saved_searches::{self, SavedSearchInput, SavedSearchView};
 use crate::domain::notifications::unsubscribe as unsubscribing;
-use crate::domain::outbox_admin;
+use crate::domain::outbox_admin::{self, OutboxMail};
 use crate::web::state::{AppState, run, run_search};
 use actix_web::http::StatusCode;
 use maud::{Markup, html};
@@ -148,57 +148,21 @@ pub struct MailQuery {
     pub status: Option<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MailView {
-    pub id: i64,
-    pub kind: String,
-    pub recipient_email: String,
-    pub subject: String,
-    pub status: String,
-    /// Still pending after failed attempts (an SMTP outage, say): late mail.
-    pub delayed: bool,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    /// When a pending mail is tried (again).
-    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
-    pub message_id: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 /// The mail outbox for deployment admins: failed and delayed mails by default.
 #[utoipa::path(tag = "notifications", params(MailQuery), security(("api_key" = [])),
-    responses((status = 200, body = Vec<MailView>), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Vec<OutboxMail>), (status = "4XX", body = Problem)))]
 #[get("/admin/mail")]
 pub async fn list_mail(
     state: web::Data<AppState>,
     actor: Actor,
     q: web::Query<MailQuery>,
-) -> ApiResult<web::Json<Vec<MailView>>> {
+) -> ApiResult<web::Json<Vec<OutboxMail>>> {
     let status = q.into_inner().status;
     let mails = run(&state, move |db| {
         outbox_admin::by_status(db, &actor, status.as_deref(), 200)
     })
     .await?;
-    Ok(web::Json(
-        mails
-            .into_iter()
-            .map(|m| MailView {
-                id: m.id,
-                kind: m.kind,
-                recipient_email: m.recipient_email,
-                subject: m.subject,
-                status: m.status,
-                delayed: m.delayed,
-                attempts: m.attempts,
-                last_error: m.last_error,
-                next_attempt_at: m.next_attempt_at,
-                message_id: m.message_id,
-                created_at: m.created_at,
-                sent_at: m.sent_at,
-            })
-            .collect(),
-    ))
+    Ok(web::Json(mails))
 }
 
 /// Queue a failed mail again, due now.

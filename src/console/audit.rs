@@ -14,8 +14,6 @@ use crate::domain::audit::{self, AuditQuery};
 use crate::domain::error::AppError;
 use crate::web::state::AppState;
 
-/// The address an audited request came from: the TCP peer, as the API records it.
-
 fn query(
     req: &HttpRequest,
     u: &ConsoleUser,

@@ -39,20 +39,14 @@ pub async fn show(
 ) -> ConsoleResult<HttpResponse> {
     let lang = u.lang;
     let Some(code) = u.municipality(q.m.as_deref()) else {
-        let ms = run(&state, lang, |db| {
-            Ok(municipalities::list(db)?
-                .into_iter()
-                .map(|m| (m.code, m.name))
-                .collect::<Vec<_>>())
-        })
-        .await?;
-        let body = layout::municipality_picker(&u, "/admin/departments", &ms, None);
-        return Ok(layout::page(
+        return super::choose_municipality(
+            &state,
             &u,
             Nav::Departments,
             lang.t("所管課・振り分けルール", "Departments & routing rules"),
-            body,
-        ));
+            "/admin/departments",
+        )
+        .await;
     };
     let actor = u.actor();
     let (m, rules) = run(&state, lang, move |db| {

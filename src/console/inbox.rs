@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{self, Nav, select};
+use super::layout::{self, Nav, blank, select};
 use super::session::ConsoleUser;
 use super::{ConsoleResult, run};
 use crate::domain::desk::deadlines::{self, Clock, DeadlineQuery, Deadlines};
@@ -27,13 +27,6 @@ pub struct InboxQuery {
     pub unassigned: Option<String>,
     pub m: Option<String>,
     pub cursor: Option<String>,
-}
-
-fn blank(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 impl InboxQuery {

@@ -252,6 +252,34 @@ pub async fn run<T: Send + 'static>(
         .map_err(|e| ConsoleError::App(e, lang))
 }
 
+/// The (code, name) of every municipality, for deployment admins' pickers.
+pub async fn municipality_options(
+    state: &web::Data<AppState>,
+    lang: Lang,
+) -> ConsoleResult<Vec<(String, String)>> {
+    run(state, lang, |db| {
+        Ok(crate::domain::municipalities::list(db)?
+            .into_iter()
+            .map(|m| (m.code, m.name))
+            .collect())
+    })
+    .await
+}
+
+/// The page a deployment admin sees first on a screen about one municipality: the
+/// picker, under the screen's menu entry and title.
+pub async fn choose_municipality(
+    state: &web::Data<AppState>,
+    u: &session::ConsoleUser,
+    nav: layout::Nav,
+    title: &str,
+    action: &str,
+) -> ConsoleResult<HttpResponse> {
+    let ms = municipality_options(state, u.lang).await?;
+    let body = layout::municipality_picker(u, action, &ms, None);
+    Ok(layout::page(u, nav, title, body))
+}
+
 /// Hands a domain error back to the page (to show it beside the form that caused it);
 /// other failures stay console errors.
 pub fn lift<T>(r: ConsoleResult<T>) -> ConsoleResult<Result<T, AppError>> {

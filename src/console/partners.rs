@@ -8,7 +8,7 @@ use maud::{PreEscaped, html};
 use serde::Deserialize;
 
 use super::inbox;
-use super::layout::{self, Nav, select};
+use super::layout::{self, Nav, blank, select};
 use super::session::{ConsoleUser, Posted};
 use super::{ConsoleResult, run, run_search, see_other};
 use crate::domain::error::AppError;
@@ -26,13 +26,6 @@ pub struct BrowseQuery {
     pub field: Option<String>,
     pub kind: Option<String>,
     pub cursor: Option<String>,
-}
-
-fn blank(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 /// One offer in a list: (offer, title as HTML — a search snippet or the escaped title).

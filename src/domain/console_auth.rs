@@ -405,7 +405,7 @@ fn record_failure(
             super::vocab::Locale::En => "an administrator sets a new password".to_owned(),
         }
     } else {
-        (until + TimeDelta::hours(9))
+        super::calendar::japan_time(until)
             .format("%Y-%m-%d %H:%M (JST)")
             .to_string()
     };

@@ -261,6 +261,23 @@ pub fn prune_delivered(conn: &mut AnyConnection, before: NaiveDateTime) -> Query
     .execute(conn)
 }
 
+type Backend = <AnyConnection as diesel::Connection>::Backend;
+
+/// Mails waiting for a digest of `delivery`, queued until `upto`.
+fn waiting_for_digest(
+    delivery: Delivery,
+    upto: NaiveDateTime,
+) -> mail_outbox::BoxedQuery<'static, Backend> {
+    mail_outbox::table
+        .filter(
+            mail_outbox::delivery
+                .eq(delivery.as_str())
+                .and(mail_outbox::status.eq("pending"))
+                .and(mail_outbox::created_at.le(upto)),
+        )
+        .into_boxed()
+}
+
 /// Addresses with mails waiting for a digest of `delivery`, queued until `upto`, after
 /// `after` in address order: one page of at most `limit` recipients.
 pub fn digest_recipients(
@@ -270,14 +287,8 @@ pub fn digest_recipients(
     after: &str,
     limit: i64,
 ) -> QueryResult<Vec<String>> {
-    mail_outbox::table
-        .filter(
-            mail_outbox::delivery
-                .eq(delivery.as_str())
-                .and(mail_outbox::status.eq("pending"))
-                .and(mail_outbox::created_at.le(upto))
-                .and(mail_outbox::recipient_email.gt(after)),
-        )
+    waiting_for_digest(delivery, upto)
+        .filter(mail_outbox::recipient_email.gt(after.to_owned()))
         .select(mail_outbox::recipient_email)
         .distinct()
         .order(mail_outbox::recipient_email)
@@ -293,14 +304,8 @@ pub fn digest_items(
     upto: NaiveDateTime,
     emails: &[String],
 ) -> QueryResult<Vec<MailRow>> {
-    mail_outbox::table
-        .filter(
-            mail_outbox::delivery
-                .eq(delivery.as_str())
-                .and(mail_outbox::status.eq("pending"))
-                .and(mail_outbox::created_at.le(upto))
-                .and(mail_outbox::recipient_email.eq_any(emails)),
-        )
+    waiting_for_digest(delivery, upto)
+        .filter(mail_outbox::recipient_email.eq_any(emails.to_vec()))
         .select(MailRow::as_select())
         .order((mail_outbox::recipient_email, mail_outbox::id))
         .load(conn)

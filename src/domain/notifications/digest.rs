@@ -55,7 +55,7 @@ impl Schedule {
     /// The periods due at `at`: the daily one once the time of day has passed, the
     /// weekly one on its weekday.
     pub fn due(&self, at: NaiveDateTime) -> Vec<Period> {
-        let local = at + chrono::TimeDelta::hours(9);
+        let local = crate::domain::calendar::japan_time(at);
         let time = local.time();
         let past = (time.hour_(), time.minute_()) >= (self.hour, self.minute);
         let mut out = vec![];
@@ -122,7 +122,7 @@ fn compose(
             list.len()
         ));
         for it in list {
-            let at = (it.created_at + chrono::TimeDelta::hours(9)).format("%Y-%m-%d %H:%M");
+            let at = crate::domain::calendar::japan_time(it.created_at).format("%Y-%m-%d %H:%M");
             text.push_str(&format!("◆ {}  [{at}]\n", it.subject));
             // The item's own text without its greeting line.
             let body: Vec<&str> = it
