@@ -10,14 +10,13 @@ use std::sync::Arc;
 
 use crate::api::problem::{self, Problem, generic};
 use crate::api::routes;
-use crate::api::state::AppState;
+use crate::domain::Db;
 use crate::domain::error::{ErrorCode, FieldError};
 use crate::domain::health::JobBoard;
 use crate::domain::search::SearchEngine;
-use crate::storage::Db;
+use crate::web::state::AppState;
 
-/// Largest request body accepted, in bytes. Text fields are limited far below this.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub use crate::web::MAX_BODY_BYTES;
 
 /// The OpenAPI document of every registered route.
 pub fn openapi() -> utoipa::openapi::OpenApi {

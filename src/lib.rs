@@ -13,3 +13,4 @@ pub mod mail;
 pub mod security_headers;
 pub mod storage;
 pub mod values;
+pub mod web;

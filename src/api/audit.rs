@@ -4,10 +4,10 @@
 use actix_web::{get, web};
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
 use crate::domain::actor::Actor;
 use crate::domain::audit::{self, AuditEntry, AuditQuery};
 use crate::domain::pagination::Page;
+use crate::web::state::{AppState, run};
 
 /// Audit log entries (admins): who did what, when and from where. Filter by `action`
 /// and a period of JST days (`from`, `until`); page with `cursor`.

@@ -8,10 +8,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::problem::ApiError;
-use super::state::AppState;
 use crate::domain::actor::Actor;
 use crate::domain::api_keys;
 use crate::domain::error::AppError;
+use crate::web::state::AppState;
 
 /// The address an audited request came from, as the audit log records it: the TCP
 /// peer. Forwarded headers are not trusted (any client can send them).
@@ -22,16 +22,8 @@ impl FromRequest for Source {
     type Future = std::future::Ready<Result<Source, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(Ok(Source(source_of(req))))
+        std::future::ready(Ok(Source(crate::web::source(req))))
     }
-}
-
-/// The TCP peer's address of a request (`unknown` when the connection has none). Behind
-/// a reverse proxy this is the proxy's address.
-pub fn source_of(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 impl FromRequest for Actor {
@@ -57,7 +49,7 @@ impl FromRequest for Actor {
                     _ => return Err(AppError::Unauthenticated.into()),
                 },
             };
-            Ok(super::state::run(&state, move |db| api_keys::authenticate(db, &key)).await?)
+            Ok(crate::web::state::run(&state, move |db| api_keys::authenticate(db, &key)).await?)
         })
     }
 }

@@ -4,13 +4,13 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Deserialize;
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
 use crate::domain::actor::Actor;
 use crate::domain::desk::deadlines::{self, DeadlineQuery, Deadlines};
 use crate::domain::desk::rules::{self, RuleInput, RuleView};
 use crate::domain::desk::stats::{self, DeskStats, StatsQuery};
 use crate::domain::error::AppError;
 use crate::domain::opendata::{self, OpenNeed};
+use crate::web::state::{AppState, run};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::problem::generic;
-use super::state::AppState;
+use crate::web::state::AppState;
 
 /// Whether an OpenAPI path template such as `/api/v1/offers/{id}` matches `path`.
 fn template_matches(template: &str, path: &str) -> bool {

@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
 use crate::domain::error::AppError;
 use crate::domain::health::{self, JobReport};
+use crate::web::state::{AppState, run};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -51,7 +51,7 @@ const DATABASE_CHECK: std::time::Duration = std::time::Duration::from_secs(3);
 #[utoipa::path(tag = "health", responses((status = 200, body = Readiness), (status = 503, body = Problem)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Readiness>> {
-    let database = state.db.target().backend_name();
+    let database = health::database_name(&state.db);
     let engine = state.search.clone();
     let checkpoint = engine.checkpoint()?;
     let jobs = state.jobs.report();

@@ -5,12 +5,12 @@ use serde::Deserialize;
 
 use super::auth::Source;
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
 use crate::domain::actor::Actor;
 use crate::domain::api_keys::{self, IssuedKey, KeyInfo};
 use crate::domain::audit::with_source;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::staff::{self, Me};
+use crate::web::state::{AppState, run};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

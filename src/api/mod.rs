@@ -17,4 +17,3 @@ pub mod proposals;
 pub mod routes;
 pub mod search;
 pub mod staff;
-pub mod state;

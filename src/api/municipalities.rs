@@ -3,13 +3,13 @@
 use actix_web::{HttpResponse, get, patch, post, put, web};
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
 use crate::domain::actor::Actor;
 use crate::domain::ids::DepartmentId;
 use crate::domain::municipalities::{
     self, DepartmentInput, DepartmentView, MunicipalityView, NewMunicipalityInput,
     UpdateMunicipalityInput, ZoneInput, ZoneView,
 };
+use crate::web::state::{AppState, run};
 
 #[utoipa::path(tag = "municipalities", responses((status = 200, body = Vec<MunicipalityView>), (status = "4XX", body = Problem)))]
 #[get("/municipalities")]

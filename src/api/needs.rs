@@ -3,12 +3,12 @@
 use actix_web::{HttpResponse, get, patch, post, web};
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
 use crate::domain::actor::Actor;
 use crate::domain::ids::NeedId;
 use crate::domain::needs::{self, NeedQuery, NeedView, NewNeedInput, UpdateNeedInput};
 use crate::domain::pagination::Page;
 use crate::domain::vocab::NeedStatus;
+use crate::web::state::{AppState, run};
 
 /// Needs the caller may see, newest first: public ones for everyone, internal and draft
 /// ones for their municipality's staff.

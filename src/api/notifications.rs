@@ -1,16 +1,17 @@
 //! Notification preferences, one-click unsubscribe, and the mail outbox for admins.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run, run_search};
 use crate::domain::actor::Actor;
 use crate::domain::notifications::preferences::{self, Preferences, PreferencesInput};
 use crate::domain::notifications::saved_searches::{self, SavedSearchInput, SavedSearchView};
 use crate::domain::notifications::unsubscribe as unsubscribing;
-use crate::domain::outbox_admin;
-use crate::mail::templates::escape_html;
+use crate::domain::outbox_admin::{self, OutboxMail};
+use crate::web::state::{AppState, run, run_search};
+use actix_web::http::StatusCode;
+use maud::{Markup, html};
 
 /// The caller's notification preferences: per kind immediate, daily, weekly or off.
 #[utoipa::path(tag = "notifications", security(("api_key" = [])),
@@ -47,47 +48,46 @@ pub struct TokenParam {
     pub token: String,
 }
 
-pub(super) fn page(title: &str, body: &str) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
-        "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t}</title><link rel=\"stylesheet\" href=\"/admin/static/console.css\"></head><body class=\"bare\"><main>\
-         <h1>{t}</h1>{body}</main></body></html>",
-        t = escape_html(title)
-    ))
+/// A page for someone following a link in a mail, in the console's look.
+fn page(status: StatusCode, title: &str, body: Markup) -> HttpResponse {
+    crate::web::html::public_page(status, title, body)
 }
 
 /// The page for a link that cannot be followed, saying why and what to do instead.
 fn refused_page(why: unsubscribing::Refused) -> HttpResponse {
     use unsubscribing::Refused;
-    let (status, title, reason) = match why {
+    let (status, title, reason_ja, reason_en) = match why {
         Refused::Invalid => (
-            actix_web::http::StatusCode::BAD_REQUEST,
+            StatusCode::BAD_REQUEST,
             "このリンクは無効です / This link is not valid",
-            "リンクが途中で切れているか、書き換えられています。メールのリンクをもう一度そのまま開いてください。<br>\
-             The link was cut or changed. Open the link in the mail again exactly as it is.",
+            "リンクが途中で切れているか、書き換えられています。メールのリンクをもう一度そのまま開いてください。",
+            "The link was cut or changed. Open the link in the mail again exactly as it is.",
         ),
         Refused::Expired => (
-            actix_web::http::StatusCode::GONE,
+            StatusCode::GONE,
             "このリンクは有効期限が切れています / This link has expired",
-            "配信停止のリンクは発行から1年間有効です。最近届いたメールのリンクをお使いください。<br>\
-             Unsubscribe links work for one year. Use the link in a recent mail.",
+            "配信停止のリンクは発行から1年間有効です。最近届いたメールのリンクをお使いください。",
+            "Unsubscribe links work for one year. Use the link in a recent mail.",
         ),
         Refused::Revoked => (
-            actix_web::http::StatusCode::GONE,
+            StatusCode::GONE,
             "このリンクは無効にされています / This link was revoked",
-            "配信設定で、これまでのメールの配信停止リンクが無効にされました。最近届いたメールのリンクをお使いください。<br>\
-             The links in earlier mails were revoked from the notification settings. Use the link in a recent mail.",
+            "配信設定で、これまでのメールの配信停止リンクが無効にされました。最近届いたメールのリンクをお使いください。",
+            "The links in earlier mails were revoked from the notification settings. Use the link in a recent mail.",
         ),
     };
-    let mut res = page(
+    page(
+        status,
         title,
-        &format!(
-            "<p>{reason}</p><p>配信設定はログインして変更することもできます。ご不明な点は共創窓口へお問い合わせください。<br>\
-             You can also change your notification settings after signing in, or ask the co-creation desk.</p>"
-        ),
-    );
-    *res.status_mut() = status;
-    res
+        html! {
+            p { (reason_ja) br; (reason_en) }
+            p {
+                "配信設定はログインして変更することもできます。ご不明な点は共創窓口へお問い合わせください。"
+                br;
+                "You can also change your notification settings after signing in, or ask the co-creation desk."
+            }
+        },
+    )
 }
 
 /// The page a person reaches from the unsubscribe link: it asks before changing
@@ -103,14 +103,16 @@ pub async fn unsubscribe_page(
     if let Some(why) = run(&state, move |db| unsubscribing::inspect(db, &checked)).await? {
         return Ok(refused_page(why));
     }
-    let token = escape_html(&token);
     Ok(page(
+        StatusCode::OK,
         "配信停止 / Unsubscribe",
-        &format!(
-            "<p>このお知らせの配信を停止しますか？<br>Stop receiving these notices?</p>\
-             <form method=\"post\" action=\"?token={token}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-             <button type=\"submit\">配信を停止する / Unsubscribe</button></form>"
-        ),
+        html! {
+            p { "このお知らせの配信を停止しますか？" br; "Stop receiving these notices?" }
+            form method="post" action=(format!("?token={token}")) {
+                input type="hidden" name="List-Unsubscribe" value="One-Click";
+                button type="submit" { "配信を停止する / Unsubscribe" }
+            }
+        },
     ))
 }
 
@@ -127,15 +129,13 @@ pub async fn unsubscribe(
         unsubscribing::Outcome::Unsubscribed(off) => off,
         unsubscribing::Outcome::Refused(why) => return Ok(refused_page(why)),
     };
-    let list: String = off
-        .iter()
-        .map(|k| format!("<li>{}</li>", escape_html(k)))
-        .collect();
     Ok(page(
+        StatusCode::OK,
         "配信を停止しました / Unsubscribed",
-        &format!(
-            "<p>次のお知らせを停止しました。配信設定からいつでも再開できます。</p><ul>{list}</ul>"
-        ),
+        html! {
+            p { "次のお知らせを停止しました。配信設定からいつでも再開できます。" }
+            ul { @for k in &off { li { (k) } } }
+        },
     ))
 }
 
@@ -148,57 +148,21 @@ pub struct MailQuery {
     pub status: Option<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MailView {
-    pub id: i64,
-    pub kind: String,
-    pub recipient_email: String,
-    pub subject: String,
-    pub status: String,
-    /// Still pending after failed attempts (an SMTP outage, say): late mail.
-    pub delayed: bool,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    /// When a pending mail is tried (again).
-    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
-    pub message_id: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 /// The mail outbox for deployment admins: failed and delayed mails by default.
 #[utoipa::path(tag = "notifications", params(MailQuery), security(("api_key" = [])),
-    responses((status = 200, body = Vec<MailView>), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Vec<OutboxMail>), (status = "4XX", body = Problem)))]
 #[get("/admin/mail")]
 pub async fn list_mail(
     state: web::Data<AppState>,
     actor: Actor,
     q: web::Query<MailQuery>,
-) -> ApiResult<web::Json<Vec<MailView>>> {
+) -> ApiResult<web::Json<Vec<OutboxMail>>> {
     let status = q.into_inner().status;
     let mails = run(&state, move |db| {
         outbox_admin::by_status(db, &actor, status.as_deref(), 200)
     })
     .await?;
-    Ok(web::Json(
-        mails
-            .into_iter()
-            .map(|m| MailView {
-                id: m.id,
-                kind: m.kind,
-                recipient_email: m.recipient_email,
-                subject: m.subject,
-                status: m.status,
-                delayed: m.delayed,
-                attempts: m.attempts,
-                last_error: m.last_error,
-                next_attempt_at: m.next_attempt_at,
-                message_id: m.message_id,
-                created_at: m.created_at,
-                sent_at: m.sent_at,
-            })
-            .collect(),
-    ))
+    Ok(web::Json(mails))
 }
 
 /// Queue a failed mail again, due now.

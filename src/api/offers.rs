@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, get, patch, post, web};
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
 use crate::domain::actor::Actor;
 use crate::domain::ids::OfferId;
 use crate::domain::offers::{self, NewOfferInput, OfferQuery, OfferView, UpdateOfferInput};
 use crate::domain::pagination::Page;
+use crate::web::state::{AppState, run};
 
 /// Active offers (archived ones for their owner and staff), newest first.
 #[utoipa::path(tag = "offers", params(OfferQuery),

@@ -3,16 +3,19 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 
-use super::notifications::{TokenParam, page};
-use super::problem::{ApiResult, Problem, status_of};
-use super::state::{AppState, run, source};
+use super::notifications::TokenParam;
+use super::problem::{ApiResult, Problem};
 use crate::domain::actor::Actor;
 use crate::domain::email_verification;
 use crate::domain::error::AppError;
 use crate::domain::ids::PartnerId;
 use crate::domain::partners::{self, PartnerView, RegisterPartner, Registered, UpdatePartner};
 use crate::domain::throttle;
-use crate::mail::templates::escape_html;
+use crate::web::html::public_page as page;
+use crate::web::state::{AppState, run, source};
+use crate::web::status::status_of;
+use actix_web::http::StatusCode;
+use maud::html;
 
 /// Register a partner. The response carries the first API key, shown only this once.
 /// At most 5 registrations an hour per source address (429 with `Retry-After`).
@@ -94,17 +97,20 @@ pub async fn resend_verification(
     responses((status = 200, description = "HTML confirmation page", content_type = "text/html")))]
 #[get("/partners/verify")]
 pub async fn verify_page(q: web::Query<TokenParam>) -> HttpResponse {
-    let token = escape_html(&q.token);
     page(
+        StatusCode::OK,
         "メールアドレスの確認 / Confirm your address",
-        &format!(
-            "<p>kyoso のパートナー登録の連絡先として、このメールアドレスを確認しますか？<br>\
-             Confirm this address as the contact of a kyoso partner registration?</p>\
-             <form method=\"post\" action=\"?token={token}\">\
-             <button type=\"submit\">メールアドレスを確認する / Confirm this address</button></form>\
-             <p>お心当たりがない場合は、このページを閉じてください。<br>\
-             If this was not you, close this page.</p>"
-        ),
+        html! {
+            p {
+                "kyoso のパートナー登録の連絡先として、このメールアドレスを確認しますか？"
+                br;
+                "Confirm this address as the contact of a kyoso partner registration?"
+            }
+            form method="post" action=(format!("?token={}", q.token)) {
+                button type="submit" { "メールアドレスを確認する / Confirm this address" }
+            }
+            p { "お心当たりがない場合は、このページを閉じてください。" br; "If this was not you, close this page." }
+        },
     )
 }
 
@@ -117,12 +123,15 @@ pub async fn verify_email(state: web::Data<AppState>, q: web::Query<TokenParam>)
     let token = q.into_inner().token;
     match run(&state, move |db| email_verification::confirm(db, &token)).await {
         Ok(v) => page(
+            StatusCode::OK,
             "確認しました / Address confirmed",
-            &format!(
-                "<p>{} を確認しました。今後、提案の受付などのお知らせをこのアドレスにお送りします。<br>\
-                 This address is confirmed; notices will be sent to it from now on.</p>",
-                escape_html(&v.email)
-            ),
+            html! {
+                p {
+                    (v.email) " を確認しました。今後、提案の受付などのお知らせをこのアドレスにお送りします。"
+                    br;
+                    "This address is confirmed; notices will be sent to it from now on."
+                }
+            },
         ),
         Err(e) => {
             let status = status_of(&e);
@@ -136,12 +145,11 @@ pub async fn verify_email(state: web::Data<AppState>, q: web::Query<TokenParam>)
             if let AppError::Internal(cause) = &e {
                 log::error!("internal error: {cause:#}");
             }
-            let mut res = page(
+            page(
+                status,
                 "確認できませんでした / Not confirmed",
-                &format!("<p>{}<br>{}</p>", escape_html(&ja), escape_html(&en)),
-            );
-            *res.status_mut() = status;
-            res
+                html! { p { (ja) br; (en) } },
+            )
         }
     }
 }

@@ -12,6 +12,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::error::{AppError, ErrorCode, FieldError};
+use crate::web::status::{retry_after, status_of};
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -54,21 +55,6 @@ impl Problem {
     }
 }
 
-/// The status each domain error is sent with.
-pub fn status_of(e: &AppError) -> StatusCode {
-    match e {
-        AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
 /// The problem document for a domain error. Internal causes are logged here, once, and
 /// never sent.
 pub fn problem_of(e: &AppError) -> Problem {
@@ -92,14 +78,6 @@ pub fn problem_of(e: &AppError) -> Problem {
         p.errors = errors.clone();
     }
     p
-}
-
-/// The `Retry-After` value (seconds) a refusal for too many requests carries.
-pub fn retry_after(e: &AppError) -> Option<HeaderValue> {
-    match e {
-        AppError::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
-        _ => None,
-    }
 }
 
 /// Wraps `AppError` so actix can render it.

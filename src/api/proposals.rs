@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run, run_search};
+use crate::domain::Db;
 use crate::domain::actor::Actor;
 use crate::domain::error::AppResult;
 use crate::domain::ids::ProposalId;
@@ -15,7 +15,7 @@ use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput,
 };
 use crate::domain::proposals::{self, ProposalQuery, ProposalView};
-use crate::storage::Db;
+use crate::web::state::{AppState, run, run_search};
 
 /// Runs one workflow action on the proposal in the path and answers with the proposal
 /// as it is afterwards.
@@ -42,7 +42,7 @@ pub async fn submit_proposal(
     req: HttpRequest,
     body: web::Json<SubmitProposal>,
 ) -> ApiResult<HttpResponse> {
-    crate::domain::throttle::proposal(&state.guards, &super::state::source(&req), &actor)?;
+    crate::domain::throttle::proposal(&state.guards, &crate::web::state::source(&req), &actor)?;
     let key = req.headers().get("Idempotency-Key").map(|v| {
         v.to_str()
             .map(str::to_owned)

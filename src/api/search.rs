@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, get, put, web};
 
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run, run_search};
 use crate::domain::actor::Actor;
 use crate::domain::ids::{NeedId, OfferId};
 use crate::domain::search::matches::{self, FeedbackInput, MatchQuery, NeedMatch, OfferMatch};
 use crate::domain::search::query::{self, SearchPage, SearchQuery};
+use crate::web::state::{AppState, run, run_search};
 
 /// Full-text search over public needs and active offers (and the caller's own
 /// municipality's internal needs for staff), with snippets, facets and cursor pages.

@@ -4,11 +4,11 @@ use actix_web::{HttpResponse, get, patch, post, web};
 
 use super::auth::Source;
 use super::problem::{ApiResult, Problem};
-use super::state::{AppState, run};
 use crate::domain::actor::Actor;
 use crate::domain::audit::with_source;
 use crate::domain::ids::StaffUserId;
 use crate::domain::staff::{self, CreatedStaff, NewStaffInput, StaffUpdate, StaffView};
+use crate::web::state::{AppState, run};
 
 #[utoipa::path(tag = "staff", security(("api_key" = [])),
     responses((status = 200, body = Vec<StaffView>), (status = "4XX", body = Problem)))]

@@ -69,7 +69,7 @@ pub fn digest(recipients: usize, items: usize) -> anyhow::Result<()> {
     db.migrate()?;
     let queued = std::time::Instant::now();
     for chunk in (0..recipients).collect::<Vec<_>>().chunks(1000) {
-        db.write(|conn| {
+        db.write(|conn| -> crate::domain::error::AppResult<_> {
             for r in chunk {
                 let email = format!("partner{r}@example.jp");
                 for i in 0..items {

@@ -9,10 +9,10 @@ use maud::html;
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted, SESSION_COOKIE};
 use super::{ConsoleResult, lift, run, see_other};
-use crate::api::state::AppState;
 use crate::domain::console_auth::{self, PASSWORD_MIN};
 use crate::domain::error::AppError;
 use crate::domain::staff::{self, StaffUpdate, StaffView};
+use crate::web::state::AppState;
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let me = load(&state, &u).await?;

@@ -9,13 +9,10 @@ use maud::html;
 use super::layout::{self, Nav};
 use super::session::{ConsoleUser, Fields};
 use super::{ConsoleResult, run};
-use crate::api::state::AppState;
 use crate::console::i18n::Lang;
 use crate::domain::audit::{self, AuditQuery};
 use crate::domain::error::AppError;
-
-/// The address an audited request came from: the TCP peer, as the API records it.
-pub use crate::api::auth::source_of;
+use crate::web::state::AppState;
 
 fn query(
     req: &HttpRequest,

@@ -11,9 +11,9 @@ use super::i18n::Lang;
 use super::layout;
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleResult, lift, run, see_other};
-use crate::api::state::AppState;
 use crate::domain::error::AppError;
 use crate::domain::invitations;
+use crate::web::state::AppState;
 
 /// The page a session is limited to until a new password is chosen.
 pub const CHANGE_PATH: &str = "/admin/password";
@@ -130,7 +130,7 @@ fn invitation_page(
 fn invalid_link(lang: Lang, e: &AppError) -> HttpResponse {
     layout::bare(
         lang,
-        crate::api::problem::status_of(e),
+        crate::web::status::status_of(e),
         lang.t("招待リンクが無効です", "The invitation link is not valid"),
         layout::error_detail(lang, e),
     )
@@ -178,7 +178,7 @@ pub async fn accept_invitation(
             .collect::<Vec<_>>(),
     );
     let (token, new) = (f.text("token"), f.text("new_password"));
-    let source = super::audit::source_of(&req);
+    let source = crate::web::source(&req);
     let result = if new != f.text("new_password_confirm") {
         Err(mismatch())
     } else {

@@ -10,27 +10,19 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::i18n::Lang;
-use super::layout::{self, Nav};
+use super::layout::{self, Nav, blank};
 use super::session::ConsoleUser;
 use super::{ConsoleResult, run};
-use crate::api::state::AppState;
 use crate::domain::desk::stats::{self, Adoption, Count, DeskStats, StatsQuery};
 use crate::domain::error::AppError;
-use crate::domain::municipalities;
 use crate::domain::vocab::{Channel, PolicyField};
+use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DashQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub m: Option<String>,
-}
-
-fn blank(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 fn query(u: &ConsoleUser, q: &DashQuery) -> Result<StatsQuery, AppError> {
@@ -60,20 +52,14 @@ pub async fn show(
     let q = q.into_inner();
     let lang = u.lang;
     if u.is_deployment_admin() && blank(&q.m).is_none() {
-        let ms = run(&state, lang, |db| {
-            Ok(municipalities::list(db)?
-                .into_iter()
-                .map(|m| (m.code, m.name))
-                .collect::<Vec<_>>())
-        })
-        .await?;
-        let body = layout::municipality_picker(&u, "/admin/dashboard", &ms, None);
-        return Ok(layout::page(
+        return super::choose_municipality(
+            &state,
             &u,
             Nav::Dashboard,
             lang.t("集計", "Dashboard"),
-            body,
-        ));
+            "/admin/dashboard",
+        )
+        .await;
     }
     let sq = query(&u, &q).map_err(|e| u.err(e))?;
     let actor = u.actor();

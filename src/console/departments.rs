@@ -9,12 +9,12 @@ use serde::Deserialize;
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleResult, run, see_other};
-use crate::api::state::AppState;
 use crate::domain::desk::rules::{self, RuleInput};
 use crate::domain::error::AppError;
 use crate::domain::ids::DepartmentId;
 use crate::domain::municipalities::{self, DepartmentInput, DepartmentView};
 use crate::domain::vocab::PolicyField;
+use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct MQuery {
@@ -39,20 +39,14 @@ pub async fn show(
 ) -> ConsoleResult<HttpResponse> {
     let lang = u.lang;
     let Some(code) = u.municipality(q.m.as_deref()) else {
-        let ms = run(&state, lang, |db| {
-            Ok(municipalities::list(db)?
-                .into_iter()
-                .map(|m| (m.code, m.name))
-                .collect::<Vec<_>>())
-        })
-        .await?;
-        let body = layout::municipality_picker(&u, "/admin/departments", &ms, None);
-        return Ok(layout::page(
+        return super::choose_municipality(
+            &state,
             &u,
             Nav::Departments,
             lang.t("所管課・振り分けルール", "Departments & routing rules"),
-            body,
-        ));
+            "/admin/departments",
+        )
+        .await;
     };
     let actor = u.actor();
     let (m, rules) = run(&state, lang, move |db| {
@@ -210,7 +204,7 @@ pub async fn create(
     let Posted { user: u, form: f } = posted;
     let code = code_of(&u, &f).map_err(|e| u.err(e))?;
     let (actor, input, c) = (u.actor(), department_input(&f), code.clone());
-    let source = super::audit::source_of(&req);
+    let source = crate::web::source(&req);
     run(&state, u.lang, move |db| {
         crate::domain::audit::with_source(&source, || {
             municipalities::create_department(db, &actor, &c, input)
@@ -229,7 +223,7 @@ pub async fn update(
     let Posted { user: u, form: f } = posted;
     let id = id.into_inner();
     let (actor, input) = (u.actor(), department_input(&f));
-    let source = super::audit::source_of(&req);
+    let source = crate::web::source(&req);
     let d = run(&state, u.lang, move |db| {
         crate::domain::audit::with_source(&source, || {
             municipalities::update_department(db, &actor, id, input)
@@ -252,7 +246,7 @@ pub async fn create_rule(
         keyword: f.opt("keyword"),
     };
     let (actor, c) = (u.actor(), code.clone());
-    let source = super::audit::source_of(&req);
+    let source = crate::web::source(&req);
     run(&state, u.lang, move |db| {
         crate::domain::audit::with_source(&source, || rules::create(db, &actor, Some(&c), input))
     })
@@ -269,7 +263,7 @@ pub async fn delete_rule(
     let Posted { user: u, form: f } = posted;
     let code = code_of(&u, &f).map_err(|e| u.err(e))?;
     let (actor, c, id) = (u.actor(), code.clone(), id.into_inner());
-    let source = super::audit::source_of(&req);
+    let source = crate::web::source(&req);
     run(&state, u.lang, move |db| {
         crate::domain::audit::with_source(&source, || rules::delete(db, &actor, Some(&c), id))
     })

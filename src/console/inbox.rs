@@ -7,16 +7,16 @@ use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{self, Nav, select};
+use super::layout::{self, Nav, blank, select};
 use super::session::ConsoleUser;
 use super::{ConsoleResult, run_search};
-use crate::api::state::AppState;
 use crate::domain::desk::deadlines::{self, Clock, DeadlineQuery, Deadlines};
 use crate::domain::error::AppError;
 use crate::domain::municipalities;
 use crate::domain::proposals::find::{self, Found, OverdueItem, Sort, SortKey};
 use crate::domain::proposals::{ProposalQuery, ProposalView};
 use crate::domain::vocab::{Channel, PolicyField, ProposalState};
+use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct InboxQuery {
@@ -39,13 +39,6 @@ pub struct InboxQuery {
     pub up: Option<String>,
     /// Page of the overdue queue.
     pub op: Option<String>,
-}
-
-fn blank(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 /// A page number from the query; anything else is the first page.

@@ -37,9 +37,17 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
+/// A query parameter as typed, trimmed; `None` when missing or blank.
+pub fn blank(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
 /// A time as staff read it: Japan time, to the minute.
 pub fn local_time(t: DateTime<Utc>) -> String {
-    (t + chrono::TimeDelta::hours(9))
+    crate::domain::calendar::japan_time(t.naive_utc())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
@@ -64,15 +72,10 @@ pub enum Nav {
 }
 
 fn head(lang: Lang, title: &str) -> Markup {
-    html! {
-        head {
-            meta charset="utf-8";
-            meta name="viewport" content="width=device-width, initial-scale=1";
-            meta name="robots" content="noindex";
-            title { (title) " | " (lang.t("kyoso 職員コンソール", "kyoso staff console")) }
-            link rel="stylesheet" href="/admin/static/console.css";
-        }
-    }
+    crate::web::html::head(&format!(
+        "{title} | {}",
+        lang.t("kyoso 職員コンソール", "kyoso staff console")
+    ))
 }
 
 /// A page without the menu: login and error pages.

@@ -23,14 +23,14 @@ pub mod session;
 pub mod staff;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, ContentType};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use maud::html;
 
-use crate::api::state::AppState;
+use crate::domain::Db;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::search::SearchEngine;
-use crate::storage::Db;
+use crate::web::state::AppState;
 use i18n::Lang;
 
 /// Registers the console under /admin; the whole route table of the console.
@@ -40,7 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/admin")
             .app_data(
                 web::FormConfig::default()
-                    .limit(crate::app::MAX_BODY_BYTES)
+                    .limit(crate::web::MAX_BODY_BYTES)
                     .error_handler(|e, req| ConsoleError::bad_form(&e.to_string(), req).into()),
             )
             .app_data(web::PathConfig::default().error_handler(|e, req| {
@@ -181,7 +181,7 @@ impl ResponseError for ConsoleError {
         match self {
             Self::LoginRequired { .. } | Self::PasswordChangeRequired(_) => StatusCode::SEE_OTHER,
             Self::Csrf(_) => StatusCode::FORBIDDEN,
-            Self::App(e, _) => crate::api::problem::status_of(e),
+            Self::App(e, _) => crate::web::status::status_of(e),
         }
     }
 
@@ -232,7 +232,7 @@ impl ResponseError for ConsoleError {
             AppError::Internal(_) => lang.t("システムエラーが発生しました", "Something went wrong"),
         };
         let mut res = layout::bare(lang, status, title, layout::error_detail(lang, e));
-        if let Some(secs) = crate::api::problem::retry_after(e) {
+        if let Some(secs) = crate::web::status::retry_after(e) {
             res.headers_mut().insert(header::RETRY_AFTER, secs);
         }
         res
@@ -247,9 +247,37 @@ pub async fn run<T: Send + 'static>(
     lang: Lang,
     f: impl FnOnce(&Db) -> AppResult<T> + Send + 'static,
 ) -> ConsoleResult<T> {
-    crate::api::state::run(state, f)
+    crate::web::state::run(state, f)
         .await
         .map_err(|e| ConsoleError::App(e, lang))
+}
+
+/// The (code, name) of every municipality, for deployment admins' pickers.
+pub async fn municipality_options(
+    state: &web::Data<AppState>,
+    lang: Lang,
+) -> ConsoleResult<Vec<(String, String)>> {
+    run(state, lang, |db| {
+        Ok(crate::domain::municipalities::list(db)?
+            .into_iter()
+            .map(|m| (m.code, m.name))
+            .collect())
+    })
+    .await
+}
+
+/// The page a deployment admin sees first on a screen about one municipality: the
+/// picker, under the screen's menu entry and title.
+pub async fn choose_municipality(
+    state: &web::Data<AppState>,
+    u: &session::ConsoleUser,
+    nav: layout::Nav,
+    title: &str,
+    action: &str,
+) -> ConsoleResult<HttpResponse> {
+    let ms = municipality_options(state, u.lang).await?;
+    let body = layout::municipality_picker(u, action, &ms, None);
+    Ok(layout::page(u, nav, title, body))
 }
 
 /// Hands a domain error back to the page (to show it beside the form that caused it);
@@ -268,16 +296,9 @@ pub async fn run_search<T: Send + 'static>(
     lang: Lang,
     f: impl FnOnce(&Db, &SearchEngine) -> AppResult<T> + Send + 'static,
 ) -> ConsoleResult<T> {
-    crate::api::state::run_search(state, f)
+    crate::web::state::run_search(state, f)
         .await
         .map_err(|e| ConsoleError::App(e, lang))
 }
 
-/// An HTML page response, never cached; the security headers (CSP, framing, referrer)
-/// are added to every response by `crate::security_headers`.
-pub fn html_response(status: StatusCode, markup: maud::Markup) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(ContentType::html())
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(markup.into_string())
-}
+pub use crate::web::html::response as html_response;

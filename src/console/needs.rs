@@ -7,16 +7,16 @@ use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{self, Nav, select};
+use super::layout::{self, Nav, blank, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleResult, lift, run, run_search, see_other};
-use crate::api::state::AppState;
 use crate::domain::error::AppError;
 use crate::domain::ids::NeedId;
 use crate::domain::municipalities::{self, MunicipalityView};
 use crate::domain::needs::{self, NeedQuery, NeedView, NewNeedInput, UpdateNeedInput};
 use crate::domain::search::matches::{self, MatchQuery, OfferMatch};
 use crate::domain::vocab::{NeedStatus, PartnerKind, PolicyField, Visibility};
+use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -24,13 +24,6 @@ pub struct ListQuery {
     pub field: Option<String>,
     pub m: Option<String>,
     pub cursor: Option<String>,
-}
-
-fn blank(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 pub async fn list(
@@ -121,19 +114,6 @@ async fn municipality(
     }
 }
 
-async fn municipality_list(
-    state: &web::Data<AppState>,
-    u: &ConsoleUser,
-) -> ConsoleResult<Vec<(String, String)>> {
-    run(state, u.lang, |db| {
-        Ok(municipalities::list(db)?
-            .into_iter()
-            .map(|m| (m.code, m.name))
-            .collect())
-    })
-    .await
-}
-
 #[derive(Debug, Default, Deserialize)]
 pub struct NewQuery {
     pub m: Option<String>,
@@ -147,14 +127,14 @@ pub async fn new_form(
     let m = municipality(&state, &u, u.municipality(q.m.as_deref())).await?;
     let lang = u.lang;
     let Some(m) = m else {
-        let ms = municipality_list(&state, &u).await?;
-        let body = layout::municipality_picker(&u, "/admin/needs/new", &ms, None);
-        return Ok(layout::page(
+        return super::choose_municipality(
+            &state,
             &u,
             Nav::Needs,
             lang.t("ニーズの登録", "Create a need"),
-            body,
-        ));
+            "/admin/needs/new",
+        )
+        .await;
     };
     let mut f = Fields::empty();
     if let Some(d) = u.staff().department {
@@ -198,7 +178,7 @@ pub async fn create(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
                 return Err(u.err(e));
             };
             let mut res = render_form(&u, &m, &f, None, Some(&e));
-            *res.status_mut() = crate::api::problem::status_of(&e);
+            *res.status_mut() = crate::web::status::status_of(&e);
             Ok(res)
         }
         Err(e) => Err(u.err(e)),
@@ -272,7 +252,7 @@ pub async fn update(
         Err(e) if recoverable(&e) => {
             let (need, m, offers) = load(&state, &u, id).await?;
             let mut res = render_need(&u, &need, &m, &offers, Some((&f, &e)));
-            *res.status_mut() = crate::api::problem::status_of(&e);
+            *res.status_mut() = crate::web::status::status_of(&e);
             Ok(res)
         }
         Err(e) => Err(u.err(e)),

@@ -9,9 +9,9 @@ use maud::html;
 use super::layout::{self, Nav};
 use super::session::{ConsoleUser, Posted};
 use super::{ConsoleResult, run, see_other};
-use crate::api::state::AppState;
 use crate::domain::outbox_admin;
 use crate::domain::vocab::MailStatus;
+use crate::web::state::AppState;
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let actor = u.actor();

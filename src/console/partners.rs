@@ -8,10 +8,9 @@ use maud::{PreEscaped, html};
 use serde::Deserialize;
 
 use super::inbox;
-use super::layout::{self, Nav, select};
+use super::layout::{self, Nav, blank, select};
 use super::session::{ConsoleUser, Posted};
 use super::{ConsoleResult, run, run_search, see_other};
-use crate::api::state::AppState;
 use crate::domain::error::AppError;
 use crate::domain::ids::PartnerId;
 use crate::domain::offers::{self, OfferQuery, OfferView};
@@ -19,6 +18,7 @@ use crate::domain::partners::{self, CorporateNumberStatus};
 use crate::domain::proposals::{self, ProposalQuery};
 use crate::domain::search::query::{self, Record, SearchQuery};
 use crate::domain::vocab::{OfferKind, PartnerStatus, PolicyField};
+use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct BrowseQuery {
@@ -26,13 +26,6 @@ pub struct BrowseQuery {
     pub field: Option<String>,
     pub kind: Option<String>,
     pub cursor: Option<String>,
-}
-
-fn blank(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 /// One offer in a list: (offer, title as HTML — a search snippet or the escaped title).
@@ -251,7 +244,7 @@ pub async fn set_status(
         "reinstate" => PartnerStatus::Active,
         _ => return Err(u.err(AppError::NotFound("action"))),
     };
-    let (actor, source) = (u.actor(), super::audit::source_of(&req));
+    let (actor, source) = (u.actor(), crate::web::source(&req));
     run(&state, u.lang, move |db| {
         crate::domain::audit::with_source(&source, || partners::set_status(db, &actor, id, status))
     })

@@ -11,7 +11,6 @@ use maud::{Markup, html};
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleError, ConsoleResult, run, run_search, see_other};
-use crate::api::state::AppState;
 use crate::domain::error::AppError;
 use crate::domain::ids::{NeedId, OfferId, ProposalId};
 use crate::domain::municipalities::{self, DepartmentView};
@@ -22,6 +21,7 @@ use crate::domain::proposals::workflow::{
 use crate::domain::proposals::{self, ProposalView};
 use crate::domain::search::matches::{self, MatchQuery};
 use crate::domain::vocab::{DeclineReason, ProposalState};
+use crate::web::state::AppState;
 
 /// What the page shows besides the proposal itself.
 struct Extras {
@@ -189,7 +189,7 @@ pub async fn act(
         // Input and state errors come back on the page itself, above its forms.
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::BadRequest(_))) => {
             let (p, extras) = load(&state, &u, id).await?;
-            let status = crate::api::problem::status_of(&e);
+            let status = crate::web::status::status_of(&e);
             // The form comes back open with everything typed into it.
             let sent = Sent {
                 action: &action,

@@ -10,11 +10,10 @@ use maud::html;
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleError, ConsoleResult, run, see_other};
-use crate::api::state::AppState;
 use crate::domain::error::AppError;
-use crate::domain::municipalities;
 use crate::domain::proposals::intake::{self, Declarations, RecordProposal};
 use crate::domain::vocab::{Channel, PolicyField};
+use crate::web::state::AppState;
 
 pub async fn form(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     // The form is the desk's: department staff get no page they could only fail with.
@@ -34,13 +33,7 @@ async fn municipality_options(
     if !u.is_deployment_admin() {
         return Ok(vec![]);
     }
-    run(state, u.lang, |db| {
-        Ok(municipalities::list(db)?
-            .into_iter()
-            .map(|m| (m.code, m.name))
-            .collect())
-    })
-    .await
+    super::municipality_options(state, u.lang).await
 }
 
 /// The local (JST) date and time a proposal arrived, as UTC.
@@ -57,9 +50,7 @@ fn received_at(f: &Fields) -> Result<Option<chrono::DateTime<Utc>>, AppError> {
     // Out-of-range dates are the domain's to refuse (with the field named); here only
     // the conversion must not overflow at the ends of the date type.
     let local = d.and_time(t);
-    let utc = local
-        .checked_sub_signed(chrono::TimeDelta::hours(9))
-        .unwrap_or(local);
+    let utc = crate::domain::calendar::from_japan_time(local);
     Ok(Some(Utc.from_utc_datetime(&utc)))
 }
 

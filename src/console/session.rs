@@ -14,11 +14,11 @@ use std::pin::Pin;
 use super::i18n::{self, Lang};
 use super::layout;
 use super::{ConsoleError, ConsoleResult, see_other};
-use crate::api::state::AppState;
 use crate::domain::actor::{Actor, StaffActor};
 use crate::domain::console_auth::{self, Login, StaffSession, constant_time_eq};
 use crate::domain::error::AppError;
 use crate::domain::vocab::Role;
+use crate::web::state::AppState;
 
 pub const SESSION_COOKIE: &str = "kyoso_console";
 const LOGIN_CSRF_COOKIE: &str = "kyoso_login_csrf";
@@ -29,7 +29,7 @@ const DEVICE_COOKIE: &str = "kyoso_login_device";
 /// Whether cookies must be `Secure`: the request came over https, or the service's
 /// public URL is https (behind a proxy that ends TLS).
 pub fn secure(req: &HttpRequest) -> bool {
-    req.connection_info().scheme() == "https" || crate::mail::links::base().starts_with("https://")
+    req.connection_info().scheme() == "https" || crate::domain::public_url().starts_with("https://")
 }
 
 fn cookie<'a>(req: &HttpRequest, name: &'a str, value: String) -> Cookie<'a> {
@@ -339,10 +339,10 @@ pub async fn login(
     let next = safe_next(form.get("next"));
     let (email, password) = (form.text("email"), form.text("password"));
     let source = console_auth::Source {
-        address: crate::api::state::source(&req),
+        address: crate::web::state::source(&req),
         device: req.cookie(DEVICE_COOKIE).map(|c| c.value().to_owned()),
     };
-    let audit_source = super::audit::source_of(&req);
+    let audit_source = crate::web::source(&req);
     let guards = state.guards.clone();
     let outcome = super::lift(
         super::run(&state, lang, move |db| {
@@ -386,7 +386,7 @@ pub async fn login(
                 Some(super::error_text::sentence(lang, &e)),
                 actix_web::http::StatusCode::TOO_MANY_REQUESTS,
             );
-            if let Some(v) = crate::api::problem::retry_after(&e) {
+            if let Some(v) = crate::web::status::retry_after(&e) {
                 res.headers_mut()
                     .insert(actix_web::http::header::RETRY_AFTER, v);
             }

@@ -11,13 +11,13 @@ use maud::html;
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Posted};
 use super::{ConsoleResult, run, see_other};
-use crate::api::state::AppState;
 use crate::console::i18n::Lang;
 use crate::domain::ids::StaffUserId;
 use crate::domain::municipalities::{self, DepartmentView};
 use crate::domain::staff::{self, NewStaffInput, StaffUpdate};
 use crate::domain::vocab::{Role, StaffStatus};
 use crate::domain::{audit, console_auth};
+use crate::web::state::AppState;
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let actor = u.actor();
@@ -130,7 +130,7 @@ pub async fn create(
         department_id: f.id("department_id").map_err(|e| u.err(e))?,
         locale: None,
     };
-    let source = super::audit::source_of(&req);
+    let source = crate::web::source(&req);
     run(&state, u.lang, move |db| {
         audit::with_source(&source, || staff::create(db, Some(&actor), input))
     })
@@ -145,7 +145,7 @@ pub async fn set_password(
 ) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
     let (actor, email, password) = (u.actor(), f.text("email"), f.text("password"));
-    let source = super::audit::source_of(&req);
+    let source = crate::web::source(&req);
     run(&state, u.lang, move |db| {
         audit::with_source(&source, || {
             console_auth::set_password(db, Some(&actor), &email, &password)
@@ -163,7 +163,7 @@ pub async fn invite(
 ) -> ConsoleResult<HttpResponse> {
     let u = posted.user;
     let (actor, id) = (u.actor(), id.into_inner());
-    let source = super::audit::source_of(&req);
+    let source = crate::web::source(&req);
     run(&state, u.lang, move |db| {
         audit::with_source(&source, || staff::invite_again(db, &actor, id))
     })
@@ -280,7 +280,7 @@ pub async fn update(
         locale: Some(f.text("locale")),
         status: (!own).then(|| f.text("status")),
     };
-    let source = super::audit::source_of(&req);
+    let source = crate::web::source(&req);
     run(&state, u.lang, move |db| {
         audit::with_source(&source, || staff::update(db, &actor, id, input))
     })

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use std::collections::HashMap;
 
+use crate::domain::Db;
 use crate::domain::actor::{Actor, StaffActor};
 use crate::domain::demo_records::{self, DemoRecord};
 use crate::domain::error::AppError;
@@ -16,7 +17,6 @@ use crate::domain::partners::{self, RegisterPartner};
 use crate::domain::proposals::intake::{self, Declarations, RecordProposal, SubmitProposal};
 use crate::domain::staff::{self, NewStaffInput};
 use crate::domain::vocab::{PartnerKind, Role};
-use crate::storage::{self, Db};
 
 const DATA: &str = include_str!("data.json");
 
@@ -120,7 +120,7 @@ const WRITTEN_ON: (i32, u32, u32) = (2026, 11, 23);
 
 fn as_of_today(date: Option<chrono::NaiveDate>) -> Option<chrono::NaiveDate> {
     let written = chrono::NaiveDate::from_ymd_opt(WRITTEN_ON.0, WRITTEN_ON.1, WRITTEN_ON.2)?;
-    let today = crate::domain::proposals::local_date(crate::storage::now());
+    let today = crate::domain::proposals::local_date(crate::domain::now());
     let shift = (today - written).max(chrono::TimeDelta::zero());
     date.map(|d| d + shift)
 }
@@ -206,7 +206,7 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
     }
     let exists = step(
         "check",
-        db.read(|conn| Ok(storage::municipalities::by_code(conn, &first)?.is_some())),
+        crate::domain::demo_records::municipality_exists(db, &first),
     )?;
     if exists {
         return Err(Refused(format!(

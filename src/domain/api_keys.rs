@@ -154,7 +154,7 @@ pub fn authenticate(db: &Db, key: &str) -> AppResult<Actor> {
     })?;
     // Record use at most once a minute: a write per request would serialise readers on SQLite.
     if last_used.is_none_or(|t| now() - t > chrono::TimeDelta::minutes(1)) {
-        db.write(|conn| Ok(storage::api_keys::touch(conn, row_id)?))?;
+        db.write(|conn| -> AppResult<_> { Ok(storage::api_keys::touch(conn, row_id)?) })?;
     }
     Ok(actor)
 }

@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::actor::Actor;
@@ -198,11 +198,6 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
 }
 
-/// Midnight JST of `d`, in UTC.
-fn jst_midnight(d: NaiveDate) -> NaiveDateTime {
-    d.and_time(chrono::NaiveTime::MIN) - TimeDelta::hours(9)
-}
-
 /// The filter an admin may use: their municipality's events, or for a deployment admin
 /// all (or one chosen municipality's). Anyone else is refused.
 fn filter(conn: &mut AnyConnection, actor: &Actor, q: &AuditQuery) -> AppResult<AuditFilter> {
@@ -241,8 +236,10 @@ fn filter(conn: &mut AnyConnection, actor: &Actor, q: &AuditQuery) -> AppResult<
     Ok(AuditFilter {
         municipality,
         action: action.map(str::to_owned),
-        from: q.from.map(jst_midnight),
-        until: q.until.map(|d| jst_midnight(d) + TimeDelta::days(1)),
+        from: q.from.map(super::calendar::local_midnight),
+        until: q
+            .until
+            .map(|d| super::calendar::local_midnight(d) + TimeDelta::days(1)),
         before_id: None,
     })
 }
@@ -315,7 +312,7 @@ pub fn to_csv(db: &Db, actor: &Actor, q: &AuditQuery) -> AppResult<String> {
             "詳細",
         ]);
         for e in entries {
-            let jst = e.at + TimeDelta::hours(9);
+            let jst = super::calendar::japan_time(e.at.naive_utc());
             csv.row([
                 jst.format("%Y-%m-%d %H:%M:%S").to_string(),
                 action_label(&e.action, true).to_owned(),
@@ -354,6 +351,9 @@ mod tests {
     #[test]
     fn jst_days() {
         let d = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap_or_default();
-        assert_eq!(jst_midnight(d).to_string(), "2026-12-06 15:00:00");
+        assert_eq!(
+            crate::domain::calendar::local_midnight(d).to_string(),
+            "2026-12-06 15:00:00"
+        );
     }
 }

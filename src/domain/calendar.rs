@@ -12,9 +12,37 @@
 //! law's projection through 2099, where the equinox formula ends; before 2000 and
 //! after 2099 the same rules are merely extrapolated and are not authoritative.
 //!
-//! Dates are Japanese calendar dates: convert a stored UTC instant to JST first.
+//! Dates are Japanese calendar dates: convert a stored UTC instant with [`japan_time`]
+//! or [`local_date`] first. This module is also the one place that knows Japan time is
+//! UTC+9.
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta, Weekday};
+
+/// Japan has one time zone and no daylight saving: Japan time is UTC+9.
+fn japan_offset() -> TimeDelta {
+    TimeDelta::hours(9)
+}
+
+/// The Japan time of a stored (UTC) time. Total: at the very end of the date type,
+/// which no checked input reaches, the UTC time is kept.
+pub fn japan_time(utc: NaiveDateTime) -> NaiveDateTime {
+    utc.checked_add_signed(japan_offset()).unwrap_or(utc)
+}
+
+/// The stored (UTC) time of a Japan time; total like [`japan_time`].
+pub fn from_japan_time(local: NaiveDateTime) -> NaiveDateTime {
+    local.checked_sub_signed(japan_offset()).unwrap_or(local)
+}
+
+/// The Japanese calendar date of a stored (UTC) time.
+pub fn local_date(t: NaiveDateTime) -> NaiveDate {
+    japan_time(t).date()
+}
+
+/// Midnight in Japan at the start of `d`, as stored (UTC).
+pub fn local_midnight(d: NaiveDate) -> NaiveDateTime {
+    from_japan_time(d.and_time(chrono::NaiveTime::MIN))
+}
 
 /// The 2005 amendment, in force from 2007-01-01, added 昭和の日, moved みどりの日 to 5/4
 /// and let a 振替休日 skip past further holidays. Earlier years keep the older text so

@@ -236,7 +236,7 @@ fn trusted_device_for<'a>(db: &Db, source: &'a Source, email: &str) -> AppResult
         return Ok(None);
     };
     let email = email.trim().to_lowercase();
-    let trusted = db.read(|conn| {
+    let trusted = db.read(|conn| -> AppResult<_> {
         let Some(key) = crate::mail::signing::existing_key(conn)? else {
             return Ok(false);
         };
@@ -262,7 +262,7 @@ fn attempt(
         db.write(|conn| audit_sign_in(conn, None, false, "unknown_account"))?;
         return Ok(Login::Invalid);
     }
-    let user = db.read(|conn| Ok(store::staff_by_email(conn, &email)?))?;
+    let user = db.read(|conn| -> AppResult<_> { Ok(store::staff_by_email(conn, &email)?) })?;
     // One argon2 verification whatever the account's state: the real hash where there
     // is one (a locked or disabled account too), a dummy otherwise.
     let good = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
@@ -405,7 +405,7 @@ fn record_failure(
             super::vocab::Locale::En => "an administrator sets a new password".to_owned(),
         }
     } else {
-        (until + TimeDelta::hours(9))
+        super::calendar::japan_time(until)
             .format("%Y-%m-%d %H:%M (JST)")
             .to_string()
     };
@@ -452,7 +452,7 @@ pub fn session(db: &Db, token: &str) -> AppResult<Option<StaffSession>> {
     }
     let hash = hash_token(token);
     let at = now();
-    let found = db.read(|conn| {
+    let found = db.read(|conn| -> AppResult<_> {
         let Some((s, user)) = store::find(conn, &hash)? else {
             return Ok(None);
         };
@@ -470,12 +470,12 @@ pub fn session(db: &Db, token: &str) -> AppResult<Option<StaffSession>> {
     };
     let expired = s.expires_at <= at || s.last_seen_at + TimeDelta::hours(IDLE_HOURS) <= at;
     if expired || user.status != "active" {
-        db.write(|conn| Ok(store::delete_by_id(conn, s.id)?))?;
+        db.write(|conn| -> AppResult<_> { Ok(store::delete_by_id(conn, s.id)?) })?;
         return Ok(None);
     }
     // Record use at most once a minute: a write per page would serialise SQLite readers.
     if at - s.last_seen_at > TimeDelta::minutes(1) {
-        db.write(|conn| Ok(store::touch(conn, s.id, at)?))?;
+        db.write(|conn| -> AppResult<_> { Ok(store::touch(conn, s.id, at)?) })?;
     }
     let staff = staff_actor(&user)?;
     Ok(Some(StaffSession {
@@ -570,7 +570,7 @@ pub fn change_own_password(
     new: &str,
     keep_token: &str,
 ) -> AppResult<()> {
-    let user = db.read(|conn| Ok(storage::staff::find(conn, staff.0)?))?;
+    let user = db.read(|conn| -> AppResult<_> { Ok(storage::staff::find(conn, staff.0)?) })?;
     let user = user.ok_or(AppError::Unauthenticated)?;
     if user.must_change_password && current == new {
         return Err(AppError::field_ja(
@@ -589,7 +589,7 @@ pub fn change_own_password(
         // A wrong guess from inside a session while the account is locked (by someone
         // else's guesses, say) is not merely uncounted: the session ends, so a session
         // left open cannot be used to guess past the lock.
-        let counted = db.write(|conn| {
+        let counted = db.write(|conn| -> AppResult<_> {
             let counted = record_failure(conn, &user, at, true)?;
             if counted.is_none() {
                 store::delete_of_staff(conn, user.id)?;

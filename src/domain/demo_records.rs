@@ -3,13 +3,10 @@
 //! the demo's own staff accounts — a real account whose password someone set to it is
 //! refused all the same. Only the demo loader marks records; no API or console form can.
 
-use diesel::dsl::exists;
-use diesel::prelude::*;
 use std::collections::HashSet;
 
 use crate::domain::error::AppResult;
-use crate::storage::schema::{demo_records, municipalities, partners, staff_users};
-use crate::storage::{AnyConnection, Db};
+use crate::storage::{self, AnyConnection, Db};
 
 /// The console password of every demo staff account (log in at /admin with the e-mail).
 /// It is published in the README and printed by `kyoso demo`, so it works for demo
@@ -37,23 +34,12 @@ impl DemoRecord {
 /// Marks a record as the demo's. For the demo loader only.
 pub fn mark(db: &Db, record: DemoRecord) -> AppResult<()> {
     let (t, id) = record.parts();
-    db.write(|conn| {
-        diesel::insert_into(demo_records::table)
-            .values((
-                demo_records::record_type.eq(t),
-                demo_records::record_id.eq(id),
-            ))
-            .execute(conn)?;
-        Ok(())
-    })
+    db.write(|conn| Ok(storage::demo_records::mark(conn, t, id)?))
 }
 
 /// The ids the demo marked of one kind.
 fn marked(conn: &mut AnyConnection, kind: &str) -> AppResult<HashSet<i64>> {
-    Ok(demo_records::table
-        .filter(demo_records::record_type.eq(kind))
-        .select(demo_records::record_id)
-        .load::<i64>(conn)?
+    Ok(storage::demo_records::marked(conn, kind)?
         .into_iter()
         .collect())
 }
@@ -66,34 +52,26 @@ pub fn foreign_records(db: &Db) -> AppResult<(usize, usize, usize)> {
         let count = |ids: Vec<i64>, marked: HashSet<i64>| {
             ids.into_iter().filter(|id| !marked.contains(id)).count()
         };
-        let m = count(
-            municipalities::table
-                .select(municipalities::id)
-                .load(conn)?,
-            marked(conn, "municipality")?,
-        );
-        let p = count(
-            partners::table.select(partners::id).load(conn)?,
-            marked(conn, "partner")?,
-        );
-        let s = count(
-            staff_users::table.select(staff_users::id).load(conn)?,
-            marked(conn, "staff")?,
-        );
+        let (municipalities, partners, staff) = storage::demo_records::all_ids(conn)?;
+        let m = count(municipalities, marked(conn, "municipality")?);
+        let p = count(partners, marked(conn, "partner")?);
+        let s = count(staff, marked(conn, "staff")?);
         Ok((m, p, s))
     })
 }
 
+/// Whether a municipality with this code exists (the demo refuses to load twice).
+pub fn municipality_exists(db: &Db, code: &str) -> AppResult<bool> {
+    db.read(|conn| Ok(storage::municipalities::by_code(conn, code)?.is_some()))
+}
+
 /// Whether the demo loader created this staff account.
 pub fn is_demo_staff(conn: &mut AnyConnection, staff_user_id: i64) -> AppResult<bool> {
-    Ok(diesel::select(exists(
-        demo_records::table.filter(
-            demo_records::record_type
-                .eq("staff")
-                .and(demo_records::record_id.eq(staff_user_id)),
-        ),
-    ))
-    .get_result(conn)?)
+    Ok(storage::demo_records::is_marked(
+        conn,
+        "staff",
+        staff_user_id,
+    )?)
 }
 
 /// Whether `password` may sign in the account: anything but the demo password, which

@@ -61,7 +61,7 @@ pub(crate) fn send_link(conn: &mut AnyConnection, partner: &PartnerRow) -> AppRe
     )?;
     let locale = Locale::from_db(&partner.locale)?;
     let expires_text = match locale {
-        Locale::Ja => (expires + TimeDelta::hours(9))
+        Locale::Ja => crate::domain::calendar::japan_time(expires)
             .format("%Y年%-m月%-d日 %H:%M")
             .to_string(),
         Locale::En => format!("{} UTC", expires.format("%Y-%m-%d %H:%M")),

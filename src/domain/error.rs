@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::storage::{QueryError, StorageError};
+
 /// The stable machine codes; their spelling is part of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -159,18 +161,18 @@ impl AppError {
     }
 }
 
-impl From<diesel::result::Error> for AppError {
-    fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind as K, Error as E};
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
         match e {
-            E::NotFound => Self::NotFound("record"),
-            E::DatabaseError(K::UniqueViolation, _) => {
+            StorageError::NotFound => Self::NotFound("record"),
+            StorageError::Duplicate => {
                 Self::Conflict("a record with the same unique value already exists".into())
             }
-            E::DatabaseError(K::SerializationFailure, _) => {
+            StorageError::Busy => {
                 Self::Unavailable("the database was busy; retry the request".into())
             }
-            other => Self::Internal(other.into()),
+            StorageError::Unreachable => Self::Unavailable("the database is not reachable".into()),
+            StorageError::Other(e) => Self::Internal(e),
         }
     }
 }
@@ -181,16 +183,11 @@ impl From<crate::values::vocab::UnknownWord> for AppError {
     }
 }
 
-impl From<r2d2_error::PoolError> for AppError {
-    fn from(e: r2d2_error::PoolError) -> Self {
-        log::error!("database pool: {e}");
-        Self::Unavailable("the database is not reachable".into())
+/// Query functions return storage's query error; it is classified by storage.
+impl From<QueryError> for AppError {
+    fn from(e: QueryError) -> Self {
+        StorageError::from(e).into()
     }
-}
-
-/// The pool's error type, named here so the domain need not depend on r2d2 directly.
-pub mod r2d2_error {
-    pub use diesel::r2d2::PoolError;
 }
 
 pub type AppResult<T> = Result<T, AppError>;

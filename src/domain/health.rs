@@ -134,6 +134,11 @@ impl JobBoard {
     }
 }
 
+/// Which database the service runs on: `sqlite` or `postgresql`.
+pub fn database_name(db: &Db) -> &'static str {
+    db.target().backend_name()
+}
+
 /// Checks that the database answers a query and returns how many changes of the log
 /// wait after `checkpoint` (the search index's lag).
 pub fn database_backlog(db: &Db, checkpoint: i64) -> AppResult<i64> {

@@ -56,7 +56,7 @@ pub(crate) fn issue(
         "{}/admin/invitation?token={token}",
         crate::mail::links::base()
     );
-    let expires_text = (expires + TimeDelta::hours(9))
+    let expires_text = crate::domain::calendar::japan_time(expires)
         .format("%Y-%m-%d %H:%M")
         .to_string();
     let locale = Locale::from_db(&user.locale)?;

@@ -34,6 +34,15 @@ pub mod validate;
 // too); re-exported here so the domain's many `super::vocab` paths stay as they are.
 pub use crate::values::{codes, ids, vocab};
 
+/// The database handle every domain function takes and the clock it stores times
+/// with: the layers above name them here, not in `storage`.
+pub use crate::storage::{Db, now};
+
+/// The service's public URL (for links in pages and mails), as configured at start.
+pub fn public_url() -> &'static str {
+    crate::mail::links::base()
+}
+
 /// A stored UTC time as an API instant (RFC 3339 with `Z`).
 pub fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     t.and_utc()

@@ -309,7 +309,7 @@ fn check_department(
     (name, email, fields)
 }
 
-fn duplicate_department(e: diesel::result::Error) -> AppError {
+fn duplicate_department(e: storage::QueryError) -> AppError {
     match AppError::from(e) {
         AppError::Conflict(_) => AppError::Conflict(Message::new(
             "a department of this name already exists in the municipality",

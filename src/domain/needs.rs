@@ -533,21 +533,7 @@ pub fn list(db: &Db, actor: &Actor, q: NeedQuery) -> AppResult<Page<NeedView>> {
             )
             .map(|s| vec![s.as_str().to_owned()]),
     };
-    let code = match q
-        .municipality
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(code) => match MunicipalityCode::parse(code) {
-            Ok(code) => Some(code),
-            Err(e) => {
-                c.push("municipality", "format", e.to_string());
-                None
-            }
-        },
-    };
+    let code = c.municipality_filter("municipality", q.municipality.as_deref());
     if q.zone.is_some() && q.municipality.is_none() {
         c.push("zone", "required", "filtering by zone needs `municipality`");
     }

@@ -15,7 +15,10 @@ use crate::values::vocab::MailStatus;
 /// Not a status: pending mails with failed attempts behind them.
 pub const DELAYED: &str = "delayed";
 
-#[derive(Debug)]
+/// One mail as administrators see it (the console's outbox page and the API's
+/// `/admin/mail`): everything but the bodies.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = MailView)]
 pub struct OutboxMail {
     pub id: i64,
     pub kind: String,
@@ -23,14 +26,16 @@ pub struct OutboxMail {
     pub subject: String,
     /// pending, sending, sent, failed or digested.
     pub status: String,
-    /// Still queued after failed attempts: late, and why is in `last_error`.
+    /// Still pending after failed attempts (an SMTP outage, say): late mail, and why is
+    /// in `last_error`.
     pub delayed: bool,
     pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
+    /// When a pending mail is tried (again).
+    pub next_attempt_at: DateTime<Utc>,
     pub message_id: String,
-    pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 impl From<MailSummary> for OutboxMail {

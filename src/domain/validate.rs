@@ -144,6 +144,23 @@ impl Check {
     /// The value a check of `field` produced, after [`Check::finish`]. `None` can only
     /// come with an error for the field, which `finish` has returned already; should a
     /// check ever fail to report one, the field is reported now instead of a panic.
+    /// An optional filter by municipality: blank is none, anything else must be a
+    /// valid local government code.
+    pub fn municipality_filter(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+    ) -> Option<super::codes::MunicipalityCode> {
+        let code = value.map(str::trim).filter(|s| !s.is_empty())?;
+        match super::codes::MunicipalityCode::parse(code) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.push(field, "format", e.to_string());
+                None
+            }
+        }
+    }
+
     pub fn checked<T>(value: Option<T>, field: &str) -> Result<T, AppError> {
         value.ok_or_else(|| AppError::field(field, "invalid", "is not valid"))
     }

@@ -2,9 +2,9 @@
 //! search index, so a saved change is searchable within a fraction of a second.
 
 pub use super::{Job, Running};
+use crate::domain::Db;
 use crate::domain::search::SearchEngine;
 use crate::domain::search::follow::{BATCH, Follower, IDLE};
-use crate::storage::Db;
 
 pub fn spawn(db: Db, engine: SearchEngine) -> Running {
     Running::spawn("index-follower", move |job: &Job| {

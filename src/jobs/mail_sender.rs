@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::{Job, Running};
+use crate::domain::Db;
 use crate::mail::send::Mailer;
-use crate::storage::Db;
 
 /// Mails per round; the sender claims them a few at a time (`SenderConfig::batch`).
 const BATCH: i64 = 50;

@@ -14,7 +14,7 @@ use crate::domain::notifications::digest::{self, Schedule};
 use crate::domain::notifications::{alerts, reminders, saved_searches};
 use crate::domain::proposals::local_date;
 use crate::domain::search::SearchEngine;
-use crate::storage::{Db, now};
+use crate::domain::{Db, now};
 
 pub fn spawn(
     db: Db,

@@ -268,3 +268,63 @@ pub fn prune_delivered(conn: &mut AnyConnection, before: NaiveDateTime) -> Query
     )
     .execute(conn)
 }
+
+type Backend = <AnyConnection as diesel::Connection>::Backend;
+
+/// Mails waiting for a digest of `delivery`, queued until `upto`.
+fn waiting_for_digest(
+    delivery: Delivery,
+    upto: NaiveDateTime,
+) -> mail_outbox::BoxedQuery<'static, Backend> {
+    mail_outbox::table
+        .filter(
+            mail_outbox::delivery
+                .eq(delivery.as_str())
+                .and(mail_outbox::status.eq(MailStatus::Pending.as_str()))
+                .and(mail_outbox::created_at.le(upto)),
+        )
+        .into_boxed()
+}
+
+/// Addresses with mails waiting for a digest of `delivery`, queued until `upto`, after
+/// `after` in address order: one page of at most `limit` recipients.
+pub fn digest_recipients(
+    conn: &mut AnyConnection,
+    delivery: Delivery,
+    upto: NaiveDateTime,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    waiting_for_digest(delivery, upto)
+        .filter(mail_outbox::recipient_email.gt(after.to_owned()))
+        .select(mail_outbox::recipient_email)
+        .distinct()
+        .order(mail_outbox::recipient_email)
+        .limit(limit)
+        .load(conn)
+}
+
+/// The mails waiting for a digest of `delivery` for these addresses, queued until
+/// `upto`, by address and id.
+pub fn digest_items(
+    conn: &mut AnyConnection,
+    delivery: Delivery,
+    upto: NaiveDateTime,
+    emails: &[String],
+) -> QueryResult<Vec<MailRow>> {
+    waiting_for_digest(delivery, upto)
+        .filter(mail_outbox::recipient_email.eq_any(emails.to_vec()))
+        .select(MailRow::as_select())
+        .order((mail_outbox::recipient_email, mail_outbox::id))
+        .load(conn)
+}
+
+/// Marks mails as carried by a digest, in the digest's transaction.
+pub fn mark_digested(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<()> {
+    for chunk in ids.chunks(500) {
+        diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(chunk)))
+            .set(mail_outbox::status.eq(MailStatus::Digested.as_str()))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -16,8 +16,8 @@ use super::message::{self, BuildError, is_bulk};
 use super::outbox::MailRow;
 use super::signing;
 use super::transport::{SMTP_TIMEOUT, Transport};
-use crate::domain::error::AppResult;
 use crate::storage::Db;
+use crate::storage::StorageError;
 
 /// The sender's timing. Parameters rather than constants so tests can shorten time
 /// (a lease of seconds, a backoff cap of milliseconds) instead of sleeping for hours.
@@ -104,13 +104,13 @@ impl Mailer {
     }
 
     /// Sends up to `limit` due mails, claiming `config.batch` at a time.
-    pub fn send_due(&self, db: &Db, limit: i64) -> AppResult<SendReport> {
+    pub fn send_due(&self, db: &Db, limit: i64) -> Result<SendReport, StorageError> {
         let mut report = SendReport::default();
         let mut left = limit;
         while left > 0 {
             let take = left.min(self.config.batch.max(1));
             let token = ClaimToken::new();
-            let (rows, key) = db.write(|conn| {
+            let (rows, key) = db.write(|conn| -> Result<_, StorageError> {
                 Ok((
                     claim::claim(conn, &self.worker, &token, take, self.config.lease)?,
                     signing::key(conn)?,
@@ -135,11 +135,13 @@ impl Mailer {
         key: &[u8],
         row: &MailRow,
         report: &mut SendReport,
-    ) -> AppResult<()> {
+    ) -> Result<(), StorageError> {
         let lease = self.config.lease;
         // The mails before this one may have taken long enough for its lease to run
         // out and another sender to take it: then it is that sender's to send.
-        if !db.write(|conn| Ok(claim::renew(conn, row.id, token, lease)?))? {
+        if !db.write(|conn| -> Result<_, StorageError> {
+            Ok(claim::renew(conn, row.id, token, lease)?)
+        })? {
             log::info!(
                 "mail {}: another sender took it over before it was sent here; left to that sender",
                 row.id
@@ -167,13 +169,17 @@ impl Mailer {
             }
         };
         let recorded = match &outcome {
-            Ok(()) => db.write(|conn| Ok(claim::mark_sent(conn, row.id, token)?))?,
+            Ok(()) => db.write(|conn| -> Result<_, StorageError> {
+                Ok(claim::mark_sent(conn, row.id, token)?)
+            })?,
             Err((kind, e)) => {
                 // No address in the log: the id finds the row, and a server's reply may
                 // quote the recipient.
                 log::warn!("mail {} ({kind:?}): {}", row.id, super::redact_addresses(e));
                 let cap = self.config.backoff_cap;
-                db.write(|conn| Ok(claim::mark_failed_attempt(conn, row, token, *kind, e, cap)?))?
+                db.write(|conn| -> Result<_, StorageError> {
+                    Ok(claim::mark_failed_attempt(conn, row, token, *kind, e, cap)?)
+                })?
             }
         };
         match (recorded, outcome.is_ok()) {
@@ -198,9 +204,9 @@ impl Mailer {
     /// Claims and sends without recording, as a crash right after sending would leave
     /// things: the tests use it to show the duplicate stays visible and bounded.
     #[doc(hidden)]
-    pub fn send_without_recording_for_tests(&self, db: &Db) -> AppResult<usize> {
+    pub fn send_without_recording_for_tests(&self, db: &Db) -> Result<usize, StorageError> {
         let token = ClaimToken::new();
-        let (rows, key) = db.write(|conn| {
+        let (rows, key) = db.write(|conn| -> Result<_, StorageError> {
             Ok((
                 claim::claim(conn, &self.worker, &token, 100, self.config.lease)?,
                 signing::key(conn)?,

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::domain::error::{AppError, AppResult};
+use super::error::StorageError;
 
 /// One connection type over both backends. SQLite goes last: it accepts any string.
 #[derive(diesel::MultiConnection)]
@@ -190,12 +190,18 @@ impl Db {
         self.sqlite_writer.is_some()
     }
 
-    pub fn conn(&self) -> AppResult<PooledConn> {
+    pub fn conn(&self) -> Result<PooledConn, StorageError> {
         Ok(self.pool.get()?)
     }
 
     /// Runs `f` in one transaction: everything it writes commits together or not at all.
-    pub fn write<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
+    ///
+    /// The closure's error type is the caller's (the domain's `AppError`); storage's own
+    /// failures reach it through `From<StorageError>`.
+    pub fn write<T, E: From<StorageError> + std::fmt::Display>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.conn()?;
         // The guard is declared after the connection, so it is released first; the
         // transaction is over by then (`in_transaction` commits or rolls back itself).
@@ -216,17 +222,20 @@ impl Db {
     /// Runs `f` on one connection in a read transaction. On SQLite that is one
     /// snapshot; on PostgreSQL (READ COMMITTED) each statement sees what was committed
     /// when it began — use [`Db::read_snapshot`] where several statements must agree.
-    pub fn read<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
+    pub fn read<T, E: From<StorageError> + std::fmt::Display>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.conn()?;
         in_transaction(&mut conn, Access::Read, f)
     }
 
     /// Runs `f` in a read-only transaction whose statements all see one snapshot (on
     /// PostgreSQL REPEATABLE READ; a SQLite read transaction already does).
-    pub fn read_snapshot<T>(
+    pub fn read_snapshot<T, E: From<StorageError> + std::fmt::Display>(
         &self,
-        f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
-    ) -> AppResult<T> {
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.conn()?;
         in_transaction(&mut conn, Access::Snapshot, f)
     }
@@ -236,9 +245,9 @@ impl Db {
         run_migrations(&mut conn)
     }
 
-    pub fn ping(&self) -> AppResult<()> {
+    pub fn ping(&self) -> Result<(), StorageError> {
         let mut conn = self.conn()?;
-        conn.batch_execute("SELECT 1").map_err(AppError::internal)
+        conn.batch_execute("SELECT 1").map_err(StorageError::other)
     }
 }
 
@@ -318,16 +327,16 @@ fn begin(conn: &mut AnyConnection, access: Access) -> diesel::QueryResult<()> {
 /// success, rollback on an error or a panic. A panic becomes an internal error (the
 /// client gets a 500 problem) after its transaction was rolled back; should even the
 /// rollback fail, the connection reports itself broken and the pool discards it.
-fn in_transaction<T>(
+fn in_transaction<T, E: From<StorageError> + std::fmt::Display>(
     conn: &mut AnyConnection,
     access: Access,
-    f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
-) -> AppResult<T> {
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E> {
     type Tm = <AnyConnection as Connection>::TransactionManager;
-    begin(conn, access)?;
+    begin(conn, access).map_err(StorageError::from)?;
     match catch_unwind(AssertUnwindSafe(|| f(&mut *conn))) {
         Ok(Ok(value)) => {
-            Tm::commit_transaction(conn)?;
+            Tm::commit_transaction(conn).map_err(StorageError::from)?;
             Ok(value)
         }
         Ok(Err(e)) => {
@@ -346,9 +355,10 @@ fn in_transaction<T>(
                     Err(e) => format!("no ({e}); the connection is discarded"),
                 }
             );
-            Err(AppError::internal(anyhow::anyhow!(
+            Err(StorageError::other(anyhow::anyhow!(
                 "panic inside a database transaction: {what}"
-            )))
+            ))
+            .into())
         }
     }
 }

@@ -7,9 +7,9 @@
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
+use super::error::StorageError;
 use super::schema::index_changes;
 use super::{AnyConnection, Db, job_state, now};
-use crate::domain::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocType {
@@ -128,7 +128,7 @@ struct SnapshotRow {
 
 /// The snapshot the current statement (in REPEATABLE READ: the transaction) reads;
 /// `None` on SQLite, which has no concurrent writers to account for.
-pub fn current_snapshot(conn: &mut AnyConnection) -> AppResult<Option<Snapshot>> {
+pub fn current_snapshot(conn: &mut AnyConnection) -> Result<Option<Snapshot>, StorageError> {
     if let AnyConnection::Sqlite(_) = conn {
         return Ok(None);
     }
@@ -139,7 +139,7 @@ pub fn current_snapshot(conn: &mut AnyConnection) -> AppResult<Option<Snapshot>>
     .get_result(conn)?;
     let parse = |v: &str| {
         v.parse::<u64>()
-            .map_err(|e| AppError::internal(anyhow::anyhow!("PostgreSQL sent the xid {v:?}: {e}")))
+            .map_err(|e| StorageError::other(anyhow::anyhow!("PostgreSQL sent the xid {v:?}: {e}")))
     };
     Ok(Some(Snapshot {
         xmin: parse(&row.xmin)?,
@@ -171,7 +171,7 @@ pub fn follow_view(
     gaps: &[(i64, i64)],
     limit: i64,
     pruned_key: &str,
-) -> AppResult<View> {
+) -> Result<View, StorageError> {
     db.read_snapshot(|conn| {
         let snapshot = current_snapshot(conn)?;
         let next = pending(conn, after, limit)?;
@@ -201,7 +201,7 @@ fn between(conn: &mut AnyConnection, from: i64, to: i64) -> QueryResult<Vec<Chan
 }
 
 /// The newest change id and the snapshot it was read in, together.
-pub fn max_id_with_snapshot(db: &Db) -> AppResult<(i64, Option<Snapshot>)> {
+pub fn max_id_with_snapshot(db: &Db) -> Result<(i64, Option<Snapshot>), StorageError> {
     db.read_snapshot(|conn| {
         let snapshot = current_snapshot(conn)?;
         Ok((max_id(conn)?, snapshot))

@@ -4,9 +4,14 @@
 pub mod api_keys;
 pub mod audit;
 pub mod connection;
+pub mod demo_records;
+pub mod digest_runs;
+pub mod error;
 pub mod index_log;
 pub mod invitations;
 pub mod job_state;
+pub mod link_revocations;
+pub mod match_alerts;
 pub mod matching;
 pub mod models;
 pub mod municipalities;
@@ -14,11 +19,14 @@ pub mod needs;
 pub mod offers;
 pub mod partners;
 pub mod proposals;
+pub mod saved_searches;
 pub mod schema;
 pub mod sessions;
 pub mod staff;
+pub mod subscriptions;
 
 pub use connection::{AnyConnection, Db};
+pub use error::{QueryError, StorageError};
 
 /// The current time as stored: UTC, truncated to microseconds (PostgreSQL's precision) so
 /// both backends give back exactly what was written.

@@ -208,3 +208,18 @@ pub fn set_corporate_number(
         .execute(conn)?;
     Ok(())
 }
+
+/// The partner's mail language (`ja` or `en`).
+pub fn locale_of(conn: &mut AnyConnection, id: i64) -> QueryResult<String> {
+    partners::table
+        .find(id)
+        .select(partners::locale)
+        .first(conn)
+}
+
+pub fn set_locale(conn: &mut AnyConnection, id: i64, locale: &str) -> QueryResult<()> {
+    diesel::update(partners::table.find(id))
+        .set(partners::locale.eq(locale))
+        .execute(conn)
+        .map(|_| ())
+}

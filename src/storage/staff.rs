@@ -60,3 +60,26 @@ pub fn set_must_change_password(conn: &mut AnyConnection, id: i64, value: bool) 
         .execute(conn)
         .map(drop)
 }
+
+/// The staff user's mail language (`ja` or `en`).
+pub fn locale_of(conn: &mut AnyConnection, id: i64) -> QueryResult<String> {
+    staff_users::table
+        .find(id)
+        .select(staff_users::locale)
+        .first(conn)
+}
+
+pub fn set_locale(conn: &mut AnyConnection, id: i64, locale: &str) -> QueryResult<()> {
+    diesel::update(staff_users::table.find(id))
+        .set(staff_users::locale.eq(locale))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Locks the staff user's row until the transaction ends (for per-account caps).
+pub fn lock(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
+    diesel::update(staff_users::table.find(id))
+        .set(staff_users::id.eq(id))
+        .execute(conn)
+        .map(|n| n > 0)
+}

@@ -106,7 +106,7 @@ async fn demo_refuses_real_data_and_its_password_is_for_demo_accounts_only(backe
     let operator = kyoso::domain::actor::Actor::Staff(kyoso::domain::actor::StaffActor {
         id: kyoso::domain::ids::StaffUserId(
             app.db
-                .read(|conn| {
+                .read(|conn| -> kyoso::domain::error::AppResult<_> {
                     Ok(kyoso::storage::schema::staff_users::table
                         .filter(
                             kyoso::storage::schema::staff_users::email

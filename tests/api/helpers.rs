@@ -105,7 +105,7 @@ pub struct TestApp {
     /// The jobs `/readyz` looks at; a test may add one.
     pub jobs: kyoso::domain::health::JobBoard,
     /// The server's state (its abuse limits, for tests to look at).
-    pub state: actix_web::web::Data<kyoso::api::state::AppState>,
+    pub state: actix_web::web::Data<kyoso::web::state::AppState>,
     _scratch: ScratchDir,
 }
 

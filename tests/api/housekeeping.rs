@@ -117,7 +117,7 @@ async fn delivered_mail_is_deleted_after_the_retention(backend: Backend) {
         ("pending", 120),
         ("sent", 10),
     ];
-    db.write(|conn| {
+    db.write(|conn| -> kyoso::domain::error::AppResult<_> {
         for (i, (status, days)) in mails.iter().enumerate() {
             outbox::enqueue(
                 conn,

@@ -241,7 +241,10 @@ async fn logs_hold_no_secrets_or_addresses(backend: Backend) {
     assert!(std::fs::read_dir(&dir.0).unwrap().count() >= 1);
 
     // The partner unsubscribes through a link.
-    let signing_key = app.db.write(|conn| Ok(signing::key(conn)?)).unwrap();
+    let signing_key = app
+        .db
+        .write(|conn| -> kyoso::domain::error::AppResult<_> { Ok(signing::key(conn)?) })
+        .unwrap();
     let token = signing::sign(
         &signing_key,
         &format!("v1.partner.{partner_id}.match_alert"),
@@ -321,7 +324,10 @@ async fn unsubscribe_links_expire_and_can_be_revoked(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let w = World::seed(&app.db);
     let (partner, key) = (w.partner_a.0, w.partner_a.1.clone());
-    let signing_key = app.db.write(|conn| Ok(signing::key(conn)?)).unwrap();
+    let signing_key = app
+        .db
+        .write(|conn| -> kyoso::domain::error::AppResult<_> { Ok(signing::key(conn)?) })
+        .unwrap();
     let now = chrono::Utc::now().timestamp();
     let day = 86_400;
     let link = |kind: &str, issued: i64| {

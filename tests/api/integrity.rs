@@ -260,7 +260,9 @@ async fn absurd_dates_are_refused_and_nothing_answered_201_is_lost(backend: Back
     let after = reopened(&app.db);
     for (id, number) in &numbers {
         let row = after
-            .read(|c| Ok(kyoso::storage::proposals::find(c, *id)?))
+            .read(|c| -> kyoso::domain::error::AppResult<_> {
+                Ok(kyoso::storage::proposals::find(c, *id)?)
+            })
             .unwrap()
             .unwrap_or_else(|| panic!("proposal {id} ({number}) was lost"));
         assert_eq!(
@@ -589,7 +591,7 @@ async fn sqlite_writer_that_read_first_is_not_overtaken() {
     let (a, b) = (reopened(&app.db), reopened(&app.db));
     let (read_done, wait_read) = std::sync::mpsc::channel();
     let first = std::thread::spawn(move || {
-        a.write(|conn| {
+        a.write(|conn| -> kyoso::domain::error::AppResult<_> {
             let seeded: i64 = {
                 use kyoso::storage::schema::municipalities::dsl::*;
                 municipalities.count().get_result(conn)?
@@ -602,7 +604,7 @@ async fn sqlite_writer_that_read_first_is_not_overtaken() {
         })
     });
     wait_read.recv().unwrap();
-    let second = b.write(|conn| {
+    let second = b.write(|conn| -> kyoso::domain::error::AppResult<_> {
         diesel::sql_query("UPDATE municipalities SET updated_at = CURRENT_TIMESTAMP")
             .execute(conn)?;
         Ok(())

@@ -36,7 +36,8 @@ fn offer(db: &Db, actor: &Actor, title: &str) -> i64 {
 }
 
 fn newest_change(db: &Db) -> i64 {
-    db.read(|c| Ok(index_log::max_id(c)?)).unwrap()
+    db.read(|c| -> kyoso::domain::error::AppResult<_> { Ok(index_log::max_id(c)?) })
+        .unwrap()
 }
 
 /// Every log row looks a day old: a follower that skipped gaps by age would skip now.
@@ -100,7 +101,7 @@ fn a_change_committed_late_and_out_of_order_is_indexed_without_a_rebuild() {
     // More than a batch of changes after the open gap does not stall the follower.
     let many = follow::BATCH as usize + 20;
     let busy = offer(&db, &actor, "防災士の派遣");
-    db.write(|c| {
+    db.write(|c| -> kyoso::domain::error::AppResult<_> {
         for _ in 0..many {
             index_log::record(c, DocType::Offer, busy)?;
         }

@@ -5,9 +5,6 @@
 //! the index change log behind the index's own checkpoint, so what it matches against is
 //! already searchable.
 
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamp};
-
 use search_index::{DocType, MatchHit, MatchRequest};
 
 use super::{Kind, Recipient, notify};
@@ -15,26 +12,16 @@ use crate::domain::error::AppResult;
 use crate::domain::search::{SearchEngine, documents, index_error};
 use crate::domain::vocab::{NeedStatus, OfferStatus, Role, Visibility};
 use crate::mail::links;
-use crate::storage::{self, AnyConnection, Db, index_log, job_state, now};
+use crate::storage::{self, AnyConnection, Db, index_log, job_state};
 
 const CHECKPOINT: &str = "match_alerts_checkpoint";
 /// Default threshold of the normalised match score.
 pub const DEFAULT_THRESHOLD: f32 = 0.35;
 
-/// Records the pair; true when it was new.
-fn first_time(conn: &mut AnyConnection, need: i64, offer: i64) -> QueryResult<bool> {
-    diesel::sql_query("INSERT INTO match_alerts (need_id, offer_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind::<BigInt, _>(need)
-        .bind::<BigInt, _>(offer)
-        .bind::<Timestamp, _>(now())
-        .execute(conn)
-        .map(|n| n == 1)
-}
-
 /// Processes the changes since the last run; returns how many alerts were queued.
 pub fn run(db: &Db, engine: &SearchEngine, threshold: f32) -> AppResult<usize> {
     let upto = engine.checkpoint()?;
-    let start = db.write(|conn| {
+    let start = db.write(|conn| -> AppResult<_> {
         // The first run starts from now: history is not alerted.
         Ok(job_state::get_or_init(conn, CHECKPOINT, &upto.to_string())?
             .parse::<i64>()
@@ -43,7 +30,8 @@ pub fn run(db: &Db, engine: &SearchEngine, threshold: f32) -> AppResult<usize> {
     if start >= upto {
         return Ok(0);
     }
-    let changes = db.read(|conn| Ok(index_log::pending(conn, start, upto - start)?))?;
+    let changes =
+        db.read(|conn| -> AppResult<_> { Ok(index_log::pending(conn, start, upto - start)?) })?;
     let mut seen = std::collections::BTreeSet::new();
     let mut queued = 0;
     for ch in changes.iter().filter(|c| c.id <= upto) {
@@ -58,7 +46,7 @@ pub fn run(db: &Db, engine: &SearchEngine, threshold: f32) -> AppResult<usize> {
             _ => offer_changed(conn, engine, ch.doc_id, threshold),
         })?;
     }
-    db.write(|conn| Ok(job_state::set(conn, CHECKPOINT, &upto.to_string())?))?;
+    db.write(|conn| -> AppResult<_> { Ok(job_state::set(conn, CHECKPOINT, &upto.to_string())?) })?;
     Ok(queued)
 }
 
@@ -93,7 +81,9 @@ fn need_changed(
         let Some(offer) = storage::offers::find(conn, h.id)? else {
             continue;
         };
-        if offer.status != OfferStatus::Active.as_str() || !first_time(conn, need.id, offer.id)? {
+        if offer.status != OfferStatus::Active.as_str()
+            || !storage::match_alerts::first_time(conn, need.id, offer.id)?
+        {
             continue;
         }
         let Some(to) = Recipient::partner(conn, offer.partner_id)? else {
@@ -156,7 +146,9 @@ fn offer_changed(
         let Some(need) = storage::needs::find(conn, h.id)? else {
             continue;
         };
-        if need.status != NeedStatus::Open.as_str() || !first_time(conn, need.id, offer.id)? {
+        if need.status != NeedStatus::Open.as_str()
+            || !storage::match_alerts::first_time(conn, need.id, offer.id)?
+        {
             continue;
         }
         let staff = storage::staff::list(conn, Some(need.municipality_id))?;

@@ -6,17 +6,15 @@
 //! can both fire without sending a period twice.
 
 use chrono::{Datelike, NaiveDateTime, Weekday};
-use diesel::prelude::*;
 use std::collections::BTreeMap;
 
 use super::Kind;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::proposals::local_date;
-use crate::domain::vocab::{Locale, MailStatus};
+use crate::domain::vocab::Locale;
 use crate::mail::outbox::{self, Delivery, MailRow, Outgoing, RecipientRef};
 use crate::mail::templates::{self, Rendered};
-use crate::storage::schema::{digest_runs, mail_outbox};
-use crate::storage::{Db, now};
+use crate::storage::{Db, digest_runs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
@@ -57,7 +55,7 @@ impl Schedule {
     /// The periods due at `at`: the daily one once the time of day has passed, the
     /// weekly one on its weekday.
     pub fn due(&self, at: NaiveDateTime) -> Vec<Period> {
-        let local = at + chrono::TimeDelta::hours(9);
+        let local = crate::domain::calendar::japan_time(at);
         let time = local.time();
         let past = (time.hour_(), time.minute_()) >= (self.hour, self.minute);
         let mut out = vec![];
@@ -124,7 +122,7 @@ fn compose(
             list.len()
         ));
         for it in list {
-            let at = (it.created_at + chrono::TimeDelta::hours(9)).format("%Y-%m-%d %H:%M");
+            let at = crate::domain::calendar::japan_time(it.created_at).format("%Y-%m-%d %H:%M");
             text.push_str(&format!("◆ {}  [{at}]\n", it.subject));
             // The item's own text without its greeting line.
             let body: Vec<&str> = it
@@ -159,22 +157,7 @@ fn compose(
 /// Runs the digest of `period` for the period containing `at`, unless it already ran.
 pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport> {
     let key = period.key(at);
-    let claimed = db.write(|conn| {
-        let inserted = diesel::insert_into(digest_runs::table)
-            .values((
-                digest_runs::period_key.eq(&key),
-                digest_runs::started_at.eq(now()),
-            ))
-            .execute(conn);
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => Ok(false),
-            Err(e) => Err(AppError::from(e)),
-        }
-    });
+    let claimed = db.write(|conn| Ok(digest_runs::claim(conn, &key)?));
     // On PostgreSQL a unique violation aborts the transaction; it surfaces as a conflict.
     let claimed = match claimed {
         Ok(c) => c,
@@ -189,33 +172,23 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
     }
     // Items that waited until `at`, in pages of recipients: one query and one
     // transaction per page.
-    let pending = || {
-        mail_outbox::delivery
-            .eq(period.delivery().as_str())
-            .and(mail_outbox::status.eq(MailStatus::Pending.as_str()))
-            .and(mail_outbox::created_at.le(at))
-    };
     let mut report = DigestReport::default();
     let mut after = String::new();
     loop {
-        let emails: Vec<String> = db.read(|conn| {
-            Ok(mail_outbox::table
-                .filter(pending().and(mail_outbox::recipient_email.gt(&after)))
-                .select(mail_outbox::recipient_email)
-                .distinct()
-                .order(mail_outbox::recipient_email)
-                .limit(RECIPIENTS_PER_BATCH)
-                .load(conn)?)
+        let emails: Vec<String> = db.read(|conn| -> AppResult<_> {
+            Ok(outbox::digest_recipients(
+                conn,
+                period.delivery(),
+                at,
+                &after,
+                RECIPIENTS_PER_BATCH,
+            )?)
         })?;
         let Some(last) = emails.last().cloned() else {
             break;
         };
-        let (digests, items) = db.write(|conn| {
-            let rows: Vec<MailRow> = mail_outbox::table
-                .filter(pending().and(mail_outbox::recipient_email.eq_any(&emails)))
-                .select(MailRow::as_select())
-                .order((mail_outbox::recipient_email, mail_outbox::id))
-                .load(conn)?;
+        let (digests, items) = db.write(|conn| -> AppResult<_> {
+            let rows = outbox::digest_items(conn, period.delivery(), at, &emails)?;
             let signing_key = crate::mail::signing::key(conn)?;
             let mut by_recipient: BTreeMap<&str, Vec<&MailRow>> = BTreeMap::new();
             for r in &rows {
@@ -269,11 +242,7 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
                 count += items.len();
             }
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            for chunk in ids.chunks(500) {
-                diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(chunk)))
-                    .set(mail_outbox::status.eq(MailStatus::Digested.as_str()))
-                    .execute(conn)?;
-            }
+            outbox::mark_digested(conn, &ids)?;
             Ok((digests, count))
         })?;
         report.digests += digests;
@@ -281,15 +250,7 @@ pub fn run(db: &Db, period: Period, at: NaiveDateTime) -> AppResult<DigestReport
         after = last;
     }
     let done = report.digests as i32;
-    db.write(|conn| {
-        diesel::update(digest_runs::table.find(&key))
-            .set((
-                digest_runs::finished_at.eq(now()),
-                digest_runs::recipients.eq(done),
-            ))
-            .execute(conn)?;
-        Ok(())
-    })?;
+    db.write(|conn| -> AppResult<_> { Ok(digest_runs::finish(conn, &key, done)?) })?;
     Ok(report)
 }
 

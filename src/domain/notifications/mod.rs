@@ -11,14 +11,12 @@ pub mod reminders;
 pub mod saved_searches;
 pub mod unsubscribe;
 
-use diesel::prelude::*;
-
 use crate::domain::error::AppResult;
 use crate::domain::vocab::Locale;
 use crate::mail::outbox::{self, Delivery, Outgoing, RecipientRef};
 use crate::mail::templates;
 use crate::storage::AnyConnection;
-use crate::storage::schema::subscriptions;
+use crate::storage::subscriptions::{self, Subscriber};
 
 /// The kinds of notice a recipient can choose a delivery for, and the choices: both
 /// vocabularies (`values::vocab`), so their spellings, labels and OpenAPI schema come
@@ -113,28 +111,20 @@ pub fn date_ja(d: chrono::NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
+/// Whose choices are stored for `who`: guests have none.
+fn subscriber(who: RecipientRef) -> Option<Subscriber> {
+    match who {
+        RecipientRef::Staff(id) => Some(Subscriber::Staff(id)),
+        RecipientRef::Partner(id) => Some(Subscriber::Partner(id)),
+        RecipientRef::Guest => None,
+    }
+}
+
 /// The recipient's choice for `kind`: their stored preference or the default.
 pub fn choice_for(conn: &mut AnyConnection, who: RecipientRef, kind: Kind) -> AppResult<Choice> {
-    let stored: Option<String> = match who {
-        RecipientRef::Staff(id) => subscriptions::table
-            .filter(
-                subscriptions::staff_user_id
-                    .eq(id)
-                    .and(subscriptions::kind.eq(kind.as_str())),
-            )
-            .select(subscriptions::delivery)
-            .first(conn)
-            .optional()?,
-        RecipientRef::Partner(id) => subscriptions::table
-            .filter(
-                subscriptions::partner_id
-                    .eq(id)
-                    .and(subscriptions::kind.eq(kind.as_str())),
-            )
-            .select(subscriptions::delivery)
-            .first(conn)
-            .optional()?,
-        RecipientRef::Guest => None,
+    let stored = match subscriber(who) {
+        Some(s) => subscriptions::delivery(conn, s, kind.as_str())?,
+        None => None,
     };
     Ok(stored
         .as_deref()

@@ -1,17 +1,15 @@
 //! Each recipient chooses, per kind of notice, immediate, daily digest, weekly digest or
 //! off, and the language of their mail (ja by default, or en).
 
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Choice, Kind, choice_for};
+use super::{Choice, Kind, choice_for, subscriber};
 use crate::domain::actor::Actor;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::validate::Check;
 use crate::domain::vocab::Locale;
 use crate::mail::outbox::RecipientRef;
-use crate::storage::schema::{partners, staff_users, subscriptions};
-use crate::storage::{AnyConnection, Db, now};
+use crate::storage::{self, AnyConnection, Db};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KindPreference {
@@ -50,14 +48,8 @@ pub fn recipient_of(actor: &Actor) -> AppResult<RecipientRef> {
 
 fn locale_of(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Locale> {
     let l: String = match who {
-        RecipientRef::Staff(id) => staff_users::table
-            .find(id)
-            .select(staff_users::locale)
-            .first(conn)?,
-        RecipientRef::Partner(id) => partners::table
-            .find(id)
-            .select(partners::locale)
-            .first(conn)?,
+        RecipientRef::Staff(id) => storage::staff::locale_of(conn, id)?,
+        RecipientRef::Partner(id) => storage::partners::locale_of(conn, id)?,
         RecipientRef::Guest => "ja".into(),
     };
     Ok(Locale::from_db(&l)?)
@@ -90,44 +82,8 @@ pub fn set_choice(
     kind: Kind,
     choice: Choice,
 ) -> AppResult<()> {
-    match who {
-        RecipientRef::Staff(id) => {
-            diesel::delete(
-                subscriptions::table.filter(
-                    subscriptions::staff_user_id
-                        .eq(id)
-                        .and(subscriptions::kind.eq(kind.as_str())),
-                ),
-            )
-            .execute(conn)?;
-            diesel::insert_into(subscriptions::table)
-                .values((
-                    subscriptions::staff_user_id.eq(id),
-                    subscriptions::kind.eq(kind.as_str()),
-                    subscriptions::delivery.eq(choice.as_str()),
-                    subscriptions::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
-        }
-        RecipientRef::Partner(id) => {
-            diesel::delete(
-                subscriptions::table.filter(
-                    subscriptions::partner_id
-                        .eq(id)
-                        .and(subscriptions::kind.eq(kind.as_str())),
-                ),
-            )
-            .execute(conn)?;
-            diesel::insert_into(subscriptions::table)
-                .values((
-                    subscriptions::partner_id.eq(id),
-                    subscriptions::kind.eq(kind.as_str()),
-                    subscriptions::delivery.eq(choice.as_str()),
-                    subscriptions::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
-        }
-        RecipientRef::Guest => {}
+    if let Some(s) = subscriber(who) {
+        storage::subscriptions::set(conn, s, kind.as_str(), choice.as_str())?;
     }
     Ok(())
 }
@@ -165,16 +121,8 @@ pub fn update(db: &Db, actor: &Actor, input: PreferencesInput) -> AppResult<Pref
         }
         if let Some(l) = locale {
             match who {
-                RecipientRef::Staff(id) => {
-                    diesel::update(staff_users::table.find(id))
-                        .set(staff_users::locale.eq(l.as_str()))
-                        .execute(conn)?;
-                }
-                RecipientRef::Partner(id) => {
-                    diesel::update(partners::table.find(id))
-                        .set(partners::locale.eq(l.as_str()))
-                        .execute(conn)?;
-                }
+                RecipientRef::Staff(id) => storage::staff::set_locale(conn, id, l.as_str())?,
+                RecipientRef::Partner(id) => storage::partners::set_locale(conn, id, l.as_str())?,
                 RecipientRef::Guest => {}
             }
         }

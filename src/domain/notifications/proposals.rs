@@ -29,7 +29,7 @@ pub fn received(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<()> {
     };
     let municipality = municipality_name(conn, p)?;
     let number = receipt_number(p.receipt_year, p.receipt_seq);
-    let received = (p.received_at + chrono::TimeDelta::hours(9))
+    let received = crate::domain::calendar::japan_time(p.received_at)
         .format("%Y年%-m月%-d日 %H:%M")
         .to_string();
     let due = p.proposer_due_on.map(date_ja).unwrap_or_default();

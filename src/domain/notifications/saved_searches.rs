@@ -3,7 +3,6 @@
 //! `saved_search` (in the daily digest unless they chose otherwise).
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{Kind, Recipient, notify};
@@ -15,7 +14,7 @@ use crate::domain::search::query::{self, Record, SearchQuery};
 use crate::domain::validate::Check;
 use crate::domain::vocab::Role;
 use crate::mail::links;
-use crate::storage::schema::{saved_searches, staff_users};
+use crate::storage::saved_searches::{self as store, NewSavedSearch, SavedSearchRow as Row};
 use crate::storage::{Db, now};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -50,17 +49,6 @@ struct Filters {
     municipality: Option<String>,
 }
 
-#[derive(Queryable)]
-struct Row {
-    id: i64,
-    staff_user_id: Option<i64>,
-    partner_id: Option<i64>,
-    name: String,
-    query: String,
-    filters_json: String,
-    last_checked_at: chrono::NaiveDateTime,
-}
-
 fn owner(actor: &Actor) -> AppResult<(Option<i64>, Option<i64>)> {
     match actor {
         Actor::Staff(s) => Ok((Some(s.id.0), None)),
@@ -90,24 +78,6 @@ fn view(r: Row) -> SavedSearchView {
         last_checked_at: r.last_checked_at.and_utc(),
     }
 }
-
-const COLUMNS: (
-    saved_searches::id,
-    saved_searches::staff_user_id,
-    saved_searches::partner_id,
-    saved_searches::name,
-    saved_searches::query,
-    saved_searches::filters_json,
-    saved_searches::last_checked_at,
-) = (
-    saved_searches::id,
-    saved_searches::staff_user_id,
-    saved_searches::partner_id,
-    saved_searches::name,
-    saved_searches::query,
-    saved_searches::filters_json,
-    saved_searches::last_checked_at,
-);
 
 /// Saved searches one account may keep: each re-runs every few minutes.
 pub const MAX_PER_OWNER: i64 = 20;
@@ -141,25 +111,12 @@ pub fn create(
     db.write(|conn| {
         // The owner's row is locked first, so parallel requests count one after the
         // other and the cap holds (SQLite serialises writers anyway).
-        let count: i64 = match (staff, partner) {
-            (Some(s), _) => {
-                diesel::update(staff_users::table.find(s))
-                    .set(staff_users::id.eq(s))
-                    .execute(conn)?;
-                saved_searches::table
-                    .filter(saved_searches::staff_user_id.eq(s))
-                    .count()
-                    .get_result(conn)?
-            }
-            (None, Some(p)) => {
-                crate::storage::partners::lock(conn, p)?;
-                saved_searches::table
-                    .filter(saved_searches::partner_id.eq(p))
-                    .count()
-                    .get_result(conn)?
-            }
+        match (staff, partner) {
+            (Some(s), _) => crate::storage::staff::lock(conn, s)?,
+            (None, Some(p)) => crate::storage::partners::lock(conn, p)?,
             (None, None) => return Err(AppError::Unauthenticated),
         };
+        let count = store::count_of(conn, staff, partner)?;
         if count >= MAX_PER_OWNER {
             return Err(AppError::field_ja(
                 "saved_searches",
@@ -168,20 +125,17 @@ pub fn create(
                 format!("保存できる検索は1アカウントにつき{MAX_PER_OWNER}件までです。不要なものを削除してから保存してください。"),
             ));
         }
-        let at = now();
-        let id: i64 = diesel::insert_into(saved_searches::table)
-            .values((
-                saved_searches::staff_user_id.eq(staff),
-                saved_searches::partner_id.eq(partner),
-                saved_searches::name.eq(&name),
-                saved_searches::query.eq(input.q.trim()),
-                saved_searches::filters_json.eq(&json),
-                saved_searches::last_checked_at.eq(at),
-                saved_searches::created_at.eq(at),
-            ))
-            .returning(saved_searches::id)
-            .get_result(conn)?;
-        let row: Row = saved_searches::table.find(id).select(COLUMNS).first(conn)?;
+        let row = store::insert(
+            conn,
+            &NewSavedSearch {
+                staff_user_id: staff,
+                partner_id: partner,
+                name: &name,
+                query: input.q.trim(),
+                filters_json: &json,
+                at: now(),
+            },
+        )?;
         Ok(view(row))
     })
 }
@@ -189,19 +143,7 @@ pub fn create(
 pub fn list(db: &Db, actor: &Actor) -> AppResult<Vec<SavedSearchView>> {
     let (staff, partner) = owner(actor)?;
     db.read(|conn| {
-        let rows: Vec<Row> = match (staff, partner) {
-            (Some(s), _) => saved_searches::table
-                .filter(saved_searches::staff_user_id.eq(s))
-                .select(COLUMNS)
-                .order(saved_searches::id)
-                .load(conn)?,
-            (_, Some(p)) => saved_searches::table
-                .filter(saved_searches::partner_id.eq(p))
-                .select(COLUMNS)
-                .order(saved_searches::id)
-                .load(conn)?,
-            _ => vec![],
-        };
+        let rows = store::list_of(conn, staff, partner)?;
         Ok(rows.into_iter().map(view).collect())
     })
 }
@@ -209,16 +151,7 @@ pub fn list(db: &Db, actor: &Actor) -> AppResult<Vec<SavedSearchView>> {
 pub fn delete(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
     let (staff, partner) = owner(actor)?;
     db.write(|conn| {
-        let n = diesel::delete(
-            saved_searches::table.filter(
-                saved_searches::id.eq(id).and(
-                    saved_searches::staff_user_id
-                        .eq(staff)
-                        .or(saved_searches::partner_id.eq(partner)),
-                ),
-            ),
-        )
-        .execute(conn)?;
+        let n = store::delete_owned(conn, id, staff, partner)?;
         if n == 0 {
             Err(AppError::NotFound("saved search"))
         } else {
@@ -229,39 +162,23 @@ pub fn delete(db: &Db, actor: &Actor, id: i64) -> AppResult<()> {
 
 /// Runs every saved search; returns how many notices were queued.
 pub fn run(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
-    let rows: Vec<Row> = db.read(|conn| {
-        Ok(saved_searches::table
-            .select(COLUMNS)
-            .order(saved_searches::id)
-            .load(conn)?)
-    })?;
+    let rows: Vec<Row> = db.read(|conn| -> AppResult<_> { Ok(store::all(conn)?) })?;
     let mut queued = 0;
     for r in rows {
         // The owner's own view of the data: the same rules as their own search.
         let actor = db.read(|conn| -> AppResult<Option<Actor>> {
             Ok(match (r.staff_user_id, r.partner_id) {
-                (Some(s), _) => {
-                    let u: Option<(Option<i64>, Option<i64>, String, String)> = staff_users::table
-                        .find(s)
-                        .select((
-                            staff_users::municipality_id,
-                            staff_users::department_id,
-                            staff_users::role,
-                            staff_users::status,
-                        ))
-                        .first(conn)
-                        .optional()?;
-                    u.filter(|u| u.3 == "active")
-                        .map(|(m, d, role, _)| -> AppResult<Actor> {
-                            Ok(Actor::Staff(StaffActor {
-                                id: StaffUserId(s),
-                                role: Role::from_db(&role)?,
-                                municipality: m.map(MunicipalityId),
-                                department: d.map(DepartmentId),
-                            }))
-                        })
-                        .transpose()?
-                }
+                (Some(s), _) => crate::storage::staff::find(conn, s)?
+                    .filter(|u| u.status == "active")
+                    .map(|u| -> AppResult<Actor> {
+                        Ok(Actor::Staff(StaffActor {
+                            id: StaffUserId(s),
+                            role: Role::from_db(&u.role)?,
+                            municipality: u.municipality_id.map(MunicipalityId),
+                            department: u.department_id.map(DepartmentId),
+                        }))
+                    })
+                    .transpose()?,
                 (_, Some(p)) => Some(Actor::Partner(PartnerId(p))),
                 _ => None,
             })
@@ -297,10 +214,8 @@ pub fn run(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
                 _ => None,
             })
             .collect();
-        queued += db.write(|conn| {
-            diesel::update(saved_searches::table.find(r.id))
-                .set(saved_searches::last_checked_at.eq(checked))
-                .execute(conn)?;
+        queued += db.write(|conn| -> AppResult<_> {
+            store::set_checked(conn, r.id, checked)?;
             if fresh.is_empty() {
                 return Ok(0);
             }

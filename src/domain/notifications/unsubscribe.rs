@@ -7,14 +7,11 @@
 //! recipient can void every link issued so far from their notification settings
 //! ([`revoke_links`]). A refused link gets a page saying why, never an error.
 
-use diesel::prelude::*;
-
 use super::preferences::set_choice;
 use super::{Choice, Kind, choice_for};
 use crate::domain::error::AppResult;
 use crate::mail::outbox::RecipientRef;
 use crate::mail::signing;
-use crate::storage::schema::link_revocations;
 use crate::storage::{AnyConnection, Db, job_state};
 
 /// How long an unsubscribe link works: a year, longer than any digest or reminder
@@ -93,12 +90,7 @@ fn not_before(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<i64> {
     let (t, Some(id)) = who.parts() else {
         return Ok(0);
     };
-    Ok(link_revocations::table
-        .find((t, id))
-        .select(link_revocations::not_before_unix)
-        .first::<i64>(conn)
-        .optional()?
-        .unwrap_or(0))
+    Ok(crate::storage::link_revocations::not_before(conn, t, id)?.unwrap_or(0))
 }
 
 /// Voids every link issued to `who` until now, inside the caller's transaction; links in
@@ -108,15 +100,7 @@ pub fn revoke_links(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<()
         return Ok(());
     };
     let now = chrono::Utc::now().timestamp();
-    diesel::delete(link_revocations::table.find((t, id))).execute(conn)?;
-    diesel::insert_into(link_revocations::table)
-        .values((
-            link_revocations::recipient_type.eq(t),
-            link_revocations::recipient_id.eq(id),
-            link_revocations::not_before_unix.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    Ok(crate::storage::link_revocations::set(conn, t, id, now)?)
 }
 
 /// Whether a link would be accepted, without changing anything (for the page that asks

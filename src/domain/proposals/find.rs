@@ -528,8 +528,8 @@ pub fn overdue_queue(
         let (rows, total, page) = paged(conn, filter, page)?;
         let late: Vec<Vec<LateClock>> = rows
             .iter()
-            .map(|p| {
-                running_clocks(p)
+            .map(|p| -> AppResult<Vec<LateClock>> {
+                Ok(running_clocks(p)?
                     .into_iter()
                     .filter(|(_, due)| *due < today)
                     .map(|(clock, due_on)| LateClock {
@@ -537,9 +537,9 @@ pub fn overdue_queue(
                         due_on,
                         business_days_late: -business_days_between(today, due_on),
                     })
-                    .collect()
+                    .collect())
             })
-            .collect();
+            .collect::<AppResult<_>>()?;
         let items = views(conn, rows, access, false)?
             .into_iter()
             .zip(late)

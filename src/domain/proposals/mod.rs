@@ -7,7 +7,7 @@ pub mod intake;
 pub mod suggest;
 pub mod workflow;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -21,13 +21,8 @@ use super::vocab::{Channel, DeclineReason, EventKind, PolicyField, ProposalState
 use crate::storage::models::{ProposalEventRow, ProposalRow};
 use crate::storage::{self, AnyConnection, Db};
 
-/// Japan has one time zone and no daylight saving: local dates are UTC+9.
-/// Total: at the very end of the date type the UTC date is kept.
-pub fn local_date(t: NaiveDateTime) -> NaiveDate {
-    t.checked_add_signed(chrono::TimeDelta::hours(9))
-        .unwrap_or(t)
-        .date()
-}
+/// Days of proposals are counted in Japan time: `calendar` owns the conversion.
+pub use crate::domain::calendar::{local_date, local_midnight};
 
 /// 年度: Japanese municipalities count their year from April.
 pub fn fiscal_year(d: NaiveDate) -> i32 {
@@ -457,15 +452,6 @@ pub struct ProposalQuery {
     pub q: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
-}
-
-/// Local midnight of `d` as stored UTC. Total: at the very start of the date type (which
-/// no checked input reaches) the UTC midnight is kept.
-pub fn local_midnight(d: NaiveDate) -> NaiveDateTime {
-    let midnight = d.and_time(chrono::NaiveTime::MIN);
-    midnight
-        .checked_sub_signed(chrono::TimeDelta::hours(9))
-        .unwrap_or(midnight)
 }
 
 pub const OPEN_STATES: [ProposalState; 3] = [

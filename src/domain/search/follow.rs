@@ -101,7 +101,7 @@ impl Follower {
                 return Ok(0);
             }
             let mut done = std::collections::BTreeSet::new();
-            let docs = db.read(|conn| {
+            let docs = db.read(|conn| -> AppResult<_> {
                 let mut out = vec![];
                 for ch in &changes {
                     let Some(t) = doc_type(&ch.doc_type) else {
@@ -221,7 +221,7 @@ fn rebuild_with(
     if let Some(s) = snapshot {
         wait_for_transactions_before(db, s.xmax)?;
     }
-    let (upto, total) = db.read(|c| {
+    let (upto, total) = db.read(|c| -> AppResult<_> {
         let upto = newest.max(housekeeping::pruned_through_in(c)?);
         let total =
             storage::needs::count(c)? + storage::offers::count(c)? + storage::proposals::count(c)?;
@@ -278,7 +278,8 @@ pub const IDLE: Duration = Duration::from_millis(100);
 pub fn apply_without_commit_for_tests(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
     engine.with_writer(|writer| {
         let checkpoint = engine.checkpoint()?;
-        let changes = db.read(|c| Ok(index_log::pending(c, checkpoint, BATCH)?))?;
+        let changes =
+            db.read(|c| -> AppResult<_> { Ok(index_log::pending(c, checkpoint, BATCH)?) })?;
         for ch in &changes {
             let Some(t) = doc_type(&ch.doc_type) else {
                 continue;

@@ -104,7 +104,7 @@ pub fn offers_for_need(
 ) -> AppResult<Vec<OfferMatch>> {
     let limit = limit(&q)?;
     needs::get(db, actor, id)?;
-    let (source, feedback) = db.read(|conn| {
+    let (source, feedback) = db.read(|conn| -> AppResult<_> {
         let row = storage::needs::find(conn, id.0)?.ok_or(AppError::NotFound("need"))?;
         Ok((
             documents::need(conn, &row)?,
@@ -143,7 +143,7 @@ pub fn needs_for_offer(
 ) -> AppResult<Vec<NeedMatch>> {
     let limit = limit(&q)?;
     offers::get(db, actor, id)?;
-    let (source, feedback) = db.read(|conn| {
+    let (source, feedback) = db.read(|conn| -> AppResult<_> {
         let row = storage::offers::find(conn, id.0)?.ok_or(AppError::NotFound("offer"))?;
         Ok((
             documents::offer(conn, &row)?,

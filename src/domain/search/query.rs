@@ -9,7 +9,6 @@ use search_index::{DocType, Filters, SearchRequest, VisibilityScope};
 
 use super::{SearchEngine, index_error};
 use crate::domain::actor::Actor;
-use crate::domain::codes::MunicipalityCode;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::ids::{NeedId, OfferId};
 use crate::domain::needs::{self, NeedView};
@@ -99,21 +98,7 @@ pub fn search(
             &PartnerKind::expected(),
         )
     });
-    let municipality = match q
-        .municipality
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(code) => match MunicipalityCode::parse(code) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                c.push("municipality", "format", e.to_string());
-                None
-            }
-        },
-    };
+    let municipality = c.municipality_filter("municipality", q.municipality.as_deref());
     let staff = actor.staff();
     let status = match q.status.as_deref() {
         None => vec![
@@ -144,7 +129,7 @@ pub fn search(
         );
     }
     c.finish()?;
-    let visibility = db.read(|conn| {
+    let visibility = db.read(|conn| -> AppResult<_> {
         Ok(match staff {
             Some(s) => match s.municipality {
                 Some(m) => VisibilityScope::PublicPlusInternalOf(

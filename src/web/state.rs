@@ -1,14 +1,14 @@
-//! What every handler shares: the database, the search engine, the liveness of the
-//! process's background jobs and the serialised OpenAPI document;
-//! and `run`, which moves blocking domain work off the async workers.
+//! What every handler of the API and the console shares: the database, the search
+//! engine, the liveness of the process's background jobs and the serialised OpenAPI
+//! document; and `run`, which moves blocking domain work off the async workers.
 
 use actix_web::web;
 use std::sync::Arc;
 
+use crate::domain::Db;
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::health::JobBoard;
 use crate::domain::search::SearchEngine;
-use crate::storage::Db;
 
 pub struct AppState {
     pub db: Db,
@@ -31,7 +31,6 @@ pub fn source(req: &actix_web::HttpRequest) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Runs a domain call (which does blocking database work) on actix's blocking pool.
 /// Runs a domain call that also needs the search engine.
 pub async fn run_search<T: Send + 'static>(
     state: &web::Data<AppState>,
@@ -43,6 +42,7 @@ pub async fn run_search<T: Send + 'static>(
         .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
+/// Runs a domain call (which does blocking database work) on actix's blocking pool.
 pub async fn run<T: Send + 'static>(
     state: &web::Data<AppState>,
     f: impl FnOnce(&Db) -> AppResult<T> + Send + 'static,
