@@ -290,6 +290,14 @@ async fn digests_gather_items_once_and_unsubscribe_in_one_click(backend: Backend
     let page = app.get(path, None).await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("<form method=\"post\""));
+    // The console's look, from the page shell both HTTP faces share (`web::html`).
+    for shell in [
+        "<link rel=\"stylesheet\" href=\"/admin/static/console.css\">",
+        "<body class=\"bare\">",
+        "<h1>配信停止 / Unsubscribe</h1>",
+    ] {
+        assert!(page.text.contains(shell), "{shell} in {}", page.text);
+    }
     let done = app
         .call_raw(
             awc::http::Method::POST,
@@ -300,6 +308,8 @@ async fn digests_gather_items_once_and_unsubscribe_in_one_click(backend: Backend
         )
         .await;
     assert_eq!(done.status, 200, "{}", done.text);
+    assert!(done.text.contains("<body class=\"bare\">"), "{}", done.text);
+    assert!(done.text.contains("<li>"), "{}", done.text);
     let prefs = app.get("/api/v1/me/notifications", Some(key)).await;
     let off: Vec<&str> = prefs.body["kinds"]
         .as_array()
