@@ -203,8 +203,10 @@ pub async fn transition(
     id: web::Path<ProposalId>,
     body: web::Json<TransitionInput>,
 ) -> ApiResult<web::Json<ProposalView>> {
+    // Parsed here: past the handler the words are typed.
+    let command = body.into_inner().parse()?;
     act(&state, id, move |db, id| {
-        workflow::transition(db, &actor, id, body.into_inner())
+        workflow::transition(db, &actor, id, command)
     })
     .await
 }

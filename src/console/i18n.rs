@@ -8,7 +8,7 @@ use actix_web::HttpRequest;
 
 use crate::domain::vocab::{
     Channel, DeclineReason, EventKind, MailStatus, NeedStatus, OfferKind, OfferStatus, PartnerKind,
-    PartnerStatus, PolicyField, ProposalState, Role, Visibility,
+    PartnerStatus, PolicyField, ProposalState, Role, StaffStatus, Visibility,
 };
 
 pub const COOKIE: &str = "kyoso_lang";
@@ -109,6 +109,10 @@ impl Lang {
     }
 
     pub fn offer_status(self, s: OfferStatus) -> &'static str {
+        self.t(s.label_ja(), s.label_en())
+    }
+
+    pub fn staff_status(self, s: StaffStatus) -> &'static str {
         self.t(s.label_ja(), s.label_en())
     }
 

@@ -141,12 +141,15 @@ pub async fn act(
             "reply" => Action::Reply(TextInput {
                 body: f.text("body"),
             }),
-            "transition" => Action::Transition(TransitionInput {
-                to: f.text("to"),
-                reason_code: f.opt("reason_code"),
-                reason: f.opt("reason"),
-                note: f.opt("note"),
-            }),
+            "transition" => Action::Transition(
+                TransitionInput {
+                    to: f.text("to"),
+                    reason_code: f.opt("reason_code"),
+                    reason: f.opt("reason"),
+                    note: f.opt("note"),
+                }
+                .parse()?,
+            ),
             "pause" => Action::Pause(TextInput {
                 body: f.text("body"),
             }),
@@ -207,7 +210,7 @@ enum Action {
     Route(RouteInput),
     Note(TextInput),
     Reply(TextInput),
-    Transition(TransitionInput),
+    Transition(workflow::Transition),
     Pause(TextInput),
     Resume,
     Extend(ExtendInput),

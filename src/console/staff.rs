@@ -186,10 +186,7 @@ fn department_options(departments: &[DepartmentView]) -> Vec<(String, String)> {
 }
 
 fn status_label(lang: Lang, status: &str) -> &'static str {
-    match StaffStatus::parse(status) {
-        Some(StaffStatus::Active) => lang.t("有効", "Active"),
-        _ => lang.t("無効", "Disabled"),
-    }
+    lang.staff_status(StaffStatus::parse(status).unwrap_or(StaffStatus::Disabled))
 }
 
 /// The form that changes one staff user.

@@ -337,69 +337,97 @@ pub struct TransitionInput {
     pub note: Option<String>,
 }
 
+/// A checked change of state: the words parsed, the texts cleaned. Made only by
+/// `TransitionInput::parse`, at the edge.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    to: ProposalState,
+    reason_code: Option<DeclineReason>,
+    reason: Option<String>,
+    note: Option<String>,
+}
+
+impl TransitionInput {
+    /// Parses the words and checks the texts; every field error at once.
+    pub fn parse(self) -> AppResult<Transition> {
+        let input = self;
+        let mut c = Check::new();
+        let to = c.one_of(
+            "to",
+            &input.to,
+            ProposalState::parse,
+            "in_dialogue, adopted, declined, withdrawn",
+        );
+        if matches!(
+            to,
+            Some(ProposalState::Received) | Some(ProposalState::Routed)
+        ) {
+            c.push(
+                "to",
+                "unknown_value",
+                "use the route action to route; received is where proposals start",
+            );
+        }
+        let reason_code = input.reason_code.as_deref().and_then(|r| {
+            c.one_of(
+                "reason_code",
+                r,
+                DeclineReason::parse,
+                &DeclineReason::expected(),
+            )
+        });
+        let reason = input
+            .reason
+            .as_deref()
+            .map(|r| body_text(&mut c, "reason", r))
+            .filter(|r| !r.is_empty());
+        let note = input
+            .note
+            .as_deref()
+            .map(|n| body_text(&mut c, "note", n))
+            .filter(|n| !n.is_empty());
+        if to == Some(ProposalState::Declined) {
+            if input.reason_code.is_none() {
+                c.push_ja(
+                    "reason_code",
+                    "required",
+                    "declining needs a reason code",
+                    "選んでください",
+                );
+            }
+            if reason.is_none() {
+                c.push_ja(
+                    "reason",
+                    "required",
+                    "declining needs reasons, which are sent to the proposer",
+                    "提案者に送る理由を書いてください",
+                );
+            }
+        }
+        c.finish()?;
+        Ok(Transition {
+            to: Check::checked(to, "to")?,
+            reason_code,
+            reason,
+            note,
+        })
+    }
+}
+
 /// Moves a proposal to another state. Declining needs a reason the proposer is sent;
 /// the proposer may only withdraw.
 pub fn transition(
     db: &Db,
     actor: &Actor,
     id: ProposalId,
-    input: TransitionInput,
+    command: Transition,
 ) -> AppResult<ProposalView> {
-    let mut c = Check::new();
-    let to = c.one_of(
-        "to",
-        &input.to,
-        ProposalState::parse,
-        "in_dialogue, adopted, declined, withdrawn",
-    );
-    if matches!(
+    let Transition {
         to,
-        Some(ProposalState::Received) | Some(ProposalState::Routed)
-    ) {
-        c.push(
-            "to",
-            "unknown_value",
-            "use the route action to route; received is where proposals start",
-        );
-    }
-    let reason_code = input.reason_code.as_deref().and_then(|r| {
-        c.one_of(
-            "reason_code",
-            r,
-            DeclineReason::parse,
-            &DeclineReason::expected(),
-        )
-    });
-    let reason = input
-        .reason
-        .as_deref()
-        .map(|r| body_text(&mut c, "reason", r))
-        .filter(|r| !r.is_empty());
-    let note = input
-        .note
-        .as_deref()
-        .map(|n| body_text(&mut c, "note", n))
-        .filter(|n| !n.is_empty());
-    if to == Some(ProposalState::Declined) {
-        if input.reason_code.is_none() {
-            c.push_ja(
-                "reason_code",
-                "required",
-                "declining needs a reason code",
-                "選んでください",
-            );
-        }
-        if reason.is_none() {
-            c.push_ja(
-                "reason",
-                "required",
-                "declining needs reasons, which are sent to the proposer",
-                "提案者に送る理由を書いてください",
-            );
-        }
-    }
-    c.finish()?;
-    let to = Check::checked(to, "to")?;
+        reason_code,
+        reason,
+        note,
+    } = command;
     let allowed: &[Access] = if to == ProposalState::Withdrawn {
         &[Access::Desk, Access::Proposer]
     } else {
