@@ -10,5 +10,6 @@ pub mod demo;
 pub mod domain;
 pub mod jobs;
 pub mod mail;
+pub mod files;
 pub mod security_headers;
 pub mod storage;

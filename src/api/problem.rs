@@ -25,7 +25,8 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine code: not_found, conflict, invalid, forbidden, unauthenticated,
-    /// rate_limited, unavailable, internal.
+    /// rate_limited, unavailable, internal, unsupported_media_type (an upload's content is
+    /// not an accepted type), payload_too_large (an upload over its limit).
     pub code: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -66,6 +67,8 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
     }
 }
 

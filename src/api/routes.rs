@@ -8,7 +8,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope};
 
 use super::{
-    audit, desk, health, keys, municipalities, needs, notifications, offers, partners, proposals,
+    attachments, audit, desk, health, keys, municipalities, needs, notifications, offers, partners, proposals,
     search, staff,
 };
 
@@ -97,6 +97,9 @@ where
                 .service(proposals::pause)
                 .service(proposals::resume)
                 .service(proposals::extend)
+                .service(attachments::upload_attachment)
+                .service(attachments::list_attachments)
+                .service(attachments::download_attachment)
                 .service(desk::get_deadlines)
                 .service(desk::get_stats)
                 .service(desk::list_rules)

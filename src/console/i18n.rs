@@ -137,6 +137,7 @@ impl Lang {
                 Resumed => "Clocks resumed",
                 Extended => "Due date extended",
                 Message => "Message from proposer",
+                AttachmentAdded => "File attached",
             },
         )
     }

@@ -230,6 +230,9 @@ impl ResponseError for ConsoleError {
                 lang.t("短時間に操作が集中しています", "Too many requests")
             }
             AppError::Internal(_) => lang.t("システムエラーが発生しました", "Something went wrong"),
+            AppError::UnsupportedMediaType(_) | AppError::PayloadTooLarge(_) => {
+                lang.t("このファイルは受け付けられません", "File not accepted")
+            }
         };
         let mut res = layout::bare(lang, status, title, layout::error_detail(lang, e));
         if let Some(secs) = crate::api::problem::retry_after(e) {

@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod api_keys;
+pub mod attachments;
 pub mod audit;
 pub mod calendar;
 pub mod codes;
@@ -25,6 +26,7 @@ pub mod offers;
 pub mod opendata;
 pub mod outbox_admin;
 pub mod pagination;
+pub mod reply_templates;
 pub mod partners;
 pub mod proposals;
 pub mod search;

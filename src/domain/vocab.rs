@@ -184,5 +184,22 @@ vocabulary!(
         Resumed = "resumed": "期限再開",
         Extended = "extended": "期限延長",
         Message = "message": "提案者からの連絡",
+        AttachmentAdded = "attachment_added": "添付ファイルを追加",
+    }
+);
+
+vocabulary!(
+    /// The kinds of file a proposal may carry, as detected from the bytes
+    /// (`domain::attachments::sniff`), never from the name or the declared type.
+    AttachmentKind {
+        Pdf = "pdf": "PDF",
+        Docx = "docx": "Word",
+        Xlsx = "xlsx": "Excel",
+        Pptx = "pptx": "PowerPoint",
+        Doc = "doc": "Word（旧形式）",
+        Xls = "xls": "Excel（旧形式）",
+        Ppt = "ppt": "PowerPoint（旧形式）",
+        Png = "png": "PNG画像",
+        Jpeg = "jpeg": "JPEG画像",
     }
 );

@@ -2,6 +2,7 @@
 //! PostgreSQL through one connection type. The domain calls these; handlers never do.
 
 pub mod api_keys;
+pub mod attachments;
 pub mod audit;
 pub mod connection;
 pub mod index_log;
@@ -14,6 +15,7 @@ pub mod needs;
 pub mod offers;
 pub mod partners;
 pub mod proposals;
+pub mod reply_templates;
 pub mod schema;
 pub mod sessions;
 pub mod staff;

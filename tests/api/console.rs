@@ -236,6 +236,7 @@ pub fn submit_proposal(app: &TestApp, w: &World, title: &str) -> i64 {
             declarations: Declarations {
                 no_antisocial_forces: true,
                 consent_to_contact: true,
+                consent_to_publish: false,
             },
         },
         None,
