@@ -7,8 +7,8 @@
 //! the answer), and a body announced larger than that is refused before it is read.
 
 use actix_multipart::Multipart;
-use actix_web::{HttpRequest, HttpResponse};
 use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::domain::attachments::{self, AttachmentView, Limits, Upload};
@@ -138,7 +138,8 @@ pub async fn read(
         } else if over {
             return Err(AppError::field(name, "too_long", "this field is too long"));
         } else {
-            let value = String::from_utf8(buf).map_err(|_| malformed("a text field is not UTF-8"))?;
+            let value =
+                String::from_utf8(buf).map_err(|_| malformed("a text field is not UTF-8"))?;
             form.fields.push((name, value));
         }
     }

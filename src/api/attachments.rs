@@ -12,7 +12,10 @@ use crate::domain::ids::ProposalId;
 
 /// The multipart body of an upload, for the OpenAPI document.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "documents the multipart body; the handler reads it as a stream")]
+#[expect(
+    dead_code,
+    reason = "documents the multipart body; the handler reads it as a stream"
+)]
 pub struct UploadBody {
     /// The file: PDF, Word/Excel/PowerPoint (docx, xlsx, pptx, doc, xls, ppt), PNG or JPEG.
     #[schema(value_type = String, format = Binary)]
@@ -45,10 +48,13 @@ pub async fn upload_attachment(
     run(&state, move |db| attachments::may_attach(db, &check, id)).await?;
     let limits = state.guards.limits.attachments;
     let form = crate::files::read(&req, payload, limits).await?;
-    let file = form
-        .file
-        .ok_or_else(|| AppError::field("file", "required", "send the file in a field named `file`"))?;
-    let view = run(&state, move |db| attachments::add(db, &actor, id, limits, file)).await?;
+    let file = form.file.ok_or_else(|| {
+        AppError::field("file", "required", "send the file in a field named `file`")
+    })?;
+    let view = run(&state, move |db| {
+        attachments::add(db, &actor, id, limits, file)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(view))
 }
 

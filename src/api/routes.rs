@@ -8,8 +8,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope};
 
 use super::{
-    attachments, audit, desk, health, keys, municipalities, needs, notifications, offers, partners, proposals,
-    search, staff,
+    attachments, audit, desk, health, keys, municipalities, needs, notifications, offers, partners,
+    proposals, search, staff,
 };
 
 #[derive(OpenApi)]
@@ -107,6 +107,9 @@ where
                 .service(desk::delete_rule)
                 .service(desk::open_needs_json)
                 .service(desk::open_needs_csv)
+                .service(desk::outcomes_json)
+                .service(desk::outcomes_csv)
+                .service(desk::outcome_summary_csv)
                 .service(search::search)
                 .service(search::offers_for_need)
                 .service(search::needs_for_offer)

@@ -114,10 +114,10 @@ pub fn sentence(lang: Lang, e: &AppError) -> String {
         AppError::Internal(_) => {
             "操作は反映されていません。時間をおいてもう一度お試しください。".to_owned()
         }
-        AppError::UnsupportedMediaType(m) | AppError::PayloadTooLarge(m) => m
-            .ja
-            .clone()
-            .unwrap_or_else(|| "このファイルは受け付けられません。".to_owned()),
+        AppError::UnsupportedMediaType(m) | AppError::PayloadTooLarge(m) => {
+            m.ja.clone()
+                .unwrap_or_else(|| "このファイルは受け付けられません。".to_owned())
+        }
     }
 }
 

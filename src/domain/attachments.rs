@@ -45,9 +45,7 @@ impl AttachmentKind {
     pub fn media_type(self) -> &'static str {
         match self {
             Self::Pdf => "application/pdf",
-            Self::Docx => {
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-            }
+            Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Self::Pptx => {
                 "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -140,7 +138,9 @@ pub fn clean_name(sent: &str, kind: AttachmentKind) -> String {
     let last = sent.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.');
     let (stem, ext) = match cleaned.rsplit_once('.') {
@@ -351,8 +351,8 @@ pub fn download(
         let (p, _) = load(conn, actor, id)?;
         let row = storage::attachments::find(conn, p.id, attachment_id)?
             .ok_or(AppError::NotFound("attachment"))?;
-        let bytes = storage::attachments::bytes(conn, row.id)?
-            .ok_or(AppError::NotFound("attachment"))?;
+        let bytes =
+            storage::attachments::bytes(conn, row.id)?.ok_or(AppError::NotFound("attachment"))?;
         Ok((view(conn, row)?, bytes))
     })
 }
@@ -416,8 +416,14 @@ mod tests {
     fn names_are_cleaned_and_follow_the_kind() {
         assert_eq!(clean_name("企画書.pdf", AttachmentKind::Pdf), "企画書.pdf");
         assert_eq!(clean_name("plan.pdf", AttachmentKind::Png), "plan.png");
-        assert_eq!(clean_name("C:\\Users\\x\\写真.JPG", AttachmentKind::Jpeg), "写真.jpg");
-        assert_eq!(clean_name("../../etc/passwd", AttachmentKind::Pdf), "passwd.pdf");
+        assert_eq!(
+            clean_name("C:\\Users\\x\\写真.JPG", AttachmentKind::Jpeg),
+            "写真.jpg"
+        );
+        assert_eq!(
+            clean_name("../../etc/passwd", AttachmentKind::Pdf),
+            "passwd.pdf"
+        );
         assert_eq!(clean_name("", AttachmentKind::Pdf), "attachment.pdf");
         assert_eq!(clean_name(".pdf", AttachmentKind::Pdf), "pdf.pdf");
         assert_eq!(

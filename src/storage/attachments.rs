@@ -51,7 +51,11 @@ pub fn find(
     attachment_id: i64,
 ) -> QueryResult<Option<AttachmentRow>> {
     pa::table
-        .filter(pa::id.eq(attachment_id).and(pa::proposal_id.eq(proposal_id)))
+        .filter(
+            pa::id
+                .eq(attachment_id)
+                .and(pa::proposal_id.eq(proposal_id)),
+        )
         .select(AttachmentRow::as_select())
         .first(conn)
         .optional()

@@ -11,6 +11,7 @@
 
 mod helpers;
 
+mod attachments;
 mod browser;
 mod chaos;
 mod cli;
@@ -31,6 +32,7 @@ mod mail_once;
 mod marketplace;
 mod migrations;
 mod openapi;
+mod outcomes;
 mod partner_verification;
 mod permission_matrix;
 mod privacy;
