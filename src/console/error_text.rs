@@ -144,6 +144,8 @@ fn thing_ja(what: &str) -> &'static str {
         "routing rule" => "振り分けルール",
         "saved search" => "保存した検索",
         "page" => "ページ",
+        "attachment" => "添付ファイル",
+        "reply template" => "定型文",
         "action" => "操作",
         _ => "対象",
     }

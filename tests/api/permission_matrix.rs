@@ -214,6 +214,27 @@ async fn seed(app: &TestApp, w: &World) -> Vars {
     )
     .expect("seed an attachment");
     shared.insert("attachment", file.id.to_string());
+    let operator = kyoso::domain::actor::Actor::Staff(kyoso::domain::actor::StaffActor {
+        id: kyoso::domain::ids::StaffUserId(0),
+        role: kyoso::domain::vocab::Role::Admin,
+        municipality: None,
+        department: None,
+    });
+    let template = |name: String| {
+        kyoso::domain::reply_templates::create(
+            &app.db,
+            &operator,
+            Some("141003"),
+            kyoso::domain::reply_templates::TemplateInput {
+                name,
+                body: "{提案者} 様\n受付番号 {受付番号} について回答します。".into(),
+            },
+        )
+        .expect("seed a reply template")
+        .id
+        .to_string()
+    };
+    shared.insert("template", template("共有の定型文".into()));
     // Partner B's proposal like partner A's, routed to the other department.
     let other = id_of(
         &app.post(
@@ -305,6 +326,7 @@ async fn seed(app: &TestApp, w: &World) -> Vars {
                 .await,
             ),
         );
+        v.insert("console_template", template(format!("定型文 {caller}")));
         v.insert(
             "console_rule",
             id_of(
@@ -450,6 +472,15 @@ fn console_rows() -> Vec<Row> {
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/note", form(&[("body", "コンソールのメモ")]), "in in in ok 404 ok ok 404 ok"),
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/route", form(&[("primary_department_id", "{department}")]), "in in in 403 404 ok ok 404 ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{other_proposal}", none, "in in in 404 ok ok ok 404 ok"),
+        row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{proposal}?template={template}", none, "in in in ok 404 ok ok 404 ok"),
+        // Past the permission check, a urlencoded form is not a file: 415.
+        row(M::POST, "/admin/proposals/{id}/attachments", "/admin/proposals/{proposal}/attachments", form(&[("file", "x")]), "in in in 415 404 415 415 404 415"),
+        row(M::GET, "/admin/proposals/{id}/attachments/{file}", "/admin/proposals/{proposal}/attachments/{attachment}", none, "in in in ok 404 ok ok 404 ok"),
+        row(M::GET, "/admin/templates", "/admin/templates", none, "in in in 403 403 ok ok ok ok"),
+        row(M::POST, "/admin/templates", "/admin/templates", |c: &str| json!({"m": "141003", "name": format!("画面の定型文 {c}"), "body": "{受付番号} の件"}), "in in in 403 403 ok ok ok ok"),
+        row(M::GET, "/admin/templates/{id}", "/admin/templates/{template}?m=141003", none, "in in in 403 403 ok ok 404 ok"),
+        row(M::POST, "/admin/templates/{id}", "/admin/templates/{template}", form(&[("m", "141003"), ("name", "共有の定型文"), ("body", "{件名} について")]), "in in in 403 403 ok ok 404 ok"),
+        row(M::POST, "/admin/templates/{id}/delete", "/admin/templates/{console_template}/delete", form(&[("m", "141003")]), "in in in 403 403 ok ok 404 ok"),
         row(M::GET, "/admin/record", "/admin/record", none, "in in in 403 403 ok ok ok ok"),
         // The console offers `m` to deployment admins only: other staff record in,
         // and create needs, departments and rules of, their own municipality; where the
