@@ -52,7 +52,8 @@ pub struct TemplateInput {
     pub body: String,
 }
 
-/// The `{…}` names in `body` that are not placeholders.
+/// The `{…}` names in `body` that are not placeholders: a name is what stands between
+/// `{` and the next `}` without spaces or braces; anything else is plain text.
 pub fn unknown_placeholders(body: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = body;
@@ -63,6 +64,11 @@ pub fn unknown_placeholders(body: &str) -> Vec<String> {
         // A `{` inside is a literal brace before a placeholder: look again from there.
         if let Some(inner) = name.rfind('{') {
             rest = after.get(inner..).unwrap_or_default();
+            continue;
+        }
+        // Empty braces or braces around spaces are text, not a placeholder.
+        if name.is_empty() || name.chars().any(char::is_whitespace) {
+            rest = after;
             continue;
         }
         if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) && !out.iter().any(|o| o == name) {

@@ -36,6 +36,7 @@ mod outcomes;
 mod partner_verification;
 mod permission_matrix;
 mod privacy;
+mod reply_templates;
 mod search;
 mod search_follow;
 mod smtp;
