@@ -27,8 +27,7 @@ pub struct UploadBody {
 /// content alone: PDF, Office (docx, xlsx, pptx; legacy doc, xls, ppt), PNG, JPEG —
 /// anything else is 415 `unsupported_media_type`, whatever its name or declared type.
 /// The name is kept with the extension of the detected type. A file over the limit
-/// (10 MiB by default, setting `attachment_max_bytes`) is 413 `payload_too_large`;
-/// past the per-proposal count (20 by default, setting `attachments_per_proposal`) it
+/// (10 MiB) is 413 `payload_too_large`; past the per-proposal count (20) it
 /// is 422 `invalid` with the field error `file`/`too_many`. Each upload adds the event
 /// `attachment_added` (添付ファイルを追加) to the proposal's history.
 #[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), security(("api_key" = [])),

@@ -17,9 +17,10 @@ use super::vocab::{AttachmentKind, EventKind};
 use crate::storage::models::{AttachmentRow, NewAttachment, NewProposalEvent};
 use crate::storage::{self, AnyConnection, Db, now};
 
-/// Default largest file, in bytes (10 MiB); the setting `attachment_max_bytes` changes it.
+/// Default largest file, in bytes (10 MiB). `throttle::Limits::attachments` carries the
+/// limits a process applies (tests choose smaller ones).
 pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
-/// Default most files per proposal; the setting `attachments_per_proposal` changes it.
+/// Default most files per proposal.
 pub const DEFAULT_MAX_PER_PROPOSAL: u32 = 20;
 /// Longest file name kept, in characters.
 pub const NAME_MAX: usize = 200;
