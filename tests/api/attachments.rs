@@ -143,6 +143,28 @@ async fn round_trip_keeps_bytes_name_and_history(backend: Backend) {
     assert_eq!(events.len(), 2, "{}", p.text);
     assert_eq!(events[0]["body"], "企画書 第2版.pdf");
 
+    // A second node on the same database serves the same bytes: nothing is kept on the
+    // first node's disk.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let second = format!("http://{}", listener.local_addr().unwrap());
+    let state = kyoso::app::state(
+        app.db.clone(),
+        app.search.clone(),
+        kyoso::domain::health::JobBoard::default(),
+    );
+    let server = kyoso::app::server_with_state(state, listener, Some(1)).unwrap();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let mut res = awc::Client::default()
+        .get(format!("{second}/api/v1/proposals/{id}/attachments/{aid}"))
+        .insert_header(("Authorization", format!("Bearer {}", w.partner_a.1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.body().await.unwrap().to_vec(), PDF);
+    handle.stop(false).await;
+
     // A file id of another proposal is not found through this one.
     let other = proposal_of_a(&app, &w).await;
     let (status, _, _) = download(
