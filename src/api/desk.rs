@@ -165,3 +165,76 @@ pub async fn open_needs_csv(
         ))
         .body(opendata::needs_csv(&rows)))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct RegisterParams {
+    /// 全国地方公共団体コード (6 digits).
+    pub municipality: String,
+    /// 年度: April of this year to March of the next (2000–2098).
+    pub fiscal_year: Option<String>,
+}
+
+async fn outcome_register(
+    state: &web::Data<AppState>,
+    q: RegisterParams,
+) -> ApiResult<crate::domain::outcomes::Register> {
+    let year = crate::domain::outcomes::parse_year(q.fiscal_year.as_deref())?;
+    Ok(run(state, move |db| {
+        crate::domain::outcomes::register(db, &q.municipality, year)
+    })
+    .await?)
+}
+
+/// Open data: the outcome register of one municipality and fiscal year (licence CC BY
+/// 4.0): every proposal received with its outcome, and the summary per department. The
+/// proposer's name and the title only where the proposer consented; no contact data, no
+/// proposal text, no internal notes.
+#[utoipa::path(tag = "open data", params(RegisterParams), responses((status = 200, body = crate::domain::outcomes::Register), (status = "4XX", body = Problem)))]
+#[get("/opendata/outcomes.json")]
+pub async fn outcomes_json(
+    state: web::Data<AppState>,
+    q: web::Query<RegisterParams>,
+) -> ApiResult<web::Json<crate::domain::outcomes::Register>> {
+    Ok(web::Json(outcome_register(&state, q.into_inner()).await?))
+}
+
+/// Open data: the outcome register as CSV (UTF-8 with BOM, CRLF; columns in the README).
+#[utoipa::path(tag = "open data", params(RegisterParams), responses((status = 200, description = "CSV", content_type = "text/csv"), (status = "4XX", body = Problem)))]
+#[get("/opendata/outcomes.csv")]
+pub async fn outcomes_csv(
+    state: web::Data<AppState>,
+    q: web::Query<RegisterParams>,
+) -> ApiResult<HttpResponse> {
+    let r = outcome_register(&state, q.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(CSV)
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"kyoso-outcomes-{}-{}.csv\"",
+                r.municipality_code, r.fiscal_year
+            ),
+        ))
+        .body(crate::domain::outcomes::register_csv(&r)))
+}
+
+/// Open data: the register's yearly summary per department as CSV (received, adopted,
+/// adoption rate, median business days).
+#[utoipa::path(tag = "open data", params(RegisterParams), responses((status = 200, description = "CSV", content_type = "text/csv"), (status = "4XX", body = Problem)))]
+#[get("/opendata/outcome-summary.csv")]
+pub async fn outcome_summary_csv(
+    state: web::Data<AppState>,
+    q: web::Query<RegisterParams>,
+) -> ApiResult<HttpResponse> {
+    let r = outcome_register(&state, q.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(CSV)
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"kyoso-outcome-summary-{}-{}.csv\"",
+                r.municipality_code, r.fiscal_year
+            ),
+        ))
+        .body(crate::domain::outcomes::summary_csv(&r)))
+}

@@ -1,6 +1,7 @@
 //! The JSON API v1: thin handlers that extract the caller and input, call one domain
 //! function and render the result; errors as RFC 9457 problem documents.
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod desk;

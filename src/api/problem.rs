@@ -26,7 +26,8 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine code: not_found, conflict, invalid, forbidden, unauthenticated,
-    /// rate_limited, unavailable, internal.
+    /// rate_limited, unavailable, internal, unsupported_media_type (an upload's content is
+    /// not an accepted type), payload_too_large (an upload over its limit).
     pub code: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,

@@ -8,8 +8,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope};
 
 use super::{
-    audit, desk, health, keys, municipalities, needs, notifications, offers, partners, proposals,
-    search, staff,
+    attachments, audit, desk, health, keys, municipalities, needs, notifications, offers, partners,
+    proposals, search, staff,
 };
 
 #[derive(OpenApi)]
@@ -97,6 +97,9 @@ where
                 .service(proposals::pause)
                 .service(proposals::resume)
                 .service(proposals::extend)
+                .service(attachments::upload_attachment)
+                .service(attachments::list_attachments)
+                .service(attachments::download_attachment)
                 .service(desk::get_deadlines)
                 .service(desk::get_stats)
                 .service(desk::list_rules)
@@ -104,6 +107,9 @@ where
                 .service(desk::delete_rule)
                 .service(desk::open_needs_json)
                 .service(desk::open_needs_csv)
+                .service(desk::outcomes_json)
+                .service(desk::outcomes_csv)
+                .service(desk::outcome_summary_csv)
                 .service(search::search)
                 .service(search::offers_for_need)
                 .service(search::needs_for_offer)

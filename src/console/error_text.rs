@@ -114,6 +114,10 @@ pub fn sentence(lang: Lang, e: &AppError) -> String {
         AppError::Internal(_) => {
             "操作は反映されていません。時間をおいてもう一度お試しください。".to_owned()
         }
+        AppError::UnsupportedMediaType(m) | AppError::PayloadTooLarge(m) => {
+            m.ja.clone()
+                .unwrap_or_else(|| "このファイルは受け付けられません。".to_owned())
+        }
     }
 }
 
@@ -140,6 +144,8 @@ fn thing_ja(what: &str) -> &'static str {
         "routing rule" => "振り分けルール",
         "saved search" => "保存した検索",
         "page" => "ページ",
+        "attachment" => "添付ファイル",
+        "reply template" => "定型文",
         "action" => "操作",
         _ => "対象",
     }

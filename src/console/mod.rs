@@ -21,6 +21,7 @@ pub mod proposal;
 pub mod record;
 pub mod session;
 pub mod staff;
+pub mod templates;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -63,6 +64,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(r("/logout").route(post().to(session::logout)))
             .service(r("/inbox").route(get().to(inbox::show)))
             .service(r("/proposals/{id}").route(get().to(proposal::show)))
+            .service(r("/proposals/{id}/attachments").route(post().to(proposal::upload)))
+            .service(r("/proposals/{id}/attachments/{file}").route(get().to(proposal::download)))
             .service(r("/proposals/{id}/{action}").route(post().to(proposal::act)))
             .service(
                 r("/record")
@@ -90,6 +93,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(post().to(departments::create)),
             )
             .service(r("/departments/{id}").route(post().to(departments::update)))
+            .service(
+                r("/templates")
+                    .route(get().to(templates::show))
+                    .route(post().to(templates::create)),
+            )
+            .service(
+                r("/templates/{id}")
+                    .route(get().to(templates::edit))
+                    .route(post().to(templates::update)),
+            )
+            .service(r("/templates/{id}/delete").route(post().to(templates::delete)))
             .service(r("/rules").route(post().to(departments::create_rule)))
             .service(r("/rules/{id}/delete").route(post().to(departments::delete_rule)))
             .service(
@@ -230,6 +244,9 @@ impl ResponseError for ConsoleError {
                 lang.t("短時間に操作が集中しています", "Too many requests")
             }
             AppError::Internal(_) => lang.t("システムエラーが発生しました", "Something went wrong"),
+            AppError::UnsupportedMediaType(_) | AppError::PayloadTooLarge(_) => {
+                lang.t("このファイルは受け付けられません", "File not accepted")
+            }
         };
         let mut res = layout::bare(lang, status, title, layout::error_detail(lang, e));
         if let Some(secs) = crate::web::status::retry_after(e) {

@@ -3,14 +3,19 @@
 //! history (internal notes marked 庁内メモ), and the forms of the workflow — route,
 //! note, reply, change state (declining asks for the reason), pause/resume, extend. Each
 //! form calls one `domain::proposals::workflow` function, which records the event.
+//! Files attached to the proposal are listed, downloaded and uploaded here
+//! (`domain::attachments`); the reply form offers the municipality's reply templates,
+//! filled in for this proposal through `?template=` (no JavaScript needed).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleError, ConsoleResult, run, run_search, see_other};
+use crate::domain::attachments::{self, AttachmentView};
+use crate::domain::console_auth::constant_time_eq;
 use crate::domain::error::AppError;
 use crate::domain::ids::{NeedId, OfferId, ProposalId};
 use crate::domain::municipalities::{self, DepartmentView};
@@ -19,6 +24,7 @@ use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput, next_states,
 };
 use crate::domain::proposals::{self, ProposalView};
+use crate::domain::reply_templates;
 use crate::domain::search::matches::{self, MatchQuery};
 use crate::domain::vocab::{DeclineReason, ProposalState};
 use crate::web::state::AppState;
@@ -31,12 +37,33 @@ struct Extras {
     matches: Vec<(String, String, Vec<String>)>,
     /// Similar past proposals: openable ones in full, the others as summaries.
     past: Vec<SimilarProposal>,
+    /// The files attached to the proposal.
+    files: Vec<AttachmentView>,
+    /// The municipality's reply templates (id, name).
+    templates: Vec<(i64, String)>,
+    /// The chosen template, filled in for this proposal (the reply's first text).
+    filled: Option<(i64, String)>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ShowQuery {
+    /// A reply template to fill the reply form with.
+    pub template: Option<String>,
 }
 
 async fn load(
     state: &web::Data<AppState>,
     u: &ConsoleUser,
     id: ProposalId,
+) -> ConsoleResult<(ProposalView, Extras)> {
+    load_with(state, u, id, None).await
+}
+
+async fn load_with(
+    state: &web::Data<AppState>,
+    u: &ConsoleUser,
+    id: ProposalId,
+    template: Option<i64>,
 ) -> ConsoleResult<(ProposalView, Extras)> {
     let actor = u.actor();
     let is_desk = u.is_desk();
@@ -89,11 +116,23 @@ async fn load(
         // Similar past proposals of this municipality, through the search index; like
         // the matches, a help that an index failure leaves empty.
         let past = suggest::similar_proposals(db, engine, &actor, id, 5).unwrap_or_default();
+        let files = attachments::list(db, &actor, id)?;
+        let templates = reply_templates::list(db, &actor, Some(&code))?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
+        let filled = match template {
+            Some(t) => Some((t, reply_templates::render(db, &actor, id, t)?)),
+            None => None,
+        };
         Ok(Extras {
             suggestions,
             departments,
             matches,
             past,
+            files,
+            templates,
+            filled,
         })
     })
     .await?;
@@ -104,10 +143,101 @@ pub async fn show(
     state: web::Data<AppState>,
     u: ConsoleUser,
     id: web::Path<ProposalId>,
+    q: web::Query<ShowQuery>,
 ) -> ConsoleResult<HttpResponse> {
     let id = id.into_inner();
-    let (p, extras) = load(&state, &u, id).await?;
+    let template = match q
+        .template
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => None,
+        Some(t) => Some(
+            t.parse::<i64>()
+                .map_err(|_| u.err(AppError::NotFound("reply template")))?,
+        ),
+    };
+    let (p, extras) = load_with(&state, &u, id, template).await?;
     Ok(render(&u, &p, &extras, None, None))
+}
+
+/// Uploads a file (multipart/form-data with the session's `csrf` field). Who may not
+/// open the proposal is refused before the body is read.
+pub async fn upload(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    req: HttpRequest,
+    id: web::Path<ProposalId>,
+    payload: web::Payload,
+) -> ConsoleResult<HttpResponse> {
+    let id = id.into_inner();
+    let actor = u.actor();
+    run(&state, u.lang, {
+        let actor = actor.clone();
+        move |db| attachments::may_attach(db, &actor, id)
+    })
+    .await?;
+    let limits = state.guards.limits.attachments;
+    let result = match crate::web::files::read(&req, payload, limits).await {
+        Err(e) => Err(e),
+        Ok(form) => {
+            let sent = form.text("csrf").unwrap_or_default();
+            if !constant_time_eq(sent.as_bytes(), u.csrf().as_bytes()) {
+                return Err(ConsoleError::Csrf(u.lang));
+            }
+            match form.file {
+                None => Err(AppError::field_ja(
+                    "file",
+                    "required",
+                    "choose a file",
+                    "ファイルを選んでください",
+                )),
+                Some(file) => match run(&state, u.lang, move |db| {
+                    attachments::add(db, &actor, id, limits, file)
+                })
+                .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(ConsoleError::App(e, _)) => Err(e),
+                    Err(other) => return Err(other),
+                },
+            }
+        }
+    };
+    match result {
+        Ok(()) => Ok(see_other(&format!(
+            "/admin/proposals/{}?done=attached#attachments",
+            id.0
+        ))),
+        Err(
+            e @ (AppError::Invalid(_)
+            | AppError::BadRequest(_)
+            | AppError::UnsupportedMediaType(_)
+            | AppError::PayloadTooLarge(_)),
+        ) => {
+            let (p, extras) = load(&state, &u, id).await?;
+            let mut res = render(&u, &p, &extras, Some(&e), None);
+            *res.status_mut() = crate::web::status::status_of(&e);
+            Ok(res)
+        }
+        Err(e) => Err(u.err(e)),
+    }
+}
+
+/// Downloads a file of a proposal the user may open.
+pub async fn download(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    path: web::Path<(i64, i64)>,
+) -> ConsoleResult<HttpResponse> {
+    let (id, file) = path.into_inner();
+    let actor = u.actor();
+    let (view, bytes) = run(&state, u.lang, move |db| {
+        attachments::download(db, &actor, ProposalId(id), file)
+    })
+    .await?;
+    Ok(crate::web::files::file_response(&view, bytes))
 }
 
 pub async fn act(
@@ -369,13 +499,20 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> 
                 }
             }
         }
-        details.action open[is_sent("reply")] {
+        details.action #reply open[is_sent("reply") || x.filled.is_some()] {
             summary { (lang.t("提案者へ回答する", "Reply to the proposer")) }
+            @if !x.templates.is_empty() {
+                form.filters method="get" action=(base) {
+                    (select("template", "template", lang.t("定型文", "Template"), &x.templates.iter().map(|(i, n)| (i.to_string(), n.clone())).collect::<Vec<_>>(), x.filled.as_ref().map(|(i, _)| i.to_string()).as_deref(), None))
+                    button type="submit" { (lang.t("定型文を差し込む", "Use template")) }
+                }
+            }
+            @if u.is_desk() { p.hint { a href="/admin/templates" { (lang.t("定型文を管理する", "Manage templates")) } } }
             form method="post" action=(format!("{base}/reply")) {
                 (layout::csrf(u))
                 div.field {
                     label for="reply-body" { (lang.t("回答（提案者に送られます）", "Reply (sent to the proposer)")) }
-                    textarea #reply-body name="body" required { (typed(sent, "reply", "body").unwrap_or("")) }
+                    textarea #reply-body name="body" required rows="8" { (typed(sent, "reply", "body").or(x.filled.as_ref().map(|(_, t)| t.as_str())).unwrap_or_default()) }
                 }
                 button.primary type="submit" { (lang.t("回答を送る", "Send reply")) }
             }
@@ -478,6 +615,22 @@ fn render(
                 ul {
                     li { (lang.t("ニーズ", "Need")) ": " @match &p.need { Some(n) => a href=(format!("/admin/needs/{}", n.id)) { (n.title) }, None => (lang.t("なし（フリー提案）", "none (free proposal)")) } }
                     li { (lang.t("提供", "Offer")) ": " @match &p.offer { Some(o) => (o.title), None => (lang.t("なし", "none")) } }
+                }
+                h2 #attachments { (lang.t("添付ファイル", "Attached files")) }
+                @if x.files.is_empty() { p.muted { (lang.t("添付ファイルはありません。", "No files.")) } }
+                ul { @for f in &x.files {
+                    li {
+                        a href=(format!("/admin/proposals/{}/attachments/{}", p.id, f.id)) download { (f.file_name) }
+                        " " span.muted { "(" (f.kind.label_ja()) "、" (format!("{:.1} KB", f.size_bytes as f64 / 1024.0)) "、" (layout::local_time(f.created_at)) @if let Some(n) = &f.uploaded_by.name { "、" (n) } ")" }
+                    }
+                } }
+                form method="post" action=(format!("/admin/proposals/{}/attachments", p.id)) enctype="multipart/form-data" {
+                    (layout::csrf(u))
+                    div.field {
+                        label for="file" { (lang.t("ファイルを添付する（PDF・Word・Excel・PowerPoint・PNG・JPEG、1ファイル10MBまで、1件の提案に20ファイルまで）", "Attach a file (PDF, Word, Excel, PowerPoint, PNG, JPEG; up to 10 MB each, 20 per proposal)")) }
+                        input #file type="file" name="file" required accept=".pdf,.docx,.xlsx,.pptx,.doc,.xls,.ppt,.png,.jpg,.jpeg";
+                    }
+                    button type="submit" { (lang.t("添付する", "Attach")) }
                 }
                 h2 #history { (lang.t("経過", "History")) }
                 (timeline(u, p))

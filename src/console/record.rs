@@ -79,6 +79,7 @@ pub async fn submit(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
             declarations: Declarations {
                 no_antisocial_forces: f.checked("no_antisocial_forces"),
                 consent_to_contact: f.checked("consent_to_contact"),
+                consent_to_publish: f.checked("consent_to_publish"),
             },
         })
     })();
@@ -198,6 +199,7 @@ fn render(
                 legend { (lang.t("提案者の表明", "The proposer's declarations")) }
                 label { input type="checkbox" name="no_antisocial_forces" value="1" checked[f.checked("no_antisocial_forces")]; " " (lang.t("反社会的勢力でないことを確認した", "Confirmed no ties to organised crime")) }
                 label { input type="checkbox" name="consent_to_contact" value="1" checked[f.checked("consent_to_contact")]; " " (lang.t("連絡することに同意を得た", "Consented to be contacted")) }
+                label { input type="checkbox" name="consent_to_publish" value="1" checked[f.checked("consent_to_publish")]; " " (lang.t("オープンデータ（提案・結果の一覧）に氏名・団体名と件名を公開することに同意を得た", "Consented to publishing the name and title in the open outcome register")) }
             }
             button.primary type="submit" { (lang.t("受け付ける", "Record proposal")) }
         }

@@ -476,6 +476,7 @@ pub fn load(db: &Db) -> anyhow::Result<DemoReport> {
                     declarations: Declarations {
                         no_antisocial_forces: true,
                         consent_to_contact: true,
+                        consent_to_publish: true,
                     },
                 };
                 let actor = Actor::Partner(partner);

@@ -88,6 +88,9 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
         "振り分けルールの削除",
         "Routing rule deleted",
     ),
+    ("template_created", "定型文の追加", "Reply template created"),
+    ("template_changed", "定型文の変更", "Reply template changed"),
+    ("template_deleted", "定型文の削除", "Reply template deleted"),
 ];
 
 /// The label of an action code in the console's language.

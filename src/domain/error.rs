@@ -17,6 +17,10 @@ pub enum ErrorCode {
     RateLimited,
     Unavailable,
     Internal,
+    /// An upload whose content is not of an accepted type (415).
+    UnsupportedMediaType,
+    /// An upload larger than its route accepts (413).
+    PayloadTooLarge,
 }
 
 impl ErrorCode {
@@ -30,6 +34,8 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
         }
     }
 }
@@ -126,6 +132,12 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// The content of an upload is not of a type kyoso accepts (decided from the bytes).
+    #[error("{0}")]
+    UnsupportedMediaType(Message),
+    /// An upload is larger than the route accepts.
+    #[error("{0}")]
+    PayloadTooLarge(Message),
 }
 
 impl AppError {
@@ -139,6 +151,8 @@ impl AppError {
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod api_keys;
+pub mod attachments;
 pub mod audit;
 pub mod calendar;
 pub mod console_auth;
@@ -22,9 +23,11 @@ pub mod notifications;
 pub mod offers;
 pub mod opendata;
 pub mod outbox_admin;
+pub mod outcomes;
 pub mod pagination;
 pub mod partners;
 pub mod proposals;
+pub mod reply_templates;
 pub mod search;
 pub mod staff;
 pub mod throttle;

@@ -223,6 +223,8 @@ pub struct Limits {
     pub registrations_per_source: Limit,
     pub proposals_per_source: Limit,
     pub proposals_per_partner: Limit,
+    /// The size and count limits of proposal attachments.
+    pub attachments: super::attachments::Limits,
 }
 
 impl Default for Limits {
@@ -232,6 +234,7 @@ impl Default for Limits {
             registrations_per_source: REGISTRATIONS_PER_SOURCE,
             proposals_per_source: PROPOSALS_PER_SOURCE,
             proposals_per_partner: PROPOSALS_PER_PARTNER,
+            attachments: super::attachments::Limits::default(),
         }
     }
 }

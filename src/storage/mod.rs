@@ -2,6 +2,7 @@
 //! PostgreSQL through one connection type. The domain calls these; handlers never do.
 
 pub mod api_keys;
+pub mod attachments;
 pub mod audit;
 pub mod connection;
 pub mod demo_records;
@@ -19,6 +20,7 @@ pub mod needs;
 pub mod offers;
 pub mod partners;
 pub mod proposals;
+pub mod reply_templates;
 pub mod saved_searches;
 pub mod schema;
 pub mod sessions;

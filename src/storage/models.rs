@@ -309,6 +309,7 @@ pub struct ProposalRow {
     pub first_response_at: Option<NaiveDateTime>,
     pub decided_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    pub consented_publication_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -331,6 +332,7 @@ pub struct NewProposal<'a> {
     pub state: &'a str,
     pub declared_no_antisocial_at: Option<NaiveDateTime>,
     pub consented_contact_at: Option<NaiveDateTime>,
+    pub consented_publication_at: Option<NaiveDateTime>,
     pub proposer_due_on: Option<NaiveDate>,
     pub decision_due_on: Option<NaiveDate>,
     pub received_at: NaiveDateTime,
@@ -377,4 +379,42 @@ pub struct RoutingRuleRow {
     pub policy_field: Option<String>,
     pub keyword: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::proposal_attachments)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub proposal_id: i64,
+    pub file_name: String,
+    pub content_kind: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_by_staff_id: Option<i64>,
+    pub uploaded_by_partner_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = super::schema::proposal_attachments)]
+pub struct NewAttachment<'a> {
+    pub proposal_id: i64,
+    pub file_name: &'a str,
+    pub content_kind: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a str,
+    pub uploaded_by_staff_id: Option<i64>,
+    pub uploaded_by_partner_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::reply_templates)]
+pub struct ReplyTemplateRow {
+    pub id: i64,
+    pub municipality_id: i64,
+    pub name: String,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }

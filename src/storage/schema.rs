@@ -208,6 +208,7 @@ diesel::table! {
         first_response_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        consented_publication_at -> Nullable<Timestamp>,
     }
 }
 
@@ -409,6 +410,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    proposal_attachments (id) {
+        id -> BigInt,
+        proposal_id -> BigInt,
+        file_name -> Text,
+        content_kind -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_by_staff_id -> Nullable<BigInt>,
+        uploaded_by_partner_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    proposal_attachment_blobs (attachment_id) {
+        attachment_id -> BigInt,
+        bytes -> Binary,
+    }
+}
+
+diesel::table! {
+    reply_templates (id) {
+        id -> BigInt,
+        municipality_id -> BigInt,
+        name -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(console_sessions -> staff_users (staff_user_id));
 diesel::joinable!(staff_invitations -> staff_users (staff_user_id));
 diesel::joinable!(zones -> municipalities (municipality_id));
@@ -424,6 +457,8 @@ diesel::joinable!(offers -> partners (partner_id));
 diesel::joinable!(offer_policy_fields -> offers (offer_id));
 diesel::joinable!(offer_regions -> offers (offer_id));
 diesel::joinable!(proposal_events -> proposals (proposal_id));
+diesel::joinable!(proposal_attachments -> proposals (proposal_id));
+diesel::joinable!(proposal_attachment_blobs -> proposal_attachments (attachment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
@@ -447,6 +482,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     proposal_departments,
     proposal_events,
+    proposal_attachments,
+    proposal_attachment_blobs,
+    reply_templates,
     routing_rules,
     match_feedback,
     match_alerts,

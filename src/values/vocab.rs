@@ -225,6 +225,21 @@ vocabularies! {
         Resumed = "resumed": "期限再開" / "Clocks resumed",
         Extended = "extended": "期限延長" / "Due date extended",
         Message = "message": "提案者からの連絡" / "Message from proposer",
+        AttachmentAdded = "attachment_added": "添付ファイルを追加" / "File attached",
+    }
+
+    /// The kinds of file a proposal may carry, as detected from the bytes
+    /// (`domain::attachments::sniff`), never from the name or the declared type.
+    AttachmentKind {
+        Pdf = "pdf": "PDF" / "PDF",
+        Docx = "docx": "Word" / "Word",
+        Xlsx = "xlsx": "Excel" / "Excel",
+        Pptx = "pptx": "PowerPoint" / "PowerPoint",
+        Doc = "doc": "Word（旧形式）" / "Word (legacy format)",
+        Xls = "xls": "Excel（旧形式）" / "Excel (legacy format)",
+        Ppt = "ppt": "PowerPoint（旧形式）" / "PowerPoint (legacy format)",
+        Png = "png": "PNG画像" / "PNG image",
+        Jpeg = "jpeg": "JPEG画像" / "JPEG image",
     }
 
 

@@ -3,6 +3,7 @@
 //! HTTP status of each domain error, the caller's address, and the HTML shell of pages
 //! (maud). `api` and `console` both build on it; neither imports the other.
 
+pub mod files;
 pub mod html;
 pub mod state;
 pub mod status;

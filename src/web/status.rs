@@ -18,6 +18,8 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
     }
 }
 

@@ -144,6 +144,33 @@ impl<'a> Session<'a> {
         self.page(res.status(), res.headers().clone(), &body)
     }
 
+    /// Posts a raw body (a multipart upload) with the session's cookies.
+    pub async fn post_raw(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Page {
+        let mut res = self
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .insert_header(("Cookie", self.cookie_header()))
+            .insert_header(("Content-Type", content_type))
+            .send_body(body)
+            .await
+            .expect("request reaches the server");
+        let body = res.body().limit(10 << 20).await.unwrap();
+        self.page(res.status(), res.headers().clone(), &body)
+    }
+
+    /// A GET whose raw answer is kept: status, headers, bytes.
+    pub async fn get_bytes(&mut self, path: &str) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.app.base))
+            .insert_header(("Cookie", self.cookie_header()))
+            .send()
+            .await
+            .expect("request reaches the server");
+        let body = res.body().limit(64 << 20).await.unwrap().to_vec();
+        (res.status().as_u16(), res.headers().clone(), body)
+    }
+
     fn page(
         &mut self,
         status: StatusCode,
@@ -236,6 +263,7 @@ pub fn submit_proposal(app: &TestApp, w: &World, title: &str) -> i64 {
             declarations: Declarations {
                 no_antisocial_forces: true,
                 consent_to_contact: true,
+                consent_to_publish: false,
             },
         },
         None,

@@ -192,7 +192,7 @@ impl TestApp {
         Self::spawn_limited(backend, analyzers, Default::default()).await
     }
 
-    async fn spawn_limited(
+    pub async fn spawn_limited(
         backend: Backend,
         analyzers: search_index::Analyzers,
         limits: kyoso::domain::throttle::Limits,

@@ -46,6 +46,7 @@ pub fn submit_to(app: &TestApp, partner: i64, code: &str, title: &str, body: &st
             declarations: Declarations {
                 no_antisocial_forces: true,
                 consent_to_contact: true,
+                consent_to_publish: false,
             },
         },
         None,

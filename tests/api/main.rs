@@ -11,6 +11,7 @@
 
 mod helpers;
 
+mod attachments;
 mod browser;
 mod chaos;
 mod cli;
@@ -32,9 +33,11 @@ mod mail_once;
 mod marketplace;
 mod migrations;
 mod openapi;
+mod outcomes;
 mod partner_verification;
 mod permission_matrix;
 mod privacy;
+mod reply_templates;
 mod search;
 mod search_follow;
 mod smtp;

@@ -202,6 +202,39 @@ async fn seed(app: &TestApp, w: &World) -> Vars {
         .await,
     );
     shared.insert("proposal", route_and_note(p).await);
+    let file = kyoso::domain::attachments::add(
+        &app.db,
+        &kyoso::domain::actor::Actor::Partner(kyoso::domain::ids::PartnerId(w.partner_a.0)),
+        kyoso::domain::ids::ProposalId(shared["proposal"].parse().unwrap()),
+        kyoso::domain::attachments::Limits::default(),
+        kyoso::domain::attachments::Upload {
+            name: "企画書.pdf".into(),
+            bytes: format!("%PDF-1.7 {PARTNER_BODY}").into_bytes(),
+        },
+    )
+    .expect("seed an attachment");
+    shared.insert("attachment", file.id.to_string());
+    let operator = kyoso::domain::actor::Actor::Staff(kyoso::domain::actor::StaffActor {
+        id: kyoso::domain::ids::StaffUserId(0),
+        role: kyoso::domain::vocab::Role::Admin,
+        municipality: None,
+        department: None,
+    });
+    let template = |name: String| {
+        kyoso::domain::reply_templates::create(
+            &app.db,
+            &operator,
+            Some("141003"),
+            kyoso::domain::reply_templates::TemplateInput {
+                name,
+                body: "{提案者} 様\n受付番号 {受付番号} について回答します。".into(),
+            },
+        )
+        .expect("seed a reply template")
+        .id
+        .to_string()
+    };
+    shared.insert("template", template("共有の定型文".into()));
     // Partner B's proposal like partner A's, routed to the other department.
     let other = id_of(
         &app.post(
@@ -293,6 +326,7 @@ async fn seed(app: &TestApp, w: &World) -> Vars {
                 .await,
             ),
         );
+        v.insert("console_template", template(format!("定型文 {caller}")));
         v.insert(
             "console_rule",
             id_of(
@@ -366,6 +400,10 @@ fn api_rows() -> Vec<Row> {
         row(M::GET, "/api/v1/proposals", "/api/v1/proposals", none, "401 ok ok ok ok ok ok ok ok"),
         row(M::GET, "/api/v1/proposals/{id}", "/api/v1/proposals/{proposal}", none, "401 ok 404 ok 404 ok ok 404 ok"),
         row(M::GET, "/api/v1/proposals/{id}", "/api/v1/proposals/{citizen}", none, "401 404 404 ok 404 ok ok 404 ok"),
+        // Past the permission check, a JSON body is not a file: 415.
+        row(M::POST, "/api/v1/proposals/{id}/attachments", "/api/v1/proposals/{proposal}/attachments", |_| json!({"file": "x"}), "401 415 404 415 404 415 415 404 415"),
+        row(M::GET, "/api/v1/proposals/{id}/attachments", "/api/v1/proposals/{proposal}/attachments", none, "401 ok 404 ok 404 ok ok 404 ok"),
+        row(M::GET, "/api/v1/proposals/{id}/attachments/{attachment_id}", "/api/v1/proposals/{proposal}/attachments/{attachment}", none, "401 ok 404 ok 404 ok ok 404 ok"),
         row(M::GET, "/api/v1/proposals/{id}/suggestions", "/api/v1/proposals/{proposal}/suggestions", none, "401 403 404 ok 404 ok ok 404 ok"),
         row(M::GET, "/api/v1/proposals/{id}/similar", "/api/v1/proposals/{citizen}/similar", none, "401 404 404 ok 404 ok ok 404 ok"),
         // Department staff of the other department open their own proposal, whose similar
@@ -387,6 +425,9 @@ fn api_rows() -> Vec<Row> {
         row(M::DELETE, "/api/v1/desk/rules/{id}", "/api/v1/desk/rules/{own_rule}?municipality=141003", none, "401 403 403 403 403 ok ok 403 ok"),
         row(M::GET, "/api/v1/opendata/needs.json", "/api/v1/opendata/needs.json", none, "ok ok ok ok ok ok ok ok ok"),
         row(M::GET, "/api/v1/opendata/needs.csv", "/api/v1/opendata/needs.csv", none, "ok ok ok ok ok ok ok ok ok"),
+        row(M::GET, "/api/v1/opendata/outcomes.json", "/api/v1/opendata/outcomes.json?municipality=141003&fiscal_year=2026", none, "ok ok ok ok ok ok ok ok ok"),
+        row(M::GET, "/api/v1/opendata/outcomes.csv", "/api/v1/opendata/outcomes.csv?municipality=141003&fiscal_year=2026", none, "ok ok ok ok ok ok ok ok ok"),
+        row(M::GET, "/api/v1/opendata/outcome-summary.csv", "/api/v1/opendata/outcome-summary.csv?municipality=141003&fiscal_year=2026", none, "ok ok ok ok ok ok ok ok ok"),
         row(M::GET, "/api/v1/search", "/api/v1/search?q=%E5%AD%90%E8%82%B2%E3%81%A6", none, "ok ok ok ok ok ok ok ok ok"),
         row(M::GET, "/api/v1/me/notifications", "/api/v1/me/notifications", none, "401 ok ok ok ok ok ok ok ok"),
         row(M::PUT, "/api/v1/me/notifications", "/api/v1/me/notifications", |_| json!({"locale": "ja"}), "401 ok ok ok ok ok ok ok ok"),
@@ -431,6 +472,15 @@ fn console_rows() -> Vec<Row> {
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/note", form(&[("body", "コンソールのメモ")]), "in in in ok 404 ok ok 404 ok"),
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/route", form(&[("primary_department_id", "{department}")]), "in in in 403 404 ok ok 404 ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{other_proposal}", none, "in in in 404 ok ok ok 404 ok"),
+        row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{proposal}?template={template}", none, "in in in ok 404 ok ok 404 ok"),
+        // Past the permission check, a urlencoded form is not a file: 415.
+        row(M::POST, "/admin/proposals/{id}/attachments", "/admin/proposals/{proposal}/attachments", form(&[("file", "x")]), "in in in 415 404 415 415 404 415"),
+        row(M::GET, "/admin/proposals/{id}/attachments/{file}", "/admin/proposals/{proposal}/attachments/{attachment}", none, "in in in ok 404 ok ok 404 ok"),
+        row(M::GET, "/admin/templates", "/admin/templates", none, "in in in 403 403 ok ok ok ok"),
+        row(M::POST, "/admin/templates", "/admin/templates", |c: &str| json!({"m": "141003", "name": format!("画面の定型文 {c}"), "body": "{受付番号} の件"}), "in in in 403 403 ok ok ok ok"),
+        row(M::GET, "/admin/templates/{id}", "/admin/templates/{template}?m=141003", none, "in in in 403 403 ok ok 404 ok"),
+        row(M::POST, "/admin/templates/{id}", "/admin/templates/{template}", form(&[("m", "141003"), ("name", "共有の定型文"), ("body", "{件名} について")]), "in in in 403 403 ok ok 404 ok"),
+        row(M::POST, "/admin/templates/{id}/delete", "/admin/templates/{console_template}/delete", form(&[("m", "141003")]), "in in in 403 403 ok ok 404 ok"),
         row(M::GET, "/admin/record", "/admin/record", none, "in in in 403 403 ok ok ok ok"),
         // The console offers `m` to deployment admins only: other staff record in,
         // and create needs, departments and rules of, their own municipality; where the

@@ -33,6 +33,12 @@ pub struct Declarations {
     /// Consent to be contacted about the proposal.
     #[serde(default)]
     pub consent_to_contact: bool,
+    /// Consent to publish the proposer's name and the proposal's title in the open
+    /// outcome register (`/api/v1/opendata/outcomes.csv`); without it both stay blank
+    /// there. Left out of the idempotency hash while false, so retries of requests made
+    /// before this field existed still match.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub consent_to_publish: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
@@ -151,6 +157,7 @@ fn receive(conn: &mut AnyConnection, i: Intake) -> AppResult<ProposalRow> {
             state: ProposalState::Received.as_str(),
             declared_no_antisocial_at: declared(i.declarations.no_antisocial_forces),
             consented_contact_at: declared(i.declarations.consent_to_contact),
+            consented_publication_at: declared(i.declarations.consent_to_publish),
             proposer_due_on: Some(add_business_days(
                 day,
                 i.municipality.first_response_days as u32,

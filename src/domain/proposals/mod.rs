@@ -120,6 +120,9 @@ pub struct ProposalView {
     pub decline: Option<Decline>,
     pub declared_no_antisocial_at: Option<DateTime<Utc>>,
     pub consented_contact_at: Option<DateTime<Utc>>,
+    /// When the proposer consented to publishing their name and the title in the open
+    /// outcome register; `null`: no consent, both stay blank there.
+    pub consented_publication_at: Option<DateTime<Utc>>,
     pub clocks: Clocks,
     pub received_at: DateTime<Utc>,
     pub routed_at: Option<DateTime<Utc>>,
@@ -397,6 +400,7 @@ pub fn views(
                 .transpose()?,
             declared_no_antisocial_at: r.declared_no_antisocial_at.map(utc),
             consented_contact_at: r.consented_contact_at.map(utc),
+            consented_publication_at: r.consented_publication_at.map(utc),
             clocks: Clocks {
                 department_due_on: if access == Access::Proposer {
                     None
