@@ -309,6 +309,8 @@ pub struct ProposalRow {
     pub first_response_at: Option<NaiveDateTime>,
     pub decided_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    /// 担当者 (a staff user), if any.
+    pub assignee_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]

@@ -208,6 +208,7 @@ diesel::table! {
         first_response_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        assignee_id -> Nullable<BigInt>,
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod helpers;
 
+mod assignment;
 mod browser;
 mod chaos;
 mod cli;
