@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, World};
-use crate::inbox::submit_to;
+use crate::inbox::{set_proposer_due, submit_to};
 use crate::on_both_backends;
 use kyoso::domain::staff::{self, NewStaffInput};
 
@@ -16,6 +16,7 @@ on_both_backends!(
     outsiders_cannot_be_assigned_or_assign,
     routing_clears_an_old_department_assignee,
     my_view_lists_exactly_mine_across_pages,
+    views_list_due_soon_and_waiting_for_documents,
 );
 
 /// A staff user with a known id and name: (id, API key).
@@ -168,10 +169,12 @@ async fn set_change_and_clear_with_history(backend: crate::helpers::Backend) {
         assert!(!text.contains("窓口 花子"), "{text}");
         assert!(!text.contains("担当者を"), "{text}");
     }
-    // Nor may it filter by one.
-    app.get("/api/v1/proposals?assignee=me", partner)
-        .await
-        .assert_problem(422, "invalid");
+    // Nor may it filter by one, or by due dates (the department's clock is internal).
+    for q in ["assignee=me", "due=soon"] {
+        app.get(&format!("/api/v1/proposals?{q}"), partner)
+            .await
+            .assert_problem(422, "invalid");
+    }
 }
 
 async fn outsiders_cannot_be_assigned_or_assign(backend: crate::helpers::Backend) {
@@ -432,4 +435,88 @@ async fn my_view_lists_exactly_mine_across_pages(backend: crate::helpers::Backen
     app.get("/api/v1/proposals?due=later", Some(&my_key))
         .await
         .assert_problem(422, "invalid");
+}
+
+/// 期限超過・間近 lists the open proposals with a running clock overdue or due within
+/// three business days (not a paused one); 資料待ち the paused ones; both combine.
+async fn views_list_due_soon_and_waiting_for_documents(backend: crate::helpers::Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let desk = Some(w.yokohama.desk_key.as_str());
+    let submit = |t: &str| submit_to(&app, w.partner_a.0, "141003", t, "地域の見守りを一緒に。");
+    let (paused, later, late, soon) = (
+        submit("止めた"),
+        submit("先の"),
+        submit("過ぎた"),
+        submit("近い"),
+    );
+    let today = kyoso::domain::proposals::local_date(chrono::Utc::now().naive_utc());
+    set_proposer_due(&app, late, today - chrono::TimeDelta::days(3));
+    set_proposer_due(&app, soon, today);
+    set_proposer_due(&app, later, today + chrono::TimeDelta::days(60));
+    // Overdue too, but its clocks stand still while the desk waits for documents.
+    set_proposer_due(&app, paused, today - chrono::TimeDelta::days(3));
+    let r = app
+        .post(
+            &format!("/api/v1/proposals/{paused}/pause"),
+            desk,
+            &json!({"body": "図面をお送りください"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let ids = |v: &Value| -> Vec<i64> {
+        let mut ids: Vec<i64> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let mut expected = vec![late, soon];
+    expected.sort_unstable();
+    assert_eq!(
+        ids(&app.get("/api/v1/proposals?due=soon", desk).await.body),
+        expected
+    );
+    assert_eq!(
+        ids(&app.get("/api/v1/proposals?paused=true", desk).await.body),
+        vec![paused]
+    );
+    assert!(
+        ids(&app
+            .get("/api/v1/proposals?paused=true&due=soon", desk)
+            .await
+            .body)
+        .is_empty()
+    );
+    // Combined with a state and 自分の担当.
+    assert_eq!(
+        ids(&app
+            .get("/api/v1/proposals?due=soon&state=received", desk)
+            .await
+            .body),
+        expected
+    );
+    assert!(
+        ids(&app
+            .get("/api/v1/proposals?due=soon&assignee=me", desk)
+            .await
+            .body)
+        .is_empty()
+    );
+    // A decided proposal is in neither view.
+    let r = app
+        .post(
+            &format!("/api/v1/proposals/{late}/transition"),
+            desk,
+            &json!({"to": "withdrawn"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(
+        ids(&app.get("/api/v1/proposals?due=soon", desk).await.body),
+        vec![soon]
+    );
 }

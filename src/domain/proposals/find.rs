@@ -307,6 +307,10 @@ pub fn scope(
             "only staff may filter by assignee",
         );
     }
+    // The department's clock is internal: a proposer could infer it from this filter.
+    if q.due.is_some() && actor.staff().is_none() {
+        c.push("due", "staff_only", "only staff may filter by due dates");
+    }
     c.finish()?;
     let mut filter = ProposalFilter {
         states,

@@ -457,7 +457,7 @@ pub struct ProposalQuery {
     /// Staff only: `me` (自分の担当, the caller's own), `none` (nobody assigned) or a
     /// staff user's id.
     pub assignee: Option<String>,
-    /// `soon`: open proposals with a running clock overdue or due within
+    /// Staff only. `soon`: open proposals with a running clock overdue or due within
     /// [`find::DUE_SOON_DAYS`] business days (期限超過・間近).
     pub due: Option<String>,
     /// Only open proposals whose clocks are paused while the desk waits for the
