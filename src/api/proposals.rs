@@ -9,6 +9,7 @@ use crate::domain::actor::Actor;
 use crate::domain::error::AppResult;
 use crate::domain::ids::ProposalId;
 use crate::domain::pagination::Page;
+use crate::domain::proposals::assign::{self, AssignInput};
 use crate::domain::proposals::intake::{self, RecordProposal, SubmitProposal};
 use crate::domain::proposals::suggest::{self, SimilarProposal, Suggestion};
 use crate::domain::proposals::workflow::{
@@ -140,6 +141,24 @@ pub async fn route_proposal(
 ) -> ApiResult<web::Json<ProposalView>> {
     act(&state, id, move |db, id| {
         workflow::route(db, &actor, id, body.into_inner())
+    })
+    .await
+}
+
+/// Set, change or clear the assignee (担当者): the desk, or staff of the lead department.
+/// The assignee must be desk staff of the proposal's municipality or staff of its lead
+/// department (else 422 `not_eligible` on `assignee_id`).
+#[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = AssignInput,
+    security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
+#[post("/proposals/{id}/assign")]
+pub async fn assign_proposal(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<ProposalId>,
+    body: web::Json<AssignInput>,
+) -> ApiResult<web::Json<ProposalView>> {
+    act(&state, id, move |db, id| {
+        assign::assign(db, &actor, id, body.into_inner())
     })
     .await
 }

@@ -90,6 +90,7 @@ where
                 .service(proposals::suggest_departments)
                 .service(proposals::similar_proposals)
                 .service(proposals::route_proposal)
+                .service(proposals::assign_proposal)
                 .service(proposals::add_note)
                 .service(proposals::reply)
                 .service(proposals::send_message)

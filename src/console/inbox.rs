@@ -28,6 +28,12 @@ pub struct InboxQuery {
     pub to: Option<String>,
     pub q: Option<String>,
     pub unassigned: Option<String>,
+    /// `me` (自分の担当), `none`, or a staff id.
+    pub assignee: Option<String>,
+    /// `soon` (期限超過・間近).
+    pub due: Option<String>,
+    /// Any value: 資料待ち only.
+    pub paused: Option<String>,
     pub m: Option<String>,
     /// `received`, `due`, `state` or `department`.
     pub sort: Option<String>,
@@ -61,6 +67,9 @@ impl InboxQuery {
             &self.to,
             &self.q,
             &self.unassigned,
+            &self.assignee,
+            &self.due,
+            &self.paused,
         ]
         .iter()
         .any(|v| blank(v).is_some())
@@ -88,6 +97,9 @@ impl InboxQuery {
             ("from", &self.from),
             ("to", &self.to),
             ("unassigned", &self.unassigned),
+            ("assignee", &self.assignee),
+            ("due", &self.due),
+            ("paused", &self.paused),
             ("m", &self.m),
             ("sort", &self.sort),
             ("dir", &self.dir),
@@ -150,6 +162,9 @@ pub async fn show(
         policy_field: blank(&q.field),
         department_id,
         unassigned: blank(&q.unassigned).map(|_| true),
+        assignee: blank(&q.assignee),
+        due: blank(&q.due),
+        paused: blank(&q.paused).map(|_| true),
         from: date(&q.from, "from")?,
         to: date(&q.to, "to")?,
         municipality: municipality.clone(),
@@ -304,6 +319,7 @@ pub fn sorted_table(
                     th scope="col" { (lang.t("政策分野", "Policy field")) }
                     (header(u, lang.t("状態", "State"), Some(SortKey::State), sorting))
                     (header(u, lang.t("所管課", "Department"), Some(SortKey::Department), sorting))
+                    th scope="col" { (lang.t("担当者", "Assignee")) }
                     (header(u, lang.t("受付日時", "Received"), Some(SortKey::Received), sorting))
                     @if extra.is_some() {
                         @if sorting.is_some() {
@@ -328,6 +344,7 @@ pub fn sorted_table(
                                 @if p.unassigned { span.badge.unassigned { (lang.t("所管未定", "Unassigned")) } }
                                 @for d in &p.departments { (d.name) @if !d.primary { span.muted { (lang.t("（関係課）", " (also)")) } } br; }
                             }
+                            td { @match &p.assignee { Some(a) => (a.name), None => span.muted { "—" } } }
                             td { (layout::local_time(p.received_at)) }
                             @if let Some(extra) = extra { td { (extra.get(i).map(String::as_str).unwrap_or("")) } }
                         }
@@ -362,6 +379,50 @@ fn pager<T>(
                     @if found.page < found.pages() {
                         li { a href=(link(found.page + 1)) rel="next" { (lang.t("次のページ", "Next page")) } }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The views (ビュー) above the list: each a filter of the one inbox query, added to the
+/// current filters (a second click on the current view removes it again).
+fn views(u: &ConsoleUser, q: &InboxQuery) -> Markup {
+    let lang = u.lang;
+    let on = |v: &Option<String>, value: &str| blank(v).as_deref() == Some(value);
+    let items: [(&str, &str, &str, bool); 4] = [
+        (
+            "assignee",
+            "me",
+            lang.t("自分の担当", "Assigned to me"),
+            on(&q.assignee, "me"),
+        ),
+        (
+            "unassigned",
+            "1",
+            lang.t("所管未定", "Unassigned"),
+            blank(&q.unassigned).is_some(),
+        ),
+        (
+            "due",
+            "soon",
+            lang.t("期限超過・間近", "Overdue or due soon"),
+            on(&q.due, "soon"),
+        ),
+        (
+            "paused",
+            "1",
+            lang.t("資料待ち", "Waiting for documents"),
+            blank(&q.paused).is_some(),
+        ),
+    ];
+    html! {
+        nav.views aria-label=(lang.t("ビュー", "Views")) {
+            ul {
+                li { a href="/admin/inbox" aria-current=[(!q.filtered()).then_some("page")] { (lang.t("すべて", "All")) } }
+                @for (key, value, label, current) in items {
+                    @let href = q.link(&[(key, if current { None } else { Some(value.to_owned()) }), ("page", None)]);
+                    li { a href=(href) aria-current=[current.then_some("true")] { (label) } }
                 }
             }
         }
@@ -426,12 +487,16 @@ fn render(u: &ConsoleUser, q: &InboxQuery, inbox: Inbox) -> HttpResponse {
         @if u.is_deployment_admin() {
             (layout::municipality_picker(u, "/admin/inbox", &inbox.municipalities, q.m.as_deref()))
         }
+        (views(u, q))
         // The search and filters come first: one Tab from the navigation, not after the
-        // lists. They keep the sort order; a new search starts at page 1.
+        // lists. They keep the sort order and the view; a new search starts at page 1.
         form.filters method="get" action="/admin/inbox" role="search" aria-label=(lang.t("提案の検索と絞り込み", "Search and filter proposals")) {
             @if let Some(m) = blank(&q.m) { input type="hidden" name="m" value=(m); }
             @if let Some(s) = blank(&q.sort) { input type="hidden" name="sort" value=(s); }
             @if let Some(d) = blank(&q.dir) { input type="hidden" name="dir" value=(d); }
+            @if let Some(a) = blank(&q.assignee) { input type="hidden" name="assignee" value=(a); }
+            @if let Some(d) = blank(&q.due) { input type="hidden" name="due" value=(d); }
+            @if let Some(p) = blank(&q.paused) { input type="hidden" name="paused" value=(p); }
             div.field {
                 label for="q" { (lang.t("キーワード・受付番号", "Words or receipt no.")) }
                 input #q type="search" name="q" value=[needle.as_deref()] maxlength="200";

@@ -155,6 +155,7 @@ fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
         ),
         "resume" => lang.t("期限を再開しました。", "Clocks resumed."),
         "extend" => lang.t("期限を延長しました。", "Due date extended."),
+        "assign" => lang.t("担当者を変更しました。", "Assignee changed."),
         "recorded" => lang.t("提案を受け付けました。", "Proposal recorded."),
         "created" => lang.t("登録しました。", "Created."),
         "saved" => lang.t("保存しました。", "Saved."),

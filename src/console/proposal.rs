@@ -2,7 +2,8 @@
 //! matching needs or offers, similar past proposals with their outcomes, the
 //! history (internal notes marked 庁内メモ), and the forms of the workflow — route,
 //! note, reply, change state (declining asks for the reason), pause/resume, extend. Each
-//! form calls one `domain::proposals::workflow` function, which records the event.
+//! form calls one `domain::proposals::workflow` function, which records the event;
+//! the 担当者 form calls `domain::proposals::assign`.
 //! Files attached to the proposal are listed, downloaded and uploaded here
 //! (`domain::attachments`); the reply form offers the municipality's reply templates,
 //! filled in for this proposal through `?template=` (no JavaScript needed).
@@ -19,11 +20,12 @@ use crate::domain::console_auth::constant_time_eq;
 use crate::domain::error::AppError;
 use crate::domain::ids::{NeedId, OfferId, ProposalId};
 use crate::domain::municipalities::{self, DepartmentView};
+use crate::domain::proposals::assign::{self, AssignInput};
 use crate::domain::proposals::suggest::{self, SimilarProposal, Suggestion};
 use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput, next_states,
 };
-use crate::domain::proposals::{self, ProposalView};
+use crate::domain::proposals::{self, Assignee, ProposalView};
 use crate::domain::reply_templates;
 use crate::domain::search::matches::{self, MatchQuery};
 use crate::domain::vocab::{DeclineReason, ProposalState};
@@ -37,6 +39,8 @@ struct Extras {
     matches: Vec<(String, String, Vec<String>)>,
     /// Similar past proposals: openable ones in full, the others as summaries.
     past: Vec<SimilarProposal>,
+    /// Who the caller may make the assignee (empty when the caller may not assign).
+    assignees: Vec<Assignee>,
     /// The files attached to the proposal.
     files: Vec<AttachmentView>,
     /// The municipality's reply templates (id, name).
@@ -125,7 +129,9 @@ async fn load_with(
             Some(t) => Some((t, reply_templates::render(db, &actor, id, t)?)),
             None => None,
         };
+        let assignees = assign::candidates(db, &actor, id)?;
         Ok(Extras {
+            assignees,
             suggestions,
             departments,
             matches,
@@ -284,6 +290,9 @@ pub async fn act(
                 body: f.text("body"),
             }),
             "resume" => Action::Resume,
+            "assign" => Action::Assign(AssignInput {
+                assignee_id: f.id("assignee_id")?,
+            }),
             "extend" => Action::Extend(ExtendInput {
                 clock: f.text("clock"),
                 until: f
@@ -304,6 +313,7 @@ pub async fn act(
                 Action::Transition(i) => workflow::transition(db, &actor, id, i),
                 Action::Pause(i) => workflow::pause(db, &actor, id, i),
                 Action::Resume => workflow::resume(db, &actor, id),
+                Action::Assign(i) => assign::assign(db, &actor, id, i),
                 Action::Extend(i) => workflow::extend(db, &actor, id, i),
             })
             .await;
@@ -344,6 +354,7 @@ enum Action {
     Pause(TextInput),
     Resume,
     Extend(ExtendInput),
+    Assign(AssignInput),
 }
 
 fn facts(u: &ConsoleUser, p: &ProposalView) -> Markup {
@@ -363,6 +374,7 @@ fn facts(u: &ConsoleUser, p: &ProposalView) -> Markup {
                 @if p.unassigned { span.badge.unassigned { (lang.t("所管未定", "Unassigned")) } }
                 @for d in &p.departments { (d.name) @if d.primary { " " span.muted { (lang.t("（主管）", "(lead)")) } } @else { " " span.muted { (lang.t("（関係課）", "(also)")) } } br; }
             }
+            dt { (lang.t("担当者", "Assignee")) } dd { @match &p.assignee { Some(a) => (a.name), None => span.muted { (lang.t("未設定", "none")) } } }
             dt { (lang.t("所管課の回答期限", "Department due")) } dd { (layout::date(p.clocks.department_due_on)) }
             dt { (lang.t("初回回答期限", "First answer due")) } dd { (layout::date(p.clocks.proposer_due_on)) }
             dt { (lang.t("結論の期限", "Decision due")) } dd { (layout::date(p.clocks.decision_due_on)) }
@@ -418,6 +430,7 @@ fn control_of(action: &str, field: &str) -> Option<&'static str> {
         ("extend", "clock") => "clock",
         ("extend", "until") => "until",
         ("extend", "reason") => "extend-reason",
+        ("assign", "assignee_id") => "assignee_id",
         _ => return None,
     })
 }
@@ -458,7 +471,31 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> 
         .iter()
         .map(|r| (r.as_str().to_owned(), lang.decline(*r).to_owned()))
         .collect();
+    let me = u.staff().id.0;
+    let assignee_options: Vec<(String, String)> = x
+        .assignees
+        .iter()
+        .map(|a| (a.id.0.to_string(), a.name.clone()))
+        .collect();
+    let current_assignee = p.assignee.as_ref().map(|a| a.id.0.to_string());
     html! {
+        @if !x.assignees.is_empty() {
+            @if x.assignees.iter().any(|a| a.id.0 == me) && p.assignee.as_ref().is_none_or(|a| a.id.0 != me) {
+                form.action #assign-me method="post" action=(format!("{base}/assign")) {
+                    (layout::csrf(u))
+                    input type="hidden" name="assignee_id" value=(me);
+                    button type="submit" { (lang.t("自分を担当に", "Assign to me")) }
+                }
+            }
+            details.action #act-assign open[is_sent("assign")] {
+                summary { (lang.t("担当者を変更する", "Change the assignee")) }
+                form method="post" action=(format!("{base}/assign")) {
+                    (layout::csrf(u))
+                    (select("assignee_id", "assignee_id", lang.t("担当者", "Assignee"), &assignee_options, typed(sent, "assign", "assignee_id").or(current_assignee.as_deref()), Some(lang.t("（担当者なし）", "(nobody)"))))
+                    button type="submit" { (lang.t("担当者を設定する", "Set the assignee")) }
+                }
+            }
+        }
         @if u.is_desk() && open && !x.departments.is_empty() {
             details.action open[p.unassigned || is_sent("route")] {
                 summary { @if p.unassigned { (lang.t("所管課へ回付する", "Route to a department")) } @else { (lang.t("回付先を変更する", "Change the department")) } }

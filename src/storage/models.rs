@@ -310,6 +310,8 @@ pub struct ProposalRow {
     pub decided_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
     pub consented_publication_at: Option<NaiveDateTime>,
+    /// 担当者 (a staff user), if any.
+    pub assignee_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]

@@ -126,6 +126,7 @@ pub fn save(conn: &mut AnyConnection, p: &ProposalRow) -> QueryResult<()> {
             proposals::first_response_at.eq(p.first_response_at),
             proposals::decided_at.eq(p.decided_at),
             proposals::updated_at.eq(p.updated_at),
+            proposals::assignee_id.eq(p.assignee_id),
         ))
         .execute(conn)?;
     Ok(())
@@ -213,6 +214,12 @@ pub struct ProposalFilter {
     pub channel: Option<String>,
     pub policy_field: Option<String>,
     pub unassigned: bool,
+    /// Only proposals this staff user owns (担当者) …
+    pub assignee: Option<i64>,
+    /// … or only proposals nobody owns.
+    pub no_assignee: bool,
+    /// Only open proposals whose clocks are paused (資料待ち).
+    pub paused: bool,
     pub received_from: Option<chrono::NaiveDateTime>,
     pub received_to: Option<chrono::NaiveDateTime>,
     /// A text search: proposals matching any of its parts.
@@ -342,6 +349,19 @@ fn filtered<'a>(f: &ProposalFilter) -> Boxed<'a> {
     }
     if f.unassigned {
         q = q.filter(proposals::primary_department_id.is_null());
+    }
+    if let Some(a) = f.assignee {
+        q = q.filter(proposals::assignee_id.eq(a));
+    }
+    if f.no_assignee {
+        q = q.filter(proposals::assignee_id.is_null());
+    }
+    if f.paused {
+        q = q.filter(
+            proposals::paused_at
+                .is_not_null()
+                .and(proposals::state.eq_any(vec!["received", "routed", "in_dialogue"])),
+        );
     }
     if let Some(t) = f.received_from {
         q = q.filter(proposals::received_at.ge(t));

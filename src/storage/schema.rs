@@ -209,6 +209,7 @@ diesel::table! {
         decided_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         consented_publication_at -> Nullable<Timestamp>,
+        assignee_id -> Nullable<BigInt>,
     }
 }
 

@@ -83,3 +83,39 @@ pub fn lock(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
         .execute(conn)
         .map(|n| n > 0)
 }
+
+/// Staff users by id (unknown ids are left out).
+pub fn find_many(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<StaffUserRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    staff_users::table
+        .filter(staff_users::id.eq_any(ids))
+        .select(StaffUserRow::as_select())
+        .load(conn)
+}
+
+/// Active staff who may own a proposal of `municipality_id`: its desk staff and admins,
+/// and the staff of `department_id` (the lead department), by name.
+pub fn assignable(
+    conn: &mut AnyConnection,
+    municipality_id: i64,
+    department_id: Option<i64>,
+) -> QueryResult<Vec<StaffUserRow>> {
+    let desk = staff_users::role.eq_any(["desk", "admin"]);
+    let mut q = staff_users::table
+        .filter(staff_users::municipality_id.eq(municipality_id))
+        .filter(staff_users::status.eq("active"))
+        .select(StaffUserRow::as_select())
+        .order((staff_users::display_name, staff_users::id))
+        .into_boxed();
+    q = match department_id {
+        Some(d) => q.filter(
+            desk.or(staff_users::role
+                .eq("department")
+                .and(staff_users::department_id.eq(d))),
+        ),
+        None => q.filter(desk),
+    };
+    q.load(conn)
+}

@@ -575,6 +575,47 @@ async fn desk_finds_any_proposal_and_works_the_oldest_first() {
     b.quit().await;
 }
 
+/// A department's staff member takes a proposal (「自分を担当に」 on its page), and the
+/// inbox's 「自分の担当」 view lists it, with the 担当者 column, and nothing else.
+#[actix_web::test]
+async fn department_staff_assign_themselves_and_find_it_in_my_view() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = World::seed(&app.db);
+    set_passwords(&app.db, &["dept@141003.example.jp"]);
+    let mine = submit_proposal(&app, &w, "通学路の見守りを自分が担当する");
+    let other = submit_proposal(&app, &w, "担当の決まらない別の提案");
+    for id in [&mine, &other] {
+        let r = app
+            .post(
+                &format!("/api/v1/proposals/{id}/route"),
+                Some(&w.yokohama.desk_key),
+                &json!({"primary_department_id": w.yokohama.department_id}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    let b = Browser::start().await;
+    b.login(&app, "dept@141003.example.jp").await;
+    b.goto(&format!("{}/admin/proposals/{mine}", app.base))
+        .await;
+    b.click("#assign-me button[type=submit]").await;
+    b.wait_text("#history + ol", "担当者をテスト 職員に変更")
+        .await;
+    assert!(b.text("dl.facts").await.contains("テスト 職員"));
+    b.screen("14-assigned-to-me").await;
+
+    b.goto(&format!("{}/admin/inbox", app.base)).await;
+    b.click("nav.views a[href*=\"assignee=me\"]").await;
+    b.wait_url("assignee=me").await;
+    b.wait_text("#all-h", "検索結果 (1)").await;
+    let list = b.text("section[aria-labelledby=all-h] tbody").await;
+    assert!(list.contains("通学路の見守りを自分が担当する"), "{list}");
+    assert!(list.contains("テスト 職員"), "{list}");
+    assert!(!list.contains("担当の決まらない別の提案"), "{list}");
+    b.screen("15-my-view").await;
+    b.quit().await;
+}
+
 /// A department's staff member of 神戸市 cannot open 横浜市's proposal.
 #[actix_web::test]
 async fn department_user_cannot_see_another_municipalitys_proposal() {

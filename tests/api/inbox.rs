@@ -67,7 +67,7 @@ pub fn set_received(app: &TestApp, id: i64, at: chrono::NaiveDateTime) {
         .unwrap();
 }
 
-fn set_proposer_due(app: &TestApp, id: i64, due: NaiveDate) {
+pub fn set_proposer_due(app: &TestApp, id: i64, due: NaiveDate) {
     use kyoso::storage::schema::proposals;
     let mut conn = app.db.conn().unwrap();
     diesel::update(proposals::table.find(id))

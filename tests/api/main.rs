@@ -11,6 +11,7 @@
 
 mod helpers;
 
+mod assignment;
 mod attachments;
 mod browser;
 mod chaos;

@@ -417,6 +417,8 @@ fn api_rows() -> Vec<Row> {
         row(M::POST, "/api/v1/proposals/{id}/resume", "/api/v1/proposals/{own_proposal}/resume", none, "401 403 404 ok 404 ok ok 404 ok"),
         row(M::POST, "/api/v1/proposals/{id}/extend", "/api/v1/proposals/{own_proposal}/extend", |_| json!({"clock": "decision", "until": "2099-03-31", "reason": "庁内調整のため"}), "401 403 404 403 404 ok ok 404 ok"),
         row(M::POST, "/api/v1/proposals/{id}/route", "/api/v1/proposals/{own_proposal}/route", |_| json!({"primary_department_id": "{department}"}), "401 403 404 403 404 ok ok 404 ok"),
+        // Clearing the assignee (the desk or the lead department; never the proposer).
+        row(M::POST, "/api/v1/proposals/{id}/assign", "/api/v1/proposals/{own_proposal}/assign", |_| json!({"assignee_id": null}), "401 403 404 ok 404 ok ok 404 ok"),
         row(M::POST, "/api/v1/proposals/{id}/transition", "/api/v1/proposals/{own_proposal}/transition", |_| json!({"to": "in_dialogue"}), "401 403 404 ok 404 ok ok 404 ok"),
         row(M::GET, "/api/v1/desk/deadlines", "/api/v1/desk/deadlines?municipality=141003", none, "401 403 403 ok ok ok ok 403 ok"),
         row(M::GET, "/api/v1/desk/stats", "/api/v1/desk/stats?municipality=141003", none, "401 403 403 403 403 ok ok 403 ok"),
@@ -471,6 +473,7 @@ fn console_rows() -> Vec<Row> {
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{citizen}", none, "in in in ok 404 ok ok 404 ok"),
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/note", form(&[("body", "コンソールのメモ")]), "in in in ok 404 ok ok 404 ok"),
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/route", form(&[("primary_department_id", "{department}")]), "in in in 403 404 ok ok 404 ok"),
+        row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/assign", form(&[("assignee_id", "")]), "in in in ok 404 ok ok 404 ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{other_proposal}", none, "in in in 404 ok ok ok 404 ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{proposal}?template={template}", none, "in in in ok 404 ok ok 404 ok"),
         // Past the permission check, a urlencoded form is not a file: 415.

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::{Access, OPEN_STATES, ProposalQuery, ProposalView, local_date, local_midnight, views};
 use crate::domain::actor::Actor;
-use crate::domain::calendar::business_days_between;
+use crate::domain::calendar::{add_business_days, business_days_between};
 use crate::domain::desk::deadlines::{Clock, running_clocks};
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::pagination::{Page, PageRequest};
@@ -36,6 +36,9 @@ use crate::storage::{self, AnyConnection, Db, now};
 pub const TEXT_CAP: usize = 5_000;
 /// Longest text search, in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
+/// 期限間近: a running clock due within this many business days (as the inbox's
+/// due-soon list).
+pub const DUE_SOON_DAYS: u32 = 3;
 /// Rows per page of the console's lists.
 pub const PER_PAGE: i64 = 50;
 
@@ -273,9 +276,52 @@ pub fn scope(
             );
         }
     }
+    let due_soon = match q.due.as_deref() {
+        None => false,
+        Some("soon") => true,
+        Some(_) => {
+            c.push("due", "unknown_value", "must be: soon");
+            false
+        }
+    };
+    let assignee = match q.assignee.as_deref() {
+        None => None,
+        Some("me") => actor.staff().map(|s| Some(s.id.0)),
+        Some("none") => Some(None),
+        Some(id) => match id.parse::<i64>() {
+            Ok(id) => Some(Some(id)),
+            Err(_) => {
+                c.push(
+                    "assignee",
+                    "unknown_value",
+                    "must be: me, none or a staff id",
+                );
+                None
+            }
+        },
+    };
+    if q.assignee.is_some() && actor.staff().is_none() {
+        c.push(
+            "assignee",
+            "staff_only",
+            "only staff may filter by assignee",
+        );
+    }
+    // The department's clock is internal: a proposer could infer it from this filter.
+    if q.due.is_some() && actor.staff().is_none() {
+        c.push("due", "staff_only", "only staff may filter by due dates");
+    }
     c.finish()?;
     let mut filter = ProposalFilter {
         states,
+        assignee: assignee.flatten(),
+        no_assignee: assignee == Some(None),
+        paused: q.paused.unwrap_or(false),
+        // Overdue or due on or before the DUE_SOON_DAYS-th business day from today.
+        overdue_before: due_soon.then(|| {
+            let last = add_business_days(local_date(now()), DUE_SOON_DAYS);
+            last.succ_opt().unwrap_or(last)
+        }),
         channel: channel.map(|c| c.as_str().to_owned()),
         policy_field: field.map(|f| f.as_str().to_owned()),
         routed_to: q.department_id,

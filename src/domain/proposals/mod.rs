@@ -2,6 +2,7 @@
 //! answered. This module holds the views and who may see what; `intake` receives,
 //! `workflow` moves a proposal through its states, `suggest` proposes departments.
 
+pub mod assign;
 pub mod find;
 pub mod intake;
 pub mod suggest;
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 
 use super::actor::Actor;
 use super::error::{AppError, AppResult};
-use super::ids::{DepartmentId, MunicipalityId, PartnerId, ProposalId};
+use super::ids::{DepartmentId, MunicipalityId, PartnerId, ProposalId, StaffUserId};
 use super::needs::{DepartmentRef, MunicipalityRef};
 use super::pagination::Page;
 use super::utc;
@@ -57,6 +58,13 @@ pub struct RoutedDepartment {
     pub id: DepartmentId,
     pub name: String,
     pub primary: bool,
+}
+
+/// 担当者: the staff member who owns a proposal day to day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Assignee {
+    pub id: StaffUserId,
+    pub name: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -117,6 +125,10 @@ pub struct ProposalView {
     pub body: String,
     pub policy_field: Option<PolicyField>,
     pub departments: Vec<RoutedDepartment>,
+    /// 担当者 (staff only): absent when nobody is assigned, and always for the proposer,
+    /// who never learns staff names or ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Assignee>,
     pub decline: Option<Decline>,
     pub declared_no_antisocial_at: Option<DateTime<Utc>>,
     pub consented_contact_at: Option<DateTime<Utc>>,
@@ -315,6 +327,18 @@ pub fn views(
         .into_iter()
         .map(|p| (p.id, p.email_verified_at.is_some()))
         .collect();
+    // Staff names only for staff: the proposer never sees who handles its proposal.
+    let mut assignee_ids: Vec<i64> = if access == Access::Proposer {
+        vec![]
+    } else {
+        rows.iter().filter_map(|r| r.assignee_id).collect()
+    };
+    assignee_ids.sort_unstable();
+    assignee_ids.dedup();
+    let assignees: HashMap<i64, String> = storage::staff::find_many(conn, &assignee_ids)?
+        .into_iter()
+        .map(|s| (s.id, s.display_name))
+        .collect();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if let std::collections::hash_map::Entry::Vacant(e) =
@@ -387,6 +411,12 @@ pub fn views(
                     primary: *primary,
                 })
                 .collect(),
+            assignee: r.assignee_id.and_then(|a| {
+                assignees.get(&a).map(|name| Assignee {
+                    id: StaffUserId(a),
+                    name: name.clone(),
+                })
+            }),
             decline: r
                 .decline_reason_code
                 .as_deref()
@@ -442,6 +472,15 @@ pub struct ProposalQuery {
     pub department_id: Option<i64>,
     /// Only proposals no department owns yet (所管未定).
     pub unassigned: Option<bool>,
+    /// Staff only: `me` (自分の担当, the caller's own), `none` (nobody assigned) or a
+    /// staff user's id.
+    pub assignee: Option<String>,
+    /// Staff only. `soon`: open proposals with a running clock overdue or due within
+    /// [`find::DUE_SOON_DAYS`] business days (期限超過・間近).
+    pub due: Option<String>,
+    /// Only open proposals whose clocks are paused while the desk waits for the
+    /// proposer (資料待ち).
+    pub paused: Option<bool>,
     /// Received on or after this local date.
     pub from: Option<NaiveDate>,
     /// Received before this local date.

@@ -73,18 +73,18 @@ fn department_days(first_response_days: i32) -> u32 {
     first_response_days.saturating_sub(2).max(2).unsigned_abs()
 }
 
-struct Event<'a> {
-    kind: EventKind,
-    from: Option<ProposalState>,
-    to: Option<ProposalState>,
-    department: Option<i64>,
-    body: Option<&'a str>,
-    internal: bool,
+pub(super) struct Event<'a> {
+    pub(super) kind: EventKind,
+    pub(super) from: Option<ProposalState>,
+    pub(super) to: Option<ProposalState>,
+    pub(super) department: Option<i64>,
+    pub(super) body: Option<&'a str>,
+    pub(super) internal: bool,
 }
 
 impl<'a> Event<'a> {
     /// An event that records only a text (a note, a reply, a pause …).
-    fn text(kind: EventKind, body: &'a str, internal: bool) -> Self {
+    pub(super) fn text(kind: EventKind, body: &'a str, internal: bool) -> Self {
         Event {
             kind,
             from: None,
@@ -97,7 +97,12 @@ impl<'a> Event<'a> {
 }
 
 /// Appends an event to the audit trail; returns its id.
-fn log_event(conn: &mut AnyConnection, actor: &Actor, proposal: i64, e: Event) -> AppResult<i64> {
+pub(super) fn log_event(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    proposal: i64,
+    e: Event,
+) -> AppResult<i64> {
     Ok(storage::proposals::add_event(
         conn,
         &NewProposalEvent {
@@ -120,7 +125,7 @@ fn log_event(conn: &mut AnyConnection, actor: &Actor, proposal: i64, e: Event) -
 /// parallel actions on one proposal run one after the other, each on the state the
 /// previous one left: of two final transitions only the first succeeds, and a route and
 /// a reply sent at once both keep their effect.
-fn act<R>(
+pub(super) fn act<R>(
     db: &Db,
     actor: &Actor,
     id: ProposalId,
@@ -209,6 +214,7 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
             }
         }
         let first = p.primary_department_id.is_none();
+        let dropped = super::assign::clear_if_not_lead(conn, p, input.primary_department_id)?;
         storage::proposals::set_departments(
             conn,
             p.id,
@@ -249,6 +255,10 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
                 internal: true,
             },
         )?;
+        if let Some(name) = dropped {
+            let text = format!("主管課の変更により、担当者（{name}）を外しました");
+            log_event(conn, actor, p.id, Event::text(EventKind::Note, &text, true))?;
+        }
         notifications::proposals::routed(
             conn,
             p,

@@ -1,0 +1,2 @@
+DROP INDEX proposals_municipality_assignee;
+ALTER TABLE proposals DROP COLUMN assignee_id;

@@ -1,0 +1,130 @@
+//! 担当者 (the assignee): who owns a proposal day to day. Eligible are the active desk
+//! staff and admins of its municipality and the staff of its lead department; the desk
+//! (any proposal of its municipality) and the lead department's staff (its proposals)
+//! set, change and clear it. Each change is one transaction on the locked proposal row
+//! with an internal event in the history. The proposer never sees the assignee.
+
+use serde::Deserialize;
+
+use super::workflow::{Event, act, log_event};
+use super::{Access, Assignee, ProposalView, load};
+use crate::domain::actor::Actor;
+use crate::domain::error::{AppError, AppResult};
+use crate::domain::ids::{ProposalId, StaffUserId};
+use crate::domain::vocab::EventKind;
+use crate::storage::models::ProposalRow;
+use crate::storage::{self, AnyConnection, Db};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignInput {
+    /// The staff user who owns the proposal from now on; `null` clears the assignee.
+    pub assignee_id: Option<i64>,
+}
+
+/// Whether the caller may change the assignee: the desk, or staff of the lead
+/// department (a related department may not).
+fn may_assign(actor: &Actor, p: &ProposalRow, access: Access) -> AppResult<()> {
+    let lead = actor
+        .staff()
+        .and_then(|s| s.department)
+        .is_some_and(|d| Some(d.0) == p.primary_department_id);
+    match access {
+        Access::Desk => Ok(()),
+        Access::Department if lead => Ok(()),
+        Access::Department => Err(AppError::Forbidden(
+            "only the desk or the lead department can assign this proposal",
+        )),
+        Access::Proposer => Err(AppError::Forbidden("the proposer cannot do this")),
+    }
+}
+
+/// Staff who may own the proposal, by name.
+fn eligible(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<Vec<Assignee>> {
+    Ok(
+        storage::staff::assignable(conn, p.municipality_id, p.primary_department_id)?
+            .into_iter()
+            .map(|s| Assignee {
+                id: StaffUserId(s.id),
+                name: s.display_name,
+            })
+            .collect(),
+    )
+}
+
+/// Who the caller could make the assignee of this proposal; empty when the caller may
+/// not assign it.
+pub fn candidates(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<Vec<Assignee>> {
+    db.read(|conn| {
+        let (p, access) = load(conn, actor, id)?;
+        if may_assign(actor, &p, access).is_err() {
+            return Ok(vec![]);
+        }
+        eligible(conn, &p)
+    })
+}
+
+/// Sets, changes or clears the assignee, with 「担当者を○○に変更」 in the history.
+/// Setting the current assignee again changes nothing and records nothing.
+pub fn assign(
+    db: &Db,
+    actor: &Actor,
+    id: ProposalId,
+    input: AssignInput,
+) -> AppResult<ProposalView> {
+    act(
+        db,
+        actor,
+        id,
+        &[Access::Desk, Access::Department],
+        |conn, p| {
+            let access = super::access(conn, actor, p)?;
+            may_assign(actor, p, access)?;
+            if p.assignee_id == input.assignee_id {
+                return Ok(());
+            }
+            let text = match input.assignee_id {
+                None => "担当者を外しました".to_owned(),
+                Some(a) => {
+                    let who = eligible(conn, p)?
+                        .into_iter()
+                        .find(|s| s.id.0 == a)
+                        .ok_or_else(|| {
+                            AppError::field_ja(
+                                "assignee_id",
+                                "not_eligible",
+                                "the assignee must be desk staff of this municipality or staff of the lead department",
+                                "担当者には、この自治体の窓口職員か主管課の職員を選んでください",
+                            )
+                        })?;
+                    format!("担当者を{}に変更", who.name)
+                }
+            };
+            p.assignee_id = input.assignee_id;
+            log_event(conn, actor, p.id, Event::text(EventKind::Note, &text, true))?;
+            Ok(())
+        },
+    )
+}
+
+/// On routing to `lead`: an assignee from a department that no longer leads loses the
+/// proposal (desk staff keep it). Returns the name of the assignee cleared, for the
+/// history.
+pub(super) fn clear_if_not_lead(
+    conn: &mut AnyConnection,
+    p: &mut ProposalRow,
+    lead: i64,
+) -> AppResult<Option<String>> {
+    let Some(a) = p.assignee_id else {
+        return Ok(None);
+    };
+    let Some(staff) = storage::staff::find(conn, a)? else {
+        p.assignee_id = None;
+        return Ok(None);
+    };
+    if staff.role == "department" && staff.department_id != Some(lead) {
+        p.assignee_id = None;
+        return Ok(Some(staff.display_name));
+    }
+    Ok(None)
+}
