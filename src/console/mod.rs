@@ -62,6 +62,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(r("/logout").route(post().to(session::logout)))
             .service(r("/inbox").route(get().to(inbox::show)))
+            .service(r("/inbox/export.csv").route(get().to(inbox::export_csv)))
+            .service(r("/inbox/export.xlsx").route(get().to(inbox::export_xlsx)))
             .service(r("/proposals/{id}").route(get().to(proposal::show)))
             .service(r("/proposals/{id}/{action}").route(post().to(proposal::act)))
             .service(

@@ -20,6 +20,7 @@ mod credentials;
 mod demo;
 mod desk;
 mod errors;
+mod export;
 mod freshness;
 mod health;
 mod housekeeping;

@@ -2,6 +2,7 @@
 //! answered. This module holds the views and who may see what; `intake` receives,
 //! `workflow` moves a proposal through its states, `suggest` proposes departments.
 
+pub mod export;
 pub mod find;
 pub mod intake;
 pub mod suggest;
