@@ -3,6 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
+use super::auth::Source;
 use super::problem::{ApiResult, Problem};
 use crate::domain::Db;
 use crate::domain::actor::Actor;
@@ -10,6 +11,7 @@ use crate::domain::error::AppResult;
 use crate::domain::ids::ProposalId;
 use crate::domain::pagination::Page;
 use crate::domain::proposals::assign::{self, AssignInput};
+use crate::domain::proposals::export::{self, Format};
 use crate::domain::proposals::intake::{self, RecordProposal, SubmitProposal};
 use crate::domain::proposals::suggest::{self, SimilarProposal, Suggestion};
 use crate::domain::proposals::workflow::{
@@ -94,6 +96,69 @@ pub async fn list_proposals(
         })
         .await?,
     ))
+}
+
+/// Every proposal matching the filter that the staff caller may see (department staff:
+/// routed to their department), oldest first, at most 100,000, as CSV for Japanese
+/// Excel (UTF-8 with BOM, CRLF; cells that could start a formula get an apostrophe).
+/// `cursor` and `limit` are ignored. Recorded in the audit log. Staff only.
+#[utoipa::path(tag = "proposals", params(ProposalQuery), security(("api_key" = [])),
+    responses((status = 200, content_type = "text/csv", body = String), (status = "4XX", body = Problem)))]
+#[get("/proposals/export.csv")]
+pub async fn export_proposals_csv(
+    state: web::Data<AppState>,
+    actor: Actor,
+    source: Source,
+    q: web::Query<ProposalQuery>,
+) -> ApiResult<HttpResponse> {
+    export_as(state, actor, source, q.into_inner(), Format::Csv).await
+}
+
+/// As `export.csv`, as an XLSX workbook whose second sheet (項目定義) is the field
+/// dictionary. Staff only.
+#[utoipa::path(tag = "proposals", params(ProposalQuery), security(("api_key" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = "4XX", body = Problem)))]
+#[get("/proposals/export.xlsx")]
+pub async fn export_proposals_xlsx(
+    state: web::Data<AppState>,
+    actor: Actor,
+    source: Source,
+    q: web::Query<ProposalQuery>,
+) -> ApiResult<HttpResponse> {
+    export_as(state, actor, source, q.into_inner(), Format::Xlsx).await
+}
+
+async fn export_as(
+    state: web::Data<AppState>,
+    actor: Actor,
+    source: Source,
+    q: ProposalQuery,
+    format: Format,
+) -> ApiResult<HttpResponse> {
+    let (body, content_type) = run_search(&state, move |db, engine| {
+        crate::domain::audit::with_source(&source.0, || {
+            let e = export::export(db, engine, &actor, &q, format)?;
+            Ok(match format {
+                Format::Csv => (e.to_csv().into_bytes(), "text/csv; charset=utf-8"),
+                Format::Xlsx => (
+                    e.to_xlsx()?,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+            })
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"kyoso-proposals.{}\"",
+                format.as_str()
+            ),
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body))
 }
 
 /// One proposal with its history (internal notes only for staff).

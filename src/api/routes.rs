@@ -86,6 +86,9 @@ where
                 .service(proposals::submit_proposal)
                 .service(proposals::record_proposal)
                 .service(proposals::list_proposals)
+                // Before `/proposals/{id}`, which would otherwise take `export.csv` as an id.
+                .service(proposals::export_proposals_csv)
+                .service(proposals::export_proposals_xlsx)
                 .service(proposals::get_proposal)
                 .service(proposals::suggest_departments)
                 .service(proposals::similar_proposals)

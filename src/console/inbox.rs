@@ -3,7 +3,7 @@
 //! search, sorting and paging happen in `domain::proposals::find`, over all proposals,
 //! never within a page.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -13,6 +13,7 @@ use super::{ConsoleResult, run_search};
 use crate::domain::desk::deadlines::{self, Clock, DeadlineQuery, Deadlines};
 use crate::domain::error::AppError;
 use crate::domain::municipalities;
+use crate::domain::proposals::export::{self, Format};
 use crate::domain::proposals::find::{self, Found, OverdueItem, Sort, SortKey};
 use crate::domain::proposals::{ProposalQuery, ProposalView};
 use crate::domain::vocab::{Channel, PolicyField, ProposalState};
@@ -85,6 +86,30 @@ impl InboxQuery {
         }
     }
 
+    /// A link to an export (`path`) of the list as filtered now (no sort or pages: an
+    /// export holds every matching row, oldest first).
+    fn export_link(&self, path: &str) -> String {
+        let parts: Vec<String> = [
+            ("q", &self.q),
+            ("state", &self.state),
+            ("channel", &self.channel),
+            ("field", &self.field),
+            ("department", &self.department),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("unassigned", &self.unassigned),
+            ("m", &self.m),
+        ]
+        .iter()
+        .filter_map(|(k, v)| blank(v).map(|v| format!("{k}={}", layout::url_encode(&v))))
+        .collect();
+        if parts.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", parts.join("&"))
+        }
+    }
+
     /// A link to the inbox with these parameters, some replaced (`None` drops one).
     fn link(&self, changes: &[(&str, Option<String>)]) -> String {
         let mut parts = vec![];
@@ -132,15 +157,8 @@ pub struct Inbox {
     pub municipalities: Vec<(String, String)>,
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    u: ConsoleUser,
-    q: web::Query<InboxQuery>,
-) -> ConsoleResult<HttpResponse> {
-    let q = q.into_inner();
-    let actor = u.actor();
-    let code = u.municipality(q.m.as_deref());
-    let deployment_admin = u.is_deployment_admin();
+/// The domain query of the inbox's filter (the list and the exports).
+fn proposal_query(u: &ConsoleUser, q: &InboxQuery) -> ConsoleResult<ProposalQuery> {
     let department_id = match blank(&q.department) {
         None => None,
         Some(d) => Some(
@@ -155,8 +173,12 @@ pub async fn show(
                 .transpose()
                 .map_err(|_| u.err(AppError::field(name, "format", "YYYY-MM-DD")))
         };
-    let municipality = if deployment_admin { code.clone() } else { None };
-    let query = ProposalQuery {
+    let municipality = if u.is_deployment_admin() {
+        u.municipality(q.m.as_deref())
+    } else {
+        None
+    };
+    Ok(ProposalQuery {
         state: Some(blank(&q.state).unwrap_or_else(|| "open".to_owned())).filter(|s| s != "all"),
         channel: blank(&q.channel),
         policy_field: blank(&q.field),
@@ -167,10 +189,23 @@ pub async fn show(
         paused: blank(&q.paused).map(|_| true),
         from: date(&q.from, "from")?,
         to: date(&q.to, "to")?,
-        municipality: municipality.clone(),
+        municipality,
         q: blank(&q.q),
         ..Default::default()
-    };
+    })
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    q: web::Query<InboxQuery>,
+) -> ConsoleResult<HttpResponse> {
+    let q = q.into_inner();
+    let actor = u.actor();
+    let code = u.municipality(q.m.as_deref());
+    let deployment_admin = u.is_deployment_admin();
+    let query = proposal_query(&u, &q)?;
+    let municipality = query.municipality.clone();
     let show_queues = !q.filtered();
     let is_desk = u.is_desk();
     let sort = q.sort();
@@ -238,6 +273,63 @@ pub async fn show(
     })
     .await?;
     Ok(render(&u, &q, inbox))
+}
+
+/// The list as filtered now, every matching row, as CSV or XLSX (提案一覧の出力); the
+/// same permissions as the list. Recorded in the audit log.
+pub async fn export(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    q: web::Query<InboxQuery>,
+    format: Format,
+) -> ConsoleResult<HttpResponse> {
+    let query = proposal_query(&u, &q.into_inner())?;
+    let actor = u.actor();
+    let source = crate::web::source(&req);
+    let (body, name) = run_search(&state, u.lang, move |db, engine| {
+        crate::domain::audit::with_source(&source, || {
+            let e = export::export(db, engine, &actor, &query, format)?;
+            Ok(match format {
+                Format::Csv => (e.to_csv().into_bytes(), "text/csv; charset=utf-8"),
+                Format::Xlsx => (
+                    e.to_xlsx()?,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+            })
+        })
+    })
+    .await?;
+    let stamp = crate::domain::proposals::local_date(crate::storage::now()).format("%Y%m%d");
+    Ok(HttpResponse::Ok()
+        .content_type(name)
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"kyoso-proposals-{stamp}.{}\"",
+                format.as_str()
+            ),
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body))
+}
+
+pub async fn export_csv(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    q: web::Query<InboxQuery>,
+) -> ConsoleResult<HttpResponse> {
+    export(req, state, u, q, Format::Csv).await
+}
+
+pub async fn export_xlsx(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    u: ConsoleUser,
+    q: web::Query<InboxQuery>,
+) -> ConsoleResult<HttpResponse> {
+    export(req, state, u, q, Format::Xlsx).await
 }
 
 fn clock_label(u: &ConsoleUser, c: Clock) -> &'static str {
@@ -559,6 +651,13 @@ fn render(u: &ConsoleUser, q: &InboxQuery, inbox: Inbox) -> HttpResponse {
             h2 #all-h {
                 @if q.filtered() { (lang.t("検索結果", "Results")) } @else { (lang.t("提案の一覧", "All proposals")) }
                 " (" (inbox.list.total) ")"
+            }
+            p.exports {
+                a href=(q.export_link("/admin/inbox/export.csv")) download { (lang.t("CSVで出力", "Export as CSV")) }
+                " "
+                a href=(q.export_link("/admin/inbox/export.xlsx")) download { (lang.t("Excelで出力", "Export as Excel")) }
+                " "
+                span.muted { (lang.s(format!("（この条件の全件。{}件まで）", export::MAX_ROWS), format!("(every matching proposal, up to {})", export::MAX_ROWS))) }
             }
             @if inbox.list.capped {
                 p.hint { (lang.s(format!("キーワードに一致する提案が多いため、一致度の高い{}件から表示しています。条件を加えて絞り込んでください。", find::TEXT_CAP), format!("The words match many proposals: the best {} are listed. Add filters to narrow them.", find::TEXT_CAP))) }

@@ -84,6 +84,11 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
         "Routing rule created",
     ),
     (
+        "proposals_exported",
+        "提案一覧の出力",
+        "Proposal list exported",
+    ),
+    (
         "rule_deleted",
         "振り分けルールの削除",
         "Routing rule deleted",

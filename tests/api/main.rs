@@ -22,6 +22,7 @@ mod credentials;
 mod demo;
 mod desk;
 mod errors;
+mod export;
 mod freshness;
 mod health;
 mod housekeeping;

@@ -398,6 +398,8 @@ fn api_rows() -> Vec<Row> {
         row(M::POST, "/api/v1/proposals", "/api/v1/proposals", |c| json!({"municipality_code": "141003", "title": format!("新しい提案 {c}"), "body": "地域の見守りを一緒に。", "declarations": {"no_antisocial_forces": true, "consent_to_contact": true}}), "401 ok ok 403 403 403 403 403 403"),
         row(M::POST, "/api/v1/desk/proposals", "/api/v1/desk/proposals", |c| json!({"municipality_code": "141003", "channel": "visit", "submitter_name": "来庁者", "title": format!("窓口で受けた提案 {c}"), "body": "公園の清掃を手伝いたい。"}), "401 403 403 403 403 ok ok 403 ok"),
         row(M::GET, "/api/v1/proposals", "/api/v1/proposals", none, "401 ok ok ok ok ok ok ok ok"),
+        row(M::GET, "/api/v1/proposals/export.csv", "/api/v1/proposals/export.csv", none, "401 403 403 ok ok ok ok ok ok"),
+        row(M::GET, "/api/v1/proposals/export.xlsx", "/api/v1/proposals/export.xlsx?state=open", none, "401 403 403 ok ok ok ok ok ok"),
         row(M::GET, "/api/v1/proposals/{id}", "/api/v1/proposals/{proposal}", none, "401 ok 404 ok 404 ok ok 404 ok"),
         row(M::GET, "/api/v1/proposals/{id}", "/api/v1/proposals/{citizen}", none, "401 404 404 ok 404 ok ok 404 ok"),
         // Past the permission check, a JSON body is not a file: 415.
@@ -469,6 +471,8 @@ fn console_rows() -> Vec<Row> {
         row(M::GET, "/admin/login", "/admin/login", none, "ok ok ok ok ok ok ok ok ok"),
         row(M::POST, "/admin/login", "/admin/login", form(&[("email", "desk@141003.example.jp"), ("password", "wrong")]), "403 403 403 403 403 403 403 403 403"),
         row(M::GET, "/admin/inbox", "/admin/inbox", none, "in in in ok ok ok ok ok ok"),
+        row(M::GET, "/admin/inbox/export.csv", "/admin/inbox/export.csv?state=all", none, "in in in ok ok ok ok ok ok"),
+        row(M::GET, "/admin/inbox/export.xlsx", "/admin/inbox/export.xlsx", none, "in in in ok ok ok ok ok ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{proposal}", none, "in in in ok 404 ok ok 404 ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{citizen}", none, "in in in ok 404 ok ok 404 ok"),
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/note", form(&[("body", "コンソールのメモ")]), "in in in ok 404 ok ok 404 ok"),

@@ -3,6 +3,7 @@
 //! `workflow` moves a proposal through its states, `suggest` proposes departments.
 
 pub mod assign;
+pub mod export;
 pub mod find;
 pub mod intake;
 pub mod suggest;
