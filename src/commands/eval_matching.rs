@@ -303,14 +303,14 @@ pub fn run(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
     let anyone = Actor::Anonymous;
     let started = std::time::Instant::now();
     let evaluation = search_index::eval::evaluate_matching(&engine.index, &set, |need| {
-        // The shipped matcher exactly as the API runs it, 100 deep so the adopted
-        // offer's rank is known beyond the first page.
+        // The shipped matcher exactly as the API runs it, as deep as the API allows
+        // (50) so the adopted offer's rank is known beyond the first page.
         let hits = matches::offers_for_need(
             &db,
             &engine,
             &anyone,
             NeedId(need.id),
-            MatchQuery { limit: Some(100) },
+            MatchQuery { limit: Some(50) },
         )
         .map_err(|e| search_index::Error::Invalid(e.to_string()))?;
         let reasons = hits
