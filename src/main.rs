@@ -55,9 +55,19 @@ enum Command {
     /// per index).
     Reindex,
     /// Evaluate need → offer matching on a relevance set directory (needs.jsonl,
-    /// offers.jsonl, qrels.tsv), loaded into a fresh temporary instance. The last line
-    /// printed is one JSON object with recall@10, MRR@10 and nDCG@10.
+    /// offers.jsonl, qrels.tsv), loaded into a fresh temporary instance: per-need lines,
+    /// then kyoso beside plain BM25 baselines (recall@10, MRR@10, nDCG@10) on the whole
+    /// set and in 5-fold cross-validation.
     EvalMatching { dir: PathBuf },
+    /// Evaluate general Japanese retrieval on a directory of docs.jsonl, queries.jsonl
+    /// and qrels.tsv (e.g. JSQuAD reshaped): kyoso's index and ranked query beside plain
+    /// BM25 over MeCab-style IPADIC tokens, whole set and 5-fold cross-validation.
+    EvalRetrieval {
+        dir: PathBuf,
+        /// Only the first N questions.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Benchmark: index the harness's documents (JSONL) into INDEX_DIR with kyoso's own
     /// analysis and index code.
     BenchIndex { docs: PathBuf, index_dir: PathBuf },
@@ -259,6 +269,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::EvalMatching { dir } => kyoso::commands::eval_matching::run(&settings, &dir),
+        Command::EvalRetrieval { dir, limit } => {
+            kyoso::commands::eval_matching::run_retrieval(&settings, &dir, limit)
+        }
         Command::BenchIndex { docs, index_dir } => {
             kyoso::commands::bench::index(&settings, &docs, &index_dir)
         }

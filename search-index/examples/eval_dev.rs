@@ -1,29 +1,54 @@
-//! Need → offer matching on a judged set; prints one JSON line for the
-//! matcher and one for the bigram-BM25 baseline.
+//! The evaluations of `kyoso eval-matching` and `kyoso eval-retrieval` straight
+//! from the files (without the service's database).
 //!
-//! Usage: cargo run --release --example eval_dev -p search-index -- DATA_DIR SET_DIR
-//! (SET_DIR holds needs.jsonl, offers.jsonl and qrels.tsv; DATA_DIR caches
-//! the built dictionary.)
+//! Usage: cargo run --release --example eval_dev -p search-index -- DATA_DIR SET_DIR [retrieval]
+//! (SET_DIR holds needs.jsonl, offers.jsonl and qrels.tsv, or with `retrieval`
+//! docs.jsonl, queries.jsonl and qrels.tsv; DATA_DIR caches the built dictionary.)
 
 use std::path::Path;
 
-use search_index::{Analyzers, DEFAULT_IPADIC_DIR};
+use search_index::eval::{EvalSet, FOLDS, evaluate_matching, evaluate_retrieval};
+use search_index::{Analyzers, DEFAULT_IPADIC_DIR, MatchRequest};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [data_dir, set_dir] = &args[..] else {
-        return Err("usage: eval_dev DATA_DIR SET_DIR".into());
+    let (data_dir, set_dir, retrieval) = match &args[..] {
+        [d, s] => (d, s, false),
+        [d, s, r] if r == "retrieval" => (d, s, true),
+        _ => return Err("usage: eval_dev DATA_DIR SET_DIR [retrieval]".into()),
     };
+    let started = std::time::Instant::now();
     let analyzers = Analyzers::load(Path::new(data_dir), Path::new(DEFAULT_IPADIC_DIR));
     eprintln!("{}", analyzers.status());
-    let set = Path::new(set_dir);
-    let (matcher, baseline) = search_index::eval::evaluate(
-        &set.join("needs.jsonl"),
-        &set.join("offers.jsonl"),
-        &set.join("qrels.tsv"),
-        &analyzers,
-    )?;
-    println!("{}", serde_json::to_string(&matcher)?);
-    println!("{}", serde_json::to_string(&baseline)?);
+    if retrieval {
+        let plain = search_index::analysis::dictionary::load_plain_segmenter(
+            Path::new(DEFAULT_IPADIC_DIR),
+            Path::new(data_dir),
+        )?;
+        let ev = evaluate_retrieval(&analyzers, &plain, Path::new(set_dir), None)?;
+        println!("{}", ev.report(FOLDS, false));
+        eprintln!(
+            "{} questions in {:.1} s",
+            ev.keys.len(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    let set = EvalSet::load(Path::new(set_dir))?;
+    let index = set.build_index(&analyzers)?;
+    let ev = evaluate_matching(&index, &set, |need| {
+        let hits = index.match_documents(&MatchRequest {
+            source: need.clone(),
+            limit: 100,
+            boost_ids: Vec::new(),
+            exclude_ids: Vec::new(),
+        })?;
+        let reasons = hits
+            .first()
+            .map(|h| h.matched_terms.clone())
+            .unwrap_or_default();
+        Ok((hits.into_iter().map(|h| h.id).collect(), reasons))
+    })?;
+    println!("{}", ev.report(FOLDS, true));
     Ok(())
 }

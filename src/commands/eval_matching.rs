@@ -3,8 +3,13 @@
 //! the same domain code the API uses — municipalities, departments, partners, offers and
 //! needs are created as they would be by people — indexes it by following the change
 //! log, matches every judged need to offers with the API's matching function, and prints
-//! per-need results and, last, one JSON line with recall@10, MRR@10 and nDCG@10, beside
-//! a plain bigram BM25 baseline on the same index.
+//! per-need lines (the adopted offer's rank for each system) and the tables of
+//! [`search_index::eval::Evaluation::report`]: kyoso beside plain BM25 baselines on the
+//! same filtered offers, over the whole set and in 5-fold cross-validation.
+//!
+//! `kyoso eval-retrieval DIR`: the same ranked query over a general Japanese retrieval
+//! set (JSQuAD reshaped; no database involved: paragraphs are not needs or offers),
+//! beside plain BM25 over MeCab-style IPADIC tokens.
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -12,6 +17,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use search_index::Analyzers;
+use search_index::eval::EvalSet;
 
 use crate::config::Settings;
 use crate::domain::actor::{Actor, StaffActor};
@@ -27,8 +33,6 @@ use crate::domain::staff::{self, NewStaffInput};
 use crate::domain::vocab::Role;
 use crate::storage::connection::DatabaseTarget;
 use crate::storage::{self, Db};
-
-const K: usize = 10;
 
 #[derive(Deserialize)]
 struct EvalNeed {
@@ -76,55 +80,6 @@ fn step<T>(what: &str, r: Result<T, crate::domain::error::AppError>) -> anyhow::
         crate::domain::error::AppError::Invalid(errors) => anyhow::anyhow!("{what}: {errors:?}"),
         e => anyhow::anyhow!("{what}: {e}"),
     })
-}
-
-/// Scores of one system over the judged needs.
-#[derive(Default)]
-struct Scores {
-    needs: usize,
-    recall: f64,
-    mrr: f64,
-    ndcg: f64,
-}
-
-impl Scores {
-    /// Adds one need's ranking; returns (recall, reciprocal rank, ndcg) for it.
-    fn add(&mut self, ranked: &[String], judged: &BTreeMap<String, u32>) -> (f64, f64, f64) {
-        let ranked = ranked.get(..K).unwrap_or(ranked);
-        let relevant = judged.values().filter(|g| **g > 0).count().max(1);
-        let grade = |id: &String| judged.get(id).copied().unwrap_or(0);
-        let recall = ranked.iter().filter(|id| grade(id) > 0).count() as f64 / relevant as f64;
-        let rr = ranked
-            .iter()
-            .position(|id| grade(id) > 0)
-            .map_or(0.0, |p| 1.0 / (p as f64 + 1.0));
-        let gain = |g: u32| 2f64.powi(g as i32) - 1.0;
-        let dcg: f64 = ranked
-            .iter()
-            .enumerate()
-            .map(|(i, id)| gain(grade(id)) / (i as f64 + 2.0).log2())
-            .sum();
-        let mut ideal: Vec<u32> = judged.values().copied().collect();
-        ideal.sort_unstable_by(|a, b| b.cmp(a));
-        let idcg: f64 = ideal
-            .iter()
-            .take(K)
-            .enumerate()
-            .map(|(i, g)| gain(*g) / (i as f64 + 2.0).log2())
-            .sum();
-        let ndcg = if idcg > 0.0 { dcg / idcg } else { 0.0 };
-        self.needs += 1;
-        self.recall += recall;
-        self.mrr += rr;
-        self.ndcg += ndcg;
-        (recall, rr, ndcg)
-    }
-
-    fn json(&self) -> serde_json::Value {
-        let n = self.needs.max(1) as f64;
-        let r = |v: f64| (v / n * 10_000.0).round() / 10_000.0;
-        serde_json::json!({"needs": self.needs, "recall_at_10": r(self.recall), "mrr_at_10": r(self.mrr), "ndcg_at_10": r(self.ndcg)})
-    }
 }
 
 pub fn run(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
@@ -304,30 +259,15 @@ pub fn run(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
         offers_in.len()
     );
 
-    let (mut ours, mut baseline) = (Scores::default(), Scores::default());
-    let anyone = Actor::Anonymous;
+    // The set as the index sees it: documents read back from the database, ids
+    // the database's, judgments translated to them.
+    let mut set = EvalSet::default();
+    let need_key: HashMap<i64, String> = need_db.iter().map(|(k, v)| (*v, k.clone())).collect();
+    let offer_db: HashMap<String, i64> = offer_ids.iter().map(|(k, v)| (v.clone(), *k)).collect();
     for n in &needs_in {
-        let Some(judged) = qrels.get(&n.id).filter(|j| j.values().any(|g| *g > 0)) else {
-            continue;
-        };
         let id = *need_db
             .get(&n.id)
             .ok_or_else(|| anyhow::anyhow!("need {} was not loaded", n.id))?;
-        let hits = step(
-            &n.id,
-            matches::offers_for_need(
-                &db,
-                &engine,
-                &anyone,
-                NeedId(id),
-                MatchQuery { limit: Some(K) },
-            ),
-        )?;
-        let ranked: Vec<String> = hits
-            .iter()
-            .filter_map(|h| offer_ids.get(&h.offer.id.0).cloned())
-            .collect();
-        let (recall, rr, ndcg) = ours.add(&ranked, judged);
         let doc = step(
             &n.id,
             db.read(|c| {
@@ -336,31 +276,72 @@ pub fn run(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
                 documents::need(c, &row)
             }),
         )?;
-        let base: Vec<String> = search_index::eval::bigram_baseline(&engine.index, &doc, K)?
-            .into_iter()
-            .filter_map(|i| offer_ids.get(&i).cloned())
-            .collect();
-        baseline.add(&base, judged);
-        let first = hits
-            .first()
-            .map(|h| {
-                h.explanation
-                    .matched_terms
-                    .iter()
-                    .take(5)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
-        println!(
-            "{}\trecall@10={recall:.2}\trr={rr:.2}\tndcg@10={ndcg:.3}\ttop={}\tterms={first}",
-            n.id,
-            ranked.first().map(String::as_str).unwrap_or("-")
-        );
+        set.needs.push(doc);
+        if let Some(judged) = qrels.get(&n.id) {
+            let judged = judged
+                .iter()
+                .filter_map(|(o, g)| offer_db.get(o).map(|id| (*id, *g)))
+                .collect();
+            set.qrels.insert(id, judged);
+        }
     }
-    println!("baseline (bigram BM25): {}", baseline.json());
-    println!("{}", ours.json());
+    for (id, key) in &offer_ids {
+        let doc = step(
+            key,
+            db.read(|c| {
+                let row = storage::offers::find(c, *id)?
+                    .ok_or(crate::domain::error::AppError::NotFound("offer"))?;
+                documents::offer(c, &row)
+            }),
+        )?;
+        set.offers.push(doc);
+    }
+    set.offers.sort_by_key(|d| d.id);
+    set.need_keys = need_key;
+    set.offer_keys = offer_ids.clone();
+
+    let anyone = Actor::Anonymous;
+    let started = std::time::Instant::now();
+    let evaluation = search_index::eval::evaluate_matching(&engine.index, &set, |need| {
+        // The shipped matcher exactly as the API runs it, as deep as the API allows
+        // (50) so the adopted offer's rank is known beyond the first page.
+        let hits = matches::offers_for_need(
+            &db,
+            &engine,
+            &anyone,
+            NeedId(need.id),
+            MatchQuery { limit: Some(50) },
+        )
+        .map_err(|e| search_index::Error::Invalid(e.to_string()))?;
+        let reasons = hits
+            .first()
+            .map(|h| h.explanation.matched_terms.clone())
+            .unwrap_or_default();
+        Ok((hits.iter().map(|h| h.offer.id.0).collect(), reasons))
+    })?;
+    print!("{}", evaluation.report(search_index::eval::FOLDS, true));
+    eprintln!("evaluated in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `kyoso eval-retrieval DIR`: see the module comment. `limit` keeps the first
+/// questions only (a quick look; the smoke test).
+pub fn run_retrieval(settings: &Settings, dir: &Path, limit: Option<usize>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let analyzers = Analyzers::load(&settings.data_dir, &settings.ipadic_dir);
+    eprintln!("{}", analyzers.status());
+    let plain = search_index::analysis::dictionary::load_plain_segmenter(
+        &settings.ipadic_dir,
+        &settings.data_dir,
+    )
+    .map_err(|e| anyhow::anyhow!("IPADIC for the MeCab baseline: {e}"))?;
+    let evaluation = search_index::eval::evaluate_retrieval(&analyzers, &plain, dir, limit)?;
+    print!("{}", evaluation.report(search_index::eval::FOLDS, false));
+    eprintln!(
+        "{} questions evaluated in {:.1} s",
+        evaluation.keys.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

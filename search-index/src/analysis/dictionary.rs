@@ -105,6 +105,24 @@ pub fn load_segmenter(ipadic_src: &Path, data_dir: &Path) -> Result<Segmenter, D
     ))
 }
 
+/// IPADIC alone in normal mode, without the user dictionary and without
+/// normalisation by the caller: MeCab + IPADIC as third-party recipes use it
+/// (fugashi's wakati mode), for the baseline of `eval-retrieval`.
+pub fn load_plain_segmenter(
+    ipadic_src: &Path,
+    data_dir: &Path,
+) -> Result<Segmenter, DictionaryError> {
+    let built = data_dir.join("dict").join(BUILT_DICT_NAME);
+    if !built.join("metadata.json").exists() {
+        build(ipadic_src, &built)?;
+    }
+    let dictionary = load_fs_dictionary(&built).map_err(|e| DictionaryError::Load {
+        path: built.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(Segmenter::new(Mode::Normal, dictionary, None))
+}
+
 /// Compile the IPADIC source into `out`, atomically: a half-built directory
 /// never carries the final name, so a crash mid-build is simply retried.
 fn build(src: &Path, out: &Path) -> Result<(), DictionaryError> {

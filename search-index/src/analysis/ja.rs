@@ -40,6 +40,18 @@ impl JaTokenizer {
         out
     }
 
+    /// The content words of `text` (see [`is_content_word`]), as the index
+    /// spells them: the subset of [`JaTokenizer::tokens`] that names a topic.
+    pub fn content_tokens(&self, text: &str) -> Vec<Token> {
+        let mut stream = self.stream(text);
+        stream.morphemes.retain(|m| m.content);
+        let mut out = Vec::with_capacity(stream.morphemes.len());
+        while stream.advance() {
+            out.push(stream.token.clone());
+        }
+        out
+    }
+
     /// The token stream of `text`: segmented up front, each kept morpheme
     /// written into one reused token (no allocation per token).
     pub fn stream(&self, text: &str) -> JaTokenStream {
@@ -69,13 +81,17 @@ impl JaTokenizer {
                 if !is_word {
                     continue;
                 }
-                let form = scratch.form(m.word_id, || decide(&m.details()));
+                let (form, content) = scratch.form(m.word_id, || {
+                    let details = m.details();
+                    (decide(&details), is_content_word(&details))
+                });
                 if !matches!(form, Form::Drop) {
                     morphemes.push(Morpheme {
                         from,
                         to,
                         position,
                         form,
+                        content,
                     });
                 }
             }
@@ -101,6 +117,8 @@ struct Morpheme {
     to: usize,
     position: usize,
     form: Form,
+    /// A content word ([`is_content_word`]).
+    content: bool,
 }
 
 /// The morphological analyzer's token stream (see [`JaTokenizer::stream`]).
@@ -176,7 +194,7 @@ struct Scratch {
     /// Index into `forms` (0: not decided yet) per word id, for the
     /// system dictionary, the user dictionary and unknown words.
     slots: [Vec<u32>; 3],
-    forms: Vec<Form>,
+    forms: Vec<(Form, bool)>,
 }
 
 impl Scratch {
@@ -184,12 +202,13 @@ impl Scratch {
         if !std::ptr::eq(self.segmenter.as_ptr(), Arc::as_ptr(segmenter)) {
             self.segmenter = Arc::downgrade(segmenter);
             self.slots = Default::default();
-            self.forms = vec![Form::Drop];
+            self.forms = vec![(Form::Drop, false)];
         }
     }
 
-    /// The entry's form (cloning it is cheap: at most an `Arc`).
-    fn form(&mut self, word: WordId, decide: impl FnOnce() -> Form) -> Form {
+    /// The entry's form and whether it is a content word (cloning it is
+    /// cheap: at most an `Arc`).
+    fn form(&mut self, word: WordId, decide: impl FnOnce() -> (Form, bool)) -> (Form, bool) {
         let [system, user, unknown] = &mut self.slots;
         let slots = match word.lex_type() {
             LexType::System => system,
@@ -214,6 +233,142 @@ impl Scratch {
             self.forms.push(form.clone());
         }
         form
+    }
+}
+
+/// Nouns that only serve grammar (形式名詞) even where IPADIC files them as
+/// ordinary nouns: こと, ため, 方 (the way to…), もの, よう; and the bare
+/// units of time and ratio (日, 後, 割, 年, 月), which IPADIC files as
+/// ordinary nouns when they stand alone.
+const FORMAL_NOUNS: &[&str] = &[
+    "こと",
+    "事",
+    "ため",
+    "為",
+    "もの",
+    "物",
+    "者",
+    "よう",
+    "様",
+    "方",
+    "ほう",
+    "かた",
+    "ところ",
+    "所",
+    "とき",
+    "時",
+    "うち",
+    "ほか",
+    "他",
+    "等",
+    "など",
+    "ら",
+    "化",
+    "的",
+    "性",
+    "上",
+    "中",
+    "内",
+    "際",
+    "場合",
+    "それぞれ",
+    "ごと",
+    "日",
+    "後",
+    "割",
+    "年",
+    "月",
+    "週",
+    "回",
+    "前",
+    "今",
+];
+
+/// Verbs and adjectives that carry grammar, not a topic: existence, doing,
+/// becoming, being able, saying, and the evaluative adjectives every text
+/// uses (ない, よい).
+const LIGHT_VERBS: &[&str] = &[
+    "ある",
+    "する",
+    "なる",
+    "いる",
+    "できる",
+    "出来る",
+    "いう",
+    "言う",
+    "おる",
+    "くる",
+    "来る",
+    "いく",
+    "行く",
+    "られる",
+    "れる",
+    "せる",
+    "させる",
+    "しまう",
+    "みる",
+    "おく",
+    "もらう",
+    "くれる",
+    "あげる",
+    "いただく",
+    "くださる",
+    "下さる",
+    "思う",
+    "考える",
+    "ない",
+    "よい",
+    "良い",
+    "いい",
+    "ほしい",
+    "欲しい",
+    "得る",
+    "える",
+    "うる",
+    "つく",
+    "おこなう",
+    "行う",
+];
+
+/// Whether a morpheme names something a text is about, for choosing the
+/// terms of a ranked query and the reasons shown for a match. The rule is
+/// about Japanese grammar, not about any text: nouns except the
+/// grammatical ones (非自立, pronouns, numbers, suffixes such as 日・後・割,
+/// adverbial nouns such as 今後・以上, formal nouns such as こと・ため・方),
+/// independent verbs and adjectives except the light ones (ある, する, なる,
+/// いる, できる…), letters (DX), words the dictionary does not know, and
+/// the user dictionary's words. Particles, auxiliaries, symbols, adverbs,
+/// prefixes, conjunctions and adnominals are never content words.
+pub fn is_content_word(details: &[&str]) -> bool {
+    let field = |i: usize| details.get(i).copied().unwrap_or("*");
+    let (pos, pos1) = (field(0), field(1));
+    let surface_or_base = |base: &str| base != "*" && !base.is_empty();
+    match pos {
+        "名詞" => {
+            if matches!(
+                pos1,
+                "非自立" | "代名詞" | "数" | "接尾" | "副詞可能" | "接続詞的" | "動詞非自立的"
+            ) {
+                return false;
+            }
+            // The base form of a noun is its surface; the caller's surface
+            // check covers words IPADIC lacks (base "*").
+            let base = field(6);
+            !(surface_or_base(base) && FORMAL_NOUNS.contains(&base))
+        }
+        "動詞" | "形容詞" => {
+            if pos1 != "自立" {
+                return false;
+            }
+            let base = field(6);
+            !(surface_or_base(base) && LIGHT_VERBS.contains(&base))
+        }
+        "記号" => pos1 == "アルファベット",
+        "助詞" | "助動詞" | "接続詞" | "フィラー" | "副詞" | "接頭詞" | "連体詞" | "感動詞"
+        | "その他" => false,
+        // The user dictionary's words and unknown words the dictionary
+        // could not classify.
+        _ => true,
     }
 }
 

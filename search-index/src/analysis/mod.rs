@@ -141,6 +141,17 @@ impl Analyzers {
         }
     }
 
+    /// The content words of `text` (nouns, verbs and adjectives that name a
+    /// topic; see [`ja::is_content_word`]) as the `_ja` fields index them:
+    /// the terms of a ranked query and of a match's reasons. Without a
+    /// dictionary there are no parts of speech: the bigrams stand in.
+    pub fn content_tokens(&self, text: &str) -> Vec<Token> {
+        match &self.ja {
+            Some(ja) => capped(ja.content_tokens(text)),
+            None => self.bigram_index_tokens(text),
+        }
+    }
+
     /// Tokens of a query word for the `_ja` fields.
     pub fn ja_query_tokens(&self, text: &str) -> Vec<Token> {
         match &self.ja {
@@ -325,5 +336,43 @@ mod tests {
             text.get(toks[1].offset_from..toks[1].offset_to),
             Some("ＤＸ")
         );
+    }
+
+    fn content(text: &str) -> Vec<String> {
+        analyzers()
+            .content_tokens(text)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+
+    #[test]
+    fn content_words_are_the_topic_words() {
+        // Light verbs, formal nouns, numbers, suffixes and adverbial nouns go;
+        // the topic nouns and verbs stay.
+        assert_eq!(
+            content("高齢者の見守りを行うことができる方法がある"),
+            ["高齢", "見守る", "方法"]
+        );
+        assert_eq!(content("3年後に2割の削減をする"), ["削減"]);
+        assert_eq!(content("今後はドローンを活用したい"), ["ドローン", "活用"]);
+        assert_eq!(content("ＤＸを進めるため"), ["dx", "進める"]);
+        for light in [
+            "ある",
+            "する",
+            "なる",
+            "いる",
+            "できる",
+            "こと",
+            "ため",
+            "方",
+            "日",
+            "後",
+            "割",
+        ] {
+            assert!(content(light).is_empty(), "{light}: {:?}", content(light));
+        }
+        // Still indexed: the content filter only chooses query terms.
+        assert!(ja("方法がある").contains(&"ある".to_string()));
     }
 }

@@ -179,3 +179,134 @@ fn hits_before_the_first_record_of_the_field_are_scored() {
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
     assert!(ids.contains(&1) && ids.contains(&2), "{ids:?}");
 }
+
+/// Words that may never be shown as the reason for a match.
+const FUNCTION_WORDS: &[&str] = &[
+    "ある",
+    "する",
+    "なる",
+    "いる",
+    "できる",
+    "こと",
+    "ため",
+    "方",
+    "もの",
+    "よう",
+    "日",
+    "後",
+    "割",
+    "の",
+    "を",
+    "に",
+    "が",
+    "は",
+    "年",
+    "月",
+    "等",
+];
+
+#[test]
+fn reasons_are_weighty_content_words_in_order() {
+    let (offers, need) = fixture();
+    let mut all = offers.clone();
+    all.push(need.clone());
+    let index = memory_index(&all);
+    let hits = index
+        .match_documents(&MatchRequest {
+            source: need,
+            limit: 10,
+            boost_ids: vec![],
+            exclude_ids: vec![],
+        })
+        .unwrap();
+    assert!(!hits.is_empty());
+    for h in &hits {
+        for t in &h.matched_terms {
+            assert!(!FUNCTION_WORDS.contains(&t.as_str()), "{t} in {h:?}");
+        }
+    }
+    assert!(
+        hits[0].matched_terms.iter().any(|t| t == "シカ"),
+        "{hits:?}"
+    );
+}
+
+#[test]
+fn eval_matching_smoke() {
+    use crate::eval::{EvalSet, evaluate_matching};
+    let (offers, need) = fixture();
+    let mut set = EvalSet {
+        needs: vec![need.clone()],
+        offers: offers.clone(),
+        ..EvalSet::default()
+    };
+    set.need_keys.insert(need.id, "n1".into());
+    set.qrels.insert(need.id, [(1, 2)].into_iter().collect());
+    let index = set
+        .build_index(crate::analysis::test_support::analyzers())
+        .unwrap();
+    let ev = evaluate_matching(&index, &set, |n| {
+        let hits = index
+            .match_documents(&MatchRequest {
+                source: n.clone(),
+                limit: 100,
+                boost_ids: vec![],
+                exclude_ids: vec![],
+            })
+            .unwrap();
+        Ok((hits.iter().map(|h| h.id).collect(), vec![]))
+    })
+    .unwrap();
+    assert_eq!(ev.kyoso.len(), 1);
+    assert_eq!(ev.kyoso[0].first_rank, Some(1));
+    assert_eq!(ev.baselines.len(), 2);
+    // Offers 4 (Fukuoka) and 5 (university) fail the filters for every system.
+    let report = ev.report(5, true);
+    assert!(
+        report.contains("| kyoso | 1 | 1.000 | 1.000 | 1.000 |"),
+        "{report}"
+    );
+    assert!(report.contains("rank kyoso=1"), "{report}");
+    assert!(report.contains("5-fold cross-validation"), "{report}");
+}
+
+#[test]
+fn eval_retrieval_smoke() {
+    use crate::analysis::dictionary::{DEFAULT_IPADIC_DIR, load_plain_segmenter};
+    use crate::eval::evaluate_retrieval;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docs.jsonl"),
+        "{\"id\":\"p1\",\"title\":\"梅雨\",\"body\":\"梅雨は北海道と小笠原諸島にはない。\"}\n\
+         {\"id\":\"p2\",\"title\":\"台風\",\"body\":\"台風は夏から秋に日本へ来る。\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("queries.jsonl"),
+        "{\"id\":\"q1\",\"text\":\"梅雨がないのは北海道とどこか。\"}\n\
+         {\"id\":\"q2\",\"text\":\"台風が来る季節は？\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("qrels.tsv"),
+        "query_id\tdoc_id\tgrade\nq1\tp1\t1\nq2\tp2\t1\n",
+    )
+    .unwrap();
+    let data = std::env::temp_dir().join("kyoso-search-index-tests");
+    let plain = load_plain_segmenter(std::path::Path::new(DEFAULT_IPADIC_DIR), &data).unwrap();
+    let ev = evaluate_retrieval(
+        crate::analysis::test_support::analyzers(),
+        &plain,
+        dir.path(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(ev.keys, ["q1", "q2"]);
+    assert!(
+        ev.kyoso.iter().all(|s| s.first_rank == Some(1)),
+        "{:?}",
+        ev.kyoso
+    );
+    // On two documents most IPADIC tokens occur in both; the baseline only has to run.
+    assert_eq!(ev.baselines[0].1.len(), 2);
+}
