@@ -39,6 +39,7 @@ const COLUMNS: &[(&str, &str, &str)] = &[
     ("proposals", "state", "ProposalState"),
     ("proposals", "decline_reason_code", "DeclineReason"),
     ("proposal_events", "kind", "EventKind"),
+    ("proposal_attachments", "content_kind", "AttachmentKind"),
     ("subscriptions", "delivery", "DeliveryChoice"),
     ("mail_outbox", "locale", "Locale"),
     ("mail_outbox", "status", "MailStatus"),
