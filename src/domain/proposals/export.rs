@@ -206,8 +206,7 @@ pub struct Export {
 }
 
 fn jst(t: NaiveDateTime) -> String {
-    t.checked_add_signed(chrono::TimeDelta::hours(9))
-        .unwrap_or(t)
+    crate::domain::calendar::japan_time(t)
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
