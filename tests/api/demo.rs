@@ -13,6 +13,7 @@ use kyoso::domain::console_auth::{self, Login};
 
 on_both_backends!(
     demo_data_loads_and_serves,
+    demo_matches_are_explained_by_content_words_only,
     demo_refuses_real_data_and_its_password_is_for_demo_accounts_only,
 );
 
@@ -183,5 +184,96 @@ async fn demo_refuses_real_data_and_its_password_is_for_demo_accounts_only(backe
     assert!(
         err.downcast_ref::<kyoso::demo::Refused>().is_some(),
         "{err:#}"
+    );
+}
+
+/// Words that carry no topic: particles, auxiliaries, light verbs, formal and unit nouns,
+/// pronouns. None may ever be shown as the reason for a match.
+const FUNCTION_WORDS: &[&str] = &[
+    "の",
+    "に",
+    "を",
+    "は",
+    "が",
+    "で",
+    "と",
+    "も",
+    "へ",
+    "や",
+    "から",
+    "まで",
+    "より",
+    "て",
+    "た",
+    "です",
+    "ます",
+    "ない",
+    "れる",
+    "られる",
+    "せる",
+    "ある",
+    "する",
+    "なる",
+    "いる",
+    "できる",
+    "おる",
+    "いう",
+    "こと",
+    "ため",
+    "もの",
+    "よう",
+    "方",
+    "日",
+    "後",
+    "割",
+    "先",
+    "等",
+    "など",
+    "これ",
+    "それ",
+    "あれ",
+    "ここ",
+    "そこ",
+    "とき",
+    "ところ",
+    "上",
+    "中",
+    "的",
+    "化",
+    "性",
+];
+
+/// Every match of every demo need and offer, both ways, as the API and the console
+/// show them: the matched terms are content words, and there are some.
+async fn demo_matches_are_explained_by_content_words_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    kyoso::demo::load(&app.db).unwrap();
+    kyoso::domain::search::follow::catch_up(&app.db, &app.search).unwrap();
+    let mut terms_seen = 0;
+    let mut check = |what: &str, body: &serde_json::Value| {
+        for m in body.as_array().unwrap() {
+            for t in m["explanation"]["matched_terms"].as_array().unwrap() {
+                let t = t.as_str().unwrap();
+                terms_seen += 1;
+                assert!(
+                    !FUNCTION_WORDS.contains(&t),
+                    "{what}: the function word {t:?} is shown as a reason: {}",
+                    m["explanation"]
+                );
+            }
+        }
+    };
+    for (list, path) in [("needs", "needs"), ("offers", "offers")] {
+        let page = app.get(&format!("/api/v1/{list}?limit=100"), None).await;
+        for item in page.body["items"].as_array().unwrap() {
+            let id = item["id"].as_i64().unwrap();
+            let m = app.get(&format!("/api/v1/{path}/{id}/matches"), None).await;
+            assert_eq!(m.status, 200, "{}", m.text);
+            check(&format!("{path}/{id}"), &m.body);
+        }
+    }
+    assert!(
+        terms_seen > 50,
+        "too few matched terms to judge: {terms_seen}"
     );
 }
