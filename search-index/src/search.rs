@@ -479,7 +479,7 @@ fn render(ja: &SnippetGenerator, bi: &SnippetGenerator, text: &str, max_chars: u
     }
     // No match in this field: show its beginning.
     let head: String = text.chars().take(max_chars).collect();
-    escape_html(&head)
+    htmlescape::encode_minimal(&head)
 }
 
 /// `<mark>` around highlighted ranges, everything else escaped. Overlapping
@@ -503,27 +503,13 @@ fn snippet_html(s: &Snippet) -> String {
         else {
             continue;
         };
-        out.push_str(&escape_html(before));
+        out.push_str(&htmlescape::encode_minimal(before));
         out.push_str("<mark>");
-        out.push_str(&escape_html(marked));
+        out.push_str(&htmlescape::encode_minimal(marked));
         out.push_str("</mark>");
         at = r.end;
     }
-    out.push_str(&escape_html(fragment.get(at..).unwrap_or("")));
+    out.push_str(&htmlescape::encode_minimal(fragment.get(at..).unwrap_or("")));
     out
 }
 
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
