@@ -509,7 +509,8 @@ fn snippet_html(s: &Snippet) -> String {
         out.push_str("</mark>");
         at = r.end;
     }
-    out.push_str(&htmlescape::encode_minimal(fragment.get(at..).unwrap_or("")));
+    out.push_str(&htmlescape::encode_minimal(
+        fragment.get(at..).unwrap_or(""),
+    ));
     out
 }
-

@@ -300,7 +300,7 @@ pub async fn export(
         })
     })
     .await?;
-    let stamp = crate::domain::proposals::local_date(crate::storage::now()).format("%Y%m%d");
+    let stamp = crate::domain::proposals::local_date(crate::domain::now()).format("%Y%m%d");
     Ok(HttpResponse::Ok()
         .content_type(name)
         .insert_header((
