@@ -166,7 +166,8 @@ pub fn clean_name(sent: &str, kind: AttachmentKind) -> String {
 /// Who attached a file.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Uploader {
-    /// `staff` or `partner`; `null` name when the account is gone.
+    /// `staff` or `partner`; `null` name when the account is gone, and a staff
+    /// member's name is never shown to a partner (as with the 担当者).
     pub actor_type: &'static str,
     pub name: Option<String>,
 }
@@ -189,8 +190,12 @@ pub struct AttachmentView {
     pub created_at: DateTime<Utc>,
 }
 
-fn view(conn: &mut AnyConnection, r: AttachmentRow) -> AppResult<AttachmentView> {
+fn view(conn: &mut AnyConnection, actor: &Actor, r: AttachmentRow) -> AppResult<AttachmentView> {
     let uploaded_by = match (r.uploaded_by_staff_id, r.uploaded_by_partner_id) {
+        (Some(_), _) if matches!(actor, Actor::Partner(_)) => Uploader {
+            actor_type: "staff",
+            name: None,
+        },
         (Some(s), _) => Uploader {
             actor_type: "staff",
             name: storage::staff::find(conn, s)?.map(|u| u.display_name),
@@ -317,7 +322,7 @@ pub fn add(
                 created_at: at,
             },
         )?;
-        view(conn, row)
+        view(conn, actor, row)
     })
 }
 
@@ -335,7 +340,7 @@ pub fn list(db: &Db, actor: &Actor, id: ProposalId) -> AppResult<Vec<AttachmentV
         let (p, _) = load(conn, actor, id)?;
         storage::attachments::list_for(conn, p.id)?
             .into_iter()
-            .map(|r| view(conn, r))
+            .map(|r| view(conn, actor, r))
             .collect()
     })
 }
@@ -354,7 +359,7 @@ pub fn download(
             .ok_or(AppError::NotFound("attachment"))?;
         let bytes =
             storage::attachments::bytes(conn, row.id)?.ok_or(AppError::NotFound("attachment"))?;
-        Ok((view(conn, row)?, bytes))
+        Ok((view(conn, actor, row)?, bytes))
     })
 }
 

@@ -108,6 +108,21 @@ async fn round_trip_keeps_bytes_name_and_history(backend: Backend) {
         .await;
     assert_eq!(list.status, 200, "{}", list.text);
     assert_eq!(list.body.as_array().unwrap().len(), 2);
+    // The proposer learns that the desk added a file, never who at the desk did.
+    let by_desk = &list.body[1]["uploaded_by"];
+    assert_eq!(by_desk["actor_type"], "staff", "{}", list.text);
+    assert!(by_desk["name"].is_null(), "{}", list.text);
+    let staff_view = app
+        .get(
+            &format!("/api/v1/proposals/{id}/attachments"),
+            Some(&w.yokohama.dept_key),
+        )
+        .await;
+    assert!(
+        staff_view.body[1]["uploaded_by"]["name"].is_string(),
+        "{}",
+        staff_view.text
+    );
 
     let (status, headers, bytes) = download(
         &app,
