@@ -467,6 +467,11 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> 
         .filter(|s| u.is_desk() || **s != ProposalState::Withdrawn)
         .map(|s| (s.as_str().to_owned(), lang.state(*s).to_owned()))
         .collect();
+    // Only the desk and the lead department change the state (the domain's rule).
+    let decides = u.is_desk()
+        || p.departments
+            .iter()
+            .any(|d| d.primary && Some(d.id) == u.staff().department);
     let reasons: Vec<(String, String)> = DeclineReason::ALL
         .iter()
         .map(|r| (r.as_str().to_owned(), lang.decline(*r).to_owned()))
@@ -516,7 +521,7 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> 
                 }
             }
         }
-        @if open {
+        @if open && decides {
             details.action #act-transition open[is_sent("transition")] {
                 summary { (lang.t("状態を変更する", "Change the state")) }
                 form method="post" action=(format!("{base}/transition")) {

@@ -250,6 +250,21 @@ async fn outsiders_cannot_be_assigned_or_assign(backend: crate::helpers::Backend
     assign(&app, &other_key, id, Some(other_dept))
         .await
         .assert_problem(403, "forbidden");
+    // Nor decide it: only the lead department (or the desk) changes the state.
+    let path = format!("/api/v1/proposals/{id}/transition");
+    for to in [
+        json!({"to": "in_dialogue"}),
+        json!({"to": "declined", "reason_code": "no_budget", "reason": "予算の確保が難しいため。"}),
+        json!({"to": "adopted"}),
+    ] {
+        app.post(&path, Some(&other_key), &to)
+            .await
+            .assert_problem(403, "forbidden");
+    }
+    let r = app
+        .post(&path, Some(&y.dept_key), &json!({"to": "in_dialogue"}))
+        .await;
+    assert_eq!(r.body["state"], "in_dialogue", "{}", r.text);
     let r = app
         .get(&format!("/api/v1/proposals/{id}"), Some(&y.desk_key))
         .await;

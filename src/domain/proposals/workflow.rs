@@ -13,7 +13,7 @@ use crate::domain::error::{AppError, AppResult, Message};
 use crate::domain::ids::ProposalId;
 use crate::domain::notifications;
 use crate::domain::validate::Check;
-use crate::domain::vocab::{DeclineReason, EventKind, ProposalState};
+use crate::domain::vocab::{DeclineReason, EventKind, ProposalState, Role};
 use crate::mail::links;
 use crate::storage::models::{NewProposalEvent, ProposalRow};
 use crate::storage::{self, AnyConnection, Db, now};
@@ -444,6 +444,16 @@ pub fn transition(
         &[Access::Desk, Access::Department]
     };
     act(db, actor, id, allowed, |conn, p| {
+        // Only the lead department (or the desk) decides; a related department sees the
+        // proposal and may note and reply, but the state is not its to change.
+        if let Some(s) = actor.staff()
+            && s.role == Role::Department
+            && s.department.map(|d| d.0) != p.primary_department_id
+        {
+            return Err(AppError::Forbidden(
+                "only the lead department or the desk changes the state",
+            ));
+        }
         let from = ProposalState::from_db(&p.state)?;
         check_transition(from, to)?;
         p.state = to.as_str().to_owned();
