@@ -22,6 +22,17 @@ pub struct MunicipalityParam {
 
 const CSV: &str = "text/csv; charset=utf-8";
 
+/// A CSV file to save (UTF-8; the body already carries its BOM and CRLF line ends).
+fn csv_download(file_name: &str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(CSV)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .body(body)
+}
+
 /// Overdue and due-soon clocks of open proposals.
 #[utoipa::path(tag = "desk", params(DeadlineQuery), security(("api_key" = [])),
     responses((status = 200, body = Deadlines), (status = "4XX", body = Problem)))]
@@ -63,13 +74,7 @@ pub async fn get_stats(
             "kyoso-stats-{}-{}-{}.csv",
             s.municipality_code, s.from, s.to
         );
-        HttpResponse::Ok()
-            .content_type(CSV)
-            .insert_header((
-                "Content-Disposition",
-                format!("attachment; filename=\"{name}\""),
-            ))
-            .body(stats::to_csv(&s))
+        csv_download(&name, stats::to_csv(&s))
     } else {
         HttpResponse::Ok().json(s)
     })
@@ -157,13 +162,7 @@ pub async fn open_needs_csv(
         opendata::needs(db, q.into_inner().municipality)
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .content_type(CSV)
-        .insert_header((
-            "Content-Disposition",
-            "attachment; filename=\"kyoso-needs.csv\"",
-        ))
-        .body(opendata::needs_csv(&rows)))
+    Ok(csv_download("kyoso-needs.csv", opendata::needs_csv(&rows)))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -206,16 +205,14 @@ pub async fn outcomes_csv(
     q: web::Query<RegisterParams>,
 ) -> ApiResult<HttpResponse> {
     let r = outcome_register(&state, q.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(CSV)
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"kyoso-outcomes-{}-{}.csv\"",
-                r.municipality_code, r.fiscal_year
-            ),
-        ))
-        .body(crate::domain::outcomes::register_csv(&r)))
+    let name = format!(
+        "kyoso-outcomes-{}-{}.csv",
+        r.municipality_code, r.fiscal_year
+    );
+    Ok(csv_download(
+        &name,
+        crate::domain::outcomes::register_csv(&r),
+    ))
 }
 
 /// Open data: the register's yearly summary per department as CSV (received, adopted,
@@ -227,14 +224,12 @@ pub async fn outcome_summary_csv(
     q: web::Query<RegisterParams>,
 ) -> ApiResult<HttpResponse> {
     let r = outcome_register(&state, q.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(CSV)
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"kyoso-outcome-summary-{}-{}.csv\"",
-                r.municipality_code, r.fiscal_year
-            ),
-        ))
-        .body(crate::domain::outcomes::summary_csv(&r)))
+    let name = format!(
+        "kyoso-outcome-summary-{}-{}.csv",
+        r.municipality_code, r.fiscal_year
+    );
+    Ok(csv_download(
+        &name,
+        crate::domain::outcomes::summary_csv(&r),
+    ))
 }
