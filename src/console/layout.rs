@@ -190,6 +190,18 @@ pub fn page(u: &ConsoleUser, nav: Nav, title: &str, body: Markup) -> HttpRespons
     page_with_status(u, nav, title, StatusCode::OK, body)
 }
 
+/// A page that may show a form sent back with `error`: answered with that error's status.
+pub fn page_after(
+    u: &ConsoleUser,
+    nav: Nav,
+    title: &str,
+    error: Option<&crate::domain::error::AppError>,
+    body: Markup,
+) -> HttpResponse {
+    let status = error.map_or(StatusCode::OK, crate::web::status::status_of);
+    page_with_status(u, nav, title, status, body)
+}
+
 pub fn page_with_status(
     u: &ConsoleUser,
     nav: Nav,

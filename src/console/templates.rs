@@ -3,7 +3,6 @@
 //! admins; every change in the audit log). Staff choose a template in a proposal's
 //! reply form (`console::proposal`).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use maud::html;
 
@@ -91,12 +90,11 @@ async fn list_page(
         (form(u, "/admin/templates", &code, f))
         (placeholders(u))
     };
-    let status = error.map_or(StatusCode::OK, crate::web::status::status_of);
-    Ok(layout::page_with_status(
+    Ok(layout::page_after(
         u,
         Nav::Departments,
         lang.t("定型文", "Reply templates"),
-        status,
+        error,
         body,
     ))
 }
@@ -192,12 +190,11 @@ fn edit_page(
         (form(u, &format!("/admin/templates/{id}"), code, f))
         (placeholders(u))
     };
-    let status = error.map_or(StatusCode::OK, crate::web::status::status_of);
-    layout::page_with_status(
+    layout::page_after(
         u,
         Nav::Departments,
         lang.t("定型文の変更", "Edit a reply template"),
-        status,
+        error,
         body,
     )
 }
