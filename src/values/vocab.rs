@@ -226,6 +226,12 @@ vocabularies! {
         Extended = "extended": "期限延長" / "Due date extended",
         Message = "message": "提案者からの連絡" / "Message from proposer",
         AttachmentAdded = "attachment_added": "添付ファイルを追加" / "File attached",
+        /// The 担当者 was set, changed or cleared (internal).
+        Assigned = "assigned": "担当者の設定" / "Assignee set",
+        /// A department handed the proposal back to the desk as not theirs (所管外).
+        Returned = "returned": "所管外として窓口へ返却" / "Returned to the desk as not theirs",
+        /// What an adopted proposal achieved (`domain::outcomes`).
+        OutcomeRecorded = "outcome_recorded": "成果の記録" / "Outcome recorded",
     }
 
     /// The kinds of file a proposal may carry, as detected from the bytes

@@ -101,7 +101,12 @@ pub fn assign(
                 }
             };
             p.assignee_id = input.assignee_id;
-            log_event(conn, actor, p.id, Event::text(EventKind::Note, &text, true))?;
+            log_event(
+                conn,
+                actor,
+                p.id,
+                Event::text(EventKind::Assigned, &text, true),
+            )?;
             Ok(())
         },
     )

@@ -257,7 +257,12 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
         )?;
         if let Some(name) = dropped {
             let text = format!("主管課の変更により、担当者（{name}）を外しました");
-            log_event(conn, actor, p.id, Event::text(EventKind::Note, &text, true))?;
+            log_event(
+                conn,
+                actor,
+                p.id,
+                Event::text(EventKind::Assigned, &text, true),
+            )?;
         }
         notifications::proposals::routed(
             conn,
