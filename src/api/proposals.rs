@@ -13,9 +13,9 @@ use crate::domain::pagination::Page;
 use crate::domain::proposals::assign::{self, AssignInput};
 use crate::domain::proposals::bulk::{self, BulkInput, BulkResult};
 use crate::domain::proposals::duplicates::{self, DuplicateInput};
-use crate::domain::proposals::returns::{self, ReturnInput};
 use crate::domain::proposals::export::{self, Format};
 use crate::domain::proposals::intake::{self, RecordProposal, SubmitProposal};
+use crate::domain::proposals::returns::{self, ReturnInput};
 use crate::domain::proposals::suggest::{self, SimilarProposal, Suggestion};
 use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput,
@@ -383,7 +383,10 @@ pub async fn bulk_action(
     // Parsed here: past the handler the words are typed.
     let command = action.parse()?;
     Ok(web::Json(
-        run(&state, move |db| bulk::run(db, &actor, &proposal_ids, command)).await?,
+        run(&state, move |db| {
+            bulk::run(db, &actor, &proposal_ids, command)
+        })
+        .await?,
     ))
 }
 

@@ -17,10 +17,10 @@ use crate::domain::municipalities;
 use crate::domain::proposals::assign::{self, AssignInput};
 use crate::domain::proposals::bulk::{self, BulkAction};
 use crate::domain::proposals::duplicates::DuplicateInput;
-use crate::domain::proposals::workflow::{RouteInput, TransitionInput};
-use crate::domain::proposals::{Assignee, ProposalView as View};
 use crate::domain::proposals::export::{self, Format};
 use crate::domain::proposals::find::{self, Found, OverdueItem, Sort, SortKey};
+use crate::domain::proposals::workflow::{RouteInput, TransitionInput};
+use crate::domain::proposals::{Assignee, ProposalView as View};
 use crate::domain::proposals::{ProposalQuery, ProposalView};
 use crate::domain::vocab::{Channel, DeclineReason, PolicyField, ProposalState};
 use crate::web::state::AppState;
@@ -282,10 +282,13 @@ pub async fn bulk(
     })();
     let result = match input {
         Err(e) => Err(e),
-        Ok((ids, command)) => {
-            super::lift(run(&state, u.lang, move |db| bulk::run(db, &actor, &ids, command)).await)?
-                .map(|_| ())
-        }
+        Ok((ids, command)) => super::lift(
+            run(&state, u.lang, move |db| {
+                bulk::run(db, &actor, &ids, command)
+            })
+            .await,
+        )?
+        .map(|_| ()),
     };
     match result {
         Ok(()) => {
@@ -293,7 +296,12 @@ pub async fn bulk(
             let sep = if back.contains('?') { '&' } else { '?' };
             Ok(see_other(&format!("{back}{sep}done=bulk")))
         }
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::BadRequest(_) | AppError::Forbidden(_))) => {
+        Err(
+            e @ (AppError::Invalid(_)
+            | AppError::Conflict(_)
+            | AppError::BadRequest(_)
+            | AppError::Forbidden(_)),
+        ) => {
             let inbox = load(&state, &u, &q).await?;
             let status = crate::web::status::status_of(&e);
             let mut res = render(&u, &q, inbox, Some((&e, &f)));
@@ -312,7 +320,7 @@ async fn load(
     let actor = u.actor();
     let code = u.municipality(q.m.as_deref());
     let deployment_admin = u.is_deployment_admin();
-    let query = proposal_query(&u, &q)?;
+    let query = proposal_query(u, q)?;
     let municipality = query.municipality.clone();
     let show_queues = !q.filtered();
     let is_desk = u.is_desk();
@@ -714,7 +722,11 @@ fn bulk_controls(
         .iter()
         .map(|r| (r.as_str().to_owned(), lang.decline(*r).to_owned()))
         .collect();
-    let mut targets = vec![ProposalState::InDialogue, ProposalState::Adopted, ProposalState::Declined];
+    let mut targets = vec![
+        ProposalState::InDialogue,
+        ProposalState::Adopted,
+        ProposalState::Declined,
+    ];
     if u.is_desk() {
         targets.push(ProposalState::Withdrawn);
     }

@@ -7,7 +7,8 @@ use diesel::sql_types::{BigInt, Integer};
 use super::AnyConnection;
 use super::models::{NewProposal, NewProposalEvent, ProposalEventRow, ProposalRow, RoutingRuleRow};
 use super::schema::{
-    idempotency_keys, proposal_duplicate_links as links, proposal_departments as pd, proposal_events, proposals, routing_rules,
+    idempotency_keys, proposal_departments as pd, proposal_duplicate_links as links,
+    proposal_events, proposals, routing_rules,
 };
 
 #[derive(QueryableByName)]

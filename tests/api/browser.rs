@@ -645,10 +645,14 @@ async fn desk_routes_several_proposals_in_one_bulk_action() {
     .await;
     b.screen("16-bulk-route").await;
     b.click("button[name=action][value=route]").await;
-    b.wait_text("main", "選択した提案をまとめて処理しました").await;
+    b.wait_text("main", "選択した提案をまとめて処理しました")
+        .await;
     for (i, id) in ids.iter().enumerate() {
         let v = app
-            .get(&format!("/api/v1/proposals/{id}"), Some(&w.yokohama.desk_key))
+            .get(
+                &format!("/api/v1/proposals/{id}"),
+                Some(&w.yokohama.desk_key),
+            )
             .await;
         let expected = if i < 2 { "routed" } else { "received" };
         assert_eq!(v.body["state"], json!(expected), "{}", v.text);
@@ -668,11 +672,16 @@ async fn desk_routes_several_proposals_in_one_bulk_action() {
     b.goto(&format!("{}/admin/inbox?state=all&select=all", app.base))
         .await;
     b.click("button[name=action][value=transition]").await;
-    let alert = b.wait_text("#bulk-error", "どの提案も変更していません").await;
+    let alert = b
+        .wait_text("#bulk-error", "どの提案も変更していません")
+        .await;
     assert!(alert.contains(&number), "{alert}");
     b.screen("17-bulk-refused").await;
     let v = app
-        .get(&format!("/api/v1/proposals/{}", ids[2]), Some(&w.yokohama.desk_key))
+        .get(
+            &format!("/api/v1/proposals/{}", ids[2]),
+            Some(&w.yokohama.desk_key),
+        )
         .await;
     assert_eq!(v.body["state"], json!("received"));
     b.quit().await;
@@ -689,7 +698,10 @@ async fn desk_marks_a_duplicate_from_the_similar_list() {
     let repeat = submit_proposal(&app, &w, "保育所の入所申請をオンラインにしたい");
     kyoso::domain::search::follow::catch_up(&app.db, &app.search).unwrap();
     let number = app
-        .get(&format!("/api/v1/proposals/{original}"), Some(&w.yokohama.desk_key))
+        .get(
+            &format!("/api/v1/proposals/{original}"),
+            Some(&w.yokohama.desk_key),
+        )
         .await
         .body["receipt_number"]
         .as_str()

@@ -67,7 +67,13 @@ fn kinds(view: &Value) -> Vec<String> {
 }
 
 fn proposal(app: &TestApp, w: &World, title: &str) -> i64 {
-    submit_to(app, w.partner_a.0, "141003", title, "公園の清掃活動を一緒に進めたい。")
+    submit_to(
+        app,
+        w.partner_a.0,
+        "141003",
+        title,
+        "公園の清掃活動を一緒に進めたい。",
+    )
 }
 
 async fn bulk_route_changes_every_row_with_its_own_event_and_mail(backend: Backend) {
@@ -126,10 +132,20 @@ async fn one_refused_row_refuses_the_whole_batch(backend: Backend) {
         vec![("proposal_ids/1".to_owned(), "not_found".to_owned())]
     );
     assert!(!r.text.contains("他の課の提案"), "{}", r.text);
-    assert_eq!(get(&app, &y.desk_key, mine).await.body["state"], json!("routed"));
+    assert_eq!(
+        get(&app, &y.desk_key, mine).await.body["state"],
+        json!("routed")
+    );
 
     // A related department sees the proposal but does not decide: refused, by number.
-    route(&app, &y.desk_key, theirs, y.other_department_id, &[y.department_id]).await;
+    route(
+        &app,
+        &y.desk_key,
+        theirs,
+        y.other_department_id,
+        &[y.department_id],
+    )
+    .await;
     let r = bulk(
         &app,
         Some(&y.dept_key),
@@ -142,7 +158,10 @@ async fn one_refused_row_refuses_the_whole_batch(backend: Backend) {
         r.field_codes(),
         vec![("proposal_ids/1".to_owned(), "forbidden".to_owned())]
     );
-    assert_eq!(get(&app, &y.desk_key, mine).await.body["state"], json!("routed"));
+    assert_eq!(
+        get(&app, &y.desk_key, mine).await.body["state"],
+        json!("routed")
+    );
 
     // A closed proposal in the selection: the open ones are not routed either, no
     // event is written and no routing mail queued.
@@ -178,7 +197,11 @@ async fn one_refused_row_refuses_the_whole_batch(backend: Backend) {
     let v = get(&app, &y.desk_key, open).await;
     assert_eq!(v.body["state"], json!("received"));
     assert_eq!(kinds(&v.body).len(), events_before);
-    assert_eq!(outbox(&app).len(), mails_before, "no mail from a refused batch");
+    assert_eq!(
+        outbox(&app).len(),
+        mails_before,
+        "no mail from a refused batch"
+    );
 
     // Declining in bulk needs its reason code and text, as one proposal does.
     let r = bulk(
@@ -269,17 +292,26 @@ async fn duplicates_link_within_one_municipality_without_cycles(backend: Backend
         "{history:?}"
     );
     let original = get(&app, &y.desk_key, first).await;
-    assert_eq!(original.body["duplicates"][0]["receipt_number"], json!(n_second));
+    assert_eq!(
+        original.body["duplicates"][0]["receipt_number"],
+        json!(n_second)
+    );
 
     // No cycle: the original cannot become a duplicate of its duplicate (the second
     // is closed, but the link would still loop), nor through a chain.
     let r = mark(&app, &y.desk_key, first, &n_second).await;
     r.assert_problem(422, "invalid");
-    assert_eq!(r.field_codes(), vec![("original".to_owned(), "cycle".to_owned())]);
+    assert_eq!(
+        r.field_codes(),
+        vec![("original".to_owned(), "cycle".to_owned())]
+    );
     let r = mark(&app, &y.desk_key, third, &n_second).await;
     assert!(r.status.is_success(), "a chain is fine: {}", r.text);
     let r = mark(&app, &y.desk_key, first, &n_third).await;
-    assert_eq!(r.field_codes(), vec![("original".to_owned(), "cycle".to_owned())]);
+    assert_eq!(
+        r.field_codes(),
+        vec![("original".to_owned(), "cycle".to_owned())]
+    );
     // A closed proposal cannot be closed again.
     mark(&app, &y.desk_key, second, &n_first)
         .await
@@ -295,17 +327,33 @@ async fn duplicates_link_within_one_municipality_without_cycles(backend: Backend
     // Another municipality: 神戸市's numbering is its own, so 横浜市's number of a
     // proposal 神戸市 does not have is not found there, and 横浜市's proposal cannot be
     // marked by 神戸市's desk at all.
-    let kobe = submit_to(&app, w.partner_b.0, "281000", "神戸の提案", "港の清掃を進めたい。");
+    let kobe = submit_to(
+        &app,
+        w.partner_b.0,
+        "281000",
+        "神戸の提案",
+        "港の清掃を進めたい。",
+    );
     let r = mark(&app, &w.kobe.desk_key, kobe, &n_third).await;
     r.assert_problem(422, "invalid");
-    assert_eq!(r.field_codes(), vec![("original".to_owned(), "not_found".to_owned())]);
+    assert_eq!(
+        r.field_codes(),
+        vec![("original".to_owned(), "not_found".to_owned())]
+    );
     mark(&app, &w.kobe.desk_key, first, &n_third)
         .await
         .assert_problem(404, "not_found");
 
     // A department marks only what it leads.
     let fourth = proposal(&app, &w, "河川敷の清掃（四度目）");
-    route(&app, &y.desk_key, fourth, y.other_department_id, &[y.department_id]).await;
+    route(
+        &app,
+        &y.desk_key,
+        fourth,
+        y.other_department_id,
+        &[y.department_id],
+    )
+    .await;
     mark(&app, &y.dept_key, fourth, &n_first)
         .await
         .assert_problem(403, "forbidden");
@@ -322,7 +370,10 @@ async fn duplicates_link_within_one_municipality_without_cycles(backend: Backend
         r.field_codes(),
         vec![("proposal_ids/1".to_owned(), "invalid".to_owned())]
     );
-    assert_eq!(get(&app, &y.desk_key, fifth).await.body["state"], json!("received"));
+    assert_eq!(
+        get(&app, &y.desk_key, fifth).await.body["state"],
+        json!("received")
+    );
     let r = bulk(
         &app,
         Some(&y.desk_key),
@@ -342,7 +393,13 @@ async fn a_duplicate_tells_the_proposer_only_what_is_theirs(backend: Backend) {
     let original = proposal(&app, &w, "ため池の見守りセンサー");
     let n_original = number(&get(&app, &y.desk_key, original).await);
     let own_repeat = proposal(&app, &w, "ため池の見守りセンサー（再）");
-    let other = submit_to(&app, w.partner_b.0, "141003", "ため池にセンサーを", "ため池の水位を見守りたい。");
+    let other = submit_to(
+        &app,
+        w.partner_b.0,
+        "141003",
+        "ため池にセンサーを",
+        "ため池の水位を見守りたい。",
+    );
 
     let r = mark(&app, &y.desk_key, own_repeat, &n_original).await;
     assert!(r.status.is_success(), "{}", r.text);
@@ -352,14 +409,23 @@ async fn a_duplicate_tells_the_proposer_only_what_is_theirs(backend: Backend) {
     // Partner A's own repeat: told the earlier number, which is theirs.
     let a = get(&app, &w.partner_a.1, own_repeat).await;
     assert_eq!(a.body["duplicate_of"]["receipt_number"], json!(n_original));
-    assert!(a.body["decline"]["text"].as_str().unwrap().contains(&n_original));
+    assert!(
+        a.body["decline"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&n_original)
+    );
     // Partner B: merged with an earlier proposal, never whose or which.
     let b = get(&app, &w.partner_b.1, other).await;
     assert_eq!(b.body["state"], json!("declined"));
     assert!(b.body.get("duplicate_of").is_none(), "{}", b.text);
     assert!(!b.text.contains(&n_original), "{}", b.text);
     assert!(!b.text.contains("ため池の見守りセンサー"), "{}", b.text);
-    assert!(!b.text.contains("重複（"), "the internal line stays internal: {}", b.text);
+    assert!(
+        !b.text.contains("重複（"),
+        "the internal line stays internal: {}",
+        b.text
+    );
     // Partner B cannot list partner A's proposal as its original's duplicates either.
     get(&app, &w.partner_b.1, original)
         .await
@@ -370,7 +436,11 @@ async fn a_duplicate_tells_the_proposer_only_what_is_theirs(backend: Backend) {
         .filter(|m| m.0.starts_with(&format!("proposal_status:{other}:")))
         .collect();
     assert_eq!(to_b.len(), 1, "{mails:?}");
-    assert!(to_b[0].3.contains("先にお受けした同じ内容の提案"), "{}", to_b[0].3);
+    assert!(
+        to_b[0].3.contains("先にお受けした同じ内容の提案"),
+        "{}",
+        to_b[0].3
+    );
     assert!(!to_b[0].3.contains(&n_original), "{}", to_b[0].3);
     let to_a: Vec<_> = mails
         .iter()
@@ -385,7 +455,14 @@ async fn only_the_lead_department_returns_and_the_desk_hears_of_it(backend: Back
     let w = World::seed(&app.db);
     let y = &w.yokohama;
     let id = proposal(&app, &w, "商店街の空き店舗活用");
-    route(&app, &y.desk_key, id, y.department_id, &[y.other_department_id]).await;
+    route(
+        &app,
+        &y.desk_key,
+        id,
+        y.department_id,
+        &[y.other_department_id],
+    )
+    .await;
     let me = app.get("/api/v1/me", Some(&y.dept_key)).await;
     let dept_staff = me.body["staff"]["id"].as_i64().unwrap();
     let r = app
@@ -408,13 +485,28 @@ async fn only_the_lead_department_returns_and_the_desk_hears_of_it(backend: Back
             .await
         }
     };
-    let other_dept =
-        crate::helpers::staff_key(&app.db, "other-dept2@141003.example.jp", "department", "141003", Some(y.other_department_id));
-    give_back(other_dept, reason).await.assert_problem(403, "forbidden");
-    give_back(y.desk_key.clone(), reason).await.assert_problem(403, "forbidden");
-    give_back(w.partner_a.1.clone(), reason).await.assert_problem(403, "forbidden");
-    give_back(w.kobe.dept_key.clone(), reason).await.assert_problem(404, "not_found");
-    give_back(y.dept_key.clone(), "").await.assert_problem(422, "invalid");
+    let other_dept = crate::helpers::staff_key(
+        &app.db,
+        "other-dept2@141003.example.jp",
+        "department",
+        "141003",
+        Some(y.other_department_id),
+    );
+    give_back(other_dept, reason)
+        .await
+        .assert_problem(403, "forbidden");
+    give_back(y.desk_key.clone(), reason)
+        .await
+        .assert_problem(403, "forbidden");
+    give_back(w.partner_a.1.clone(), reason)
+        .await
+        .assert_problem(403, "forbidden");
+    give_back(w.kobe.dept_key.clone(), reason)
+        .await
+        .assert_problem(404, "not_found");
+    give_back(y.dept_key.clone(), "")
+        .await
+        .assert_problem(422, "invalid");
 
     let r = give_back(y.dept_key.clone(), reason).await;
     assert!(r.status.is_success(), "{}", r.text);
@@ -426,12 +518,18 @@ async fn only_the_lead_department_returns_and_the_desk_hears_of_it(backend: Back
     assert!(kinds(&v.body).contains(&"returned".to_owned()));
     assert!(v.text.contains(reason));
     // The department no longer sees it; the desk's 所管未定 list does.
-    get(&app, &y.dept_key, id).await.assert_problem(404, "not_found");
+    get(&app, &y.dept_key, id)
+        .await
+        .assert_problem(404, "not_found");
     let q = app
         .get("/api/v1/proposals?unassigned=true", Some(&y.desk_key))
         .await;
     assert!(
-        q.body["items"].as_array().unwrap().iter().any(|p| p["id"] == json!(id)),
+        q.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == json!(id)),
         "{}",
         q.text
     );
@@ -442,16 +540,24 @@ async fn only_the_lead_department_returns_and_the_desk_hears_of_it(backend: Back
         .filter(|m| m.0.starts_with(&format!("proposal_returned:{id}:")))
         .collect();
     assert!(
-        to_desk.iter().any(|m| m.1 == "desk@141003.example.jp" && m.3.contains(reason)),
+        to_desk
+            .iter()
+            .any(|m| m.1 == "desk@141003.example.jp" && m.3.contains(reason)),
         "{mails:?}"
     );
     assert!(to_desk.iter().all(|m| m.1.contains("141003.example.jp")));
-    assert!(mails.iter().all(|m| !m.3.contains(reason) || m.0.starts_with("proposal_returned:")));
+    assert!(
+        mails
+            .iter()
+            .all(|m| !m.3.contains(reason) || m.0.starts_with("proposal_returned:"))
+    );
     let p = get(&app, &w.partner_a.1, id).await;
     assert!(!p.text.contains(reason), "{}", p.text);
     assert!(!kinds(&p.body).contains(&"returned".to_owned()));
     // Returned twice is refused: it is no department's now.
-    give_back(y.dept_key.clone(), reason).await.assert_problem(404, "not_found");
+    give_back(y.dept_key.clone(), reason)
+        .await
+        .assert_problem(404, "not_found");
     // The desk routes again as before.
     route(&app, &y.desk_key, id, y.other_department_id, &[]).await;
 }

@@ -154,7 +154,13 @@ async fn similar_proposals_of_another_department_are_summaries(backend: Backend)
         summary_keys,
         // The date of receipt helps tell a duplicate from a repeat years later; it
         // says nothing of the proposer.
-        ["decline_reason", "receipt_number", "received_at", "state", "title"],
+        [
+            "decline_reason",
+            "receipt_number",
+            "received_at",
+            "state",
+            "title"
+        ],
         "the summary says no more than this"
     );
     for t in e["matched_terms"].as_array().unwrap() {
@@ -232,7 +238,13 @@ async fn similar_proposals_of_another_department_are_summaries(backend: Backend)
         .unwrap_or_else(|| panic!("ProposalSummary is not documented"));
     assert_eq!(
         props.keys().collect::<Vec<_>>(),
-        ["decline_reason", "receipt_number", "received_at", "state", "title"]
+        [
+            "decline_reason",
+            "receipt_number",
+            "received_at",
+            "state",
+            "title"
+        ]
     );
 
     // Neither the proposer nor another municipality gets the list at all.

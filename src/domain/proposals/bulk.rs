@@ -193,8 +193,12 @@ fn row_error(conn: &mut AnyConnection, i: usize, id: i64, e: &AppError) -> AppRe
     let field = format!("proposal_ids/{i}");
     let code = e.code().as_str();
     if let AppError::NotFound(_) = e {
-        return Ok(FieldError::new(field, code, format!("{id}: no such proposal, or not yours to see"))
-            .ja(format!("ID {id}：見つからないか、操作できない提案です")));
+        return Ok(FieldError::new(
+            field,
+            code,
+            format!("{id}: no such proposal, or not yours to see"),
+        )
+        .ja(format!("ID {id}：見つからないか、操作できない提案です")));
     }
     let number = storage::proposals::find(conn, id)?
         .map(|p| receipt_number(p.receipt_year, p.receipt_seq))

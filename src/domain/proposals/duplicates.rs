@@ -105,14 +105,15 @@ pub(super) fn duplicate_step(
     command: &DuplicateOf,
 ) -> AppResult<()> {
     check_decides(actor, p)?;
-    let original = storage::proposals::by_receipt(conn, p.municipality_id, command.year, command.seq)?
-        .ok_or_else(|| {
-            refuse(
-                "not_found",
-                "no proposal of this municipality has this receipt number",
-                "この自治体にこの受付番号の提案はありません",
-            )
-        })?;
+    let original =
+        storage::proposals::by_receipt(conn, p.municipality_id, command.year, command.seq)?
+            .ok_or_else(|| {
+                refuse(
+                    "not_found",
+                    "no proposal of this municipality has this receipt number",
+                    "この自治体にこの受付番号の提案はありません",
+                )
+            })?;
     if original.id == p.id {
         return Err(refuse(
             "self",
