@@ -11,8 +11,11 @@ use crate::domain::error::AppResult;
 use crate::domain::ids::ProposalId;
 use crate::domain::pagination::Page;
 use crate::domain::proposals::assign::{self, AssignInput};
+use crate::domain::proposals::bulk::{self, BulkInput, BulkResult};
+use crate::domain::proposals::duplicates::{self, DuplicateInput};
 use crate::domain::proposals::export::{self, Format};
 use crate::domain::proposals::intake::{self, RecordProposal, SubmitProposal};
+use crate::domain::proposals::returns::{self, ReturnInput};
 use crate::domain::proposals::suggest::{self, SimilarProposal, Suggestion};
 use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput,
@@ -356,4 +359,72 @@ pub async fn similar_proposals(
         })
         .await?,
     ))
+}
+
+/// Act on many proposals at once (staff): route, assign, change the state or mark as
+/// duplicates of one original, each row checked and recorded as its single action
+/// would be, all in one transaction. All or nothing: when any row is refused, nothing
+/// changes and the 422 problem lists each refused row as a field error
+/// `proposal_ids/<i>` whose code says why (`not_found`, `forbidden`, `conflict`,
+/// `invalid`) and whose message starts with its receipt number. At most 200 ids (422
+/// `too_many` on `proposal_ids`).
+#[utoipa::path(tag = "proposals", request_body = BulkInput, security(("api_key" = [])),
+    responses((status = 200, body = BulkResult), (status = 422, body = Problem, description = "refused rows, too many or invalid input; nothing changed"), (status = "4XX", body = Problem)))]
+#[post("/proposals/bulk")]
+pub async fn bulk_action(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<BulkInput>,
+) -> ApiResult<web::Json<BulkResult>> {
+    let BulkInput {
+        proposal_ids,
+        action,
+    } = body.into_inner();
+    // Parsed here: past the handler the words are typed.
+    let command = action.parse()?;
+    Ok(web::Json(
+        run(&state, move |db| {
+            bulk::run(db, &actor, &proposal_ids, command)
+        })
+        .await?,
+    ))
+}
+
+/// Close as a duplicate (重複) of an earlier proposal of the same municipality, by its
+/// receipt number: declined with reason `duplicate`, linked to the original, the
+/// proposer told (the original's number only when it is theirs too). The desk or the
+/// lead department. The original must exist, not be this one and not be a duplicate of
+/// this one (422 on `original`); a closed proposal is a 409.
+#[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = DuplicateInput,
+    security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
+#[post("/proposals/{id}/duplicate")]
+pub async fn mark_duplicate(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<ProposalId>,
+    body: web::Json<DuplicateInput>,
+) -> ApiResult<web::Json<ProposalView>> {
+    let command = body.into_inner().parse()?;
+    act(&state, id, move |db, id| {
+        duplicates::mark_duplicate(db, &actor, id, command)
+    })
+    .await
+}
+
+/// Hand the proposal back to the desk as not the department's (所管外), with a reason:
+/// it becomes unrouted (所管未定) again and the desk staff are told. Only staff of the
+/// lead department; the reason is internal, never shown to the proposer.
+#[utoipa::path(tag = "proposals", params(("id" = i64, Path, description = "proposal id")), request_body = ReturnInput,
+    security(("api_key" = [])), responses((status = 200, body = ProposalView), (status = "4XX", body = Problem)))]
+#[post("/proposals/{id}/return")]
+pub async fn return_proposal(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<ProposalId>,
+    body: web::Json<ReturnInput>,
+) -> ApiResult<web::Json<ProposalView>> {
+    act(&state, id, move |db, id| {
+        returns::give_back(db, &actor, id, body.into_inner())
+    })
+    .await
 }

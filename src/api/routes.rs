@@ -86,6 +86,8 @@ where
                 .service(proposals::submit_proposal)
                 .service(proposals::record_proposal)
                 .service(proposals::list_proposals)
+                // Before `/proposals/{id}` routes, as the exports are.
+                .service(proposals::bulk_action)
                 // Before `/proposals/{id}`, which would otherwise take `export.csv` as an id.
                 .service(proposals::export_proposals_csv)
                 .service(proposals::export_proposals_xlsx)
@@ -94,6 +96,8 @@ where
                 .service(proposals::similar_proposals)
                 .service(proposals::route_proposal)
                 .service(proposals::assign_proposal)
+                .service(proposals::mark_duplicate)
+                .service(proposals::return_proposal)
                 .service(proposals::add_note)
                 .service(proposals::reply)
                 .service(proposals::send_message)

@@ -7,16 +7,22 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::error_text;
 use super::layout::{self, Nav, blank, select};
-use super::session::ConsoleUser;
-use super::{ConsoleResult, run_search};
+use super::session::{ConsoleUser, Fields, Posted};
+use super::{ConsoleError, ConsoleResult, run, run_search, see_other};
 use crate::domain::desk::deadlines::{self, Clock, DeadlineQuery, Deadlines};
 use crate::domain::error::AppError;
 use crate::domain::municipalities;
+use crate::domain::proposals::assign::{self, AssignInput};
+use crate::domain::proposals::bulk::{self, BulkAction};
+use crate::domain::proposals::duplicates::DuplicateInput;
 use crate::domain::proposals::export::{self, Format};
 use crate::domain::proposals::find::{self, Found, OverdueItem, Sort, SortKey};
+use crate::domain::proposals::workflow::{RouteInput, TransitionInput};
+use crate::domain::proposals::{Assignee, ProposalView as View};
 use crate::domain::proposals::{ProposalQuery, ProposalView};
-use crate::domain::vocab::{Channel, PolicyField, ProposalState};
+use crate::domain::vocab::{Channel, DeclineReason, PolicyField, ProposalState};
 use crate::web::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,6 +52,8 @@ pub struct InboxQuery {
     pub up: Option<String>,
     /// Page of the overdue queue.
     pub op: Option<String>,
+    /// `all`: every row of this page comes checked for a bulk action (このページをすべて選択).
+    pub select: Option<String>,
 }
 
 /// A page number from the query; anything else is the first page.
@@ -113,6 +121,8 @@ impl InboxQuery {
     /// A link to the inbox with these parameters, some replaced (`None` drops one).
     fn link(&self, changes: &[(&str, Option<String>)]) -> String {
         let mut parts = vec![];
+        // このページをすべて選択 holds for one page: only a link that asks for it keeps it.
+        let unselected: Option<String> = None;
         for (k, v) in [
             ("q", &self.q),
             ("state", &self.state),
@@ -131,6 +141,7 @@ impl InboxQuery {
             ("page", &self.page),
             ("up", &self.up),
             ("op", &self.op),
+            ("select", &unselected),
         ] {
             let value = match changes.iter().find(|(c, _)| *c == k) {
                 Some((_, changed)) => changed.clone(),
@@ -149,6 +160,8 @@ impl InboxQuery {
 }
 
 pub struct Inbox {
+    /// Who the caller could make the assignee in a bulk action.
+    pub assignees: Vec<Assignee>,
     pub list: Found<ProposalView>,
     pub unassigned: Option<Found<ProposalView>>,
     pub overdue: Option<Found<OverdueItem>>,
@@ -201,17 +214,120 @@ pub async fn show(
     q: web::Query<InboxQuery>,
 ) -> ConsoleResult<HttpResponse> {
     let q = q.into_inner();
+    let inbox = load(&state, &u, &q).await?;
+    Ok(render(&u, &q, inbox, None))
+}
+
+/// A bulk action (一括操作) on the rows checked in the list: one form, the pressed
+/// button names the action. All or nothing (`domain::proposals::bulk`): a refusal
+/// comes back on the inbox with every refused row, the rows still checked and the
+/// typed values kept.
+pub async fn bulk(
+    state: web::Data<AppState>,
+    posted: Posted,
+    q: web::Query<InboxQuery>,
+) -> ConsoleResult<HttpResponse> {
+    let q = q.into_inner();
+    let Posted { user: u, form: f } = posted;
+    let actor = u.actor();
+    let input = (|| -> Result<(Vec<i64>, bulk::Command), AppError> {
+        let ids = f
+            .all("ids")
+            .iter()
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| AppError::field("proposal_ids", "format", "must be a number"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let number = |key: &str| -> Result<Vec<i64>, AppError> {
+            f.all(key)
+                .iter()
+                .map(|v| {
+                    v.parse()
+                        .map_err(|_| AppError::field(key, "format", "must be a number"))
+                })
+                .collect()
+        };
+        let action = match f.text("action").as_str() {
+            "route" => BulkAction::Route(RouteInput {
+                primary_department_id: f.id("primary_department_id")?.ok_or_else(|| {
+                    AppError::field_ja(
+                        "primary_department_id",
+                        "required",
+                        "choose a department",
+                        "主管課を選んでください",
+                    )
+                })?,
+                other_department_ids: number("other_department_ids")?,
+                note: f.opt("route_note"),
+            }),
+            "assign" => BulkAction::Assign(AssignInput {
+                assignee_id: f.id("assignee_id")?,
+            }),
+            "transition" => BulkAction::Transition(TransitionInput {
+                to: f.text("to"),
+                reason_code: f.opt("reason_code"),
+                reason: f.opt("reason"),
+                note: f.opt("note"),
+            }),
+            "duplicate" => BulkAction::Duplicate(DuplicateInput {
+                original: f.text("original"),
+                note: None,
+            }),
+            _ => return Err(AppError::NotFound("action")),
+        };
+        // The ids first: choosing nothing is the first thing to fix.
+        bulk::check_ids(&ids)?;
+        Ok((ids, action.parse()?))
+    })();
+    let result = match input {
+        Err(e) => Err(e),
+        Ok((ids, command)) => super::lift(
+            run(&state, u.lang, move |db| {
+                bulk::run(db, &actor, &ids, command)
+            })
+            .await,
+        )?
+        .map(|_| ()),
+    };
+    match result {
+        Ok(()) => {
+            let back = q.link(&[("page", blank(&q.page))]);
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Ok(see_other(&format!("{back}{sep}done=bulk")))
+        }
+        Err(
+            e @ (AppError::Invalid(_)
+            | AppError::Conflict(_)
+            | AppError::BadRequest(_)
+            | AppError::Forbidden(_)),
+        ) => {
+            let inbox = load(&state, &u, &q).await?;
+            let status = crate::web::status::status_of(&e);
+            let mut res = render(&u, &q, inbox, Some((&e, &f)));
+            *res.status_mut() = status;
+            Ok(res)
+        }
+        Err(e) => Err(ConsoleError::App(e, u.lang)),
+    }
+}
+
+async fn load(
+    state: &web::Data<AppState>,
+    u: &ConsoleUser,
+    q: &InboxQuery,
+) -> ConsoleResult<Inbox> {
     let actor = u.actor();
     let code = u.municipality(q.m.as_deref());
     let deployment_admin = u.is_deployment_admin();
-    let query = proposal_query(&u, &q)?;
+    let query = proposal_query(u, q)?;
     let municipality = query.municipality.clone();
     let show_queues = !q.filtered();
     let is_desk = u.is_desk();
     let sort = q.sort();
     let (page, up, op) = (page_of(&q.page), page_of(&q.up), page_of(&q.op));
     let code2 = code.clone();
-    let inbox = run_search(&state, u.lang, move |db, engine| {
+    run_search(state, u.lang, move |db, engine| {
         let list = find::find(db, engine, &actor, &query, sort, page)?;
         // A deployment admin sees the queues once a municipality is chosen.
         let queues = show_queues && (code2.is_some() || !deployment_admin);
@@ -262,7 +378,12 @@ pub async fn show(
         } else {
             vec![]
         };
+        let assignees = match &code2 {
+            Some(c) => assign::bulk_candidates(db, &actor, c)?,
+            None => vec![],
+        };
         Ok(Inbox {
+            assignees,
             list,
             unassigned,
             overdue,
@@ -271,8 +392,7 @@ pub async fn show(
             municipalities,
         })
     })
-    .await?;
-    Ok(render(&u, &q, inbox))
+    .await
 }
 
 /// The list as filtered now, every matching row, as CSV or XLSX (提案一覧の出力); the
@@ -353,7 +473,12 @@ pub fn table(
     rows: &[&ProposalView],
     extra: Option<&[String]>,
 ) -> Markup {
-    sorted_table(u, caption, rows, extra, None)
+    sorted_table(u, caption, rows, extra, None, None)
+}
+
+/// The rows checked for a bulk action (`None`: the list has no checkboxes).
+pub struct Selection<'a> {
+    pub checked: &'a dyn Fn(&View) -> bool,
 }
 
 /// A column header: a plain one, or a link that sorts by it with `aria-sort` on the
@@ -397,6 +522,7 @@ pub fn sorted_table(
     rows: &[&ProposalView],
     extra: Option<&[String]>,
     sorting: Option<&Sorting>,
+    selection: Option<&Selection>,
 ) -> Markup {
     let lang = u.lang;
     html! {
@@ -404,6 +530,7 @@ pub fn sorted_table(
             table {
                 caption { (caption) }
                 thead { tr {
+                    @if selection.is_some() { th scope="col" { (lang.t("選択", "Select")) } }
                     th scope="col" { (lang.t("受付番号", "Receipt no.")) }
                     th scope="col" { (lang.t("件名", "Title")) }
                     th scope="col" { (lang.t("提案者", "Proposer")) }
@@ -426,6 +553,12 @@ pub fn sorted_table(
                 tbody {
                     @for (i, p) in rows.iter().enumerate() {
                         tr {
+                            @if let Some(sel) = selection {
+                                td.select {
+                                    input type="checkbox" form="bulk" id=(format!("sel-{}", p.id)) name="ids" value=(p.id) checked[(sel.checked)(p)];
+                                    label.visually-hidden for=(format!("sel-{}", p.id)) { (lang.s(format!("{} を選択", p.receipt_number), format!("Select {}", p.receipt_number))) }
+                                }
+                            }
                             td.receipt { (p.receipt_number) }
                             td { a href=(format!("/admin/proposals/{}", p.id)) { (p.title) } }
                             td { (p.submitter.name) @if let Some(o) = &p.submitter.organisation { br; span.muted { (o) } } @if p.partner_email_verified == Some(false) { " " span.badge.unverified title=(lang.t("連絡先メールアドレスが未確認のため、受付のお知らせなどのメールは送られていません", "The contact address is not verified: no mail is sent to it")) { (lang.t("メール未確認", "E-mail unverified")) } } }
@@ -521,7 +654,166 @@ fn views(u: &ConsoleUser, q: &InboxQuery) -> Markup {
     }
 }
 
-fn render(u: &ConsoleUser, q: &InboxQuery, inbox: Inbox) -> HttpResponse {
+/// The id of a bulk form control, for the error summary's links.
+fn bulk_control(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "primary_department_id" => "bulk-primary",
+        "assignee_id" => "bulk-assignee",
+        "to" => "bulk-to",
+        "reason_code" => "bulk-reason-code",
+        "reason" => "bulk-reason",
+        "note" => "bulk-note",
+        "original" => "bulk-original",
+        _ => return None,
+    })
+}
+
+/// A refused bulk action: every refused row (受付番号 and why), or the fields to fix.
+fn bulk_error(u: &ConsoleUser, e: &AppError) -> Markup {
+    let lang = u.lang;
+    let rows = matches!(e, AppError::Invalid(fs) if fs.iter().any(|f| f.field.starts_with("proposal_ids/")));
+    html! {
+        div.alert.error #bulk-error role="alert" {
+            @match e {
+                AppError::Invalid(fields) => {
+                    @if rows {
+                        p { (lang.t("次の提案は処理できないため、どの提案も変更していません。該当する提案の選択を外すか、状態を確かめてからもう一度実行してください。", "These proposals cannot take the action, so none was changed. Uncheck them or check their state, then try again.")) }
+                    } @else {
+                        p { (lang.t("次の項目を確認してください（どの提案も変更していません）。", "Please check these fields (nothing was changed).")) }
+                    }
+                    ul {
+                        @for f in fields {
+                            li {
+                                @if f.field.starts_with("proposal_ids/") {
+                                    (error_text::field_problem(lang, f))
+                                } @else {
+                                    @let label = html! { strong { (error_text::field_label(lang, &f.field)) } };
+                                    @match bulk_control(error_text::field_name(&f.field)) {
+                                        Some(id) => { a href={ "#" (id) } { (label) } }
+                                        None => { (label) }
+                                    }
+                                    (lang.t("：", ": "))
+                                    (error_text::field_problem(lang, f))
+                                }
+                            }
+                        }
+                    }
+                }
+                other => { p { (error_text::sentence(lang, other)) } }
+            }
+        }
+    }
+}
+
+/// The bulk form's controls, above the list: one fieldset per action, each with its
+/// own submit button (`name="action"`), so the form works without JavaScript.
+fn bulk_controls(
+    u: &ConsoleUser,
+    q: &InboxQuery,
+    inbox: &Inbox,
+    sent: Option<(&AppError, &Fields)>,
+) -> Markup {
+    let lang = u.lang;
+    let f = sent.map(|(_, f)| f);
+    let typed = |key: &str| f.and_then(|f| f.get(key));
+    let action = typed("action");
+    let all_on = blank(&q.select).as_deref() == Some("all");
+    let reasons: Vec<(String, String)> = DeclineReason::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), lang.decline(*r).to_owned()))
+        .collect();
+    let mut targets = vec![
+        ProposalState::InDialogue,
+        ProposalState::Adopted,
+        ProposalState::Declined,
+    ];
+    if u.is_desk() {
+        targets.push(ProposalState::Withdrawn);
+    }
+    let targets: Vec<(String, String)> = targets
+        .iter()
+        .map(|s| (s.as_str().to_owned(), lang.state(*s).to_owned()))
+        .collect();
+    let assignees: Vec<(String, String)> = inbox
+        .assignees
+        .iter()
+        .map(|a| (a.id.0.to_string(), a.name.clone()))
+        .collect();
+    let others = f.map(|f| f.all("other_department_ids")).unwrap_or_default();
+    html! {
+        section.bulk aria-labelledby="bulk-h" {
+            h3 #bulk-h { (lang.t("選択した提案をまとめて処理", "Act on the chosen proposals")) }
+            @if let Some((e, _)) = sent { (bulk_error(u, e)) }
+            p.hint {
+                (lang.s(format!("一覧のチェックボックスで提案を選び（{}件まで）、操作を選んでください。1件でも処理できない提案があれば、どの提案も変更しません。", bulk::MAX_ROWS),
+                    format!("Check proposals in the list (up to {}) and choose an action. If any of them cannot take it, none is changed.", bulk::MAX_ROWS)))
+            }
+            p {
+                @if all_on {
+                    a href=(q.link(&[("select", None)])) { (lang.t("選択をすべて解除", "Uncheck all")) }
+                } @else {
+                    a href=(q.link(&[("select", Some("all".to_owned()))])) { (lang.t("このページの提案をすべて選択", "Check every proposal on this page")) }
+                }
+            }
+            div.bulk-actions {
+                @if u.is_desk() && !inbox.departments.is_empty() {
+                    fieldset {
+                        legend { (lang.t("回付する", "Route")) }
+                        (select("bulk-primary", "primary_department_id", lang.t("主管課", "Lead department"), &inbox.departments, if action == Some("route") { typed("primary_department_id") } else { None }, Some(lang.t("（選んでください）", "(choose)"))))
+                        fieldset.checks {
+                            legend { (lang.t("関係課（任意）", "Other departments (optional)")) }
+                            @for (v, l) in &inbox.departments {
+                                label { input type="checkbox" name="other_department_ids" value=(v) checked[action == Some("route") && others.contains(v)]; " " (l) }
+                            }
+                        }
+                        div.field {
+                            label for="bulk-route-note" { (lang.t("回付の理由（庁内メモ・任意）", "Why this department (internal, optional)")) }
+                            textarea #bulk-route-note name="route_note" { (if action == Some("route") { typed("route_note").unwrap_or("") } else { "" }) }
+                        }
+                        button.primary type="submit" name="action" value="route" { (lang.t("選択した提案を回付する", "Route the chosen proposals")) }
+                    }
+                }
+                @if !assignees.is_empty() {
+                    fieldset {
+                        legend { (lang.t("担当者を設定する", "Set the assignee")) }
+                        (select("bulk-assignee", "assignee_id", lang.t("担当者", "Assignee"), &assignees, if action == Some("assign") { typed("assignee_id") } else { None }, Some(lang.t("（担当者なし）", "(nobody)"))))
+                        button type="submit" name="action" value="assign" { (lang.t("選択した提案の担当者を設定する", "Set the assignee of the chosen proposals")) }
+                    }
+                }
+                fieldset {
+                    legend { (lang.t("状態を変更する", "Change the state")) }
+                    (select("bulk-to", "to", lang.t("変更後の状態", "New state"), &targets, if action == Some("transition") { typed("to") } else { None }, None))
+                    p.hint { (lang.t("見送りの場合は理由の区分と、提案者に送る理由の説明が必要です（選択したすべての提案者に同じ文面が送られます）。", "To decline, choose a reason and write the reasons (every proposer chosen gets the same text).")) }
+                    (select("bulk-reason-code", "reason_code", lang.t("見送り理由の区分", "Reason for declining"), &reasons, if action == Some("transition") { typed("reason_code") } else { None }, Some(lang.t("（見送りの場合に選択）", "(when declining)"))))
+                    div.field {
+                        label for="bulk-reason" { (lang.t("見送りの理由（提案者に送られます）", "Reasons (sent to the proposer)")) }
+                        textarea #bulk-reason name="reason" { (if action == Some("transition") { typed("reason").unwrap_or("") } else { "" }) }
+                    }
+                    div.field {
+                        label for="bulk-note" { (lang.t("提案者への連絡事項（任意）", "Message to the proposer (optional)")) }
+                        textarea #bulk-note name="note" { (if action == Some("transition") { typed("note").unwrap_or("") } else { "" }) }
+                    }
+                    button type="submit" name="action" value="transition" { (lang.t("選択した提案の状態を変更する", "Change the state of the chosen proposals")) }
+                }
+                fieldset {
+                    legend { (lang.t("重複として閉じる", "Close as duplicates")) }
+                    div.field {
+                        label for="bulk-original" { (lang.t("元の提案の受付番号（例：2026-000123）", "Receipt no. of the original (e.g. 2026-000123)")) }
+                        input #bulk-original type="text" name="original" inputmode="numeric" autocomplete="off" value=[if action == Some("duplicate") { typed("original") } else { None }];
+                    }
+                    button type="submit" name="action" value="duplicate" { (lang.t("選択した提案を重複として閉じる", "Close the chosen proposals as duplicates")) }
+                }
+            }
+        }
+    }
+}
+
+fn render(
+    u: &ConsoleUser,
+    q: &InboxQuery,
+    inbox: Inbox,
+    sent: Option<(&AppError, &Fields)>,
+) -> HttpResponse {
     let lang = u.lang;
     let needle = blank(&q.q);
     let mut states: Vec<(String, String)> = vec![
@@ -574,6 +866,21 @@ fn render(u: &ConsoleUser, q: &InboxQuery, inbox: Inbox) -> HttpResponse {
     let sorting = Sorting {
         current: q.sort(),
         link: &sort_link,
+    };
+    // Checked: every row after このページをすべて選択, or the rows sent with a refused action.
+    let all_on = blank(&q.select).as_deref() == Some("all");
+    let sent_ids: Vec<String> = sent.map(|(_, f)| f.all("ids")).unwrap_or_default();
+    let is_checked = |p: &View| all_on || sent_ids.contains(&p.id.0.to_string());
+    let selection = Selection {
+        checked: &is_checked,
+    };
+    // The bulk form keeps the list's filters, so a refusal shows the same list again.
+    let bulk_action = {
+        let here = q.link(&[("select", None)]);
+        match here.split_once('?') {
+            Some((_, query)) => format!("/admin/inbox/bulk?{query}"),
+            None => "/admin/inbox/bulk".to_owned(),
+        }
     };
     let body = html! {
         @if u.is_deployment_admin() {
@@ -665,7 +972,12 @@ fn render(u: &ConsoleUser, q: &InboxQuery, inbox: Inbox) -> HttpResponse {
             @if rows.is_empty() {
                 p { (lang.t("該当する提案はありません。", "No proposals match.")) }
             } @else {
-                (sorted_table(u, &lang.s(format!("{}件中 {}件を表示", inbox.list.total, rows.len()), format!("Showing {} of {}", rows.len(), inbox.list.total)), &rows, Some(&due), Some(&sorting)))
+                // One form: the controls above, the checkboxes in the rows (`form="bulk"`).
+                form #bulk method="post" action=(bulk_action) {
+                    (layout::csrf(u))
+                    (bulk_controls(u, q, &inbox, sent))
+                }
+                (sorted_table(u, &lang.s(format!("{}件中 {}件を表示", inbox.list.total, rows.len()), format!("Showing {} of {}", rows.len(), inbox.list.total)), &rows, Some(&due), Some(&sorting), Some(&selection)))
             }
             (pager(u, &inbox.list, lang.t("一覧のページ送り", "List pages"), |p| q.link(&[("page", Some(p.to_string()))])))
         }

@@ -156,6 +156,18 @@ fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
         "resume" => lang.t("期限を再開しました。", "Clocks resumed."),
         "extend" => lang.t("期限を延長しました。", "Due date extended."),
         "assign" => lang.t("担当者を変更しました。", "Assignee changed."),
+        "duplicate" => lang.t(
+            "重複として閉じ、提案者に通知しました。",
+            "Closed as a duplicate; the proposer was told.",
+        ),
+        "return" => lang.t(
+            "所管外として窓口へ返しました。",
+            "Returned to the desk.",
+        ),
+        "bulk" => lang.t(
+            "選択した提案をまとめて処理しました。",
+            "The chosen proposals were updated.",
+        ),
         "recorded" => lang.t("提案を受け付けました。", "Proposal recorded."),
         "created" => lang.t("登録しました。", "Created."),
         "saved" => lang.t("保存しました。", "Saved."),

@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(r("/logout").route(post().to(session::logout)))
             .service(r("/inbox").route(get().to(inbox::show)))
+            .service(r("/inbox/bulk").route(post().to(inbox::bulk)))
             .service(r("/inbox/export.csv").route(get().to(inbox::export_csv)))
             .service(r("/inbox/export.xlsx").route(get().to(inbox::export_xlsx)))
             .service(r("/proposals/{id}").route(get().to(proposal::show)))

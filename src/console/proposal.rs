@@ -21,6 +21,8 @@ use crate::domain::error::AppError;
 use crate::domain::ids::{NeedId, OfferId, ProposalId};
 use crate::domain::municipalities::{self, DepartmentView};
 use crate::domain::proposals::assign::{self, AssignInput};
+use crate::domain::proposals::duplicates::{self, DuplicateInput};
+use crate::domain::proposals::returns::{self, ReturnInput};
 use crate::domain::proposals::suggest::{self, SimilarProposal, Suggestion};
 use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput, next_states,
@@ -290,6 +292,16 @@ pub async fn act(
                 body: f.text("body"),
             }),
             "resume" => Action::Resume,
+            "duplicate" => Action::Duplicate(
+                DuplicateInput {
+                    original: f.text("original"),
+                    note: f.opt("note"),
+                }
+                .parse()?,
+            ),
+            "return" => Action::Return(ReturnInput {
+                reason: f.text("reason"),
+            }),
             "assign" => Action::Assign(AssignInput {
                 assignee_id: f.id("assignee_id")?,
             }),
@@ -315,6 +327,8 @@ pub async fn act(
                 Action::Resume => workflow::resume(db, &actor, id),
                 Action::Assign(i) => assign::assign(db, &actor, id, i),
                 Action::Extend(i) => workflow::extend(db, &actor, id, i),
+                Action::Duplicate(i) => duplicates::mark_duplicate(db, &actor, id, i),
+                Action::Return(i) => returns::give_back(db, &actor, id, i),
             })
             .await;
             match r {
@@ -325,6 +339,8 @@ pub async fn act(
         }
     };
     match result {
+        // A department that returned the proposal no longer sees it: back to its inbox.
+        Ok(()) if action == "return" => Ok(see_other("/admin/inbox?done=return")),
         Ok(()) => Ok(see_other(&format!(
             "/admin/proposals/{}?done={action}#history",
             id.0
@@ -355,6 +371,8 @@ enum Action {
     Resume,
     Extend(ExtendInput),
     Assign(AssignInput),
+    Duplicate(duplicates::DuplicateOf),
+    Return(ReturnInput),
 }
 
 fn facts(u: &ConsoleUser, p: &ProposalView) -> Markup {
@@ -380,6 +398,14 @@ fn facts(u: &ConsoleUser, p: &ProposalView) -> Markup {
             dt { (lang.t("結論の期限", "Decision due")) } dd { (layout::date(p.clocks.decision_due_on)) }
             @if let Some(d) = &p.decline {
                 dt { (lang.t("見送り理由", "Reason for declining")) } dd { (lang.decline(d.code)) @if let Some(t) = &d.text { br; (t) } }
+            }
+            @if let Some(o) = &p.duplicate_of {
+                dt { (lang.t("重複元の提案", "Duplicate of")) }
+                dd { (lang.t("重複（", "Duplicate (same as ")) a.receipt href=(format!("/admin/proposals/{}", o.id)) { (o.receipt_number) } (lang.t(" と同じ）", ")")) }
+            }
+            @if !p.duplicates.is_empty() {
+                dt { (lang.t("この提案の重複", "Its duplicates")) }
+                dd #duplicates { @for (i, d) in p.duplicates.iter().enumerate() { @if i > 0 { "、" } a.receipt href=(format!("/admin/proposals/{}", d.id)) { (d.receipt_number) } } }
             }
         }
     }
@@ -431,6 +457,9 @@ fn control_of(action: &str, field: &str) -> Option<&'static str> {
         ("extend", "until") => "until",
         ("extend", "reason") => "extend-reason",
         ("assign", "assignee_id") => "assignee_id",
+        ("duplicate", "original") => "dup-original",
+        ("duplicate", "note") => "dup-note",
+        ("return", "reason") => "return-reason",
         _ => return None,
     })
 }
@@ -467,9 +496,11 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> 
         .filter(|s| u.is_desk() || **s != ProposalState::Withdrawn)
         .map(|s| (s.as_str().to_owned(), lang.state(*s).to_owned()))
         .collect();
-    // Only the desk and the lead department change the state (the domain's rule).
-    let decides = u.is_desk()
-        || p.departments
+    let decides = decides(u, p);
+    // 所管外: only the lead department's staff hand a routed proposal back.
+    let returns = !u.is_desk()
+        && matches!(p.state, ProposalState::Routed | ProposalState::InDialogue)
+        && p.departments
             .iter()
             .any(|d| d.primary && Some(d.id) == u.staff().department);
     let reasons: Vec<(String, String)> = DeclineReason::ALL
@@ -538,6 +569,38 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> 
                         textarea #t-note name="note" { (typed(sent, "transition", "note").unwrap_or("")) }
                     }
                     button.primary type="submit" { (lang.t("状態を変更する", "Change state")) }
+                }
+            }
+        }
+        @if open && decides {
+            details.action #act-duplicate open[is_sent("duplicate")] {
+                summary { (lang.t("重複として閉じる", "Close as a duplicate")) }
+                form method="post" action=(format!("{base}/duplicate")) {
+                    (layout::csrf(u))
+                    p.hint { (lang.t("先に受け付けた同じ内容の提案の受付番号を入力します。この提案は「見送り（重複）」として閉じられ、提案者に通知されます（元の提案の受付番号は、同じ提案者の提案の場合だけ伝えます）。", "Give the receipt number of the earlier proposal. This one is declined as a duplicate and the proposer is told (the earlier number only if it is theirs too).")) }
+                    div.field {
+                        label for="dup-original" { (lang.t("元の提案の受付番号（例：2026-000123）", "Receipt no. of the original (e.g. 2026-000123)")) }
+                        input #dup-original type="text" name="original" required inputmode="numeric" autocomplete="off" value=[typed(sent, "duplicate", "original")];
+                    }
+                    div.field {
+                        label for="dup-note" { (lang.t("提案者への連絡事項（任意）", "Message to the proposer (optional)")) }
+                        textarea #dup-note name="note" { (typed(sent, "duplicate", "note").unwrap_or("")) }
+                    }
+                    button type="submit" { (lang.t("重複として閉じる", "Close as a duplicate")) }
+                }
+            }
+        }
+        @if returns {
+            details.action #act-return open[is_sent("return")] {
+                summary { (lang.t("所管外として窓口へ返す", "Return to the desk (not ours)")) }
+                form method="post" action=(format!("{base}/return")) {
+                    (layout::csrf(u))
+                    p.hint { (lang.t("この提案は所管未定に戻り、窓口に通知されます。返却後、この課では表示されなくなります。", "The proposal goes back to the unassigned queue and the desk is told; your department no longer sees it.")) }
+                    div.field {
+                        label for="return-reason" { (lang.t("返却の理由（窓口向け・提案者には表示されません）", "Why (for the desk; never shown to the proposer)")) }
+                        textarea #return-reason name="reason" required { (typed(sent, "return", "reason").unwrap_or("")) }
+                    }
+                    button type="submit" { (lang.t("窓口へ返す", "Return to the desk")) }
                 }
             }
         }
@@ -615,6 +678,14 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> 
     }
 }
 
+/// Only the desk and the lead department change the state (the domain's rule).
+fn decides(u: &ConsoleUser, p: &ProposalView) -> bool {
+    u.is_desk()
+        || p.departments
+            .iter()
+            .any(|d| d.primary && Some(d.id) == u.staff().department)
+}
+
 fn render(
     u: &ConsoleUser,
     p: &ProposalView,
@@ -623,6 +694,7 @@ fn render(
     sent: Option<&Sent>,
 ) -> HttpResponse {
     let lang = u.lang;
+    let can_close = !next_states(p.state).is_empty() && decides(u, p);
     let body = html! {
         @if let Some(e) = error {
             (layout::error_detail_linked(lang, e, |f| control_of(sent.map_or("", |s| s.action), f)))
@@ -702,7 +774,10 @@ fn render(
                 section.panel aria-labelledby="past-h" {
                     h2 #past-h { (lang.t("類似する過去の提案と結果", "Similar past proposals and their outcomes")) }
                     @if x.past.is_empty() { p.muted { (lang.t("該当なし", "None")) } }
-                    ul { @for q in &x.past {
+                    @if !x.past.is_empty() {
+                        p.hint { (lang.t("類似度は、この提案の特徴的な語のうち相手の提案にも現れる語の割合です（検索索引による目安）。", "Similarity: the share of this proposal's telling words found in the other one (an index estimate).")) }
+                    }
+                    ul.similar { @for q in &x.past {
                         @let s = &q.summary;
                         li {
                             span.receipt { (s.receipt_number) } " "
@@ -710,9 +785,23 @@ fn render(
                                 Some(full) => a href=(format!("/admin/proposals/{}", full.id)) { (s.title) },
                                 None => (s.title),
                             }
+                            br;
+                            span.muted { (lang.t("受付日時：", "Received: ")) (layout::local_time(s.received_at)) }
                             " — " strong { (lang.state(s.state)) }
                             @if let Some(d) = s.decline_reason { " (" (lang.decline(d)) ")" }
+                            br;
+                            label.similarity {
+                                (lang.t("類似度 ", "Similarity ")) (format!("{:.2}", q.normalized_score)) " "
+                                meter min="0" max="1" value=(format!("{:.2}", q.normalized_score)) { (format!("{:.2}", q.normalized_score)) }
+                            }
                             @if q.proposal.is_none() { br; span.muted { (lang.t("他の課の提案のため、概要のみ表示しています。", "Another department's proposal: summary only.")) } }
+                            @if can_close {
+                                form.inline method="post" action=(format!("/admin/proposals/{}/duplicate", p.id)) {
+                                    (layout::csrf(u))
+                                    input type="hidden" name="original" value=(s.receipt_number);
+                                    button type="submit" { (lang.t("この提案の重複として閉じる", "Close this one as its duplicate")) span.visually-hidden { (lang.s(format!("（{} と同じ）", s.receipt_number), format!(" (same as {})", s.receipt_number))) } }
+                                }
+                            }
                         }
                     } }
                 }

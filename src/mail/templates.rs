@@ -49,6 +49,7 @@ macro_rules! templates {
 templates! {
     ProposalReceived = "proposal_received",
     ProposalRouted = "proposal_routed",
+    ProposalReturned = "proposal_returned",
     ProposalStatus = "proposal_status",
     ProposalReply = "proposal_reply",
     DeadlineReminder = "deadline_reminder",
@@ -68,6 +69,7 @@ impl From<NoticeKind> for Template {
         match k {
             NoticeKind::ProposalReceived => Template::ProposalReceived,
             NoticeKind::ProposalRouted => Template::ProposalRouted,
+            NoticeKind::ProposalReturned => Template::ProposalReturned,
             NoticeKind::ProposalStatus => Template::ProposalStatus,
             NoticeKind::ProposalReply => Template::ProposalReply,
             NoticeKind::DeadlineReminder => Template::DeadlineReminder,

@@ -7,7 +7,8 @@ use diesel::sql_types::{BigInt, Integer};
 use super::AnyConnection;
 use super::models::{NewProposal, NewProposalEvent, ProposalEventRow, ProposalRow, RoutingRuleRow};
 use super::schema::{
-    idempotency_keys, proposal_departments as pd, proposal_events, proposals, routing_rules,
+    idempotency_keys, proposal_departments as pd, proposal_duplicate_links as links,
+    proposal_events, proposals, routing_rules,
 };
 
 #[derive(QueryableByName)]
@@ -157,6 +158,60 @@ pub fn set_departments(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Unroutes a proposal: no department, lead or related, owns it any more (所管外).
+pub fn clear_departments(conn: &mut AnyConnection, proposal_id: i64) -> QueryResult<()> {
+    diesel::delete(pd::table.filter(pd::proposal_id.eq(proposal_id))).execute(conn)?;
+    Ok(())
+}
+
+/// A proposal of a municipality by its receipt number (year and sequence).
+pub fn by_receipt(
+    conn: &mut AnyConnection,
+    municipality_id: i64,
+    year: i32,
+    seq: i32,
+) -> QueryResult<Option<ProposalRow>> {
+    proposals::table
+        .filter(proposals::municipality_id.eq(municipality_id))
+        .filter(proposals::receipt_year.eq(year))
+        .filter(proposals::receipt_seq.eq(seq))
+        .select(ProposalRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The original a proposal was closed as a duplicate of (重複), if any.
+pub fn duplicate_of(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<i64>> {
+    links::table
+        .find(id)
+        .select(links::duplicate_of_id)
+        .first::<Option<i64>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Records the original of a duplicate.
+pub fn set_duplicate_of(conn: &mut AnyConnection, id: i64, original: i64) -> QueryResult<()> {
+    diesel::update(links::table.find(id))
+        .set(links::duplicate_of_id.eq(Some(original)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The proposals closed as duplicates of `original`, oldest first.
+pub fn duplicates_of(conn: &mut AnyConnection, original: i64) -> QueryResult<Vec<ProposalRow>> {
+    let ids: Vec<i64> = links::table
+        .filter(links::duplicate_of_id.eq(original))
+        .select(links::id)
+        .order(links::id)
+        .load(conn)?;
+    proposals::table
+        .filter(proposals::id.eq_any(ids))
+        .select(ProposalRow::as_select())
+        .order(proposals::id)
+        .load(conn)
 }
 
 /// (proposal id, department id, primary) for the given proposals.

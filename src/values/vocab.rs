@@ -256,6 +256,8 @@ vocabularies! {
         ProposalReceived = "proposal_received": "提案の受付" / "Proposal received",
         /// 回付のお知らせ (to the department).
         ProposalRouted = "proposal_routed": "提案の回付" / "Proposal routed",
+        /// A department handed a proposal back as not theirs, 所管外 (to the desk).
+        ProposalReturned = "proposal_returned": "所管外の返却" / "Proposal returned to the desk",
         /// State changes and decisions, with decline reasons (to the proposer).
         ProposalStatus = "proposal_status": "提案の状況" / "Proposal status",
         /// Answers from the municipality (to the proposer).

@@ -616,6 +616,120 @@ async fn department_staff_assign_themselves_and_find_it_in_my_view() {
     b.quit().await;
 }
 
+/// The desk routes several proposals at once: このページをすべて選択 checks every row
+/// (no JavaScript), one row is unchecked again, the 回付 part of the bulk form sends the
+/// rest; a batch with a closed proposal is refused as a whole and names it.
+#[actix_web::test]
+async fn desk_routes_several_proposals_in_one_bulk_action() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = World::seed(&app.db);
+    set_passwords(&app.db, &["desk@141003.example.jp"]);
+    let ids: Vec<String> = (0..3)
+        .map(|i| submit_proposal(&app, &w, &format!("一括で回付する提案 {i}")))
+        .map(|id| id.to_string())
+        .collect();
+    let b = Browser::start().await;
+    b.login(&app, "desk@141003.example.jp").await;
+    b.goto(&format!("{}/admin/inbox?unassigned=1", app.base))
+        .await;
+    b.click("a[href*=\"select=all\"]").await;
+    b.wait_url("select=all").await;
+    // Every row checked, each checkbox named by its 受付番号 for screen readers.
+    let label = b.text(&format!("label[for=\"sel-{}\"]", ids[0])).await;
+    assert!(label.contains("を選択"), "{label}");
+    b.click(&format!("#sel-{}", ids[2])).await;
+    b.click(&format!(
+        "select#bulk-primary option[value=\"{}\"]",
+        w.yokohama.department_id
+    ))
+    .await;
+    b.screen("16-bulk-route").await;
+    b.click("button[name=action][value=route]").await;
+    b.wait_text("main", "選択した提案をまとめて処理しました")
+        .await;
+    for (i, id) in ids.iter().enumerate() {
+        let v = app
+            .get(
+                &format!("/api/v1/proposals/{id}"),
+                Some(&w.yokohama.desk_key),
+            )
+            .await;
+        let expected = if i < 2 { "routed" } else { "received" };
+        assert_eq!(v.body["state"], json!(expected), "{}", v.text);
+    }
+
+    // A closed proposal among the chosen: nothing changes, the row is named.
+    let closed = &ids[0];
+    let r = app
+        .post(
+            &format!("/api/v1/proposals/{closed}/transition"),
+            Some(&w.yokohama.desk_key),
+            &json!({"to": "declined", "reason_code": "other", "reason": "見送ります。"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let number = r.body["receipt_number"].as_str().unwrap().to_owned();
+    b.goto(&format!("{}/admin/inbox?state=all&select=all", app.base))
+        .await;
+    b.click("button[name=action][value=transition]").await;
+    let alert = b
+        .wait_text("#bulk-error", "どの提案も変更していません")
+        .await;
+    assert!(alert.contains(&number), "{alert}");
+    b.screen("17-bulk-refused").await;
+    let v = app
+        .get(
+            &format!("/api/v1/proposals/{}", ids[2]),
+            Some(&w.yokohama.desk_key),
+        )
+        .await;
+    assert_eq!(v.body["state"], json!("received"));
+    b.quit().await;
+}
+
+/// The desk closes a proposal as a duplicate from the similar list (この提案の重複として
+/// 閉じる): it is declined as 重複, the history says so, and the original lists it.
+#[actix_web::test]
+async fn desk_marks_a_duplicate_from_the_similar_list() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = World::seed(&app.db);
+    set_passwords(&app.db, &["desk@141003.example.jp"]);
+    let original = submit_proposal(&app, &w, "保育所の入所申請をオンラインに");
+    let repeat = submit_proposal(&app, &w, "保育所の入所申請をオンラインにしたい");
+    kyoso::domain::search::follow::catch_up(&app.db, &app.search).unwrap();
+    let number = app
+        .get(
+            &format!("/api/v1/proposals/{original}"),
+            Some(&w.yokohama.desk_key),
+        )
+        .await
+        .body["receipt_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = Browser::start().await;
+    b.login(&app, "desk@141003.example.jp").await;
+    b.goto(&format!("{}/admin/proposals/{repeat}", app.base))
+        .await;
+    let similar = b.text("ul.similar").await;
+    assert!(similar.contains(&number), "{similar}");
+    assert!(similar.contains("類似度"), "{similar}");
+    assert!(!similar.contains('%'), "no percentage: {similar}");
+    b.screen("18-similar-with-duplicate-button").await;
+    b.click(&format!(
+        "ul.similar form:has(input[value=\"{number}\"]) button[type=submit]"
+    ))
+    .await;
+    b.wait_text("#history + ol", &format!("重複（{number} と同じ）"))
+        .await;
+    assert!(b.text("dl.facts").await.contains(&number));
+    b.goto(&format!("{}/admin/proposals/{original}", app.base))
+        .await;
+    assert!(b.text("#duplicates").await.contains("-"));
+    b.screen("19-original-lists-duplicates").await;
+    b.quit().await;
+}
+
 /// A department's staff member of 神戸市 cannot open 横浜市's proposal.
 #[actix_web::test]
 async fn department_user_cannot_see_another_municipalitys_proposal() {

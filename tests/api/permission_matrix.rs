@@ -202,6 +202,13 @@ async fn seed(app: &TestApp, w: &World) -> Vars {
         .await,
     );
     shared.insert("proposal", route_and_note(p).await);
+    let number = app
+        .get(&format!("/api/v1/proposals/{}", shared["proposal"]), desk)
+        .await;
+    shared.insert(
+        "proposal_number",
+        number.body["receipt_number"].as_str().unwrap().to_owned(),
+    );
     let file = kyoso::domain::attachments::add(
         &app.db,
         &kyoso::domain::actor::Actor::Partner(kyoso::domain::ids::PartnerId(w.partner_a.0)),
@@ -304,6 +311,18 @@ async fn seed(app: &TestApp, w: &World) -> Vars {
             .await,
         );
         v.insert("own_proposal", route_and_note(p).await);
+        // Closed as a duplicate, or returned to the desk, by the callers who may.
+        for (var, title) in [("dup_proposal", "重複"), ("return_proposal", "返却")] {
+            let p = id_of(
+                &app.post(
+                    "/api/v1/proposals",
+                    pa,
+                    &partner_proposal(format!("{title} {caller} {i}")),
+                )
+                .await,
+            );
+            v.insert(var, route_and_note(p).await);
+        }
         v.insert(
             "own_need",
             id_of(
@@ -422,6 +441,11 @@ fn api_rows() -> Vec<Row> {
         // Clearing the assignee (the desk or the lead department; never the proposer).
         row(M::POST, "/api/v1/proposals/{id}/assign", "/api/v1/proposals/{own_proposal}/assign", |_| json!({"assignee_id": null}), "401 403 404 ok 404 ok ok 404 ok"),
         row(M::POST, "/api/v1/proposals/{id}/transition", "/api/v1/proposals/{own_proposal}/transition", |_| json!({"to": "in_dialogue"}), "401 403 404 ok 404 ok ok 404 ok"),
+        // Staff only; a row the caller may not see refuses the batch (422, nothing changed).
+        row(M::POST, "/api/v1/proposals/bulk", "/api/v1/proposals/bulk", |_| json!({"proposal_ids": ["{own_proposal}"], "action": {"kind": "assign", "assignee_id": null}}), "401 403 403 ok 422 ok ok 422 ok"),
+        row(M::POST, "/api/v1/proposals/{id}/duplicate", "/api/v1/proposals/{dup_proposal}/duplicate", |_| json!({"original": "{proposal_number}"}), "401 403 404 ok 404 ok ok 404 ok"),
+        // 所管外: the lead department's staff only, not the desk.
+        row(M::POST, "/api/v1/proposals/{id}/return", "/api/v1/proposals/{return_proposal}/return", |_| json!({"reason": "経済局の所管です"}), "401 403 404 ok 404 403 403 404 403"),
         row(M::GET, "/api/v1/desk/deadlines", "/api/v1/desk/deadlines?municipality=141003", none, "401 403 403 ok ok ok ok 403 ok"),
         row(M::GET, "/api/v1/desk/stats", "/api/v1/desk/stats?municipality=141003", none, "401 403 403 403 403 ok ok 403 ok"),
         row(M::GET, "/api/v1/desk/rules", "/api/v1/desk/rules?municipality=141003", none, "401 403 403 403 403 ok ok 403 ok"),
@@ -478,6 +502,10 @@ fn console_rows() -> Vec<Row> {
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/note", form(&[("body", "コンソールのメモ")]), "in in in ok 404 ok ok 404 ok"),
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/route", form(&[("primary_department_id", "{department}")]), "in in in 403 404 ok ok 404 ok"),
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/assign", form(&[("assignee_id", "")]), "in in in ok 404 ok ok 404 ok"),
+        // Without the original's number or a reason: the form comes back (422), to those who see it.
+        row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/duplicate", form(&[("original", "")]), "in in in 422 404 422 422 404 422"),
+        row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/return", form(&[("reason", "")]), "in in in 422 404 422 422 404 422"),
+        row(M::POST, "/admin/inbox/bulk", "/admin/inbox/bulk", form(&[("ids", "{own_proposal}"), ("action", "assign"), ("assignee_id", "")]), "in in in ok 422 ok ok 422 ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{other_proposal}", none, "in in in 404 ok ok ok 404 ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{proposal}?template={template}", none, "in in in ok 404 ok ok 404 ok"),
         // Past the permission check, a urlencoded form is not a file: 415.
@@ -601,6 +629,7 @@ fn class(status: u16, location: Option<&str>) -> String {
 
 fn fill_body(v: &Value, vars: &Vars, caller: usize) -> Value {
     match v {
+        Value::Array(a) => Value::Array(a.iter().map(|v| fill_body(v, vars, caller)).collect()),
         Value::String(s) => {
             let filled = vars.fill(caller, s);
             match filled.parse::<i64>() {

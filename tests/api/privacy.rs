@@ -152,7 +152,15 @@ async fn similar_proposals_of_another_department_are_summaries(backend: Backend)
     let summary_keys: Vec<&String> = e["summary"].as_object().unwrap().keys().collect();
     assert_eq!(
         summary_keys,
-        ["decline_reason", "receipt_number", "state", "title"],
+        // The date of receipt helps tell a duplicate from a repeat years later; it
+        // says nothing of the proposer.
+        [
+            "decline_reason",
+            "receipt_number",
+            "received_at",
+            "state",
+            "title"
+        ],
         "the summary says no more than this"
     );
     for t in e["matched_terms"].as_array().unwrap() {
@@ -230,7 +238,13 @@ async fn similar_proposals_of_another_department_are_summaries(backend: Backend)
         .unwrap_or_else(|| panic!("ProposalSummary is not documented"));
     assert_eq!(
         props.keys().collect::<Vec<_>>(),
-        ["decline_reason", "receipt_number", "state", "title"]
+        [
+            "decline_reason",
+            "receipt_number",
+            "received_at",
+            "state",
+            "title"
+        ]
     );
 
     // Neither the proposer nor another municipality gets the list at all.

@@ -360,6 +360,7 @@ fn every_template_renders_in_both_languages() {
         "period",
         "proposer_due_on",
         "query",
+        "reason",
         "receipt_number",
         "received_at",
         "recipient_name",
@@ -397,5 +398,5 @@ fn every_template_renders_in_both_languages() {
             count += 1;
         }
     }
-    assert_eq!(count, 24);
+    assert_eq!(count, 26);
 }

@@ -169,3 +169,42 @@ pub fn reply(
     )?;
     Ok(())
 }
+
+/// A department handed the proposal back as not theirs (所管外): its desk staff are told,
+/// with the reason, to route it again.
+pub fn returned(
+    conn: &mut AnyConnection,
+    p: &ProposalRow,
+    department_id: i64,
+    reason: &str,
+    public_url: &str,
+    event_id: i64,
+) -> AppResult<()> {
+    let department = storage::municipalities::department(conn, department_id)?
+        .map(|d| d.name)
+        .unwrap_or_default();
+    let municipality = municipality_name(conn, p)?;
+    let number = receipt_number(p.receipt_year, p.receipt_seq);
+    let link = format!("{public_url}/admin/proposals/{}", p.id);
+    for s in storage::staff::list(conn, Some(p.municipality_id))? {
+        if s.role == crate::domain::vocab::Role::Desk.as_str()
+            && let Some(to) = Recipient::staff(conn, s.id)?
+        {
+            notify(
+                conn,
+                &to,
+                Kind::ProposalReturned,
+                &format!("proposal_returned:{}:{event_id}", p.id),
+                &[
+                    ("department", &department),
+                    ("receipt_number", &number),
+                    ("title", &p.title),
+                    ("reason", reason),
+                    ("link", &link),
+                    ("municipality", &municipality),
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -72,44 +72,90 @@ pub fn assign(
     id: ProposalId,
     input: AssignInput,
 ) -> AppResult<ProposalView> {
-    act(
-        db,
+    act(db, actor, id, ASSIGN_ACCESS, |conn, p| {
+        assign_step(conn, actor, p, &input)
+    })
+}
+
+/// Who may reach [`assign_step`]; it narrows departments to the lead one.
+pub(super) const ASSIGN_ACCESS: &[Access] = &[Access::Desk, Access::Department];
+
+/// The assignment of one locked proposal, in the caller's transaction.
+pub(super) fn assign_step(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    p: &mut ProposalRow,
+    input: &AssignInput,
+) -> AppResult<()> {
+    let access = super::access(conn, actor, p)?;
+    may_assign(actor, p, access)?;
+    if p.assignee_id == input.assignee_id {
+        return Ok(());
+    }
+    let text = match input.assignee_id {
+        None => "担当者を外しました".to_owned(),
+        Some(a) => {
+            let who = eligible(conn, p)?
+                .into_iter()
+                .find(|s| s.id.0 == a)
+                .ok_or_else(|| {
+                    AppError::field_ja(
+                        "assignee_id",
+                        "not_eligible",
+                        "the assignee must be desk staff of this municipality or staff of the lead department",
+                        "担当者には、この自治体の窓口職員か主管課の職員を選んでください",
+                    )
+                })?;
+            format!("担当者を{}に変更", who.name)
+        }
+    };
+    p.assignee_id = input.assignee_id;
+    log_event(
+        conn,
         actor,
-        id,
-        &[Access::Desk, Access::Department],
-        |conn, p| {
-            let access = super::access(conn, actor, p)?;
-            may_assign(actor, p, access)?;
-            if p.assignee_id == input.assignee_id {
-                return Ok(());
-            }
-            let text = match input.assignee_id {
-                None => "担当者を外しました".to_owned(),
-                Some(a) => {
-                    let who = eligible(conn, p)?
-                        .into_iter()
-                        .find(|s| s.id.0 == a)
-                        .ok_or_else(|| {
-                            AppError::field_ja(
-                                "assignee_id",
-                                "not_eligible",
-                                "the assignee must be desk staff of this municipality or staff of the lead department",
-                                "担当者には、この自治体の窓口職員か主管課の職員を選んでください",
-                            )
-                        })?;
-                    format!("担当者を{}に変更", who.name)
+        p.id,
+        Event::text(EventKind::Assigned, &text, true),
+    )?;
+    Ok(())
+}
+
+/// Who the caller could make the assignee of proposals of the municipality `code` in a
+/// bulk action: the desk staff, and the staff of the caller's own department
+/// (department staff) or of every department (the desk). Each row still checks its own
+/// rule.
+pub fn bulk_candidates(db: &Db, actor: &Actor, code: &str) -> AppResult<Vec<Assignee>> {
+    let Some(s) = actor.staff() else {
+        return Ok(vec![]);
+    };
+    db.read(|conn| {
+        let Some(m) = storage::municipalities::by_code(conn, code)? else {
+            return Ok(vec![]);
+        };
+        let municipality_id = m.id;
+        if !s.serves(crate::domain::ids::MunicipalityId(municipality_id)) {
+            return Ok(vec![]);
+        }
+        let mut out = vec![];
+        let departments: Vec<Option<i64>> = match s.department {
+            Some(d) => vec![Some(d.0)],
+            None => storage::municipalities::departments_of(conn, municipality_id)?
+                .into_iter()
+                .map(|d| Some(d.id))
+                .collect(),
+        };
+        for d in departments.into_iter().chain([None]) {
+            for row in storage::staff::assignable(conn, municipality_id, d)? {
+                if !out.iter().any(|a: &Assignee| a.id.0 == row.id) {
+                    out.push(Assignee {
+                        id: StaffUserId(row.id),
+                        name: row.display_name,
+                    });
                 }
-            };
-            p.assignee_id = input.assignee_id;
-            log_event(
-                conn,
-                actor,
-                p.id,
-                Event::text(EventKind::Assigned, &text, true),
-            )?;
-            Ok(())
-        },
-    )
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        Ok(out)
+    })
 }
 
 /// On routing to `lead`: an assignee from a department that no longer leads loses the

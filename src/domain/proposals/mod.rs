@@ -3,9 +3,12 @@
 //! `workflow` moves a proposal through its states, `suggest` proposes departments.
 
 pub mod assign;
+pub mod bulk;
+pub mod duplicates;
 pub mod export;
 pub mod find;
 pub mod intake;
+pub mod returns;
 pub mod suggest;
 pub mod workflow;
 
@@ -59,6 +62,13 @@ pub struct RoutedDepartment {
     pub id: DepartmentId,
     pub name: String,
     pub primary: bool,
+}
+
+/// Another proposal named by its number: the original of a duplicate, or a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ProposalRef {
+    pub id: ProposalId,
+    pub receipt_number: String,
 }
 
 /// 担当者: the staff member who owns a proposal day to day.
@@ -142,6 +152,13 @@ pub struct ProposalView {
     pub first_response_at: Option<DateTime<Utc>>,
     pub decided_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// 重複: the original this proposal was closed as a duplicate of. Absent in lists;
+    /// the proposer sees it only when the original is theirs too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<ProposalRef>,
+    /// Staff only, absent in lists: the proposals closed as duplicates of this one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<ProposalRef>,
     /// The history; absent in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
@@ -158,6 +175,7 @@ pub struct ProposalSummary {
     /// The outcome's reason category when declined; never the reasons' text, which
     /// was written to the proposer.
     pub decline_reason: Option<DeclineReason>,
+    pub received_at: DateTime<Utc>,
 }
 
 impl ProposalSummary {
@@ -171,6 +189,7 @@ impl ProposalSummary {
                 .as_deref()
                 .map(DeclineReason::from_db)
                 .transpose()?,
+            received_at: utc(r.received_at),
         })
     }
 }
@@ -374,6 +393,31 @@ pub fn views(
         } else {
             None
         };
+        let as_ref = |p: &ProposalRow| ProposalRef {
+            id: ProposalId(p.id),
+            receipt_number: receipt_number(p.receipt_year, p.receipt_seq),
+        };
+        let (duplicate_of, duplicates) = if with_events {
+            // Another proposer's number is never shown to a proposer.
+            let original = match storage::proposals::duplicate_of(conn, r.id)? {
+                Some(o) => storage::proposals::find(conn, o)?.filter(|o| {
+                    access != Access::Proposer
+                        || (o.partner_id.is_some() && o.partner_id == r.partner_id)
+                }),
+                None => None,
+            };
+            let duplicates = if access == Access::Proposer {
+                vec![]
+            } else {
+                storage::proposals::duplicates_of(conn, r.id)?
+                    .iter()
+                    .map(as_ref)
+                    .collect()
+            };
+            (original.as_ref().map(as_ref), duplicates)
+        } else {
+            (None, vec![])
+        };
         out.push(ProposalView {
             id: ProposalId(r.id),
             receipt_number: receipt_number(r.receipt_year, r.receipt_seq),
@@ -447,6 +491,8 @@ pub fn views(
             first_response_at: r.first_response_at.map(utc),
             decided_at: r.decided_at.map(utc),
             updated_at: utc(r.updated_at),
+            duplicate_of,
+            duplicates,
             events,
         });
     }

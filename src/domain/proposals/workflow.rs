@@ -133,25 +133,39 @@ pub(super) fn act<R>(
     f: impl FnOnce(&mut AnyConnection, &mut ProposalRow) -> AppResult<R>,
 ) -> AppResult<ProposalView> {
     db.write(|conn| {
-        storage::proposals::lock(conn, id.0)?;
-        let (mut p, access) = load(conn, actor, id)?;
-        if !allowed.contains(&access) {
-            return Err(AppError::Forbidden(match access {
-                Access::Proposer => "the proposer cannot do this",
-                Access::Department => "only the desk can do this",
-                Access::Desk => "the desk cannot do this",
-            }));
-        }
-        f(conn, &mut p)?;
-        p.updated_at = now();
-        storage::proposals::save(conn, &p)?;
+        let (p, access) = act_on(conn, actor, id, allowed, f)?;
         views(conn, vec![p], access, true)?
             .pop()
             .ok_or(AppError::NotFound("proposal"))
     })
 }
 
-fn body_text(c: &mut Check, field: &str, v: &str) -> String {
+/// [`act`] inside a transaction the caller owns (bulk actions run many in one): locks,
+/// loads and checks the proposal, runs `f` and saves the row; returns it with the
+/// caller's access.
+pub(super) fn act_on<R>(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: ProposalId,
+    allowed: &[Access],
+    f: impl FnOnce(&mut AnyConnection, &mut ProposalRow) -> AppResult<R>,
+) -> AppResult<(ProposalRow, Access)> {
+    storage::proposals::lock(conn, id.0)?;
+    let (mut p, access) = load(conn, actor, id)?;
+    if !allowed.contains(&access) {
+        return Err(AppError::Forbidden(match access {
+            Access::Proposer => "the proposer cannot do this",
+            Access::Department => "only the desk can do this",
+            Access::Desk => "the desk cannot do this",
+        }));
+    }
+    f(conn, &mut p)?;
+    p.updated_at = now();
+    storage::proposals::save(conn, &p)?;
+    Ok((p, access))
+}
+
+pub(super) fn body_text(c: &mut Check, field: &str, v: &str) -> String {
     c.text(field, v, 10_000, false)
 }
 
@@ -177,6 +191,17 @@ pub struct RouteInput {
 
 /// Routes a proposal to its primary department (and others); routing again re-routes.
 pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppResult<ProposalView> {
+    let note = route_note(&input)?;
+    act(db, actor, id, ROUTE_ACCESS, |conn, p| {
+        route_step(conn, actor, p, &input, note.as_deref())
+    })
+}
+
+/// Who may route: the desk.
+pub(super) const ROUTE_ACCESS: &[Access] = &[Access::Desk];
+
+/// The routing note, checked as every text of the audit trail is; `None` when blank.
+pub(super) fn route_note(input: &RouteInput) -> AppResult<Option<String>> {
     let mut c = Check::new();
     let note = input
         .note
@@ -184,95 +209,104 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
         .map(|n| body_text(&mut c, "note", n))
         .filter(|n| !n.is_empty());
     c.finish()?;
-    act(db, actor, id, &[Access::Desk], |conn, p| {
-        let from = ProposalState::from_db(&p.state)?;
-        if !matches!(
-            from,
-            ProposalState::Received | ProposalState::Routed | ProposalState::InDialogue
-        ) {
-            return Err(AppError::Conflict(Message::new(
-                format!("a proposal that is {} cannot be routed", from.as_str()),
-                format!("「{}」の提案は回付できません。", from.label_ja()),
-            )));
+    Ok(note)
+}
+
+/// Routing one locked proposal: the departments, the department's clock, the event and
+/// the routing notice, all in the caller's transaction.
+pub(super) fn route_step(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    p: &mut ProposalRow,
+    input: &RouteInput,
+    note: Option<&str>,
+) -> AppResult<()> {
+    let from = ProposalState::from_db(&p.state)?;
+    if !matches!(
+        from,
+        ProposalState::Received | ProposalState::Routed | ProposalState::InDialogue
+    ) {
+        return Err(AppError::Conflict(Message::new(
+            format!("a proposal that is {} cannot be routed", from.as_str()),
+            format!("「{}」の提案は回付できません。", from.label_ja()),
+        )));
+    }
+    let mut ids = vec![input.primary_department_id];
+    ids.extend(input.other_department_ids.iter().copied());
+    for (i, d) in ids.iter().enumerate() {
+        let ok = storage::municipalities::department(conn, *d)?
+            .is_some_and(|row| row.municipality_id == p.municipality_id);
+        if !ok {
+            let field = if i == 0 {
+                "primary_department_id".to_owned()
+            } else {
+                format!("other_department_ids/{}", i - 1)
+            };
+            return Err(AppError::field(
+                field,
+                "not_found",
+                "no such department in this municipality",
+            ));
         }
-        let mut ids = vec![input.primary_department_id];
-        ids.extend(input.other_department_ids.iter().copied());
-        for (i, d) in ids.iter().enumerate() {
-            let ok = storage::municipalities::department(conn, *d)?
-                .is_some_and(|row| row.municipality_id == p.municipality_id);
-            if !ok {
-                let field = if i == 0 {
-                    "primary_department_id".to_owned()
-                } else {
-                    format!("other_department_ids/{}", i - 1)
-                };
-                return Err(AppError::field(
-                    field,
-                    "not_found",
-                    "no such department in this municipality",
-                ));
-            }
-        }
-        let first = p.primary_department_id.is_none();
-        let dropped = super::assign::clear_if_not_lead(conn, p, input.primary_department_id)?;
-        storage::proposals::set_departments(
-            conn,
-            p.id,
-            input.primary_department_id,
-            &input.other_department_ids,
-        )?;
-        let m = storage::municipalities::by_id(conn, p.municipality_id)?;
-        let today = local_date(now());
-        p.primary_department_id = Some(input.primary_department_id);
-        p.department_due_on = Some(add_business_days(
-            today,
-            department_days(m.first_response_days),
-        ));
-        let to = if from == ProposalState::Received {
-            ProposalState::Routed
-        } else {
-            from
-        };
-        if first {
-            p.routed_at = Some(now());
-        }
-        p.state = to.as_str().to_owned();
-        let kind = if first {
-            EventKind::Routed
-        } else {
-            EventKind::Rerouted
-        };
-        let event = log_event(
+    }
+    let first = p.primary_department_id.is_none();
+    let dropped = super::assign::clear_if_not_lead(conn, p, input.primary_department_id)?;
+    // A department named twice is routed to once (the table's key would refuse it).
+    let mut others = input.other_department_ids.clone();
+    others.sort_unstable();
+    others.dedup();
+    storage::proposals::set_departments(conn, p.id, input.primary_department_id, &others)?;
+    let m = storage::municipalities::by_id(conn, p.municipality_id)?;
+    let today = local_date(now());
+    p.primary_department_id = Some(input.primary_department_id);
+    p.department_due_on = Some(add_business_days(
+        today,
+        department_days(m.first_response_days),
+    ));
+    let to = if from == ProposalState::Received {
+        ProposalState::Routed
+    } else {
+        from
+    };
+    if first {
+        p.routed_at = Some(now());
+    }
+    p.state = to.as_str().to_owned();
+    let kind = if first {
+        EventKind::Routed
+    } else {
+        EventKind::Rerouted
+    };
+    let event = log_event(
+        conn,
+        actor,
+        p.id,
+        Event {
+            kind,
+            from: Some(from),
+            to: Some(to),
+            department: Some(input.primary_department_id),
+            body: note,
+            internal: true,
+        },
+    )?;
+    if let Some(name) = dropped {
+        let text = format!("主管課の変更により、担当者（{name}）を外しました");
+        log_event(
             conn,
             actor,
             p.id,
-            Event {
-                kind,
-                from: Some(from),
-                to: Some(to),
-                department: Some(input.primary_department_id),
-                body: note.as_deref(),
-                internal: true,
-            },
+            Event::text(EventKind::Assigned, &text, true),
         )?;
-        if let Some(name) = dropped {
-            let text = format!("主管課の変更により、担当者（{name}）を外しました");
-            log_event(
-                conn,
-                actor,
-                p.id,
-                Event::text(EventKind::Assigned, &text, true),
-            )?;
-        }
-        notifications::proposals::routed(
-            conn,
-            p,
-            input.primary_department_id,
-            note.as_deref(),
-            links::base(),
-            event,
-        )
-    })
+    }
+    notifications::proposals::routed(
+        conn,
+        p,
+        input.primary_department_id,
+        note,
+        links::base(),
+        event,
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -362,6 +396,24 @@ pub struct Transition {
     note: Option<String>,
 }
 
+impl Transition {
+    /// The state it moves to.
+    pub fn to(&self) -> ProposalState {
+        self.to
+    }
+
+    /// Declining as a duplicate (`duplicates`): the reasons are kyoso's own sentence to
+    /// the proposer, the note the staff's (checked by the caller).
+    pub(super) fn duplicate(reason: String, note: Option<String>) -> Transition {
+        Transition {
+            to: ProposalState::Declined,
+            reason_code: Some(DeclineReason::Duplicate),
+            reason: Some(reason),
+            note,
+        }
+    }
+}
+
 impl TransitionInput {
     /// Parses the words and checks the texts; every field error at once.
     pub fn parse(self) -> AppResult<Transition> {
@@ -437,66 +489,87 @@ pub fn transition(
     id: ProposalId,
     command: Transition,
 ) -> AppResult<ProposalView> {
+    act(db, actor, id, transition_access(command.to), |conn, p| {
+        transition_step(conn, actor, p, &command)
+    })
+}
+
+/// Who may move a proposal to `to`: the proposer only withdraws.
+pub(super) fn transition_access(to: ProposalState) -> &'static [Access] {
+    if to == ProposalState::Withdrawn {
+        &[Access::Desk, Access::Proposer]
+    } else {
+        &[Access::Desk, Access::Department]
+    }
+}
+
+/// Only the lead department (or the desk) decides; a related department sees the
+/// proposal and may note and reply, but the state is not its to change.
+pub(super) fn check_decides(actor: &Actor, p: &ProposalRow) -> AppResult<()> {
+    if let Some(s) = actor.staff()
+        && s.role == Role::Department
+        && s.department.map(|d| d.0) != p.primary_department_id
+    {
+        return Err(AppError::Forbidden(
+            "only the lead department or the desk changes the state",
+        ));
+    }
+    Ok(())
+}
+
+/// One change of state on a locked proposal: the row, the event and the proposer's
+/// status notice, in the caller's transaction. Returns the event's id.
+pub(super) fn transition_step(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    p: &mut ProposalRow,
+    command: &Transition,
+) -> AppResult<i64> {
     let Transition {
         to,
         reason_code,
         reason,
         note,
-    } = command;
-    let allowed: &[Access] = if to == ProposalState::Withdrawn {
-        &[Access::Desk, Access::Proposer]
-    } else {
-        &[Access::Desk, Access::Department]
+    } = command.clone();
+    check_decides(actor, p)?;
+    let from = ProposalState::from_db(&p.state)?;
+    check_transition(from, to)?;
+    p.state = to.as_str().to_owned();
+    if to == ProposalState::Declined {
+        p.decline_reason_code = reason_code.map(|r| r.as_str().to_owned());
+        p.decline_reason_text = reason.clone();
+    }
+    if matches!(
+        to,
+        ProposalState::Adopted | ProposalState::Declined | ProposalState::Withdrawn
+    ) {
+        p.decided_at = Some(now());
+        p.paused_at = None;
+    }
+    // A decision or the start of dialogue is an answer to the proposer.
+    if p.first_response_at.is_none() && actor.staff().is_some() {
+        p.first_response_at = Some(now());
+    }
+    let text = match (&reason, &note) {
+        (Some(r), Some(n)) => Some(format!("{r}\n\n{n}")),
+        (Some(r), None) => Some(r.clone()),
+        (None, n) => n.clone(),
     };
-    act(db, actor, id, allowed, |conn, p| {
-        // Only the lead department (or the desk) decides; a related department sees the
-        // proposal and may note and reply, but the state is not its to change.
-        if let Some(s) = actor.staff()
-            && s.role == Role::Department
-            && s.department.map(|d| d.0) != p.primary_department_id
-        {
-            return Err(AppError::Forbidden(
-                "only the lead department or the desk changes the state",
-            ));
-        }
-        let from = ProposalState::from_db(&p.state)?;
-        check_transition(from, to)?;
-        p.state = to.as_str().to_owned();
-        if to == ProposalState::Declined {
-            p.decline_reason_code = reason_code.map(|r| r.as_str().to_owned());
-            p.decline_reason_text = reason.clone();
-        }
-        if matches!(
-            to,
-            ProposalState::Adopted | ProposalState::Declined | ProposalState::Withdrawn
-        ) {
-            p.decided_at = Some(now());
-            p.paused_at = None;
-        }
-        // A decision or the start of dialogue is an answer to the proposer.
-        if p.first_response_at.is_none() && actor.staff().is_some() {
-            p.first_response_at = Some(now());
-        }
-        let text = match (&reason, &note) {
-            (Some(r), Some(n)) => Some(format!("{r}\n\n{n}")),
-            (Some(r), None) => Some(r.clone()),
-            (None, n) => n.clone(),
-        };
-        let event = log_event(
-            conn,
-            actor,
-            p.id,
-            Event {
-                kind: EventKind::StateChanged,
-                from: Some(from),
-                to: Some(to),
-                department: None,
-                body: text.as_deref(),
-                internal: false,
-            },
-        )?;
-        notifications::proposals::status(conn, p, to, text.as_deref(), event)
-    })
+    let event = log_event(
+        conn,
+        actor,
+        p.id,
+        Event {
+            kind: EventKind::StateChanged,
+            from: Some(from),
+            to: Some(to),
+            department: None,
+            body: text.as_deref(),
+            internal: false,
+        },
+    )?;
+    notifications::proposals::status(conn, p, to, text.as_deref(), event)?;
+    Ok(event)
 }
 
 /// The desk waits for the proposer (資料待ち): the clocks stop until `resume`.

@@ -1,0 +1,2 @@
+DROP INDEX proposals_duplicate_of;
+ALTER TABLE proposals DROP COLUMN duplicate_of_id;
