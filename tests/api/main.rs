@@ -45,4 +45,5 @@ mod search_follow;
 mod smtp;
 mod snapshots;
 mod staff_accounts;
+mod suggestions;
 mod vocabulary_schema;
