@@ -34,6 +34,7 @@ mod mail;
 mod mail_once;
 mod marketplace;
 mod migrations;
+mod need_page;
 mod openapi;
 mod outcomes;
 mod partner_verification;
