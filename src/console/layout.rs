@@ -173,6 +173,14 @@ fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
         "saved" => lang.t("保存しました。", "Saved."),
         "publish" => lang.t("ニーズを公開しました。", "Need published."),
         "close" => lang.t("ニーズの募集を終了しました。", "Need closed."),
+        "match_good" => lang.t(
+            "役に立つ提供として記録しました。",
+            "Marked as a useful match.",
+        ),
+        "match_not_relevant" => lang.t(
+            "関係ない提供として記録しました。今後の候補には表示されません。",
+            "Marked as not relevant: it is left out of the matches from now on.",
+        ),
         "suspend" => lang.t("パートナーの利用を停止しました。", "Partner suspended."),
         "reinstate" => lang.t(
             "パートナーの利用停止を解除しました。",

@@ -86,6 +86,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(get().to(needs::show))
                     .route(post().to(needs::update)),
             )
+            .service(
+                r("/needs/{id}/matches/{offer}/feedback").route(post().to(needs::match_feedback)),
+            )
             .service(r("/needs/{id}/{action}").route(post().to(needs::set_status)))
             .service(r("/partners").route(get().to(partners::browse)))
             .service(r("/partners/{id}").route(get().to(partners::show)))

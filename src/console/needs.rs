@@ -1,20 +1,26 @@
 //! Needs (課題・ニーズ): the municipality's list (drafts and internal ones included),
-//! creating and editing, publishing and closing (`domain::needs`), and the offers that
-//! match each need (`domain::search::matches::offers_for_need`).
+//! creating and editing, publishing and closing (`domain::needs`), the proposals received
+//! for each need (`domain::proposals::find`, scoped as the inbox), and the offers that
+//! match it (`domain::search::matches::offers_for_need`) with the staff's 役に立つ /
+//! 関係ない verdicts (`matches::feedback`, as the API's match feedback).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::i18n::Lang;
 use super::layout::{self, Nav, blank, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleResult, lift, run, run_search, see_other};
 use crate::domain::error::AppError;
-use crate::domain::ids::NeedId;
+use crate::domain::ids::{NeedId, OfferId};
 use crate::domain::municipalities::{self, MunicipalityView};
 use crate::domain::needs::{self, NeedQuery, NeedView, NewNeedInput, UpdateNeedInput};
-use crate::domain::search::matches::{self, MatchQuery, OfferMatch};
+use crate::domain::offers::{self, OfferView};
+use crate::domain::proposals::find::{self, Found, Sort};
+use crate::domain::proposals::{ProposalQuery, ProposalView};
+use crate::domain::search::matches::{self, FeedbackInput, MatchQuery, OfferMatch};
 use crate::domain::vocab::{NeedStatus, PartnerKind, PolicyField, Visibility};
 use crate::web::state::AppState;
 
@@ -199,15 +205,29 @@ pub async fn show(
     id: web::Path<NeedId>,
 ) -> ConsoleResult<HttpResponse> {
     let id = id.into_inner();
-    let (need, m, offers) = load(&state, &u, id).await?;
-    Ok(render_need(&u, &need, &m, &offers, None))
+    let (need, m, x) = load(&state, &u, id).await?;
+    Ok(render_need(&u, &need, &m, &x, None))
+}
+
+/// What a need's page shows besides the need.
+struct NeedExtras {
+    /// The offers that match it, best first.
+    offers: Vec<OfferMatch>,
+    /// The staff's verdicts on its matches (offer id, `good` or `not_relevant`); `None`
+    /// when the caller may not judge them (staff of another municipality).
+    verdicts: Option<Vec<(OfferId, String)>>,
+    /// Offers marked 関係ない: the matcher leaves them out, the page lists them so the
+    /// verdict can be seen and changed.
+    hidden: Vec<OfferView>,
+    /// The proposals received for it that the caller may see, newest first.
+    proposals: Found<ProposalView>,
 }
 
 async fn load(
     state: &web::Data<AppState>,
     u: &ConsoleUser,
     id: NeedId,
-) -> ConsoleResult<(NeedView, MunicipalityView, Vec<OfferMatch>)> {
+) -> ConsoleResult<(NeedView, MunicipalityView, NeedExtras)> {
     let actor = u.actor();
     run_search(state, u.lang, move |db, engine| {
         let need = needs::get(db, &actor, id)?;
@@ -216,9 +236,57 @@ async fn load(
         let offers =
             matches::offers_for_need(db, engine, &actor, id, MatchQuery { limit: Some(10) })
                 .unwrap_or_default();
-        Ok((need, m, offers))
+        let verdicts = matches::verdicts_for_need(db, &actor, id)?;
+        let hidden = verdicts
+            .iter()
+            .flatten()
+            .filter(|(_, v)| v == "not_relevant")
+            .filter_map(|(o, _)| offers::get(db, &actor, *o).ok())
+            .collect();
+        // The inbox's own query with the need as a filter: the same permissions (a
+        // department sees what was routed to it), every state.
+        let query = ProposalQuery {
+            need_id: Some(id.0),
+            municipality: Some(need.municipality.code.clone()),
+            ..Default::default()
+        };
+        let proposals = find::find(db, engine, &actor, &query, Sort::default(), 1)?;
+        Ok((
+            need,
+            m,
+            NeedExtras {
+                offers,
+                verdicts,
+                hidden,
+                proposals,
+            },
+        ))
     })
     .await
+}
+
+/// Marks a matching offer 役に立つ (`good`) or 関係ない (`not_relevant`): the API's match
+/// feedback, through the same domain function.
+pub async fn match_feedback(
+    state: web::Data<AppState>,
+    posted: Posted,
+    path: web::Path<(NeedId, OfferId)>,
+) -> ConsoleResult<HttpResponse> {
+    let (need, offer) = path.into_inner();
+    let Posted { user: u, form: f } = posted;
+    let verdict = f.text("verdict");
+    let actor = u.actor();
+    let input = FeedbackInput {
+        verdict: verdict.clone(),
+    };
+    run(&state, u.lang, move |db| {
+        matches::feedback(db, &actor, need, offer, input)
+    })
+    .await?;
+    // The domain accepted the verdict, so it is one of the two words.
+    Ok(see_other(&format!(
+        "/admin/needs/{need}?done=match_{verdict}#offers-h"
+    )))
 }
 
 pub async fn update(
@@ -250,8 +318,8 @@ pub async fn update(
     match result {
         Ok(_) => Ok(see_other(&format!("/admin/needs/{}?done=saved", id.0))),
         Err(e) if recoverable(&e) => {
-            let (need, m, offers) = load(&state, &u, id).await?;
-            let mut res = render_need(&u, &need, &m, &offers, Some((&f, &e)));
+            let (need, m, x) = load(&state, &u, id).await?;
+            let mut res = render_need(&u, &need, &m, &x, Some((&f, &e)));
             *res.status_mut() = crate::web::status::status_of(&e);
             Ok(res)
         }
@@ -402,7 +470,7 @@ fn render_need(
     u: &ConsoleUser,
     n: &NeedView,
     m: &MunicipalityView,
-    offers: &[OfferMatch],
+    x: &NeedExtras,
     edit: Option<(&Fields, &AppError)>,
 ) -> HttpResponse {
     let lang = u.lang;
@@ -443,18 +511,111 @@ fn render_need(
                 h2 { (lang.t("編集", "Edit")) }
                 (need_form(u, m, edit.map(|(f, _)| f).unwrap_or(&empty), Some(n)))
             }
-            section.panel aria-labelledby="offers-h" {
-                h2 #offers-h { (lang.t("このニーズに合う提供", "Offers matching this need")) }
-                @if offers.is_empty() { p.muted { (lang.t("該当する提供はまだありません。", "No matching offer yet.")) } }
-                ol { @for o in offers {
-                    li {
-                        a href=(format!("/admin/partners/{}", o.offer.partner.id)) { (o.offer.title) }
-                        br; span.muted { (o.offer.partner.name) " · " (lang.offer_kind(o.offer.kind)) " · " (format!("{:.0}%", o.explanation.normalized_score * 100.0)) }
-                        @if !o.explanation.matched_terms.is_empty() { br; span.muted { (lang.t("一致した語: ", "Matched: ")) (o.explanation.matched_terms.join("、")) } }
-                    }
-                } }
+            div {
+                (received_proposals(lang, &x.proposals))
+                (matching_offers(u, n, x))
             }
         }
     };
     layout::page(u, Nav::Needs, &n.title, body)
+}
+
+/// The proposals received for the need, as the inbox lists them to the caller.
+fn received_proposals(lang: Lang, found: &Found<ProposalView>) -> Markup {
+    html! {
+        section.panel aria-labelledby="need-proposals-h" {
+            h2 #need-proposals-h { (lang.t("このニーズへの提案", "Proposals for this need")) " " span.muted { "(" (found.total) ")" } }
+            @if found.items.is_empty() {
+                p.muted { (lang.t("受け付けた提案はまだありません。", "No proposal received yet.")) }
+            } @else {
+                table aria-labelledby="need-proposals-h" {
+                    thead { tr {
+                        th scope="col" { (lang.t("受付番号", "Receipt no.")) }
+                        th scope="col" { (lang.t("受付日", "Received")) }
+                        th scope="col" { (lang.t("提案者", "Proposer")) }
+                        th scope="col" { (lang.t("状態", "State")) }
+                    } }
+                    tbody { @for p in &found.items { tr {
+                        th scope="row" { a href=(format!("/admin/proposals/{}", p.id)) { (p.receipt_number) } br; span.muted { (p.title) } }
+                        td { (layout::local_time(p.received_at)) }
+                        td { (p.submitter.organisation.as_deref().unwrap_or(&p.submitter.name)) }
+                        td { (lang.state(p.state)) }
+                    } } }
+                }
+                @if found.total > found.items.len() as i64 {
+                    p.muted { (lang.t("新しい順に一部を表示しています。", "The newest are shown.")) }
+                }
+            }
+        }
+    }
+}
+
+/// The offers matching the need, each with its 役に立つ / 関係ない buttons (plain forms,
+/// no JavaScript) and the verdict recorded so far; offers marked 関係ない are listed
+/// apart, as the matcher leaves them out.
+fn matching_offers(u: &ConsoleUser, n: &NeedView, x: &NeedExtras) -> Markup {
+    let lang = u.lang;
+    // Each staff member gives their own verdict; as in the matcher, one 関係ない leaves
+    // the offer out, so it is the state shown, with how many said which.
+    let count = |o: OfferId, v: &str| {
+        x.verdicts
+            .iter()
+            .flatten()
+            .filter(|(id, w)| *id == o && w == v)
+            .count()
+    };
+    let buttons = |o: OfferId, title: &str| {
+        let (good, not) = (count(o, "good"), count(o, "not_relevant"));
+        let current = if not > 0 {
+            Some("not_relevant")
+        } else if good > 0 {
+            Some("good")
+        } else {
+            None
+        };
+        html! {
+            @if x.verdicts.is_some() {
+            form.feedback method="post" action=(format!("/admin/needs/{}/matches/{}/feedback", n.id, o)) {
+                (layout::csrf(u))
+                @if current == Some("good") {
+                    span.badge { (lang.t("評価: 役に立つ", "Marked: useful")) } " "
+                } @else if current == Some("not_relevant") {
+                    span.badge { (lang.t("評価: 関係ない", "Marked: not relevant")) } " "
+                }
+                @if good > 0 && not > 0 {
+                    span.muted { (lang.t("役に立つ ", "useful ")) (good) (lang.t("・関係ない ", ", not relevant ")) (not) } " "
+                }
+                button type="submit" name="verdict" value="good" aria-pressed=(if current == Some("good") { "true" } else { "false" })
+                    aria-label=(format!("{}: {}", title, lang.t("役に立つ", "Useful"))) { (lang.t("役に立つ", "Useful")) }
+                " "
+                button type="submit" name="verdict" value="not_relevant" aria-pressed=(if current == Some("not_relevant") { "true" } else { "false" })
+                    aria-label=(format!("{}: {}", title, lang.t("関係ない", "Not relevant"))) { (lang.t("関係ない", "Not relevant")) }
+            }
+            }
+        }
+    };
+    html! {
+        section.panel aria-labelledby="offers-h" {
+            h2 #offers-h { (lang.t("このニーズに合う提供", "Offers matching this need")) }
+            @if x.offers.is_empty() { p.muted { (lang.t("該当する提供はまだありません。", "No matching offer yet.")) } }
+            ol { @for o in &x.offers {
+                li {
+                    a href=(format!("/admin/partners/{}", o.offer.partner.id)) { (o.offer.title) }
+                    br; span.muted { (o.offer.partner.name) " · " (lang.offer_kind(o.offer.kind)) " · " (format!("{:.0}%", o.explanation.normalized_score * 100.0)) }
+                    @if !o.explanation.matched_terms.is_empty() { br; span.muted { (lang.t("一致した語: ", "Matched: ")) (o.explanation.matched_terms.join("、")) } }
+                    (buttons(o.offer.id, &o.offer.title))
+                }
+            } }
+            @if !x.hidden.is_empty() {
+                h3 { (lang.t("関係ないとした提供", "Offers marked not relevant")) }
+                p.hint { (lang.t("これらは候補に表示されません。「役に立つ」に変えると再び表示されます。", "These are left out of the matches; mark one useful to bring it back.")) }
+                ul { @for o in &x.hidden {
+                    li {
+                        a href=(format!("/admin/partners/{}", o.partner.id)) { (o.title) }
+                        (buttons(o.id, &o.title))
+                    }
+                } }
+            }
+        }
+    }
 }

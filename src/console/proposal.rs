@@ -12,6 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
+use super::i18n::Lang;
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleError, ConsoleResult, run, run_search, see_other};
@@ -23,7 +24,7 @@ use crate::domain::municipalities::{self, DepartmentView};
 use crate::domain::proposals::assign::{self, AssignInput};
 use crate::domain::proposals::duplicates::{self, DuplicateInput};
 use crate::domain::proposals::returns::{self, ReturnInput};
-use crate::domain::proposals::suggest::{self, SimilarProposal, Suggestion};
+use crate::domain::proposals::suggest::{self, SimilarProposal, Strength, Suggestion};
 use crate::domain::proposals::workflow::{
     self, ExtendInput, RouteInput, TextInput, TransitionInput, next_states,
 };
@@ -479,7 +480,9 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> 
     let other_typed = typed_all("route", "other_department_ids");
     let base = format!("/admin/proposals/{}", p.id);
     let open = !next_states(p.state).is_empty();
-    let suggested = x.suggestions.first().map(|s| s.department_id.0.to_string());
+    // Only a clear, strong suggestion is chosen in advance; otherwise the desk chooses,
+    // and the form cannot be sent without a choice.
+    let suggested = suggest::preselect(&x.suggestions).map(|d| d.0.to_string());
     let current = p
         .departments
         .iter()
@@ -537,7 +540,7 @@ fn forms(u: &ConsoleUser, p: &ProposalView, x: &Extras, sent: Option<&Sent>) -> 
                 summary { @if p.unassigned { (lang.t("所管課へ回付する", "Route to a department")) } @else { (lang.t("回付先を変更する", "Change the department")) } }
                 form method="post" action=(format!("{base}/route")) {
                     (layout::csrf(u))
-                    (select("primary_department_id", "primary_department_id", lang.t("主管課", "Lead department"), &dept_options, typed(sent, "route", "primary_department_id").or(current.as_deref()).or(suggested.as_deref()), None))
+                    (department_select(lang, &dept_options, typed(sent, "route", "primary_department_id").or(current.as_deref()).or(suggested.as_deref())))
                     fieldset.checks {
                         legend { (lang.t("関係課（任意）", "Other departments (optional)")) }
                         @for (v, l) in &dept_options {
@@ -686,6 +689,47 @@ fn decides(u: &ConsoleUser, p: &ProposalView) -> bool {
             .any(|d| d.primary && Some(d.id) == u.staff().department)
 }
 
+/// The 主管課 select: the chosen department, or a required placeholder so that a
+/// routing is always a choice (`required` with an empty first option is what browsers
+/// and screen readers know as "nothing chosen yet"; the domain refuses an empty value too).
+fn department_select(lang: Lang, options: &[(String, String)], selected: Option<&str>) -> Markup {
+    html! {
+        div.field {
+            label for="primary_department_id" { (lang.t("主管課", "Lead department")) }
+            select #primary_department_id name="primary_department_id" required {
+                option value="" selected[selected.is_none_or(str::is_empty)] { (lang.t("選択してください", "Choose a department")) }
+                @for (v, l) in options {
+                    option value=(v) selected[Some(v.as_str()) == selected] { (l) }
+                }
+            }
+        }
+    }
+}
+
+fn strength_label(lang: Lang, s: Strength) -> &'static str {
+    lang.t(s.label_ja(), s.label_en())
+}
+
+/// The suggested departments, each with its level and every reason with its strength and
+/// matched words: a level, not a percentage (see `suggest::Strength`).
+fn suggestions(lang: Lang, list: &[Suggestion]) -> Markup {
+    html! {
+        @if list.is_empty() { p.muted { (lang.t("候補はありません。振り分けルールを登録すると候補が出ます。", "No suggestion. Routing rules make suggestions.")) } }
+        ol.suggestions { @for s in list {
+            li data-level=(format!("{:?}", s.level).to_lowercase()) {
+                strong { (s.department_name) } " "
+                span.badge { (lang.t("確からしさ: ", "Confidence: ")) (strength_label(lang, s.level)) }
+                ul { @for r in &s.reasons {
+                    li data-strength=(format!("{:?}", r.strength).to_lowercase()) {
+                        span.muted { (lang.t(r.kind.label_ja(), r.kind.label_en())) "（" (strength_label(lang, r.strength)) "）" } " " (r.text)
+                        @if !r.matched_terms.is_empty() { br; span.muted { (lang.t("一致した語: ", "Matched: ")) (r.matched_terms.join("、")) } }
+                    }
+                } }
+            }
+        } }
+    }
+}
+
 fn render(
     u: &ConsoleUser,
     p: &ProposalView,
@@ -756,11 +800,7 @@ fn render(
                 }
                 section.panel aria-labelledby="suggest-h" {
                     h2 #suggest-h { (lang.t("所管課の候補", "Suggested departments")) }
-                    @if x.suggestions.is_empty() { p.muted { (lang.t("候補はありません。振り分けルールを登録すると候補が出ます。", "No suggestion. Routing rules make suggestions.")) } }
-                    ol { @for s in &x.suggestions {
-                        li { strong { (s.department_name) } " " span.muted { "(" (format!("{:.0}%", s.score * 100.0)) ")" }
-                            ul { @for r in &s.reasons { li { (r) } } } }
-                    } }
+                    (suggestions(lang, &x.suggestions))
                 }
                 @if p.need.is_some() || p.offer.is_some() {
                 section.panel aria-labelledby="match-h" {

@@ -265,6 +265,8 @@ pub struct ProposalFilter {
     pub partner_id: Option<i64>,
     /// Only proposals routed to this department (primary or other).
     pub routed_to: Option<i64>,
+    /// Only proposals answering this need.
+    pub need_id: Option<i64>,
     pub states: Option<Vec<String>>,
     pub channel: Option<String>,
     pub policy_field: Option<String>,
@@ -392,6 +394,9 @@ fn filtered<'a>(f: &ProposalFilter) -> Boxed<'a> {
                     .select(pd::proposal_id),
             ),
         );
+    }
+    if let Some(n) = f.need_id {
+        q = q.filter(proposals::need_id.eq(n));
     }
     if let Some(s) = &f.states {
         q = q.filter(proposals::state.eq_any(s.clone()));

@@ -189,7 +189,7 @@ async fn demo_refuses_real_data_and_its_password_is_for_demo_accounts_only(backe
 
 /// Words that carry no topic: particles, auxiliaries, light verbs, formal and unit nouns,
 /// pronouns. None may ever be shown as the reason for a match.
-const FUNCTION_WORDS: &[&str] = &[
+pub const FUNCTION_WORDS: &[&str] = &[
     "の",
     "に",
     "を",

@@ -124,7 +124,17 @@ async fn submit_acknowledge_suggest_route_answer_decide(backend: Backend) {
         .await;
     assert_eq!(s.status, 200, "{}", s.text);
     assert_eq!(s.body[0]["department_id"], y.department_id);
-    assert!(s.body[0]["reasons"][0].as_str().unwrap().contains("子育て"));
+    assert!(
+        s.body[0]["reasons"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("子育て")
+    );
+    // The desk's own keyword rule matched as written: strong, and no percentage.
+    assert_eq!(s.body[0]["reasons"][0]["kind"], "keyword_rule");
+    assert_eq!(s.body[0]["reasons"][0]["strength"], "strong");
+    assert_eq!(s.body[0]["level"], "strong");
+    assert!(s.body[0].get("score").is_none(), "{}", s.text);
     app.get(
         &format!("/api/v1/proposals/{id}/suggestions"),
         Some(partner_key),
@@ -747,11 +757,14 @@ async fn similar_past_proposals_and_needs_inform_the_suggestions(backend: Backen
         .find(|x| x["department_id"] == y.other_department_id)
         .unwrap_or_else(|| panic!("{}", s.text));
     assert!(
-        from_past["reasons"].as_array().unwrap().iter().any(|r| r
-            .as_str()
+        from_past["reasons"]
+            .as_array()
             .unwrap()
-            .contains("類似する過去の提案")
-            && r.as_str().unwrap().contains("採択")),
+            .iter()
+            .any(|r| r["kind"] == "similar_proposal"
+                && r["text"].as_str().unwrap().contains("類似する過去の提案")
+                && r["text"].as_str().unwrap().contains("採択")
+                && !r["matched_terms"].as_array().unwrap().is_empty()),
         "{}",
         s.text
     );

@@ -325,6 +325,7 @@ pub fn scope(
         channel: channel.map(|c| c.as_str().to_owned()),
         policy_field: field.map(|f| f.as_str().to_owned()),
         routed_to: q.department_id,
+        need_id: q.need_id,
         unassigned: q.unassigned.unwrap_or(false),
         received_from: q.from.map(local_midnight),
         received_to: q.to.map(local_midnight),

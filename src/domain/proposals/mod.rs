@@ -517,6 +517,8 @@ pub struct ProposalQuery {
     pub channel: Option<String>,
     pub policy_field: Option<String>,
     pub department_id: Option<i64>,
+    /// Only proposals answering this need (a need's page lists them).
+    pub need_id: Option<i64>,
     /// Only proposals no department owns yet (所管未定).
     pub unassigned: Option<bool>,
     /// Staff only: `me` (自分の担当, the caller's own), `none` (nobody assigned) or a

@@ -172,6 +172,36 @@ pub fn needs_for_offer(
     Ok(out)
 }
 
+/// The staff's verdicts on a need's matches (offer, `good` or `not_relevant`): internal,
+/// and given by staff of the need's municipality ([`feedback`]), so only they get them;
+/// anyone else who may see the need gets `None` (and is not offered to judge).
+pub fn verdicts_for_need(
+    db: &Db,
+    actor: &Actor,
+    id: NeedId,
+) -> AppResult<Option<Vec<(OfferId, String)>>> {
+    db.read(|conn| {
+        let n = storage::needs::find(conn, id.0)?
+            .filter(|n| needs::may_see(actor, n))
+            .ok_or(AppError::NotFound("need"))?;
+        if actor
+            .require_staff_of(
+                MunicipalityId(n.municipality_id),
+                &[Role::Department, Role::Desk, Role::Admin],
+            )
+            .is_err()
+        {
+            return Ok(None);
+        }
+        Ok(Some(
+            storage::matching::feedback_for(conn, Some(id.0), None)?
+                .into_iter()
+                .map(|(_, offer, verdict)| (OfferId(offer), verdict))
+                .collect(),
+        ))
+    })
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackInput {
