@@ -1,5 +1,6 @@
 //! The inbox (受付一覧): the filters and search first, then (unfiltered) the overdue,
-//! due-soon and 所管未定 queues, then every proposal the caller may see. Filtering,
+//! due-soon and 所管未定 queues, then every proposal the caller may see, each row with a
+//! checkbox for the bulk actions (一括操作) in the form above the list. Filtering,
 //! search, sorting and paging happen in `domain::proposals::find`, over all proposals,
 //! never within a page.
 
@@ -239,6 +240,8 @@ pub async fn bulk(
                     .map_err(|_| AppError::field("proposal_ids", "format", "must be a number"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // The ids first: choosing nothing is the first thing to fix.
+        bulk::check_ids(&ids)?;
         let number = |key: &str| -> Result<Vec<i64>, AppError> {
             f.all(key)
                 .iter()
@@ -276,8 +279,6 @@ pub async fn bulk(
             }),
             _ => return Err(AppError::NotFound("action")),
         };
-        // The ids first: choosing nothing is the first thing to fix.
-        bulk::check_ids(&ids)?;
         Ok((ids, action.parse()?))
     })();
     let result = match input {

@@ -3,7 +3,8 @@
 //! history (internal notes marked 庁内メモ), and the forms of the workflow — route,
 //! note, reply, change state (declining asks for the reason), pause/resume, extend. Each
 //! form calls one `domain::proposals::workflow` function, which records the event;
-//! the 担当者 form calls `domain::proposals::assign`.
+//! the 担当者 form calls `domain::proposals::assign`, 重複 `duplicates` (also from the
+//! similar list's buttons) and 所管外 `returns`.
 //! Files attached to the proposal are listed, downloaded and uploaded here
 //! (`domain::attachments`); the reply form offers the municipality's reply templates,
 //! filled in for this proposal through `?template=` (no JavaScript needed).

@@ -18,6 +18,7 @@ on_both_backends!(
     duplicates_link_within_one_municipality_without_cycles,
     a_duplicate_tells_the_proposer_only_what_is_theirs,
     only_the_lead_department_returns_and_the_desk_hears_of_it,
+    the_console_form_refuses_in_japanese_and_keeps_the_choice,
 );
 
 fn outbox(app: &TestApp) -> Vec<(String, String, String, String)> {
@@ -560,4 +561,116 @@ async fn only_the_lead_department_returns_and_the_desk_hears_of_it(backend: Back
         .assert_problem(404, "not_found");
     // The desk routes again as before.
     route(&app, &y.desk_key, id, y.other_department_id, &[]).await;
+}
+
+async fn the_console_form_refuses_in_japanese_and_keeps_the_choice(backend: Backend) {
+    use crate::console::{Session, csrf_of};
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    crate::helpers::set_passwords(&app.db, &["dept@141003.example.jp"]);
+    let mine = proposal(&app, &w, "画面から一括で扱う提案");
+    let theirs = proposal(&app, &w, "画面から見えない提案");
+    route(&app, &y.desk_key, mine, y.department_id, &[]).await;
+    route(&app, &y.desk_key, theirs, y.other_department_id, &[]).await;
+    let mut s = Session::new(&app);
+    s.login("dept@141003.example.jp", crate::helpers::TEST_PASSWORD)
+        .await;
+    let inbox = s.get("/admin/inbox").await;
+    assert_eq!(inbox.status, 200);
+    assert!(
+        inbox.text.contains(&format!("id=\"sel-{mine}\"")),
+        "{}",
+        inbox.text
+    );
+    assert!(inbox.text.contains("を選択"));
+    assert!(!inbox.text.contains(&format!("id=\"sel-{theirs}\"")));
+    let csrf = csrf_of(&inbox.text);
+
+    // Nothing chosen: said so, in Japanese.
+    let p = s
+        .post(
+            "/admin/inbox/bulk",
+            &[
+                ("csrf", &csrf),
+                ("action", "transition"),
+                ("to", "in_dialogue"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.text);
+    assert!(
+        p.text.contains("処理する提案を選んでください"),
+        "{}",
+        p.text
+    );
+
+    // A row the department may not see: refused by its id, nothing changed, the
+    // department's own row still checked and the chosen state kept.
+    let (m, t) = (mine.to_string(), theirs.to_string());
+    let p = s
+        .post(
+            "/admin/inbox/bulk",
+            &[
+                ("csrf", &csrf),
+                ("ids", &m),
+                ("ids", &t),
+                ("action", "transition"),
+                ("to", "in_dialogue"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422, "{}", p.text);
+    assert!(p.text.contains("どの提案も変更していません"), "{}", p.text);
+    assert!(p.text.contains(&format!("ID {theirs}：")), "{}", p.text);
+    assert!(!p.text.contains("画面から見えない提案"));
+    let checkbox = p
+        .text
+        .split(&format!("id=\"sel-{mine}\""))
+        .nth(1)
+        .and_then(|rest| rest.split('>').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(checkbox.contains("checked"), "{checkbox}");
+    assert_eq!(
+        get(&app, &y.desk_key, mine).await.body["state"],
+        json!("routed")
+    );
+
+    // Its own row alone goes through, and the inbox says so.
+    let p = s
+        .post(
+            "/admin/inbox/bulk",
+            &[
+                ("csrf", &csrf),
+                ("ids", &m),
+                ("action", "transition"),
+                ("to", "in_dialogue"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.text);
+    assert!(
+        p.location
+            .as_deref()
+            .unwrap_or_default()
+            .contains("done=bulk")
+    );
+    assert_eq!(
+        get(&app, &y.desk_key, mine).await.body["state"],
+        json!("in_dialogue")
+    );
+
+    // 所管外 from the proposal page: back to the inbox, the proposal gone from it.
+    let p = s
+        .post(
+            &format!("/admin/proposals/{mine}/return"),
+            &[("csrf", &csrf), ("reason", "経済局の所管です")],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.text);
+    assert_eq!(p.location.as_deref(), Some("/admin/inbox?done=return"));
+    let inbox = s.get("/admin/inbox?done=return").await;
+    assert!(inbox.text.contains("所管外として窓口へ返しました"));
+    assert!(!inbox.text.contains("画面から一括で扱う提案"));
 }

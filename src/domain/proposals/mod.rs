@@ -1,6 +1,8 @@
 //! Proposals (提案): every one is received first, numbered, routed to its department and
 //! answered. This module holds the views and who may see what; `intake` receives,
-//! `workflow` moves a proposal through its states, `suggest` proposes departments.
+//! `workflow` moves a proposal through its states, `suggest` proposes departments,
+//! `duplicates` closes repeats, `returns` hands one back to the desk (所管外) and `bulk`
+//! runs one action over many in one transaction.
 
 pub mod assign;
 pub mod bulk;
