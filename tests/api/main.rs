@@ -45,4 +45,6 @@ mod search_follow;
 mod smtp;
 mod snapshots;
 mod staff_accounts;
+mod staff_notices;
 mod vocabulary_schema;
+mod weekly_report;

@@ -268,6 +268,7 @@ pub fn route(db: &Db, actor: &Actor, id: ProposalId, input: RouteInput) -> AppRe
             conn,
             p,
             input.primary_department_id,
+            &input.other_department_ids,
             note.as_deref(),
             links::base(),
             event,
