@@ -295,4 +295,27 @@ async fn the_week_in_figures_once_with_its_csv(backend: Backend) {
         "{text}"
     );
     assert!(!text.contains("市民 一郎"), "no proposer in the report");
+
+    // A bulk mail: one click (RFC 8058) turns the report off, and the next week's run
+    // sends it to nobody at Yokohama.
+    assert_eq!(mail["list_unsubscribe_post"], "List-Unsubscribe=One-Click");
+    let header = mail["list_unsubscribe"].as_str().unwrap();
+    let url = header.trim_start_matches('<').trim_end_matches('>');
+    let path = &url[url.find("/api/v1/unsubscribe").unwrap()..];
+    let done = app
+        .call_raw(
+            awc::http::Method::POST,
+            path,
+            None,
+            "application/x-www-form-urlencoded",
+            b"List-Unsubscribe=One-Click".to_vec(),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let next = weekly_report::run_week(&app.db, day("2026-11-23"), "http://kyoso.test").unwrap();
+    assert_eq!(
+        (next.made, next.mails),
+        (2, 2),
+        "Kobe's desk and admin only: {next:?}"
+    );
 }
