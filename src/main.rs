@@ -94,7 +94,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DigestCommand {
-    /// Run the daily and weekly digests that are due (each period at most once).
+    /// Run the daily and weekly digests that are due (each period at most once) and,
+    /// without --period, the weekly report of the week just ended (once per municipality).
     Run {
         /// Run this period now, whatever the time: daily or weekly.
         #[arg(long)]

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 
 use crate::config::Settings;
+use crate::domain::desk::weekly_report;
 use crate::domain::notifications::digest::{self, Period};
 use crate::mail::send::Mailer;
 use crate::mail::transport::Transport;
@@ -56,6 +57,17 @@ pub fn run_digests(settings: &Settings, db: &Db, period: Option<Period>) -> anyh
                 r.items
             );
         }
+    }
+    // The weekly report goes with the due digests, for deployments that run cron
+    // rather than the service's scheduler; it claims each week per municipality, so
+    // both may run.
+    if period.is_none() {
+        let week = weekly_report::reported_week(at);
+        let r = weekly_report::run(db, at)?;
+        println!(
+            "weekly report of the week from {week}: {} made ({} mails), {} made before",
+            r.made, r.mails, r.skipped
+        );
     }
     Ok(())
 }

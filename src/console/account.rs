@@ -1,6 +1,8 @@
 //! The signed-in user's own account, for every role: name and mail language
-//! (`domain::staff::update` on oneself) and a password change that asks for the
-//! current password (`domain::console_auth::change_own_password`).
+//! (`domain::staff::update` on oneself), notification settings (the same settings as
+//! the API's `/api/v1/me/notifications`, `domain::notifications::preferences`) and a
+//! password change that asks for the current password
+//! (`domain::console_auth::change_own_password`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -11,17 +13,31 @@ use super::session::{ConsoleUser, Fields, Posted, SESSION_COOKIE};
 use super::{ConsoleResult, lift, run, see_other};
 use crate::domain::console_auth::{self, PASSWORD_MIN};
 use crate::domain::error::AppError;
+use crate::domain::notifications::Kind;
+use crate::domain::notifications::preferences::{self, Preferences, PreferencesInput};
 use crate::domain::staff::{self, StaffUpdate, StaffView};
 use crate::web::state::AppState;
 
 pub async fn show(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<HttpResponse> {
     let me = load(&state, &u).await?;
-    Ok(render(&u, &me, None))
+    Ok(render(&u, &me, None, None))
 }
 
-async fn load(state: &web::Data<AppState>, u: &ConsoleUser) -> ConsoleResult<StaffView> {
+/// What the page shows: the account and its notification settings.
+struct Mine {
+    me: StaffView,
+    prefs: Preferences,
+}
+
+async fn load(state: &web::Data<AppState>, u: &ConsoleUser) -> ConsoleResult<Mine> {
     let (actor, id) = (u.actor(), u.staff().id);
-    run(state, u.lang, move |db| staff::get(db, &actor, id)).await
+    run(state, u.lang, move |db| {
+        Ok(Mine {
+            me: staff::get(db, &actor, id)?,
+            prefs: preferences::get(db, &actor)?,
+        })
+    })
+    .await
 }
 
 /// The account page's control for each field its two forms send.
@@ -32,12 +48,72 @@ fn account_control(field: &str) -> Option<&'static str> {
         "current_password" => "a-current",
         "new_password" | "password" => "a-new",
         "new_password_confirm" => "a-confirm",
+        "kinds" => "notifications",
         _ => return None,
     })
 }
 
-fn render(u: &ConsoleUser, me: &StaffView, error: Option<&AppError>) -> HttpResponse {
+/// The notification settings form: one fieldset per kind the user's role receives, a
+/// radio per choice that kind offers, and the link revocation. `sent` is a form sent
+/// back with an error: its choices are shown as they were sent.
+fn notifications_form(u: &ConsoleUser, prefs: &Preferences, sent: Option<&Fields>) -> maud::Markup {
     let lang = u.lang;
+    let kinds = preferences::kinds_for(&u.actor());
+    let stored = |k: Kind| {
+        prefs
+            .kinds
+            .iter()
+            .find(|p| p.kind == k)
+            .map(|p| p.delivery.as_str().to_owned())
+    };
+    html! {
+        h2 #notifications { (lang.t("通知の設定", "Notification settings")) }
+        p.hint { (lang.t(
+            "お知らせの種類ごとに、受け取り方を選んでください。まとめて送る場合は、毎日・毎週のまとめメールに入ります。",
+            "Choose, for each kind of notice, how you get it. Digests gather notices into one mail a day or a week."
+        )) }
+        form method="post" action="/admin/account/notifications" {
+            (layout::csrf(u))
+            @for k in &kinds {
+                @let name = format!("kind.{}", k.as_str());
+                @let current = match sent {
+                    Some(f) => f.opt(&name),
+                    None => stored(*k),
+                };
+                fieldset.checks id=(format!("n-{}", k.as_str())) {
+                    legend { (lang.notice(*k)) }
+                    @for c in k.choices() {
+                        @let id = format!("n-{}-{}", k.as_str(), c.as_str());
+                        label for=(id) {
+                            input id=(id) type="radio" name=(name) value=(c.as_str()) checked[current.as_deref() == Some(c.as_str())];
+                            " " (lang.delivery(*c))
+                        }
+                    }
+                }
+            }
+            div.field {
+                label for="n-revoke" {
+                    input #n-revoke type="checkbox" name="revoke_unsubscribe_links" value="1" checked[sent.is_some_and(|f| f.checked("revoke_unsubscribe_links"))];
+                    " " (lang.t(
+                        "これまでに届いたメールの配信停止リンクをすべて無効にする（メールを転送した・漏れたときに）",
+                        "Void the unsubscribe links of every mail sent to you so far (if a mail was forwarded or leaked)"
+                    ))
+                }
+            }
+            p.hint { (lang.t("メールの言語は上の「登録情報」で変更できます。", "The language of your e-mail is set under Your details above.")) }
+            button.primary type="submit" { (lang.t("通知の設定を保存する", "Save notification settings")) }
+        }
+    }
+}
+
+fn render(
+    u: &ConsoleUser,
+    mine: &Mine,
+    sent: Option<&Fields>,
+    error: Option<&AppError>,
+) -> HttpResponse {
+    let lang = u.lang;
+    let me = &mine.me;
     let locales = layout::locale_options();
     let new_label = match lang {
         super::i18n::Lang::Ja => format!("新しいパスワード（{PASSWORD_MIN}文字以上）"),
@@ -59,6 +135,7 @@ fn render(u: &ConsoleUser, me: &StaffView, error: Option<&AppError>) -> HttpResp
             (select("a-locale", "locale", lang.t("メールの言語", "Language of your e-mail"), &locales, Some(me.locale.as_str()), None))
             button.primary type="submit" { (lang.t("保存する", "Save")) }
         }
+        (notifications_form(u, &mine.prefs, sent))
         h2 { (lang.t("パスワードの変更", "Change your password")) }
         form method="post" action="/admin/account/password" {
             (layout::csrf(u))
@@ -110,7 +187,43 @@ pub async fn update(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
         Ok(_) => Ok(see_other("/admin/account?done=saved")),
         Err(e @ AppError::Invalid(_)) => {
             let me = load(&state, &u).await?;
-            Ok(render(&u, &me, Some(&e)))
+            Ok(render(&u, &me, None, Some(&e)))
+        }
+        Err(e) => Err(u.err(e)),
+    }
+}
+
+/// Saves the notification settings: every kind the form lists with the choice sent
+/// (a kind left without a choice keeps its setting), and the link revocation if ticked.
+pub async fn update_notifications(
+    state: web::Data<AppState>,
+    posted: Posted,
+) -> ConsoleResult<HttpResponse> {
+    let Posted { user: u, form: f } = posted;
+    let actor = u.actor();
+    let kinds = preferences::kinds_for(&actor)
+        .into_iter()
+        .filter_map(|k| {
+            f.opt(&format!("kind.{}", k.as_str()))
+                .map(|v| (k.as_str().to_owned(), v))
+        })
+        .collect();
+    let input = PreferencesInput {
+        locale: None,
+        kinds,
+        revoke_unsubscribe_links: f.checked("revoke_unsubscribe_links"),
+    };
+    let result = lift(
+        run(&state, u.lang, move |db| {
+            preferences::update(db, &actor, input)
+        })
+        .await,
+    )?;
+    match result {
+        Ok(_) => Ok(see_other("/admin/account?done=saved#notifications")),
+        Err(e @ AppError::Invalid(_)) => {
+            let me = load(&state, &u).await?;
+            Ok(render(&u, &me, Some(&f), Some(&e)))
         }
         Err(e) => Err(u.err(e)),
     }
@@ -158,7 +271,7 @@ pub async fn change_password(
         Ok(()) => Ok(see_other("/admin/account?done=password")),
         Err(e @ AppError::Invalid(_)) => {
             let me = load(&state, &u).await?;
-            Ok(render(&u, &me, Some(&e)))
+            Ok(render(&u, &me, None, Some(&e)))
         }
         Err(e) => Err(u.err(e)),
     }

@@ -32,6 +32,7 @@ pub fn field_label(lang: Lang, field: &str) -> String {
         "name" => ("名称", "Name"),
         "role" => ("権限", "Role"),
         "locale" => ("メールの言語", "Mail language"),
+        "kinds" => ("通知の設定", "Notification settings"),
         "password" | "new_password" => ("パスワード", "Password"),
         "current_password" => ("現在のパスワード", "Current password"),
         "new_password_confirm" => ("新しいパスワード（確認）", "New password (again)"),

@@ -7,8 +7,9 @@
 use actix_web::HttpRequest;
 
 use crate::domain::vocab::{
-    Channel, DeclineReason, EventKind, MailStatus, NeedStatus, OfferKind, OfferStatus, PartnerKind,
-    PartnerStatus, PolicyField, ProposalState, Role, StaffStatus, Visibility,
+    Channel, DeclineReason, DeliveryChoice, EventKind, MailStatus, NeedStatus, NoticeKind,
+    OfferKind, OfferStatus, PartnerKind, PartnerStatus, PolicyField, ProposalState, Role,
+    StaffStatus, Visibility,
 };
 
 pub const COOKIE: &str = "kyoso_lang";
@@ -118,5 +119,13 @@ impl Lang {
 
     pub fn mail_status(self, s: MailStatus) -> &'static str {
         self.t(s.label_ja(), s.label_en())
+    }
+
+    pub fn notice(self, k: NoticeKind) -> &'static str {
+        self.t(k.label_ja(), k.label_en())
+    }
+
+    pub fn delivery(self, c: DeliveryChoice) -> &'static str {
+        self.t(c.label_ja(), c.label_en())
     }
 }

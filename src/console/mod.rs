@@ -130,6 +130,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(post().to(account::update)),
             )
             .service(r("/account/password").route(post().to(account::change_password)))
+            .service(r("/account/notifications").route(post().to(account::update_notifications)))
             .service(
                 r("/password")
                     .route(get().to(credentials::change_form))

@@ -20,8 +20,39 @@ impl Csv {
         self.out.push_str("\r\n");
     }
 
+    /// A row of cells, each text (guarded like `row`'s) or a number written as it is: a
+    /// spreadsheet reads `-1` as minus one, and no number can start a formula.
+    pub fn cells(&mut self, cells: impl IntoIterator<Item = Cell>) {
+        let line: Vec<String> = cells
+            .into_iter()
+            .map(|c| match c {
+                Cell::Text(t) => quote(&t),
+                Cell::Number(n) => n,
+            })
+            .collect();
+        self.out.push_str(&line.join(","));
+        self.out.push_str("\r\n");
+    }
+
     pub fn finish(self) -> String {
         self.out
+    }
+}
+
+/// One cell of `Csv::cells`.
+pub enum Cell {
+    Text(String),
+    /// Only made by `Cell::number`, so it holds digits, a point and a minus sign.
+    Number(String),
+}
+
+impl Cell {
+    /// `v` with `decimals` digits after the point; blank when absent or not finite.
+    pub fn number(v: Option<f64>, decimals: usize) -> Cell {
+        match v {
+            Some(v) if v.is_finite() => Cell::Number(format!("{v:.decimals$}")),
+            _ => Cell::Number(String::new()),
+        }
     }
 }
 
@@ -72,6 +103,18 @@ mod tests {
         assert_eq!(
             c.finish(),
             "\u{feff}件名,本文\r\n\"防災, 安全\",\"行1\n\"\"引用\"\"\"\r\n'=SUM(A1),'-1\r\n"
+        );
+    }
+
+    #[test]
+    fn numbers_are_written_as_numbers_and_text_stays_guarded() {
+        let mut c = Csv::new(&["項目", "差"]);
+        c.cells([Cell::Text("-x".into()), Cell::number(Some(-1.5), 1)]);
+        c.cells([Cell::Text("件数".into()), Cell::number(None, 0)]);
+        c.cells([Cell::Text("比".into()), Cell::number(Some(f64::NAN), 0)]);
+        assert_eq!(
+            c.finish(),
+            "\u{feff}項目,差\r\n'-x,-1.5\r\n件数,\r\n比,\r\n"
         );
     }
 

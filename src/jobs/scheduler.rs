@@ -1,6 +1,7 @@
 //! The scheduler: periodic work of a running service — match alerts (every 30 s),
 //! deadline reminders, saved searches and closing needs past their open-until date
-//! (every 10 min), digests (when their time of day has come) and housekeeping (hourly).
+//! (every 10 min), the weekly report (tried every 10 min; each municipality's week is
+//! made once), digests (when their time of day has come) and housekeeping (hourly).
 //! Every job is safe to run twice or from several processes: alerts, reminders and
 //! expiry notices are deduplicated per cause, digests claim their period first, pruning
 //! deletes by age.
@@ -8,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Job, Running};
+use crate::domain::desk::weekly_report;
 use crate::domain::housekeeping;
 use crate::domain::need_freshness;
 use crate::domain::notifications::digest::{self, Schedule};
@@ -42,6 +44,15 @@ pub fn spawn(
                 }
                 if let Err(e) = reminders::run(&db) {
                     log::error!("deadline reminders: {e}");
+                }
+                match weekly_report::run(&db, now()) {
+                    Ok(r) if r.made > 0 => log::info!(
+                        "weekly report: {} municipalities, {} mails",
+                        r.made,
+                        r.mails
+                    ),
+                    Ok(_) => {}
+                    Err(e) => log::error!("weekly report: {e}"),
                 }
                 match need_freshness::run(&db, local_date(now())) {
                     Ok(0) => {}

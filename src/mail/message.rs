@@ -1,17 +1,21 @@
 //! Turns an outbox row into an RFC 5322 message: multipart text + HTML, the row's stable
 //! Message-ID, Japanese subject and names encoded by lettre (RFC 2047), and for bulk mail
-//! List-Unsubscribe with one-click List-Unsubscribe-Post (RFC 8058).
+//! List-Unsubscribe with one-click List-Unsubscribe-Post (RFC 8058). A row with an
+//! attachment becomes multipart/mixed: the text + HTML alternative, then the file.
 
 use lettre::Message;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
 use super::outbox::MailRow;
 
 /// Kinds sent in bulk (not a direct answer to something the recipient did): these carry
 /// unsubscribe headers.
 pub fn is_bulk(kind: &str) -> bool {
-    matches!(kind, "digest" | "match_alert" | "saved_search")
+    matches!(
+        kind,
+        "digest" | "match_alert" | "saved_search" | "weekly_report"
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,15 +61,31 @@ pub fn build(
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(row.body_text.clone());
-    let message = match &row.body_html {
-        Some(html) => b.multipart(
-            MultiPart::alternative().singlepart(text).singlepart(
+    let file = match (
+        &row.attachment_name,
+        &row.attachment_type,
+        &row.attachment_bytes,
+    ) {
+        (Some(name), Some(t), Some(bytes)) => {
+            let t = ContentType::parse(t).map_err(|e| BuildError::Message(e.to_string()))?;
+            Some(Attachment::new(name.clone()).body(bytes.clone(), t))
+        }
+        _ => None,
+    };
+    let message = match (&row.body_html, file) {
+        (Some(html), file) => {
+            let alternative = MultiPart::alternative().singlepart(text).singlepart(
                 SinglePart::builder()
                     .header(ContentType::TEXT_HTML)
                     .body(html.clone()),
-            ),
-        ),
-        None => b.singlepart(text),
+            );
+            match file {
+                Some(f) => b.multipart(MultiPart::mixed().multipart(alternative).singlepart(f)),
+                None => b.multipart(alternative),
+            }
+        }
+        (None, Some(f)) => b.multipart(MultiPart::mixed().singlepart(text).singlepart(f)),
+        (None, None) => b.singlepart(text),
     };
     message.map_err(|e| BuildError::Message(e.to_string()))
 }

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
 
 use super::templates::{Rendered, Template};
 use crate::storage::schema::mail_outbox;
@@ -105,15 +105,36 @@ pub fn message_id(dedupe_key: &str) -> String {
     format!("<{local}@kyoso.mail>")
 }
 
+/// A file sent with a mail (the weekly report's CSV): one per mail, kept on its row.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// The file name the recipient sees; plain ASCII or UTF-8 (lettre encodes it).
+    pub name: String,
+    /// Its MIME type, e.g. `text/csv; charset=utf-8`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// Queues a message; a second message with the same dedupe key is ignored. Returns
 /// whether this call queued it.
 pub fn enqueue(conn: &mut AnyConnection, m: &Outgoing) -> QueryResult<bool> {
+    enqueue_with(conn, m, None)
+}
+
+/// `enqueue` with a file attached.
+pub fn enqueue_with(
+    conn: &mut AnyConnection,
+    m: &Outgoing,
+    attachment: Option<&Attachment>,
+) -> QueryResult<bool> {
     let at = now();
     let (rtype, rid) = m.recipient.parts();
     diesel::sql_query(
         "INSERT INTO mail_outbox (dedupe_key, message_id, kind, recipient_type, recipient_id, recipient_email, \
-         recipient_name, locale, subject, body_text, body_html, delivery, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (dedupe_key) DO NOTHING",
+         recipient_name, locale, subject, body_text, body_html, delivery, next_attempt_at, created_at, \
+         attachment_name, attachment_type, attachment_bytes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind::<Text, _>(&m.dedupe_key)
     .bind::<Text, _>(message_id(&m.dedupe_key))
@@ -129,6 +150,9 @@ pub fn enqueue(conn: &mut AnyConnection, m: &Outgoing) -> QueryResult<bool> {
     .bind::<Text, _>(m.delivery.as_str())
     .bind::<Timestamp, _>(at)
     .bind::<Timestamp, _>(at)
+    .bind::<Nullable<Text>, _>(attachment.map(|a| a.name.as_str()))
+    .bind::<Nullable<Text>, _>(attachment.map(|a| a.content_type.as_str()))
+    .bind::<Nullable<Binary>, _>(attachment.map(|a| a.bytes.as_slice()))
     .execute(conn)
     .map(|n| n == 1)
 }
@@ -160,6 +184,9 @@ pub struct MailRow {
     pub claim_token: Option<String>,
     pub lease_until: Option<NaiveDateTime>,
     pub rejections: i32,
+    pub attachment_name: Option<String>,
+    pub attachment_type: Option<String>,
+    pub attachment_bytes: Option<Vec<u8>>,
 }
 
 /// A mail as administrators list it: everything but the bodies.

@@ -49,6 +49,7 @@ macro_rules! templates {
 templates! {
     ProposalReceived = "proposal_received",
     ProposalRouted = "proposal_routed",
+    ProposalRoutedRelated = "proposal_routed_related",
     ProposalReturned = "proposal_returned",
     ProposalStatus = "proposal_status",
     ProposalReply = "proposal_reply",
@@ -56,6 +57,8 @@ templates! {
     NeedExpired = "need_expired",
     MatchAlert = "match_alert",
     SavedSearch = "saved_search",
+    NewProposal = "new_proposal",
+    WeeklyReport = "weekly_report",
     Digest = "digest",
     EmailVerification = "email_verification",
     LoginLocked = "login_locked",
@@ -76,6 +79,8 @@ impl From<NoticeKind> for Template {
             NoticeKind::NeedExpired => Template::NeedExpired,
             NoticeKind::MatchAlert => Template::MatchAlert,
             NoticeKind::SavedSearch => Template::SavedSearch,
+            NoticeKind::NewProposal => Template::NewProposal,
+            NoticeKind::WeeklyReport => Template::WeeklyReport,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod schema;
 pub mod sessions;
 pub mod staff;
 pub mod subscriptions;
+pub mod weekly_reports;
 
 pub use connection::{AnyConnection, Db};
 pub use error::{QueryError, StorageError};

@@ -249,6 +249,27 @@ pub fn events(
 }
 
 /// Events of many proposals (for statistics), in order.
+/// Events of `kinds` on municipality `m`'s proposals made in `[from, to)`, with the
+/// time their proposal was received, in id order (the weekly report's routings and
+/// decisions).
+pub fn events_between(
+    conn: &mut AnyConnection,
+    m: i64,
+    kinds: &[&str],
+    from: chrono::NaiveDateTime,
+    to: chrono::NaiveDateTime,
+) -> QueryResult<Vec<(ProposalEventRow, chrono::NaiveDateTime)>> {
+    proposal_events::table
+        .inner_join(proposals::table)
+        .filter(proposals::municipality_id.eq(m))
+        .filter(proposal_events::kind.eq_any(kinds.to_vec()))
+        .filter(proposal_events::created_at.ge(from))
+        .filter(proposal_events::created_at.lt(to))
+        .select((ProposalEventRow::as_select(), proposals::received_at))
+        .order(proposal_events::id)
+        .load(conn)
+}
+
 pub fn events_of(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<ProposalEventRow>> {
     proposal_events::table
         .filter(proposal_events::proposal_id.eq_any(ids))

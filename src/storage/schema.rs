@@ -337,6 +337,19 @@ diesel::table! {
         claim_token -> Nullable<Text>,
         lease_until -> Nullable<Timestamp>,
         rejections -> Integer,
+        attachment_name -> Nullable<Text>,
+        attachment_type -> Nullable<Text>,
+        attachment_bytes -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    weekly_report_runs (municipality_id, week_start) {
+        municipality_id -> BigInt,
+        week_start -> Date,
+        figures -> Text,
+        recipients -> Integer,
+        created_at -> Timestamp,
     }
 }
 
@@ -506,4 +519,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     console_sessions,
     job_state,
     digest_runs,
+    weekly_report_runs,
 );

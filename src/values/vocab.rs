@@ -270,6 +270,10 @@ vocabularies! {
         MatchAlert = "match_alert": "新着マッチ" / "New match",
         /// New results of a saved search.
         SavedSearch = "saved_search": "保存した検索" / "Saved search",
+        /// A proposal arrived (to the desk; admins who turn it on).
+        NewProposal = "new_proposal": "新しい提案" / "New proposal",
+        /// The week's figures with a CSV attachment (to the desk and admins).
+        WeeklyReport = "weekly_report": "週次レポート" / "Weekly report",
     }
 
 

@@ -478,6 +478,16 @@ async fn desk_officer_routes_declines_and_publishes() {
     b.click("header div.who a").await;
     b.wait_text("h1", "アカウント").await;
     assert!(b.text("main").await.contains("パスワードの変更"));
+    // Its notification settings save from the keyboard-reachable radios.
+    b.click("#n-new_proposal-daily").await;
+    b.click("form[action$=\"/account/notifications\"] button")
+        .await;
+    b.wait_text("main", "保存しました").await;
+    assert!(
+        b.text("#n-new_proposal legend")
+            .await
+            .contains("新しい提案")
+    );
     b.screen("08-account").await;
 
     // Logging out ends the session.

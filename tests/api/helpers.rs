@@ -375,9 +375,30 @@ fn town(db: &Db, admin: &Actor, code: &'static str, name: &str, prefecture: &str
             code,
             Some(department_id),
         ),
-        desk_key: staff_key(db, &format!("desk@{code}.example.jp"), "desk", code, None),
+        desk_key: {
+            let email = format!("desk@{code}.example.jp");
+            let key = staff_key(db, &email, "desk", code, None);
+            quiet_new_proposals(db, &email);
+            key
+        },
         admin_key: staff_key(db, &format!("admin@{code}.example.jp"), "admin", code, None),
     }
+}
+
+/// The seeded desk members start with "新しい提案" off (the default is immediate), so
+/// tests about other mail count only theirs; tests/api/staff_notices.rs checks the
+/// default with desk members of its own.
+fn quiet_new_proposals(db: &Db, email: &str) {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use kyoso::storage::schema::staff_users::dsl as s;
+    use kyoso::storage::subscriptions::{self, Subscriber};
+    let mut c = db.conn().unwrap();
+    let id: i64 = s::staff_users
+        .filter(s::email.eq(email))
+        .select(s::id)
+        .first(&mut *c)
+        .unwrap();
+    subscriptions::set(&mut c, Subscriber::Staff(id), "new_proposal", "off").unwrap();
 }
 
 pub fn partner(db: &Db, name: &str, kind: &str) -> (i64, String) {

@@ -47,5 +47,7 @@ mod search_follow;
 mod smtp;
 mod snapshots;
 mod staff_accounts;
+mod staff_notices;
 mod suggestions;
 mod vocabulary_schema;
+mod weekly_report;

@@ -70,6 +70,7 @@ const TABLES: &[&str] = &[
     "staff_invitations",
     "staff_users",
     "subscriptions",
+    "weekly_report_runs",
     "zones",
 ];
 

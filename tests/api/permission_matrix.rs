@@ -549,6 +549,9 @@ fn console_rows() -> Vec<Row> {
         row(M::GET, "/admin/password", "/admin/password", none, "in in in ok ok ok ok ok ok"),
         row(M::POST, "/admin/password", "/admin/password", form(&[("current_password", "wrong"), ("new_password", "a-brand-new-password-8"), ("new_password_confirm", "a-brand-new-password-8")]), "in in in 422 422 422 422 422 422"),
         row(M::POST, "/admin/account", "/admin/account", form(&[("display_name", "テスト 職員"), ("locale", "ja")]), "in in in ok ok ok ok ok ok"),
+        // Every staff caller saves their own settings; kinds their role does not get are
+        // not in their form and, when sent anyway, are ignored, not an error.
+        row(M::POST, "/admin/account/notifications", "/admin/account/notifications", form(&[("kind.deadline_reminder", "daily"), ("kind.weekly_report", "off")]), "in in in ok ok ok ok ok ok"),
         row(M::GET, "/admin/dashboard", "/admin/dashboard?m=141003", none, "in in in 403 403 ok ok ok ok"),
         row(M::GET, "/admin/dashboard.csv", "/admin/dashboard.csv?m=141003", none, "in in in 403 403 ok ok ok ok"),
         row(M::GET, "/admin/outbox", "/admin/outbox", none, "in in in 403 403 403 403 403 ok"),

@@ -111,8 +111,18 @@ out = []
 box = mailbox.Maildir(sys.argv[1], create=True)
 for key, msg in sorted(box.items(), key=lambda kv: kv[1].get_date() or 0):
     parts = {}
+    attachments = []
     for part in msg.walk():
-        if not part.is_multipart():
+        if part.is_multipart():
+            continue
+        if part.get_filename():
+            attachments.append({
+                "filename": part.get_filename(),
+                "content_type": part.get_content_type(),
+                "charset": part.get_content_charset(),
+                "content": part.get_payload(decode=True).decode(part.get_content_charset() or 'utf-8'),
+            })
+        else:
             parts[part.get_content_type()] = part.get_payload(decode=True).decode(part.get_content_charset() or 'utf-8')
     out.append({
         "to": str(make_header(decode_header(msg["To"] or ""))),
@@ -124,6 +134,7 @@ for key, msg in sorted(box.items(), key=lambda kv: kv[1].get_date() or 0):
         "list_unsubscribe": msg["List-Unsubscribe"],
         "list_unsubscribe_post": msg["List-Unsubscribe-Post"],
         "text": parts.get("text/plain"),
+        "attachments": attachments,
         "html": parts.get("text/html"),
         "received": msg.get("X-MailFrom"),
     })

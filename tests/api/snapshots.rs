@@ -341,6 +341,7 @@ async fn proposal_mails_keep_their_words(backend: Backend) {
 #[test]
 fn every_template_renders_in_both_languages() {
     const NAMES: &[&str] = &[
+        "channel",
         "clock",
         "count",
         "department_due_on",
@@ -349,7 +350,9 @@ fn every_template_renders_in_both_languages() {
         "email",
         "expires_at",
         "failures",
+        "figures",
         "items",
+        "lead_department",
         "link",
         "message",
         "municipality",
@@ -358,7 +361,10 @@ fn every_template_renders_in_both_languages() {
         "other",
         "owner",
         "period",
+        "policy_field",
+        "previous_week",
         "proposer_due_on",
+        "proposer_kind",
         "query",
         "reason",
         "receipt_number",
@@ -374,6 +380,7 @@ fn every_template_renders_in_both_languages() {
         "title",
         "unsubscribe",
         "until",
+        "week",
     ];
     let values: Vec<(&str, String)> = NAMES.iter().map(|n| (*n, format!("‹{n}›"))).collect();
     let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -398,5 +405,5 @@ fn every_template_renders_in_both_languages() {
             count += 1;
         }
     }
-    assert_eq!(count, 26);
+    assert_eq!(count, 32);
 }

@@ -1,8 +1,10 @@
-//! The desk's tools around proposals: routing rules, deadlines and statistics.
+//! The desk's tools around proposals: routing rules, deadlines, statistics and the
+//! weekly report mail.
 
 pub mod deadlines;
 pub mod rules;
 pub mod stats;
+pub mod weekly_report;
 
 use crate::domain::actor::Actor;
 use crate::domain::error::{AppError, AppResult};

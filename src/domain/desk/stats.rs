@@ -1,7 +1,8 @@
 //! The desk's statistics for a municipality and period, computed from the proposals and
 //! their audit trail: intake by month, channel, field and department; time to routing
 //! and to first response; share answered within target; adoption; the "owner not yet
-//! known" queue. Also as CSV for Japanese Excel.
+//! known" queue. Also as CSV for Japanese Excel. The weekly report's figures come from
+//! here too (`activity`, `open_queues`).
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -16,9 +17,9 @@ use crate::domain::ids::MunicipalityId;
 use crate::domain::proposals::{local_date, local_midnight};
 use crate::domain::validate::Check;
 use crate::domain::vocab::{Channel, EventKind, PolicyField, ProposalState, Role};
-use crate::storage::models::ProposalEventRow;
+use crate::storage::models::{ProposalEventRow, ProposalRow};
 use crate::storage::proposals::ProposalFilter;
-use crate::storage::{self, Db, now};
+use crate::storage::{self, AnyConnection, Db, now};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -34,14 +35,14 @@ pub struct StatsQuery {
     pub format: Option<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Count {
     pub key: String,
     pub label: String,
     pub count: u64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Durations {
     /// Proposals measured.
     pub count: u64,
@@ -166,6 +167,154 @@ fn fiscal_year_start(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, 4, 1).unwrap_or(d)
 }
 
+/// Proposals by channel (key: the channel's spelling; label: Japanese).
+fn channel_counts(rows: &[ProposalRow]) -> AppResult<Vec<Count>> {
+    let mut by_channel: BTreeMap<&str, u64> = BTreeMap::new();
+    for p in rows {
+        *by_channel
+            .entry(Channel::from_db(&p.channel)?.as_str())
+            .or_default() += 1;
+    }
+    Ok(by_channel
+        .into_iter()
+        .map(|(k, c)| Count {
+            key: k.to_owned(),
+            // The keys are spellings of read channels (above).
+            label: Channel::parse(k).map_or(k, Channel::label_ja).to_owned(),
+            count: c,
+        })
+        .collect())
+}
+
+fn field_label(k: &str) -> String {
+    PolicyField::parse(k)
+        .map(|f| f.label_ja().to_owned())
+        .unwrap_or_else(|| "分野未設定".to_owned())
+}
+
+/// Proposals by policy field (key `none` for those without one).
+fn field_counts(rows: &[ProposalRow]) -> Vec<Count> {
+    let mut by_field: BTreeMap<String, u64> = BTreeMap::new();
+    for p in rows {
+        *by_field
+            .entry(p.policy_field.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    by_field
+        .into_iter()
+        .map(|(k, c)| Count {
+            label: field_label(&k),
+            key: if k.is_empty() { "none".into() } else { k },
+            count: c,
+        })
+        .collect()
+}
+
+/// The proposals of municipality `m` received on local dates `from..=to`.
+fn received_between(
+    conn: &mut AnyConnection,
+    m: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<ProposalRow>> {
+    Ok(storage::proposals::list(
+        conn,
+        &ProposalFilter {
+            municipality_id: Some(m),
+            received_from: Some(local_midnight(from)),
+            received_to: Some(local_midnight(to + chrono::TimeDelta::days(1))),
+            limit: i64::MAX,
+            ..Default::default()
+        },
+    )?)
+}
+
+/// What happened at a desk over some local dates: what came in, what was routed and
+/// decided then, and how long those took. Counted by the events of the period (a
+/// proposal received before it and routed in it counts as routed in it), unlike
+/// `DeskStats`, which follows the proposals received in its period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    pub received: u64,
+    pub by_channel: Vec<Count>,
+    pub by_policy_field: Vec<Count>,
+    /// First routings (a re-routing is not counted again).
+    pub routed: u64,
+    pub adopted: u64,
+    pub declined: u64,
+    pub withdrawn: u64,
+    /// From receipt to the first routing, for the routings of the period.
+    pub time_to_routing: Durations,
+    /// From receipt to adoption or decline, for the decisions of the period.
+    pub time_to_decision: Durations,
+}
+
+/// The desk's activity of municipality `m` on local dates `from..=to`.
+pub fn activity(
+    conn: &mut AnyConnection,
+    m: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Activity> {
+    let rows = received_between(conn, m, from, to)?;
+    let events = storage::proposals::events_between(
+        conn,
+        m,
+        &[EventKind::Routed.as_str(), EventKind::StateChanged.as_str()],
+        local_midnight(from),
+        local_midnight(to + chrono::TimeDelta::days(1)),
+    )?;
+    let mut tally = Tally::default();
+    let (mut to_routing, mut to_decision) = (vec![], vec![]);
+    for (e, received_at) in &events {
+        if e.kind == EventKind::Routed.as_str() {
+            to_routing.push((*received_at, e.created_at));
+            continue;
+        }
+        let Some(state) = e.to_state.as_deref() else {
+            continue;
+        };
+        let state = ProposalState::from_db(state)?;
+        tally.add(state);
+        if matches!(state, ProposalState::Adopted | ProposalState::Declined) {
+            to_decision.push((*received_at, e.created_at));
+        }
+    }
+    Ok(Activity {
+        received: rows.len() as u64,
+        by_channel: channel_counts(&rows)?,
+        by_policy_field: field_counts(&rows),
+        routed: to_routing.len() as u64,
+        adopted: tally.adopted,
+        declined: tally.declined,
+        withdrawn: tally.withdrawn,
+        time_to_routing: durations(&to_routing),
+        time_to_decision: durations(&to_decision),
+    })
+}
+
+/// Open proposals of municipality `m` with a running clock due before `day` (the same
+/// count as the inbox's 期限超過 queue and `DeskStats::overdue_now`), and open ones
+/// waiting for their proposer (資料待ち), as they stand now.
+pub fn open_queues(conn: &mut AnyConnection, m: i64, day: NaiveDate) -> AppResult<(u64, u64)> {
+    let overdue = storage::proposals::count_filtered(
+        conn,
+        &crate::domain::proposals::find::overdue_filter(m, day),
+    )?;
+    let waiting = storage::proposals::count_filtered(
+        conn,
+        &ProposalFilter {
+            municipality_id: Some(m),
+            paused: true,
+            ..Default::default()
+        },
+    )?;
+    Ok((
+        u64::try_from(overdue).unwrap_or_default(),
+        u64::try_from(waiting).unwrap_or_default(),
+    ))
+}
+
 pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
     let mut c = Check::new();
     calendar::check_date(&mut c, "from", q.from);
@@ -185,16 +334,7 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
         let m = municipality_of(conn, actor, q.municipality.as_deref())?;
         actor.require_staff_of(MunicipalityId(m), &[Role::Desk, Role::Admin])?;
         let municipality = storage::municipalities::by_id(conn, m)?;
-        let rows = storage::proposals::list(
-            conn,
-            &ProposalFilter {
-                municipality_id: Some(m),
-                received_from: Some(local_midnight(from)),
-                received_to: Some(local_midnight(to + chrono::TimeDelta::days(1))),
-                limit: i64::MAX,
-                ..Default::default()
-            },
-        )?;
+        let rows = received_between(conn, m, from, to)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut events: HashMap<i64, Vec<ProposalEventRow>> = HashMap::new();
         for e in storage::proposals::events_of(conn, &ids)? {
@@ -206,8 +346,6 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
             .collect();
 
         let mut by_month: BTreeMap<String, u64> = BTreeMap::new();
-        let mut by_channel: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut by_field: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_department: BTreeMap<Option<i64>, u64> = BTreeMap::new();
         let mut to_routing = vec![];
         let mut to_response = vec![];
@@ -219,12 +357,6 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
             let day = local_date(p.received_at);
             *by_month
                 .entry(format!("{:04}-{:02}", day.year(), day.month()))
-                .or_default() += 1;
-            *by_channel
-                .entry(Channel::from_db(&p.channel)?.as_str())
-                .or_default() += 1;
-            *by_field
-                .entry(p.policy_field.clone().unwrap_or_default())
                 .or_default() += 1;
             *by_department.entry(p.primary_department_id).or_default() += 1;
             let trail = events.get(&p.id).map(Vec::as_slice).unwrap_or_default();
@@ -268,11 +400,6 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
                 .or_default()
                 .add(state);
         }
-        let field_label = |k: &str| {
-            PolicyField::parse(k)
-                .map(|f| f.label_ja().to_owned())
-                .unwrap_or_else(|| "分野未設定".to_owned())
-        };
         let department_label = |d: &Option<i64>| match d {
             Some(d) => departments.get(d).cloned().unwrap_or_default(),
             None => "所管未定".to_owned(),
@@ -307,23 +434,8 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
                     count: c,
                 })
                 .collect(),
-            by_channel: by_channel
-                .into_iter()
-                .map(|(k, c)| Count {
-                    key: k.to_owned(),
-                    // The keys are spellings of read channels (above).
-                    label: Channel::parse(k).map_or(k, Channel::label_ja).to_owned(),
-                    count: c,
-                })
-                .collect(),
-            by_policy_field: by_field
-                .into_iter()
-                .map(|(k, c)| Count {
-                    label: field_label(&k),
-                    key: if k.is_empty() { "none".into() } else { k },
-                    count: c,
-                })
-                .collect(),
+            by_channel: channel_counts(&rows)?,
+            by_policy_field: field_counts(&rows),
             by_department: by_department
                 .iter()
                 .map(|(d, c)| Count {

@@ -95,6 +95,12 @@ pub struct DigestReport {
 }
 
 fn kind_label(kind: &str, locale: Locale) -> String {
+    // The related departments' routing notice is a routing notice under its own text.
+    let kind = if kind == templates::Template::ProposalRoutedRelated.name() {
+        Kind::ProposalRouted.as_str()
+    } else {
+        kind
+    };
     match Kind::parse(kind) {
         Some(k) => k.label(locale).to_owned(),
         None => kind.replace('_', " "),

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod digest;
+pub mod new_proposals;
 pub mod preferences;
 pub mod proposals;
 pub mod reminders;
@@ -12,7 +13,7 @@ pub mod saved_searches;
 pub mod unsubscribe;
 
 use crate::domain::error::AppResult;
-use crate::domain::vocab::Locale;
+use crate::domain::vocab::{Locale, Role};
 use crate::mail::outbox::{self, Delivery, Outgoing, RecipientRef};
 use crate::mail::templates;
 use crate::storage::AnyConnection;
@@ -25,13 +26,60 @@ pub use crate::values::vocab::{DeliveryChoice as Choice, NoticeKind as Kind};
 
 impl Kind {
     /// What a recipient gets before choosing: answers about their own proposals at once,
-    /// alerts and saved searches in the daily digest.
+    /// alerts and saved searches in the daily digest, the weekly report weekly. (Admins
+    /// start with `new_proposal` off: `default_for`.)
     pub fn default_delivery(self) -> Choice {
         match self {
             Kind::MatchAlert | Kind::SavedSearch => Choice::Daily,
+            Kind::WeeklyReport => Choice::Weekly,
             _ => Choice::Immediate,
         }
     }
+
+    /// The choices this kind offers: the weekly report is a weekly mail or nothing.
+    pub fn choices(self) -> &'static [Choice] {
+        match self {
+            Kind::WeeklyReport => &[Choice::Weekly, Choice::Off],
+            _ => Choice::ALL,
+        }
+    }
+
+    /// The kinds a staff member of `role` can receive, in the order settings list them.
+    /// Partner-only kinds (acknowledgements, state changes and answers to the proposer)
+    /// are left out; the desk's own two (new proposals, the weekly report) go to the desk
+    /// and admins only, proposals handed back as 所管外 to desk staff only. A deployment
+    /// admin (no municipality) gets none of them: they are sent per municipality.
+    pub fn for_staff(role: Role, deployment_admin: bool) -> Vec<Kind> {
+        let mut kinds = vec![
+            Kind::ProposalRouted,
+            Kind::DeadlineReminder,
+            Kind::NeedExpired,
+            Kind::MatchAlert,
+            Kind::SavedSearch,
+        ];
+        if matches!(role, Role::Desk | Role::Admin) && !deployment_admin {
+            kinds.splice(0..0, [Kind::NewProposal, Kind::WeeklyReport]);
+        }
+        if role == Role::Desk && !deployment_admin {
+            kinds.insert(1, Kind::ProposalReturned);
+        }
+        kinds
+    }
+}
+
+/// Who receives the desk's own notices (new proposals, the weekly report): the active
+/// desk and admin staff of municipality `m`.
+pub fn desk_and_admins(conn: &mut AnyConnection, m: i64) -> AppResult<Vec<(Role, Recipient)>> {
+    let mut out = vec![];
+    for s in crate::storage::staff::list(conn, Some(m))? {
+        let role = Role::from_db(&s.role)?;
+        if matches!(role, Role::Desk | Role::Admin)
+            && let Some(r) = Recipient::staff(conn, s.id)?
+        {
+            out.push((role, r));
+        }
+    }
+    Ok(out)
 }
 
 /// Someone to notify.
@@ -120,16 +168,27 @@ fn subscriber(who: RecipientRef) -> Option<Subscriber> {
     }
 }
 
+/// The default for `who`: admins are told of new proposals only when they ask for it
+/// (the desk routes them; an admin's inbox would fill with what others handle).
+fn default_for(conn: &mut AnyConnection, who: RecipientRef, kind: Kind) -> AppResult<Choice> {
+    if let (Kind::NewProposal, RecipientRef::Staff(id)) = (kind, who)
+        && crate::storage::staff::find(conn, id)?.is_some_and(|s| s.role == Role::Admin.as_str())
+    {
+        return Ok(Choice::Off);
+    }
+    Ok(kind.default_delivery())
+}
+
 /// The recipient's choice for `kind`: their stored preference or the default.
 pub fn choice_for(conn: &mut AnyConnection, who: RecipientRef, kind: Kind) -> AppResult<Choice> {
     let stored = match subscriber(who) {
         Some(s) => subscriptions::delivery(conn, s, kind.as_str())?,
         None => None,
     };
-    Ok(stored
-        .as_deref()
-        .and_then(Choice::parse)
-        .unwrap_or(kind.default_delivery()))
+    match stored.as_deref().and_then(Choice::parse) {
+        Some(c) => Ok(c),
+        None => default_for(conn, who, kind),
+    }
 }
 
 /// Queues one notice for `to`, rendered from template `kind` with `values` (the
@@ -138,6 +197,19 @@ pub fn notify(
     conn: &mut AnyConnection,
     to: &Recipient,
     kind: Kind,
+    dedupe_key: &str,
+    values: &[(&str, &str)],
+) -> AppResult<bool> {
+    notify_as(conn, to, kind, kind.into(), dedupe_key, values)
+}
+
+/// `notify` with a message of its own for a variant of `kind` (the routing notice to a
+/// related department is a `proposal_routed` notice, chosen with it, in other words).
+pub fn notify_as(
+    conn: &mut AnyConnection,
+    to: &Recipient,
+    kind: Kind,
+    template: templates::Template,
     dedupe_key: &str,
     values: &[(&str, &str)],
 ) -> AppResult<bool> {
@@ -150,12 +222,12 @@ pub fn notify(
     let name = to.name.clone().unwrap_or_else(|| to.email.clone());
     let mut all: Vec<(&str, &str)> = vec![("recipient_name", &name)];
     all.extend_from_slice(values);
-    let message = templates::render(kind.into(), to.locale, &all);
+    let message = templates::render(template, to.locale, &all);
     let queued = outbox::enqueue(
         conn,
         &Outgoing {
             dedupe_key: format!("{dedupe_key}:{}", to.email.to_lowercase()),
-            kind: kind.into(),
+            kind: template,
             recipient: to.who,
             recipient_email: &to.email,
             recipient_name: to.name.as_deref(),

@@ -70,6 +70,22 @@ fn read(conn: &mut AnyConnection, who: RecipientRef) -> AppResult<Preferences> {
     })
 }
 
+/// The kinds `actor` can receive, as the console's settings list them: staff see the
+/// staff kinds of their role (`Kind::for_staff`), partners every kind but the staff
+/// ones. The API lists and accepts every kind for everyone, as before.
+pub fn kinds_for(actor: &Actor) -> Vec<Kind> {
+    match actor {
+        Actor::Staff(s) => Kind::for_staff(s.role, s.is_deployment_admin()),
+        _ => vec![
+            Kind::ProposalReceived,
+            Kind::ProposalStatus,
+            Kind::ProposalReply,
+            Kind::MatchAlert,
+            Kind::SavedSearch,
+        ],
+    }
+}
+
 pub fn get(db: &Db, actor: &Actor) -> AppResult<Preferences> {
     let who = recipient_of(actor)?;
     db.read(|conn| read(conn, who))
@@ -98,6 +114,11 @@ pub fn update(db: &Db, actor: &Actor, input: PreferencesInput) -> AppResult<Pref
     let mut changes = vec![];
     for (k, v) in &input.kinds {
         match (Kind::parse(k), Choice::parse(v)) {
+            (Some(kind), Some(choice)) if !kind.choices().contains(&choice) => c.push(
+                format!("kinds/{k}"),
+                "unknown_value",
+                "this kind is sent weekly or not at all: weekly or off",
+            ),
             (Some(kind), Some(choice)) => changes.push((kind, choice)),
             (None, _) => c.push(
                 format!("kinds/{k}"),

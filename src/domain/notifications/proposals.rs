@@ -1,7 +1,8 @@
-//! Notices about a proposal's life: its receipt to the proposer, routing to the
-//! department, state changes (with decline reasons) and answers to the proposer.
+//! Notices about a proposal's life: its receipt to the proposer, routing to the lead
+//! department and to the related ones (関係課, told that they are not the lead), state
+//! changes (with decline reasons) and answers to the proposer.
 
-use super::{Kind, Recipient, date_ja, department_recipients, notify};
+use super::{Kind, Recipient, date_ja, department_recipients, notify, notify_as};
 use crate::domain::error::AppResult;
 use crate::domain::proposals::receipt_number;
 use crate::domain::vocab::{DeclineReason, Locale, ProposalState};
@@ -51,11 +52,15 @@ pub fn received(conn: &mut AnyConnection, p: &ProposalRow) -> AppResult<()> {
     Ok(())
 }
 
-/// The routing notice to the department: its mailbox and its staff.
+/// The routing notice: to the lead department (its mailbox and its staff), then to each
+/// related department with a text that names the lead and says the lead or the desk
+/// decides. One dedupe key per routing and address, so an address that hears as the
+/// lead is not told again as a related department.
 pub fn routed(
     conn: &mut AnyConnection,
     p: &ProposalRow,
     department_id: i64,
+    related: &[i64],
     note: Option<&str>,
     public_url: &str,
     event_id: i64,
@@ -91,6 +96,30 @@ pub fn routed(
                 ("municipality", &municipality),
             ],
         )?;
+    }
+    for &id in related.iter().filter(|&&id| id != department_id) {
+        let Some(other) = storage::municipalities::department(conn, id)? else {
+            continue;
+        };
+        for to in department_recipients(conn, &other)? {
+            notify_as(
+                conn,
+                &to,
+                Kind::ProposalRouted,
+                crate::mail::templates::Template::ProposalRoutedRelated,
+                &format!("proposal_routed:{}:{event_id}", p.id),
+                &[
+                    ("department", &other.name),
+                    ("lead_department", &dept.name),
+                    ("receipt_number", &number),
+                    ("title", &p.title),
+                    ("submitter", &submitter),
+                    ("note", &note),
+                    ("link", &link),
+                    ("municipality", &municipality),
+                ],
+            )?;
+        }
     }
     Ok(())
 }

@@ -191,6 +191,7 @@ fn receive(conn: &mut AnyConnection, i: Intake) -> AppResult<ProposalRow> {
     }
     storage::index_log::record(conn, storage::index_log::DocType::Proposal, row.id)?;
     notifications::proposals::received(conn, &row)?;
+    notifications::new_proposals::arrived(conn, &row, i.staff_id, crate::mail::links::base())?;
     Ok(row)
 }
 

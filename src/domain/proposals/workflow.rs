@@ -303,6 +303,7 @@ pub(super) fn route_step(
         conn,
         p,
         input.primary_department_id,
+        &others,
         note,
         links::base(),
         event,
