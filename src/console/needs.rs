@@ -1,6 +1,7 @@
 //! Needs (課題・ニーズ): the municipality's list (drafts and internal ones included),
 //! creating and editing, publishing and closing (`domain::needs`), and the offers that
-//! match each need (`domain::search::matches::offers_for_need`).
+//! match each need (`domain::search::matches::offers_for_need`), and the cases of other
+//! municipalities that fit it (`domain::outcomes::cases::for_need`, 横展開).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -14,6 +15,7 @@ use crate::domain::error::AppError;
 use crate::domain::ids::NeedId;
 use crate::domain::municipalities::{self, MunicipalityView};
 use crate::domain::needs::{self, NeedQuery, NeedView, NewNeedInput, UpdateNeedInput};
+use crate::domain::outcomes::cases::{self, CaseView};
 use crate::domain::search::matches::{self, MatchQuery, OfferMatch};
 use crate::domain::vocab::{NeedStatus, PartnerKind, PolicyField, Visibility};
 use crate::web::state::AppState;
@@ -199,15 +201,15 @@ pub async fn show(
     id: web::Path<NeedId>,
 ) -> ConsoleResult<HttpResponse> {
     let id = id.into_inner();
-    let (need, m, offers) = load(&state, &u, id).await?;
-    Ok(render_need(&u, &need, &m, &offers, None))
+    let (need, m, offers, cases) = load(&state, &u, id).await?;
+    Ok(render_need(&u, &need, &m, &offers, &cases, None))
 }
 
 async fn load(
     state: &web::Data<AppState>,
     u: &ConsoleUser,
     id: NeedId,
-) -> ConsoleResult<(NeedView, MunicipalityView, Vec<OfferMatch>)> {
+) -> ConsoleResult<(NeedView, MunicipalityView, Vec<OfferMatch>, Vec<CaseView>)> {
     let actor = u.actor();
     run_search(state, u.lang, move |db, engine| {
         let need = needs::get(db, &actor, id)?;
@@ -216,7 +218,9 @@ async fn load(
         let offers =
             matches::offers_for_need(db, engine, &actor, id, MatchQuery { limit: Some(10) })
                 .unwrap_or_default();
-        Ok((need, m, offers))
+        // Cases of other municipalities (横展開): a help, like the matches.
+        let cases = cases::for_need(db, engine, &actor, id, cases::NEED_CASES).unwrap_or_default();
+        Ok((need, m, offers, cases))
     })
     .await
 }
@@ -250,8 +254,8 @@ pub async fn update(
     match result {
         Ok(_) => Ok(see_other(&format!("/admin/needs/{}?done=saved", id.0))),
         Err(e) if recoverable(&e) => {
-            let (need, m, offers) = load(&state, &u, id).await?;
-            let mut res = render_need(&u, &need, &m, &offers, Some((&f, &e)));
+            let (need, m, offers, cases) = load(&state, &u, id).await?;
+            let mut res = render_need(&u, &need, &m, &offers, &cases, Some((&f, &e)));
             *res.status_mut() = crate::web::status::status_of(&e);
             Ok(res)
         }
@@ -403,6 +407,7 @@ fn render_need(
     n: &NeedView,
     m: &MunicipalityView,
     offers: &[OfferMatch],
+    cases: &[CaseView],
     edit: Option<(&Fields, &AppError)>,
 ) -> HttpResponse {
     let lang = u.lang;
@@ -454,6 +459,7 @@ fn render_need(
                     }
                 } }
             }
+            (super::outcomes::need_section(lang, cases))
         }
     };
     layout::page(u, Nav::Needs, &n.title, body)

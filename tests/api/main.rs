@@ -14,6 +14,7 @@ mod helpers;
 mod assignment;
 mod attachments;
 mod browser;
+mod cases;
 mod chaos;
 mod cli;
 mod compose;
