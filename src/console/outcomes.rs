@@ -85,8 +85,17 @@ fn indicator_line(i: &IndicatorView) -> String {
     )
 }
 
-/// The proposal page's section: its reports, and for an adopted proposal the form
-/// (the domain refuses a related department with 403 when it is sent).
+/// Whether the user records outcomes on this proposal: the desk, or staff of its lead
+/// department (the domain decides again when the form is sent).
+fn may_record(u: &ConsoleUser, p: &ProposalView) -> bool {
+    u.is_desk()
+        || u.staff()
+            .department
+            .is_some_and(|d| p.departments.iter().any(|x| x.primary && x.id.0 == d.0))
+}
+
+/// The proposal page's section: its reports, and for an adopted proposal the form to
+/// those who may record.
 pub fn proposal_section(
     u: &ConsoleUser,
     p: &ProposalView,
@@ -106,7 +115,7 @@ pub fn proposal_section(
                 @if !r.indicators.is_empty() { ul { @for i in &r.indicators { li { (indicator_line(i)) } } } }
             }
         } }
-        @if p.state == ProposalState::Adopted {
+        @if p.state == ProposalState::Adopted && may_record(u, p) {
             details.action #outcome-form open[sent.is_some()] {
                 summary { (lang.t("アウトカムを記録する（事業の終了時・評価時）", "Record an outcome (at the end or a review)")) }
                 form method="post" action=(format!("/admin/proposals/{}/outcome", p.id)) {

@@ -12,7 +12,8 @@ use kyoso::domain::search::follow;
 
 on_both_backends!(
     outcomes_reach_register_dashboard_and_cases_only_with_consent,
-    outcomes_only_on_adopted_by_lead_or_desk_with_sane_values
+    outcomes_only_on_adopted_by_lead_or_desk_with_sane_values,
+    console_records_outcomes_and_shows_them
 );
 
 // Internal text planted on the proposals: none of it may cross municipalities.
@@ -550,4 +551,73 @@ async fn outcomes_only_on_adopted_by_lead_or_desk_with_sane_values(backend: Back
     app.get(&path, Some(pa))
         .await
         .assert_problem(403, "forbidden");
+}
+
+async fn console_records_outcomes_and_shows_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let id = submit(&app, &w.partner_a.1, "高齢者見守りセンサーの実証", true).await;
+    decide(&app, &w, id, "adopted").await;
+    crate::helpers::set_passwords(&app.db, &["desk@141003.example.jp"]);
+    let mut s = crate::console::Session::new(&app);
+    s.login("desk@141003.example.jp", crate::helpers::TEST_PASSWORD)
+        .await;
+    let page = s.get(&format!("/admin/proposals/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("アウトカムを記録する"), "{}", page.text);
+    let csrf = crate::console::csrf_of(&page.text);
+    let today = today();
+    let form = |yen: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("reported_on", today.clone()),
+            ("done", DONE.to_owned()),
+            ("indicator_name_0", "窓口の待ち時間".to_owned()),
+            ("indicator_unit_0", "分".to_owned()),
+            ("indicator_before_0", "45".to_owned()),
+            ("indicator_after_0", "10".to_owned()),
+            ("effect_yen", yen.to_owned()),
+        ]
+    };
+    // A negative 効果額 comes back on the page, in Japanese, with what was typed.
+    let bad = form("-5");
+    let bad_refs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = s
+        .post(&format!("/admin/proposals/{id}/outcome"), &bad_refs)
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("効果額に負の値は入力できません"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("窓口の待ち時間"),
+        "the form keeps what was typed"
+    );
+    let good = form("1200000");
+    let good_refs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = s
+        .post(&format!("/admin/proposals/{id}/outcome"), &good_refs)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = s.get(&format!("/admin/proposals/{id}")).await;
+    assert!(page.text.contains("1,200,000円"), "{}", page.text);
+    assert!(
+        page.text.contains("窓口の待ち時間: 45 → 10 分"),
+        "{}",
+        page.text
+    );
+    // The partner's page lists the case; the dashboard the year's figures.
+    let partner = s.get(&format!("/admin/partners/{}", w.partner_a.0)).await;
+    assert!(partner.text.contains("採択実績"), "{}", partner.text);
+    assert!(partner.text.contains("高齢者見守りセンサーの実証"));
+    let dash = s.get("/admin/dashboard?m=141003").await;
+    assert_eq!(dash.status, 200, "{}", dash.text);
+    assert!(
+        dash.text.contains("アウトカム記録のある採択提案"),
+        "{}",
+        dash.text
+    );
+    assert!(dash.text.contains("1,200,000円"), "{}", dash.text);
 }
