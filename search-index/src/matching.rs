@@ -299,6 +299,23 @@ impl SearchIndex {
         self.rank(req, target, filters, &MatchParams::default())
     }
 
+    /// Records of type `target` in one of `statuses`, in any municipality, that read
+    /// like the source: what municipalities did about the same thing (横展開). The
+    /// caller decides which of them it may show; ranking is the matcher's.
+    pub fn similar_with_status(
+        &self,
+        req: &MatchRequest,
+        target: DocType,
+        statuses: &[&str],
+    ) -> Result<Vec<MatchHit>> {
+        let f = self.fields();
+        let filters = vec![
+            key_query(f.doc_type, target.as_str()),
+            any_term(f.status, statuses),
+        ];
+        self.rank(req, target, filters, &MatchParams::default())
+    }
+
     /// Every record the matcher would consider for `source` (the need → offer or
     /// offer → need filters), with the scores of its parts: for evaluation,
     /// which fuses them under many settings without searching again.

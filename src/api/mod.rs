@@ -12,6 +12,7 @@ pub mod municipalities;
 pub mod needs;
 pub mod notifications;
 pub mod offers;
+pub mod outcomes;
 pub mod partners;
 pub mod problem;
 pub mod proposals;

@@ -8,8 +8,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::{AppExt, scope};
 
 use super::{
-    attachments, audit, desk, health, keys, municipalities, needs, notifications, offers, partners,
-    proposals, search, staff,
+    attachments, audit, desk, health, keys, municipalities, needs, notifications, offers, outcomes,
+    partners, proposals, search, staff,
 };
 
 #[derive(OpenApi)]
@@ -68,6 +68,7 @@ where
                 .service(needs::update_need)
                 .service(needs::publish_need)
                 .service(needs::close_need)
+                .service(outcomes::cases_for_need)
                 .service(municipalities::list_municipalities)
                 .service(municipalities::create_municipality)
                 .service(municipalities::get_municipality)
@@ -105,6 +106,8 @@ where
                 .service(proposals::pause)
                 .service(proposals::resume)
                 .service(proposals::extend)
+                .service(outcomes::record_outcome)
+                .service(outcomes::list_outcomes)
                 .service(attachments::upload_attachment)
                 .service(attachments::list_attachments)
                 .service(attachments::download_attachment)

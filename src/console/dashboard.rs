@@ -243,6 +243,7 @@ fn render(u: &ConsoleUser, q: &DashQuery, s: &DeskStats) -> HttpResponse {
             li { (lang.t("採択率", "Adoption rate")) strong { (pct(s.adoption.rate)) } span.muted { (lang.t("採択 ", "adopted ")) (s.adoption.adopted) (lang.t("・見送り ", ", declined ")) (s.adoption.declined) } }
             li { (lang.t("所管未定（現在）", "Unassigned now")) strong { (s.unassigned_queue.count) } span.muted { (lang.t("最長 ", "oldest ")) (s.unassigned_queue.oldest_days.map(|d| d.to_string()).unwrap_or_else(|| "—".into())) (lang.t("日", " days")) } }
             li { (lang.t("期限超過（現在）", "Overdue now")) strong { (s.overdue_now) } }
+            (super::outcomes::dashboard_kpis(lang, &s.outcomes))
         }
         div.charts {
             (count_block("by-month", lang.t("月別の受付件数", "Proposals received by month"), lang.t("月ごとの受付件数。", "Proposals received each month."), &s.by_month, lang))

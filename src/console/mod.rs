@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod layout;
 pub mod needs;
 pub mod outbox;
+pub mod outcomes;
 pub mod partners;
 pub mod proposal;
 pub mod record;

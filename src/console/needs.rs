@@ -1,8 +1,9 @@
 //! Needs (課題・ニーズ): the municipality's list (drafts and internal ones included),
 //! creating and editing, publishing and closing (`domain::needs`), the proposals received
-//! for each need (`domain::proposals::find`, scoped as the inbox), and the offers that
+//! for each need (`domain::proposals::find`, scoped as the inbox), the offers that
 //! match it (`domain::search::matches::offers_for_need`) with the staff's 役に立つ /
-//! 関係ない verdicts (`matches::feedback`, as the API's match feedback).
+//! 関係ない verdicts (`matches::feedback`, as the API's match feedback), and the cases of
+//! other municipalities that fit it (`domain::outcomes::cases::for_need`, 横展開).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -18,6 +19,7 @@ use crate::domain::ids::{NeedId, OfferId};
 use crate::domain::municipalities::{self, MunicipalityView};
 use crate::domain::needs::{self, NeedQuery, NeedView, NewNeedInput, UpdateNeedInput};
 use crate::domain::offers::{self, OfferView};
+use crate::domain::outcomes::cases::{self, CaseView};
 use crate::domain::proposals::find::{self, Found, Sort};
 use crate::domain::proposals::{ProposalQuery, ProposalView};
 use crate::domain::search::matches::{self, FeedbackInput, MatchQuery, OfferMatch};
@@ -221,6 +223,8 @@ struct NeedExtras {
     hidden: Vec<OfferView>,
     /// The proposals received for it that the caller may see, newest first.
     proposals: Found<ProposalView>,
+    /// Cases of other municipalities that fit it (横展開).
+    cases: Vec<CaseView>,
 }
 
 async fn load(
@@ -251,6 +255,8 @@ async fn load(
             ..Default::default()
         };
         let proposals = find::find(db, engine, &actor, &query, Sort::default(), 1)?;
+        // Cases of other municipalities (横展開): a help, like the matches.
+        let cases = cases::for_need(db, engine, &actor, id, cases::NEED_CASES).unwrap_or_default();
         Ok((
             need,
             m,
@@ -259,6 +265,7 @@ async fn load(
                 verdicts,
                 hidden,
                 proposals,
+                cases,
             },
         ))
     })
@@ -515,6 +522,7 @@ fn render_need(
                 (received_proposals(lang, &x.proposals))
                 (matching_offers(u, n, x))
             }
+            (super::outcomes::need_section(lang, &x.cases))
         }
     };
     layout::page(u, Nav::Needs, &n.title, body)

@@ -224,6 +224,7 @@ pub async fn show(
         ul { @for o in active.iter().chain(archived.iter()) {
             li { strong { (o.title) } " — " (lang.offer_kind(o.kind)) " · " (lang.offer_status(o.status)) br; span.muted { (o.body.chars().take(140).collect::<String>()) } }
         } }
+        (super::outcomes::partner_section(lang, p.adopted_cases.as_deref().unwrap_or_default()))
         h2 { (lang.t("提案", "Proposals")) }
         @if props.is_empty() { p.muted { (lang.t("表示できる提案はありません。", "No proposals you may see.")) } }
         @else { (inbox::table(&u, lang.t("このパートナーからの提案", "Proposals from this partner"), &prop_refs, None)) }

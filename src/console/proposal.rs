@@ -22,6 +22,7 @@ use crate::domain::console_auth::constant_time_eq;
 use crate::domain::error::AppError;
 use crate::domain::ids::{NeedId, OfferId, ProposalId};
 use crate::domain::municipalities::{self, DepartmentView};
+use crate::domain::outcomes::reports::{self as outcome_reports, OutcomeInput, OutcomeReportView};
 use crate::domain::proposals::assign::{self, AssignInput};
 use crate::domain::proposals::duplicates::{self, DuplicateInput};
 use crate::domain::proposals::returns::{self, ReturnInput};
@@ -51,6 +52,8 @@ struct Extras {
     templates: Vec<(i64, String)>,
     /// The chosen template, filled in for this proposal (the reply's first text).
     filled: Option<(i64, String)>,
+    /// Outcome reports (adopted proposals only have any).
+    outcomes: Vec<OutcomeReportView>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -134,7 +137,9 @@ async fn load_with(
             None => None,
         };
         let assignees = assign::candidates(db, &actor, id)?;
+        let outcomes = outcome_reports::list(db, &actor, id)?;
         Ok(Extras {
+            outcomes,
             assignees,
             suggestions,
             departments,
@@ -314,6 +319,7 @@ pub async fn act(
                     .ok_or_else(|| AppError::field("until", "required", "give the new due date"))?,
                 reason: f.text("reason"),
             }),
+            "outcome" => Action::Outcome(super::outcomes::input_of(&f)),
             _ => return Err(AppError::NotFound("action")),
         })
     })();
@@ -331,6 +337,8 @@ pub async fn act(
                 Action::Extend(i) => workflow::extend(db, &actor, id, i),
                 Action::Duplicate(i) => duplicates::mark_duplicate(db, &actor, id, i),
                 Action::Return(i) => returns::give_back(db, &actor, id, i),
+                Action::Outcome(i) => outcome_reports::record(db, &actor, id, i)
+                    .and_then(|_| proposals::get(db, &actor, id)),
             })
             .await;
             match r {
@@ -375,6 +383,7 @@ enum Action {
     Assign(AssignInput),
     Duplicate(duplicates::DuplicateOf),
     Return(ReturnInput),
+    Outcome(OutcomeInput),
 }
 
 fn facts(u: &ConsoleUser, p: &ProposalView) -> Markup {
@@ -462,6 +471,7 @@ fn control_of(action: &str, field: &str) -> Option<&'static str> {
         ("duplicate", "original") => "dup-original",
         ("duplicate", "note") => "dup-note",
         ("return", "reason") => "return-reason",
+        ("outcome", f) => return super::outcomes::control_of(f),
         _ => return None,
     })
 }
@@ -791,6 +801,7 @@ fn render(
                     }
                     button type="submit" { (lang.t("添付する", "Attach")) }
                 }
+                (super::outcomes::proposal_section(u, p, &x.outcomes, sent.filter(|s| s.action == "outcome").map(|s| s.form)))
                 h2 #history { (lang.t("経過", "History")) }
                 (timeline(u, p))
             }

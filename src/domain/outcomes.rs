@@ -6,6 +6,15 @@
 //! the title appear only where the proposer consented at intake; contact data, the
 //! proposal's text, internal notes and internal events never appear. A yearly summary
 //! per department goes with it.
+//!
+//! Outcome reports on adopted proposals (`reports`) feed the register's last columns:
+//! their figures (report count, latest report date, indicators, total 効果額) are not
+//! personal data and are always published; what was done, in the staff's words, only
+//! with the proposer's consent. `cases` passes consented outcomes on to other
+//! municipalities (横展開).
+
+pub mod cases;
+pub mod reports;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -89,6 +98,31 @@ pub const COLUMNS: &[(&str, &str, &str)] = &[
         "extension_reasons",
         "提案者に通知した延長理由（複数は「／」区切り）",
     ),
+    (
+        "アウトカム報告件数",
+        "outcome_reports",
+        "採択後に記録されたアウトカム報告の件数",
+    ),
+    (
+        "最新の報告日",
+        "latest_outcome_on",
+        "最新のアウトカム報告の報告日（YYYY-MM-DD、報告がなければ空欄）",
+    ),
+    (
+        "効果指標",
+        "outcome_indicators",
+        "最新の報告の効果指標。「指標名: 前の値→後の値 単位」を「／」区切り。値は小数点表記のまま",
+    ),
+    (
+        "効果額",
+        "effect_yen",
+        "全報告の効果額（円）の合計。効果額の記載がなければ空欄",
+    ),
+    (
+        "実施内容",
+        "outcome_summary",
+        "最新の報告の実施内容。公開に同意した場合のみ、ほかは空欄",
+    ),
 ];
 
 /// One proposal in the register.
@@ -115,6 +149,15 @@ pub struct OutcomeRecord {
     pub business_days: Option<i64>,
     pub extensions: usize,
     pub extension_reasons: Vec<String>,
+    /// Outcome reports recorded on the proposal (adopted ones only).
+    pub outcome_reports: usize,
+    pub latest_outcome_on: Option<NaiveDate>,
+    /// The latest report's indicators, as `name: before→after unit`.
+    pub outcome_indicators: Vec<String>,
+    /// The sum of the reports' 効果額 in yen; null when none states one.
+    pub effect_yen: Option<i64>,
+    /// The latest report's text: only with the proposer's consent.
+    pub outcome_summary: Option<String>,
 }
 
 /// One department's year.
@@ -219,6 +262,14 @@ pub fn register(db: &Db, code: &str, year: i32) -> AppResult<Register> {
                     .push(e.body.unwrap_or_default());
             }
         }
+        let mut outcomes: HashMap<i64, Vec<reports::OutcomeReportView>> = HashMap::new();
+        let report_rows = storage::outcomes::reports_of(conn, &ids)?;
+        let owners: HashMap<i64, i64> = report_rows.iter().map(|r| (r.id, r.proposal_id)).collect();
+        for v in reports::views(conn, report_rows, false)? {
+            if let Some(p) = owners.get(&v.id) {
+                outcomes.entry(*p).or_default().push(v);
+            }
+        }
         let mut partner_ids: Vec<i64> = rows.iter().filter_map(|r| r.partner_id).collect();
         partner_ids.sort_unstable();
         partner_ids.dedup();
@@ -246,6 +297,10 @@ pub fn register(db: &Db, code: &str, year: i32) -> AppResult<Register> {
             let decided_on = r.decided_at.map(local_date);
             let consent = r.consented_publication_at.is_some();
             let reasons = extensions.remove(&r.id).unwrap_or_default();
+            let outs = outcomes.remove(&r.id).unwrap_or_default();
+            let amounts: Vec<i64> = outs.iter().filter_map(|o| o.effect_yen).collect();
+            // Reports come oldest report date first: the last is the latest.
+            let latest = outs.last();
             records.push(OutcomeRecord {
                 municipality_code: m.code.clone(),
                 id: receipt_number(r.receipt_year, r.receipt_seq),
@@ -278,6 +333,13 @@ pub fn register(db: &Db, code: &str, year: i32) -> AppResult<Register> {
                 business_days: decided_on.map(|d| business_days_between(received_on, d)),
                 extensions: reasons.len(),
                 extension_reasons: reasons,
+                outcome_reports: outs.len(),
+                latest_outcome_on: latest.map(|o| o.reported_on),
+                outcome_indicators: latest
+                    .map(|o| o.indicators.iter().map(indicator_text).collect())
+                    .unwrap_or_default(),
+                effect_yen: (!amounts.is_empty()).then(|| amounts.iter().sum()),
+                outcome_summary: latest.filter(|_| consent).map(|o| o.done.clone()),
             });
         }
         let summary = summarise(&m.code, &m.name, year, &records);
@@ -291,6 +353,17 @@ pub fn register(db: &Db, code: &str, year: i32) -> AppResult<Register> {
             summary,
         })
     })
+}
+
+/// One indicator in the register: 「name: before→after unit」.
+fn indicator_text(i: &reports::IndicatorView) -> String {
+    let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "—".to_owned());
+    let unit = if i.unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", i.unit)
+    };
+    format!("{}: {}→{}{}", i.name, v(&i.before), v(&i.after), unit)
 }
 
 fn summarise(
@@ -354,6 +427,11 @@ pub fn register_csv(r: &Register) -> String {
             x.business_days.map(|d| d.to_string()).unwrap_or_default(),
             x.extensions.to_string(),
             x.extension_reasons.join("／"),
+            x.outcome_reports.to_string(),
+            opt_date(x.latest_outcome_on),
+            x.outcome_indicators.join("／"),
+            x.effect_yen.map(|v| v.to_string()).unwrap_or_default(),
+            x.outcome_summary.clone().unwrap_or_default(),
         ]);
     }
     c.finish()

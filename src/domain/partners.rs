@@ -103,6 +103,10 @@ pub struct PartnerView {
     pub contact: Option<Contact>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// 採択実績: the partner's adopted proposals with outcomes whose publication it
+    /// consented to, newest first (in the profile only; the same for every caller).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopted_cases: Option<Vec<crate::domain::outcomes::cases::CaseView>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -284,6 +288,7 @@ fn view(r: PartnerRow, regions: Vec<String>, with_contact: bool) -> AppResult<Pa
         name: r.name,
         created_at: utc(r.created_at),
         updated_at: utc(r.updated_at),
+        adopted_cases: None,
     })
 }
 
@@ -297,7 +302,9 @@ pub fn get(db: &Db, actor: &Actor, id: PartnerId) -> AppResult<PartnerView> {
             return Err(AppError::NotFound("partner"));
         }
         let regions = storage::partners::regions(conn, id.0)?;
-        view(row, regions, own || staff)
+        let mut v = view(row, regions, own || staff)?;
+        v.adopted_cases = Some(crate::domain::outcomes::cases::of_partner(conn, id)?);
+        Ok(v)
     })
 }
 

@@ -18,6 +18,7 @@ pub mod models;
 pub mod municipalities;
 pub mod needs;
 pub mod offers;
+pub mod outcomes;
 pub mod partners;
 pub mod proposals;
 pub mod reply_templates;

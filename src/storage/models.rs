@@ -420,3 +420,49 @@ pub struct ReplyTemplateRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::outcome_reports)]
+pub struct OutcomeReportRow {
+    pub id: i64,
+    pub proposal_id: i64,
+    pub done_text: String,
+    pub effect_yen: Option<i64>,
+    pub reported_on: NaiveDate,
+    pub reported_by_staff_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = super::schema::outcome_reports)]
+pub struct NewOutcomeReport<'a> {
+    pub proposal_id: i64,
+    pub done_text: &'a str,
+    pub effect_yen: Option<i64>,
+    pub reported_on: NaiveDate,
+    pub reported_by_staff_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::outcome_indicators)]
+pub struct OutcomeIndicatorRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub seq: i32,
+    pub name: String,
+    pub unit: String,
+    pub before_value: Option<String>,
+    pub after_value: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = super::schema::outcome_indicators)]
+pub struct NewOutcomeIndicator<'a> {
+    pub report_id: i64,
+    pub seq: i32,
+    pub name: &'a str,
+    pub unit: &'a str,
+    pub before_value: Option<&'a str>,
+    pub after_value: Option<&'a str>,
+}

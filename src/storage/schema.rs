@@ -466,6 +466,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outcome_reports (id) {
+        id -> BigInt,
+        proposal_id -> BigInt,
+        done_text -> Text,
+        effect_yen -> Nullable<BigInt>,
+        reported_on -> Date,
+        reported_by_staff_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outcome_indicators (id) {
+        id -> BigInt,
+        report_id -> BigInt,
+        seq -> Integer,
+        name -> Text,
+        unit -> Text,
+        before_value -> Nullable<Text>,
+        after_value -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(console_sessions -> staff_users (staff_user_id));
 diesel::joinable!(staff_invitations -> staff_users (staff_user_id));
 diesel::joinable!(zones -> municipalities (municipality_id));
@@ -483,6 +507,8 @@ diesel::joinable!(offer_regions -> offers (offer_id));
 diesel::joinable!(proposal_events -> proposals (proposal_id));
 diesel::joinable!(proposal_attachments -> proposals (proposal_id));
 diesel::joinable!(proposal_attachment_blobs -> proposal_attachments (attachment_id));
+diesel::joinable!(outcome_reports -> proposals (proposal_id));
+diesel::joinable!(outcome_indicators -> outcome_reports (report_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
@@ -509,6 +535,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     proposal_attachments,
     proposal_attachment_blobs,
     reply_templates,
+    outcome_reports,
+    outcome_indicators,
     routing_rules,
     match_feedback,
     match_alerts,

@@ -15,6 +15,7 @@ mod assignment;
 mod attachments;
 mod browser;
 mod bulk;
+mod cases;
 mod chaos;
 mod cli;
 mod compose;

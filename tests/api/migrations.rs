@@ -55,6 +55,8 @@ const TABLES: &[&str] = &[
     "offer_policy_fields",
     "offer_regions",
     "offers",
+    "outcome_indicators",
+    "outcome_reports",
     "partner_email_verifications",
     "partner_regions",
     "partners",

@@ -106,6 +106,14 @@ fn none(_: &str) -> Value {
     Value::Null
 }
 
+/// A valid outcome report, dated today in Japan.
+fn outcome_body(caller: &str) -> Value {
+    let today = kyoso::domain::proposals::local_date(chrono::Utc::now().naive_utc()).to_string();
+    json!({"done": format!("相談をオンラインで受け付けた（{caller}）"), "reported_on": today,
+           "indicators": [{"name": "窓口の待ち時間", "unit": "分", "before": "45", "after": "10"}],
+           "effect_yen": 1200000})
+}
+
 /// Placeholders of paths: shared ones, and per caller the objects it alone changes (so
 /// an allowed change by one caller never changes what the next one meets).
 struct Vars {
@@ -209,6 +217,38 @@ async fn seed(app: &TestApp, w: &World) -> Vars {
         "proposal_number",
         number.body["receipt_number"].as_str().unwrap().to_owned(),
     );
+    // An adopted proposal whose proposer consented to publication, with an outcome: a
+    // case (横展開) that other municipalities' staff and anyone reading partner A's
+    // profile meet — never with its body or its note.
+    let adopted = id_of(
+        &app.post(
+            "/api/v1/proposals",
+            pa,
+            &json!({"municipality_code": "141003", "title": "相談窓口のオンライン化（採択）",
+                    "body": format!("子育て支援の相談窓口をオンライン化したい。{PARTNER_BODY}"),
+                    "policy_field": "childcare_education",
+                    "declarations": {"no_antisocial_forces": true, "consent_to_contact": true, "consent_to_publish": true}}),
+        )
+        .await,
+    );
+    let adopted = route_and_note(adopted).await;
+    let r = app
+        .post(
+            &format!("/api/v1/proposals/{adopted}/transition"),
+            desk,
+            &json!({"to": "adopted"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/proposals/{adopted}/outcomes"),
+            desk,
+            &outcome_body("seed"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    shared.insert("adopted", adopted);
     let file = kyoso::domain::attachments::add(
         &app.db,
         &kyoso::domain::actor::Actor::Partner(kyoso::domain::ids::PartnerId(w.partner_a.0)),
@@ -426,6 +466,13 @@ fn api_rows() -> Vec<Row> {
         row(M::GET, "/api/v1/proposals/{id}/attachments", "/api/v1/proposals/{proposal}/attachments", none, "401 ok 404 ok 404 ok ok 404 ok"),
         row(M::GET, "/api/v1/proposals/{id}/attachments/{attachment_id}", "/api/v1/proposals/{proposal}/attachments/{attachment}", none, "401 ok 404 ok 404 ok ok 404 ok"),
         row(M::GET, "/api/v1/proposals/{id}/suggestions", "/api/v1/proposals/{proposal}/suggestions", none, "401 403 404 ok 404 ok ok 404 ok"),
+        // Outcomes: the lead department and the desk record them on adopted proposals
+        // (409 on one that is not adopted); the proposer may not (403).
+        row(M::POST, "/api/v1/proposals/{id}/outcomes", "/api/v1/proposals/{adopted}/outcomes", outcome_body, "401 403 404 ok 404 ok ok 404 ok"),
+        row(M::POST, "/api/v1/proposals/{id}/outcomes", "/api/v1/proposals/{own_proposal}/outcomes", outcome_body, "401 403 404 409 404 409 409 404 409"),
+        row(M::GET, "/api/v1/proposals/{id}/outcomes", "/api/v1/proposals/{adopted}/outcomes", none, "401 403 404 ok 404 ok ok 404 ok"),
+        row(M::GET, "/api/v1/needs/{id}/cases", "/api/v1/needs/{public_need}/cases", none, "401 403 403 ok ok ok ok ok ok"),
+        row(M::GET, "/api/v1/needs/{id}/cases", "/api/v1/needs/{internal_need}/cases", none, "401 403 403 ok ok ok ok 404 ok"),
         row(M::GET, "/api/v1/proposals/{id}/similar", "/api/v1/proposals/{citizen}/similar", none, "401 404 404 ok 404 ok ok 404 ok"),
         // Department staff of the other department open their own proposal, whose similar
         // proposals and suggestion reasons include department X's: summaries only.
@@ -506,6 +553,9 @@ fn console_rows() -> Vec<Row> {
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/duplicate", form(&[("original", "")]), "in in in 422 404 422 422 404 422"),
         row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/return", form(&[("reason", "")]), "in in in 422 404 422 422 404 422"),
         row(M::POST, "/admin/inbox/bulk", "/admin/inbox/bulk", form(&[("ids", "{own_proposal}"), ("action", "assign"), ("assignee_id", "")]), "in in in ok 422 ok ok 422 ok"),
+        // An outcome on a proposal that is not adopted: the page again with 409.
+        row(M::POST, "/admin/proposals/{id}/{action}", "/admin/proposals/{own_proposal}/outcome", form(&[("done", "実施した"), ("reported_on", "2026-12-01")]), "in in in 409 404 409 409 404 409"),
+        row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{adopted}", none, "in in in ok 404 ok ok 404 ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{other_proposal}", none, "in in in 404 ok ok ok 404 ok"),
         row(M::GET, "/admin/proposals/{id}", "/admin/proposals/{proposal}?template={template}", none, "in in in ok 404 ok ok 404 ok"),
         // Past the permission check, a urlencoded form is not a file: 415.

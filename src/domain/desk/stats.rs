@@ -97,6 +97,19 @@ pub struct DeskStats {
     /// Open proposals with a clock past its due date (期限超過), now; the inbox's
     /// overdue queue counts the same.
     pub overdue_now: u64,
+    /// Outcome reports dated in the fiscal year of `to` (アウトカム).
+    pub outcomes: OutcomeFigures,
+}
+
+/// The fiscal year's outcomes: what the reports dated in it say.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OutcomeFigures {
+    /// 年度: April of this year to March of the next.
+    pub fiscal_year: i32,
+    /// Adopted proposals with at least one outcome report dated in the year.
+    pub adopted_with_outcomes: u64,
+    /// The sum of the 効果額 (yen) of the reports dated in the year.
+    pub effect_yen: i64,
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -421,7 +434,9 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
             conn,
             &crate::domain::proposals::find::overdue_filter(m, today),
         )?;
+        let outcomes = outcome_figures(conn, m, to)?;
         Ok(DeskStats {
+            outcomes,
             municipality_code: municipality.code,
             from,
             to,
@@ -476,6 +491,30 @@ pub fn compute(db: &Db, actor: &Actor, q: &StatsQuery) -> AppResult<DeskStats> {
             },
             overdue_now: u64::try_from(overdue_now).unwrap_or_default(),
         })
+    })
+}
+
+fn outcome_figures(
+    conn: &mut storage::AnyConnection,
+    municipality: i64,
+    day: NaiveDate,
+) -> AppResult<OutcomeFigures> {
+    let fiscal_year = crate::domain::proposals::fiscal_year(day);
+    let start = fiscal_year_start(day);
+    let end = NaiveDate::from_ymd_opt(fiscal_year.saturating_add(1), 4, 1).unwrap_or(day);
+    let reports = storage::outcomes::reported_between(conn, municipality, start, end)?;
+    let mut with: Vec<i64> = reports.iter().map(|(p, _)| *p).collect();
+    with.sort_unstable();
+    with.dedup();
+    // Each report is bounded by the database (≤ 10^12 yen); saturating keeps the sum total.
+    let effect_yen = reports
+        .iter()
+        .filter_map(|(_, y)| *y)
+        .fold(0i64, i64::saturating_add);
+    Ok(OutcomeFigures {
+        fiscal_year,
+        adopted_with_outcomes: with.len() as u64,
+        effect_yen,
     })
 }
 
@@ -548,6 +587,19 @@ pub fn to_csv(s: &DeskStats) -> String {
     }
     row("所管未定", "件数", s.unassigned_queue.count.to_string());
     row("期限超過", "件数", s.overdue_now.to_string());
+    row(
+        "アウトカム",
+        &format!(
+            "{}年度 アウトカム報告のある採択提案",
+            s.outcomes.fiscal_year
+        ),
+        s.outcomes.adopted_with_outcomes.to_string(),
+    );
+    row(
+        "アウトカム",
+        &format!("{}年度 効果額（円）", s.outcomes.fiscal_year),
+        s.outcomes.effect_yen.to_string(),
+    );
     row(
         "所管未定",
         "最長経過日数",

@@ -1,0 +1,2 @@
+DROP TABLE outcome_indicators;
+DROP TABLE outcome_reports;
