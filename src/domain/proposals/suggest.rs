@@ -495,7 +495,7 @@ pub fn suggest(
             .into_iter()
             .filter_map(|(d, mut reasons)| {
                 let name = departments.iter().find(|x| x.id == d)?.name.clone();
-                reasons.sort_by(|a, b| b.strength.cmp(&a.strength));
+                reasons.sort_by_key(|r| std::cmp::Reverse(r.strength));
                 // Within a level, more and stronger evidence first.
                 let weight = reasons
                     .iter()
