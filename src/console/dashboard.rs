@@ -89,6 +89,116 @@ pub async fn csv(
         .body(stats::to_csv(&s)))
 }
 
+/// Label column of a chart, in pixels, and the label's font size.
+const LABEL_W: f64 = 150.0;
+const FONT: f64 = 13.0;
+/// One line of a label, in pixels.
+const LINE: f64 = 16.0;
+/// A label line may be this wide, in ems of the font: the label column less a gap.
+const LABEL_EMS: f64 = (LABEL_W - 8.0) / FONT;
+
+/// How wide a character is drawn, in ems: CJK and full-width forms fill the em square,
+/// Latin letters and digits about six tenths of it (a slight overestimate for most
+/// fonts, so that a line never runs into the bar).
+fn char_ems(c: char) -> f64 {
+    if c.is_ascii() || ('\u{FF61}'..='\u{FF9F}').contains(&c) {
+        0.62
+    } else {
+        1.0
+    }
+}
+
+fn ems(s: &str) -> f64 {
+    s.chars().map(char_ems).sum()
+}
+
+/// Characters a line should not start with (行頭禁則): they hang at the end of the
+/// previous line instead.
+fn closes(c: char) -> bool {
+    matches!(
+        c,
+        '・' | '、' | '。' | '，' | '．' | '）' | '」' | '』' | '】' | ')' | ',' | '.' | '：' | ':'
+    )
+}
+
+/// Where a line may end after `c` rather than anywhere: a separator of the parts of a
+/// name (行政経営・DX・市民自治, こども未来局 子育て支援課).
+fn separates(c: char) -> bool {
+    matches!(c, '・' | '、' | '　' | ' ' | '／' | '/' | '）' | ')')
+}
+
+/// Where a line may end before `c`: an opening bracket starts the next line.
+fn opens(c: char) -> bool {
+    matches!(c, '（' | '(' | '「' | '【')
+}
+
+/// Breaks a chart label into lines of at most `max` ems, so that the whole label is
+/// drawn however long it is. Latin words are kept whole (unless longer than a line);
+/// Japanese may break between any two characters but prefers the separators of the
+/// name's parts (or a line break before a bracket) when one falls in the line's second
+/// half. Spaces at a break are dropped.
+fn wrap_label(label: &str, max: f64) -> Vec<String> {
+    // Units that are never split: a run of Latin letters or digits, or one character.
+    let mut units: Vec<String> = vec![];
+    for c in label.trim().chars() {
+        let joins = c.is_ascii_alphanumeric()
+            && units
+                .last()
+                .and_then(|u| u.chars().last())
+                .is_some_and(|p| p.is_ascii_alphanumeric());
+        match units.last_mut() {
+            Some(u) if joins && ems(u) + char_ems(c) <= max => u.push(c),
+            _ => units.push(c.to_string()),
+        }
+    }
+    let mut lines: Vec<String> = vec![];
+    let mut line = String::new();
+    for u in units {
+        let first = u.chars().next().unwrap_or(' ');
+        if line.is_empty() && first.is_whitespace() {
+            continue;
+        }
+        if line.is_empty()
+            || ems(&line) + ems(&u) <= max
+            || (u.chars().count() == 1 && closes(first))
+        {
+            line.push_str(&u);
+            continue;
+        }
+        // Full at a space: the line ends here.
+        if first.is_whitespace() {
+            lines.push(std::mem::take(&mut line).trim_end().to_owned());
+            continue;
+        }
+        // Full within a word: end the line at the last separator in its second half, if any.
+        let cut = line
+            .char_indices()
+            .filter_map(|(i, c)| {
+                if separates(c) {
+                    Some(i + c.len_utf8())
+                } else if opens(c) {
+                    Some(i)
+                } else {
+                    None
+                }
+            })
+            .rfind(|i| ems(line.get(..*i).unwrap_or("")) >= max / 2.0);
+        let rest = match cut {
+            Some(i) if i < line.len() => line.split_off(i),
+            _ => String::new(),
+        };
+        lines.push(line.trim_end().to_owned());
+        line = rest.trim_start().to_owned();
+        if !(line.is_empty() && first.is_whitespace()) {
+            line.push_str(&u);
+        }
+    }
+    if !line.trim().is_empty() {
+        lines.push(line.trim_end().to_owned());
+    }
+    lines
+}
+
 /// One bar: its label, its length (0..=max) and the number printed beside it.
 struct Bar {
     label: String,
@@ -97,12 +207,25 @@ struct Bar {
 }
 
 /// A horizontal bar chart in SVG, announced as one image with a title and a summary;
-/// the same numbers follow in a table for reading and copying.
+/// the same numbers follow in a table for reading and copying. A long label wraps
+/// onto several lines (its row grows), never cut off.
 fn chart(id: &str, title: &str, desc: &str, bars: &[Bar], max: f64, lang: Lang) -> Markup {
-    const ROW: f64 = 30.0;
-    const LABEL_W: f64 = 150.0;
+    const PAD: f64 = 7.0;
+    const BAR_H: f64 = 20.0;
     const BAR_W: f64 = 190.0;
-    let height = (bars.len().max(1) as f64) * ROW + 10.0;
+    // Each row: its label's lines, its top and its height (tall enough for the lines).
+    let mut top = 5.0;
+    let rows: Vec<(Vec<String>, f64, f64)> = bars
+        .iter()
+        .map(|b| {
+            let lines = wrap_label(&b.label, LABEL_EMS);
+            let h = (lines.len().max(1) as f64 * LINE).max(BAR_H) + 2.0 * PAD;
+            let y = top;
+            top += h;
+            (lines, y, h)
+        })
+        .collect();
+    let height = if bars.is_empty() { 40.0 } else { top + 5.0 };
     let width = LABEL_W + BAR_W + 60.0;
     let max = if max > 0.0 { max } else { 1.0 };
     let summary = bars
@@ -116,28 +239,23 @@ fn chart(id: &str, title: &str, desc: &str, bars: &[Bar], max: f64, lang: Lang) 
                 viewBox=(format!("0 0 {width} {height}")) aria-labelledby=(format!("{id}-t {id}-d")) {
                 title id=(format!("{id}-t")) { (title) }
                 desc id=(format!("{id}-d")) { (desc) " " (summary) }
-                @for (i, b) in bars.iter().enumerate() {
-                    @let y = i as f64 * ROW + 5.0;
+                @for (b, (lines, y, h)) in bars.iter().zip(&rows) {
+                    @let mid = y + h / 2.0;
+                    @let first = mid - (lines.len() as f64 - 1.0) * LINE / 2.0 + FONT * 0.35;
                     @let w = (b.value / max * BAR_W).max(if b.value > 0.0 { 2.0 } else { 0.0 });
-                    text x=(LABEL_W - 8.0) y=(y + 19.0) text-anchor="end" font-size="13" fill="#1b1b1b" {
-                        (truncate(&b.label, 11))
+                    text.label x=(LABEL_W - 8.0) y=(format!("{first:.1}")) text-anchor="end" font-size=(FONT) fill="#1b1b1b" {
+                        @for (i, l) in lines.iter().enumerate() {
+                            tspan x=(LABEL_W - 8.0) dy=(if i == 0 { "0".to_owned() } else { LINE.to_string() }) { (l) }
+                        }
                     }
-                    rect x=(LABEL_W) y=(y + 4.0) width=(format!("{w:.1}")) height=(ROW - 10.0) fill="#003a70" {}
-                    text x=(LABEL_W + w + 6.0) y=(y + 19.0) font-size="13" fill="#1b1b1b" { (b.shown) }
+                    rect x=(LABEL_W) y=(format!("{:.1}", mid - BAR_H / 2.0)) width=(format!("{w:.1}")) height=(BAR_H) fill="#003a70" {}
+                    text x=(LABEL_W + w + 6.0) y=(format!("{:.1}", mid + FONT * 0.35)) font-size=(FONT) fill="#1b1b1b" { (b.shown) }
                 }
                 @if bars.is_empty() {
-                    text x="10" y="24" font-size="13" fill="#505a5f" { (lang.t("データがありません", "No data")) }
+                    text x="10" y="24" font-size=(FONT) fill="#505a5f" { (lang.t("データがありません", "No data")) }
                 }
             }
         }
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
     }
 }
 
@@ -259,4 +377,79 @@ fn render(u: &ConsoleUser, q: &DashQuery, s: &DeskStats) -> HttpResponse {
         format!("Dashboard ({} to {})", s.from, s.to),
     );
     layout::page(u, Nav::Dashboard, &title, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(lines: &[String]) -> String {
+        lines.concat().replace(' ', "")
+    }
+
+    #[test]
+    fn long_labels_wrap_whole_and_within_the_column() {
+        for label in [
+            "行政経営・DX・市民自治",
+            "こども未来局 子育て支援課",
+            "都市整備局 都市交通部 地域交通課 バス・デマンド交通担当（郊外部の移動支援）",
+            "Administration, digital transformation and citizen self-government",
+            "Supercalifragilisticexpialidociousdepartmentname",
+            "防災",
+        ] {
+            let lines = wrap_label(label, LABEL_EMS);
+            assert_eq!(joined(&lines), label.replace(' ', ""), "{label}: {lines:?}");
+            for l in &lines {
+                // A closing mark may hang one character over; nothing else.
+                assert!(ems(l) <= LABEL_EMS + 1.0, "{label}: {l:?} is too wide");
+                assert!(
+                    !l.starts_with(closes),
+                    "{label}: {l:?} starts with a closing mark"
+                );
+                assert!(!l.is_empty() && l.trim() == l, "{label}: {lines:?}");
+            }
+        }
+        assert_eq!(wrap_label("防災", LABEL_EMS), ["防災"]);
+        // The parts of a name stay whole where they can.
+        assert_eq!(
+            wrap_label("行政経営・DX・市民自治", LABEL_EMS),
+            ["行政経営・DX・", "市民自治"]
+        );
+        assert_eq!(
+            wrap_label("こども未来局 子育て支援課", LABEL_EMS),
+            ["こども未来局", "子育て支援課"]
+        );
+    }
+
+    #[test]
+    fn a_long_label_is_drawn_in_full_and_its_row_grows() {
+        let name = "都市整備局 都市交通部 地域交通課 バス・デマンド交通担当（郊外部の移動支援）";
+        let bars = [
+            Bar {
+                label: name.into(),
+                value: 3.0,
+                shown: "3".into(),
+            },
+            Bar {
+                label: "防災".into(),
+                value: 1.0,
+                shown: "1".into(),
+            },
+        ];
+        let svg = chart("t", "t", "d", &bars, 3.0, Lang::Ja).into_string();
+        let label: String = svg
+            .split("<tspan")
+            .skip(1)
+            .filter_map(|t| {
+                t.split_once('>')
+                    .and_then(|(_, r)| r.split_once("</tspan>"))
+            })
+            .map(|(text, _)| text)
+            .collect();
+        assert!(
+            label.replace(' ', "").contains(&name.replace(' ', "")),
+            "{svg}"
+        );
+        assert!(!svg.contains('…'), "{svg}");
+    }
 }

@@ -732,7 +732,7 @@ fn suggestions(lang: Lang, list: &[Suggestion]) -> Markup {
                 span.badge { (lang.t("確からしさ: ", "Confidence: ")) (strength_label(lang, s.level)) }
                 ul { @for r in &s.reasons {
                     li data-strength=(format!("{:?}", r.strength).to_lowercase()) {
-                        span.muted { (lang.t(r.kind.label_ja(), r.kind.label_en())) "（" (strength_label(lang, r.strength)) "）" } " " (r.text)
+                        span.muted { (lang.t(r.kind.label_ja(), r.kind.label_en())) (lang.t("（", " (")) (strength_label(lang, r.strength)) (lang.t("）", ")")) } " " (match lang { Lang::Ja => &r.text, Lang::En => &r.text_en })
                         @if !r.matched_terms.is_empty() { br; span.muted { (lang.t("一致した語: ", "Matched: ")) (r.matched_terms.join("、")) } }
                     }
                 } }

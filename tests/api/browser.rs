@@ -498,6 +498,62 @@ async fn desk_officer_routes_declines_and_publishes() {
     b.quit().await;
 }
 
+/// Every chart label of the dashboard, a very long department name included, is drawn
+/// inside its chart: the browser's own measure of each label (`getBBox`) lies within the
+/// SVG and left of the bars, so nothing is clipped; the page still passes axe.
+#[actix_web::test]
+async fn dashboard_labels_wrap_inside_the_chart() {
+    use crate::dashboard_labels::{LONG_NAME, long_named_department_with_a_proposal};
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = World::seed(&app.db);
+    set_passwords(&app.db, &["desk@141003.example.jp"]);
+    long_named_department_with_a_proposal(&app, &w).await;
+    let b = Browser::start().await;
+    b.login(&app, "desk@141003.example.jp").await;
+    b.goto(&format!("{}/admin/dashboard", app.base)).await;
+    let measured = b
+        .cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": r#"
+const out = { labels: [], clipped: [] };
+for (const svg of document.querySelectorAll('figure.chart svg')) {
+  const h = svg.viewBox.baseVal.height;
+  const barsFrom = Math.min(...[...svg.querySelectorAll('rect')].map(r => r.x.baseVal.value));
+  for (const t of svg.querySelectorAll('text.label')) {
+    const b = t.getBBox();
+    out.labels.push(t.textContent);
+    if (b.x < 0 || b.y < 0 || b.x + b.width > barsFrom || b.y + b.height > h) {
+      out.clipped.push(t.textContent + ' ' + JSON.stringify([b.x, b.y, b.width, b.height]));
+    }
+  }
+}
+return out;"#, "args": []})),
+        )
+        .await;
+    let labels: Vec<String> = measured["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().replace(' ', ""))
+        .collect();
+    assert!(
+        labels.contains(&LONG_NAME.replace(' ', "")),
+        "the long name is not drawn whole: {labels:?}"
+    );
+    assert_eq!(measured["clipped"], json!([]), "clipped labels");
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(
+            json!({"script": "document.getElementById('by-dept-h').scrollIntoView();", "args": []}),
+        ),
+    )
+    .await;
+    b.screen("05b-dashboard-long-labels").await;
+    b.quit().await;
+}
+
 /// At a desk's volume (135 proposals): one beyond the first page is found by a word, by
 /// the word in the other kana script and by its receipt number; the 所管未定 queue of
 /// more than 100 shows all of them counted and the oldest first; a 見送り sent without

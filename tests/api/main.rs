@@ -21,6 +21,7 @@ mod cli;
 mod compose;
 mod console;
 mod credentials;
+mod dashboard_labels;
 mod demo;
 mod desk;
 mod errors;

@@ -577,6 +577,8 @@ fn console_rows() -> Vec<Row> {
         row(M::GET, "/admin/needs/{id}", "/admin/needs/{internal_need}", none, "in in in ok ok ok ok 404 ok"),
         row(M::POST, "/admin/needs/{id}", "/admin/needs/{own_need}", form(&[("title", "画面で更新した課題"), ("body", "公園の遊具を点検したい。"), ("policy_field", "childcare_education"), ("visibility", "public")]), "in in in ok ok ok ok 403 ok"),
         row(M::POST, "/admin/needs/{id}/{action}", "/admin/needs/{own_need}/close", none, "in in in ok ok ok ok 403 ok"),
+        // The API's match feedback, from the need's page: the need's municipality's staff.
+        row(M::POST, "/admin/needs/{id}/matches/{offer}/feedback", "/admin/needs/{public_need}/matches/{offer}/feedback", form(&[("verdict", "good")]), "in in in ok ok ok ok 403 ok"),
         row(M::GET, "/admin/partners", "/admin/partners", none, "in in in ok ok ok ok ok ok"),
         row(M::GET, "/admin/partners/{id}", "/admin/partners/{partner_a}", none, "in in in ok ok ok ok ok ok"),
         row(M::POST, "/admin/partners/{id}/{action}", "/admin/partners/{partner_b}/reinstate", none, "in in in 403 403 403 403 403 ok"),

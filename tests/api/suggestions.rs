@@ -267,6 +267,17 @@ async fn the_lead_department_is_chosen_only_on_a_clear_strong_suggestion(backend
     let select = lead_select(&page.text);
     assert_eq!(select.matches("selected").count(), 1, "{select}");
     assert!(select.contains("<option value=\"\" selected>"), "{select}");
+    // In English, the reasons are English too.
+    let page = s.get(&format!("/admin/proposals/{weak}?lang=en")).await;
+    let panel = suggestion_panel(&page.text);
+    assert!(
+        panel.contains("Confidence: weak")
+            && panel.contains("Owns the policy field (weak)")
+            && panel.contains("Owns the policy field “Childcare")
+            && !panel.contains("所管"),
+        "{panel}"
+    );
+    s.get("/admin/lang/ja?next=/admin/inbox").await;
 
     // A keyword rule makes one department clearly strongest: it is chosen in advance.
     let rule = app

@@ -121,6 +121,8 @@ pub struct Reason {
     /// only (receipt number, title, outcome), as the caller may not be allowed to open
     /// it.
     pub text: String,
+    /// The same in English.
+    pub text_en: String,
     /// For similar needs and proposals: this proposal's content words found in them,
     /// largest contribution first (the matcher's own explanation; a record the caller
     /// may not open contributes only the words in its title).
@@ -327,13 +329,18 @@ pub fn suggest(
         let fields = storage::municipalities::department_fields(conn, &ids)?;
         let text = normalise(&format!("{}\n{}", p.title, p.body));
         let mut found: BTreeMap<i64, Vec<Reason>> = BTreeMap::new();
-        let mut add = |d: i64, kind: ReasonKind, strength: Strength, text: String, terms| {
+        let mut add = |d: i64,
+                       kind: ReasonKind,
+                       strength: Strength,
+                       (text, text_en): (String, String),
+                       terms| {
             let e = found.entry(d).or_default();
             if !e.iter().any(|r| r.text == text) {
                 e.push(Reason {
                     kind,
                     strength,
                     text,
+                    text_en,
                     matched_terms: terms,
                 });
             }
@@ -347,7 +354,10 @@ pub fn suggest(
                     rule.department_id,
                     ReasonKind::KeywordRule,
                     Strength::Strong,
-                    format!("振り分けルール: キーワード「{k}」"),
+                    (
+                        format!("振り分けルール: キーワード「{k}」"),
+                        format!("Routing rule: the keyword “{k}”"),
+                    ),
                     vec![],
                 );
             }
@@ -359,9 +369,15 @@ pub fn suggest(
                     rule.department_id,
                     ReasonKind::FieldRule,
                     Strength::Medium,
-                    format!(
-                        "振り分けルール: 分野「{}」",
-                        PolicyField::from_db(rf)?.label_ja()
+                    (
+                        format!(
+                            "振り分けルール: 分野「{}」",
+                            PolicyField::from_db(rf)?.label_ja()
+                        ),
+                        format!(
+                            "Routing rule: the policy field “{}”",
+                            PolicyField::from_db(rf)?.label_en()
+                        ),
                     ),
                     vec![],
                 );
@@ -379,13 +395,16 @@ pub fn suggest(
             } else {
                 Strength::Weak
             };
-            let label = PolicyField::from_db(pf)?.label_ja();
+            let field = PolicyField::from_db(pf)?;
             for d in owners {
                 add(
                     d,
                     ReasonKind::FieldOwner,
                     strength,
-                    format!("分野「{label}」の所管課"),
+                    (
+                        format!("分野「{}」の所管課", field.label_ja()),
+                        format!("Owns the policy field “{}”", field.label_en()),
+                    ),
                     vec![],
                 );
             }
@@ -398,7 +417,10 @@ pub fn suggest(
                 n.department_id,
                 ReasonKind::AnsweredNeed,
                 Strength::Strong,
-                format!("課題「{}」への提案（この課の課題）", n.title),
+                (
+                    format!("課題「{}」への提案（この課の課題）", n.title),
+                    format!("Answers this department's need “{}”", n.title),
+                ),
                 vec![],
             );
         }
@@ -429,7 +451,10 @@ pub fn suggest(
                 n.department_id,
                 ReasonKind::SimilarNeed,
                 need_strength(h.normalized, best_need),
-                format!("類似する課題「{}」の所管課", n.title),
+                (
+                    format!("類似する課題「{}」の所管課", n.title),
+                    format!("Owns the similar need “{}”", n.title),
+                ),
                 terms,
             );
         }
@@ -437,6 +462,7 @@ pub fn suggest(
         // them: several clearly similar ones are strong evidence, one loose one is weak.
         struct Past {
             cited: Vec<String>,
+            cited_en: Vec<String>,
             clear: usize,
             all: usize,
             terms: Vec<String>,
@@ -456,7 +482,7 @@ pub fn suggest(
             else {
                 continue;
             };
-            let outcome = ProposalState::from_db(&row.state)?.label_ja();
+            let outcome = ProposalState::from_db(&row.state)?;
             let number = receipt_number(row.receipt_year, row.receipt_seq);
             let open = super::access(conn, actor, &row).is_ok();
             let terms = visible_terms(h.matched_terms, open, &row.title);
@@ -465,6 +491,7 @@ pub fn suggest(
             }
             let e = past.entry(d).or_insert(Past {
                 cited: vec![],
+                cited_en: vec![],
                 clear: 0,
                 all: 0,
                 terms: vec![],
@@ -473,8 +500,13 @@ pub fn suggest(
             if h.normalized >= CLEARLY_SIMILAR {
                 e.clear += 1;
             }
-            e.cited
-                .push(format!("{number}「{}」（{outcome}）", row.title));
+            e.cited.push(format!(
+                "{number}「{}」（{}）",
+                row.title,
+                outcome.label_ja()
+            ));
+            e.cited_en
+                .push(format!("{number} “{}” ({})", row.title, outcome.label_en()));
             merge_terms(&mut e.terms, terms);
         }
         for d in order {
@@ -483,10 +515,17 @@ pub fn suggest(
                 d,
                 ReasonKind::SimilarProposal,
                 past_strength(e.clear, e.all),
-                format!(
-                    "類似する過去の提案 {}件の所管課: {}",
-                    e.all,
-                    e.cited.join("、")
+                (
+                    format!(
+                        "類似する過去の提案 {}件の所管課: {}",
+                        e.all,
+                        e.cited.join("、")
+                    ),
+                    format!(
+                        "Handled {} similar past proposal(s): {}",
+                        e.all,
+                        e.cited_en.join(", ")
+                    ),
                 ),
                 e.terms,
             );
@@ -495,7 +534,7 @@ pub fn suggest(
             .into_iter()
             .filter_map(|(d, mut reasons)| {
                 let name = departments.iter().find(|x| x.id == d)?.name.clone();
-                reasons.sort_by(|a, b| b.strength.cmp(&a.strength));
+                reasons.sort_by_key(|r| std::cmp::Reverse(r.strength));
                 // Within a level, more and stronger evidence first.
                 let weight = reasons
                     .iter()
@@ -535,6 +574,7 @@ mod tests {
             kind,
             strength,
             text: String::new(),
+            text_en: String::new(),
             matched_terms: vec![],
         }
     }
