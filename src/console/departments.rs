@@ -72,7 +72,7 @@ pub async fn show(
         .map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned()))
         .collect();
     let body = html! {
-        p { (m.name) "（" (m.prefecture) "）" " — " (lang.s(
+        p { (m.name) (lang.t("（", " (")) (m.prefecture) (lang.t("）", ")")) " — " (lang.s(
             format!("初回回答の目標 {}開庁日・結論の目標 {}開庁日", m.first_response_days, m.decision_days),
             format!("first answer within {} business days, decision within {}", m.first_response_days, m.decision_days))) }
         h2 { (lang.t("所管課", "Departments")) }
@@ -86,7 +86,7 @@ pub async fn show(
             } }
             tbody { @for d in &m.departments { tr {
                 td { (d.name) }
-                td { @for (i, f) in d.policy_fields.iter().enumerate() { @if i > 0 { "、" } (lang.field(*f)) } }
+                td { @for (i, f) in d.policy_fields.iter().enumerate() { @if i > 0 { (lang.t("、", ", ")) } (lang.field(*f)) } }
                 td { (d.email.as_deref().unwrap_or("—")) }
                 td { @if d.is_desk { (lang.t("共創窓口", "Desk")) } }
             } } }

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod dashboard;
 pub mod departments;
 pub mod error_text;
+pub mod history;
 pub mod i18n;
 pub mod inbox;
 pub mod layout;
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(r("").route(get().to(home)))
             .service(r("/").route(get().to(home)))
             .service(r("/static/console.css").route(get().to(layout::css)))
+            .service(r("/static/shortcuts.js").route(get().to(layout::shortcuts_js)))
             .service(r("/lang/{code}").route(get().to(session::set_lang)))
             .service(
                 r("/login")
@@ -65,6 +67,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(r("/inbox").route(get().to(inbox::show)))
             .service(r("/inbox/export.csv").route(get().to(inbox::export_csv)))
             .service(r("/inbox/export.xlsx").route(get().to(inbox::export_xlsx)))
+            .service(r("/inbox/filters").route(post().to(inbox::save_filter)))
+            .service(r("/inbox/filters/{id}/delete").route(post().to(inbox::delete_filter)))
             .service(r("/proposals/{id}").route(get().to(proposal::show)))
             .service(r("/proposals/{id}/attachments").route(post().to(proposal::upload)))
             .service(r("/proposals/{id}/attachments/{file}").route(get().to(proposal::download)))
@@ -126,6 +130,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(post().to(account::update)),
             )
             .service(r("/account/password").route(post().to(account::change_password)))
+            .service(r("/account/shortcuts").route(post().to(account::set_shortcuts)))
             .service(
                 r("/password")
                     .route(get().to(credentials::change_form))

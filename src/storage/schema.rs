@@ -57,6 +57,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         must_change_password -> Bool,
+        keyboard_shortcuts -> Bool,
     }
 }
 
@@ -433,6 +434,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    inbox_filters (id) {
+        id -> BigInt,
+        staff_user_id -> BigInt,
+        name -> Text,
+        query -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     reply_templates (id) {
         id -> BigInt,
         municipality_id -> BigInt,
@@ -444,6 +455,7 @@ diesel::table! {
 }
 
 diesel::joinable!(console_sessions -> staff_users (staff_user_id));
+diesel::joinable!(inbox_filters -> staff_users (staff_user_id));
 diesel::joinable!(staff_invitations -> staff_users (staff_user_id));
 diesel::joinable!(zones -> municipalities (municipality_id));
 diesel::joinable!(departments -> municipalities (municipality_id));
@@ -469,6 +481,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     departments,
     department_policy_fields,
     staff_users,
+    inbox_filters,
     partners,
     partner_regions,
     partner_email_verifications,

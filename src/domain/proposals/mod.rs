@@ -6,6 +6,7 @@ pub mod assign;
 pub mod export;
 pub mod find;
 pub mod intake;
+pub mod lookup;
 pub mod suggest;
 pub mod workflow;
 
