@@ -71,8 +71,16 @@ pub async fn show(
         .iter()
         .map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned()))
         .collect();
+    // The prefecture as recorded (Japanese), or its English name from the code.
+    let prefecture = match lang {
+        super::i18n::Lang::En => crate::domain::codes::MunicipalityCode::parse(&m.code)
+            .ok()
+            .and_then(|c| c.prefecture_name_en())
+            .map_or_else(|| m.prefecture.clone(), str::to_owned),
+        super::i18n::Lang::Ja => m.prefecture.clone(),
+    };
     let body = html! {
-        p { (m.name) (lang.t("（", " (")) (m.prefecture) (lang.t("）", ")")) " — " (lang.s(
+        p { (m.name) (lang.t("（", " (")) (prefecture) (lang.t("）", ")")) " — " (lang.s(
             format!("初回回答の目標 {}開庁日・結論の目標 {}開庁日", m.first_response_days, m.decision_days),
             format!("first answer within {} business days, decision within {}", m.first_response_days, m.decision_days))) }
         h2 { (lang.t("所管課", "Departments")) }

@@ -221,7 +221,7 @@ async fn saved_filters_are_each_users_own_capped_and_csrf_checked(backend: Backe
 }
 
 /// The actor of a seeded staff user, by e-mail.
-fn staff_actor(app: &TestApp, email: &str) -> Actor {
+pub fn staff_actor(app: &TestApp, email: &str) -> Actor {
     use diesel::prelude::*;
     use kyoso::storage::schema::staff_users as s;
     let mut conn = app.db.conn().unwrap();
@@ -643,6 +643,9 @@ async fn english_console_shows_no_japanese_but_data() {
         "/admin/partners".to_owned(),
         format!("/admin/partners/{}", w.partner_a.0),
         "/admin/account".to_owned(),
+        "/admin/departments".to_owned(),
+        "/admin/templates".to_owned(),
+        "/admin/needs/new".to_owned(),
     ];
     for path in &pages {
         let page = s.get(path).await;
