@@ -158,6 +158,11 @@ async fn keyboard_only_path_through_the_inbox() {
     };
     b.wait_url(&format!("/admin/proposals/{want}")).await;
     assert!(b.text("h1").await.contains(&one));
+    // `/` on a page without the search box goes to the inbox's, focused.
+    b.press("/").await;
+    b.wait_url("/admin/inbox#q").await;
+    b.wait_for("return document.activeElement && document.activeElement.id === 'q'")
+        .await;
     b.quit().await;
 }
 

@@ -85,6 +85,12 @@
     if (done) { e.preventDefault(); }
   });
 
+  /* `/` on another page leads here with #q: the search box takes the focus. */
+  if (window.location.hash === "#q") {
+    var box = document.getElementById("q");
+    if (box) { box.focus(); }
+  }
+
   /* The help's close button: a <form method="dialog"> already closes it without script;
      focus returns to where it was by the browser's dialog rules. */
   var link = document.getElementById("keys-help-open");
