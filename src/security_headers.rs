@@ -2,8 +2,9 @@
 //! around the whole app, so the console, the public pages (unsubscribe) and the API all
 //! send them, error pages and redirects included.
 //!
-//! The console is server-rendered HTML with one same-origin stylesheet and no script,
-//! no inline style and no `on*=` handler, so the policy allows nothing else: a script
+//! The console is server-rendered HTML with one same-origin stylesheet, one same-origin
+//! script (the optional keyboard shortcuts; every page works without it), no inline
+//! script or style and no `on*=` handler, so the policy allows nothing else: a script
 //! that an injection slipped into a page would not run, no other site may frame a page
 //! (clickjacking), and the browser neither guesses content types nor sends the
 //! console's addresses (which may carry ids) to other sites.
@@ -13,10 +14,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 
-/// Nothing from outside and nothing inline: the stylesheet and images come from kyoso,
-/// forms post only to kyoso, no page may be framed.
+/// Nothing from outside and nothing inline: the stylesheet, the script and images come
+/// from kyoso, forms post only to kyoso, no page may be framed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
-     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+     script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// One year, the value HSTS preload lists ask for.
 pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";

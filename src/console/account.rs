@@ -136,6 +136,22 @@ fn render(
             button.primary type="submit" { (lang.t("保存する", "Save")) }
         }
         (notifications_form(u, &mine.prefs, sent))
+        h2 #shortcuts { (lang.t("キーボードショートカット", "Keyboard shortcuts")) }
+        (layout::shortcut_list(lang))
+        p {
+            (lang.t("入力欄の中や、Ctrl・Alt などと一緒に押したときは働きません。スクリーンリーダーや音声入力のキー操作と重なる場合は、オフにしてください。",
+                "They do nothing while you type in a field or hold Ctrl, Alt or another modifier. Turn them off if they get in the way of a screen reader or speech input."))
+        }
+        form method="post" action="/admin/account/shortcuts" {
+            (layout::csrf(u))
+            fieldset {
+                legend { (lang.t("ショートカット", "Shortcuts")) }
+                label { input type="radio" name="shortcuts" value="on" checked[u.session.keyboard_shortcuts]; " " (lang.t("使う", "On")) }
+                " "
+                label { input type="radio" name="shortcuts" value="off" checked[!u.session.keyboard_shortcuts]; " " (lang.t("使わない", "Off")) }
+            }
+            button type="submit" { (lang.t("保存する", "Save")) }
+        }
         h2 { (lang.t("パスワードの変更", "Change your password")) }
         form method="post" action="/admin/account/password" {
             (layout::csrf(u))
@@ -275,4 +291,29 @@ pub async fn change_password(
         }
         Err(e) => Err(u.err(e)),
     }
+}
+
+/// Turns the keyboard shortcuts on or off for the signed-in user.
+pub async fn set_shortcuts(
+    state: web::Data<AppState>,
+    posted: Posted,
+) -> ConsoleResult<HttpResponse> {
+    let Posted { user: u, form: f } = posted;
+    let on = match f.text("shortcuts").as_str() {
+        "on" => true,
+        "off" => false,
+        _ => {
+            return Err(u.err(AppError::field(
+                "shortcuts",
+                "unknown_value",
+                "expected on or off",
+            )));
+        }
+    };
+    let actor = u.actor();
+    run(&state, u.lang, move |db| {
+        staff::set_keyboard_shortcuts(db, &actor, on)
+    })
+    .await?;
+    Ok(see_other("/admin/account?done=saved#shortcuts"))
 }

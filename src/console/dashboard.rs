@@ -266,10 +266,27 @@ fn count_label(lang: Lang, c: &Count) -> String {
     if let Some(f) = PolicyField::parse(&c.key) {
         return lang.field(f).to_owned();
     }
+    if let Some(l) = own_label(lang, &c.key) {
+        return l.to_owned();
+    }
     c.label.clone()
 }
 
+/// The label of a grouping key the statistics name themselves (no field, no
+/// department, everything), in the page's language; `None` for a key that is data.
+fn own_label(lang: Lang, key: &str) -> Option<&'static str> {
+    Some(match key {
+        "none" => lang.t("分野未設定", "No policy field"),
+        "unassigned" => lang.t("所管未定", "Unassigned"),
+        "all" => lang.t("全体", "All"),
+        _ => return None,
+    })
+}
+
 fn adoption_label(lang: Lang, a: &Adoption) -> String {
+    if let Some(l) = own_label(lang, &a.key) {
+        return l.to_owned();
+    }
     match PolicyField::parse(&a.key) {
         Some(f) => lang.field(f).to_owned(),
         None => a.label.clone(),
@@ -295,11 +312,11 @@ fn count_block(id: &str, title: &str, desc: &str, counts: &[Count], lang: Lang) 
         section aria-labelledby=(format!("{id}-h")) {
             h2 id=(format!("{id}-h")) { (title) }
             (chart(id, title, desc, &bars, max, lang))
-            table {
+            div.table-wrap { table {
                 caption { (title) (lang.t("（表）", " (table)")) }
                 thead { tr { th scope="col" { (lang.t("区分", "Item")) } th.num scope="col" { (lang.t("件数", "Count")) } } }
                 tbody { @for c in counts { tr { th scope="row" { (count_label(lang, c)) } td.num { (c.count) } } } }
-            }
+            } }
         }
     }
 }
@@ -317,7 +334,7 @@ fn adoption_block(id: &str, title: &str, rows: &[Adoption], lang: Lang) -> Marku
         section aria-labelledby=(format!("{id}-h")) {
             h2 id=(format!("{id}-h")) { (title) }
             (chart(id, title, lang.t("採択率（採択 ÷（採択＋見送り））", "Adoption rate (adopted ÷ (adopted + declined))"), &bars, 1.0, lang))
-            table {
+            div.table-wrap { table {
                 caption { (title) (lang.t("（表）", " (table)")) }
                 thead { tr {
                     th scope="col" { (lang.t("区分", "Item")) }
@@ -330,7 +347,7 @@ fn adoption_block(id: &str, title: &str, rows: &[Adoption], lang: Lang) -> Marku
                     th scope="row" { (adoption_label(lang, a)) }
                     td.num { (a.adopted) } td.num { (a.declined) } td.num { (a.withdrawn) } td.num { (pct(a.rate)) }
                 } } }
-            }
+            } }
         }
     }
 }

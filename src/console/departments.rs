@@ -71,8 +71,16 @@ pub async fn show(
         .iter()
         .map(|f| (f.as_str().to_owned(), lang.field(*f).to_owned()))
         .collect();
+    // The prefecture as recorded (Japanese), or its English name from the code.
+    let prefecture = match lang {
+        super::i18n::Lang::En => crate::domain::codes::MunicipalityCode::parse(&m.code)
+            .ok()
+            .and_then(|c| c.prefecture_name_en())
+            .map_or_else(|| m.prefecture.clone(), str::to_owned),
+        super::i18n::Lang::Ja => m.prefecture.clone(),
+    };
     let body = html! {
-        p { (m.name) "（" (m.prefecture) "）" " — " (lang.s(
+        p { (m.name) (lang.t("（", " (")) (prefecture) (lang.t("）", ")")) " — " (lang.s(
             format!("初回回答の目標 {}開庁日・結論の目標 {}開庁日", m.first_response_days, m.decision_days),
             format!("first answer within {} business days, decision within {}", m.first_response_days, m.decision_days))) }
         h2 { (lang.t("所管課", "Departments")) }
@@ -86,7 +94,7 @@ pub async fn show(
             } }
             tbody { @for d in &m.departments { tr {
                 td { (d.name) }
-                td { @for (i, f) in d.policy_fields.iter().enumerate() { @if i > 0 { "、" } (lang.field(*f)) } }
+                td { @for (i, f) in d.policy_fields.iter().enumerate() { @if i > 0 { (lang.t("、", ", ")) } (lang.field(*f)) } }
                 td { (d.email.as_deref().unwrap_or("—")) }
                 td { @if d.is_desk { (lang.t("共創窓口", "Desk")) } }
             } } }

@@ -41,6 +41,7 @@ pub fn field_label(lang: Lang, field: &str) -> String {
         "first_response_days" => ("一次回答の目標（営業日）", "First answer (business days)"),
         "decision_days" => ("結論の目標（営業日）", "Decision (business days)"),
         "keyword" | "q" => ("キーワード", "Keyword"),
+        "filter" => ("絞り込みの条件", "Filter"),
         "reason" => ("理由", "Reason"),
         "reason_code" => ("見送りの理由", "Reason for declining"),
         "until" => ("新しい期限", "New due date"),

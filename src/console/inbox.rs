@@ -11,9 +11,10 @@ use serde::Deserialize;
 use super::error_text;
 use super::layout::{self, Nav, blank, select};
 use super::session::{ConsoleUser, Fields, Posted};
-use super::{ConsoleError, ConsoleResult, run, run_search, see_other};
+use super::{ConsoleError, ConsoleResult, lift, run, run_search, see_other};
 use crate::domain::desk::deadlines::{self, Clock, DeadlineQuery, Deadlines};
 use crate::domain::error::AppError;
+use crate::domain::inbox_filters::{self, InboxFilterView};
 use crate::domain::municipalities;
 use crate::domain::proposals::assign::{self, AssignInput};
 use crate::domain::proposals::bulk::{self, BulkAction};
@@ -83,6 +84,29 @@ impl InboxQuery {
         ]
         .iter()
         .any(|v| blank(v).is_some())
+    }
+
+    /// The parameters a saved filter keeps (`domain::inbox_filters::KEYS`), as set now.
+    fn params(&self) -> Vec<(String, String)> {
+        [
+            ("q", &self.q),
+            ("state", &self.state),
+            ("channel", &self.channel),
+            ("field", &self.field),
+            ("department", &self.department),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("unassigned", &self.unassigned),
+            ("assignee", &self.assignee),
+            ("due", &self.due),
+            ("paused", &self.paused),
+            ("m", &self.m),
+            ("sort", &self.sort),
+            ("dir", &self.dir),
+        ]
+        .iter()
+        .filter_map(|(k, v)| blank(v).map(|v| ((*k).to_owned(), v)))
+        .collect()
     }
 
     fn sort(&self) -> Sort {
@@ -163,6 +187,8 @@ impl InboxQuery {
 pub struct Inbox {
     /// Who the caller could make the assignee in a bulk action.
     pub assignees: Vec<Assignee>,
+    /// The caller's saved filters.
+    pub filters: Vec<InboxFilterView>,
     pub list: Found<ProposalView>,
     pub unassigned: Option<Found<ProposalView>>,
     pub overdue: Option<Found<OverdueItem>>,
@@ -216,7 +242,7 @@ pub async fn show(
 ) -> ConsoleResult<HttpResponse> {
     let q = q.into_inner();
     let inbox = load(&state, &u, &q).await?;
-    Ok(render(&u, &q, inbox, None))
+    Ok(render(&u, &q, inbox, None, None))
 }
 
 /// A bulk action (一括操作) on the rows checked in the list: one form, the pressed
@@ -305,7 +331,7 @@ pub async fn bulk(
         ) => {
             let inbox = load(&state, &u, &q).await?;
             let status = crate::web::status::status_of(&e);
-            let mut res = render(&u, &q, inbox, Some((&e, &f)));
+            let mut res = render(&u, &q, inbox, Some((&e, &f)), None);
             *res.status_mut() = status;
             Ok(res)
         }
@@ -379,12 +405,14 @@ async fn load(
         } else {
             vec![]
         };
+        let filters = inbox_filters::list(db, &actor)?;
         let assignees = match &code2 {
             Some(c) => assign::bulk_candidates(db, &actor, c)?,
             None => vec![],
         };
         Ok(Inbox {
             assignees,
+            filters,
             list,
             unassigned,
             overdue,
@@ -398,6 +426,69 @@ async fn load(
 
 /// The list as filtered now, every matching row, as CSV or XLSX (提案一覧の出力); the
 /// same permissions as the list. Recorded in the audit log.
+/// Saves the inbox's current filter (sent as hidden fields beside the name) under a
+/// name; then shows the inbox with it. A refused name shows the inbox again with the
+/// problem beside the form and the name as typed.
+pub async fn save_filter(
+    state: web::Data<AppState>,
+    posted: Posted,
+) -> ConsoleResult<HttpResponse> {
+    let Posted { user: u, form: f } = posted;
+    let q = InboxQuery {
+        q: f.opt("q"),
+        state: f.opt("state"),
+        channel: f.opt("channel"),
+        field: f.opt("field"),
+        department: f.opt("department"),
+        from: f.opt("from"),
+        to: f.opt("to"),
+        unassigned: f.opt("unassigned"),
+        assignee: f.opt("assignee"),
+        due: f.opt("due"),
+        paused: f.opt("paused"),
+        m: f.opt("m"),
+        sort: f.opt("sort"),
+        dir: f.opt("dir"),
+        ..InboxQuery::default()
+    };
+    let (actor, name, params) = (u.actor(), f.text("filter_name"), q.params());
+    let result = lift(
+        run(&state, u.lang, move |db| {
+            inbox_filters::save(db, &actor, &name, &params)
+        })
+        .await,
+    )?;
+    match result {
+        Ok(saved) => Ok(see_other(&format!(
+            "/admin/inbox?{}&done=filter",
+            saved.query
+        ))),
+        Err(e @ AppError::Invalid(_)) => {
+            let inbox = load(&state, &u, &q).await?;
+            let typed = f.text("filter_name");
+            let mut res = render(&u, &q, inbox, None, Some((&e, typed.as_str())));
+            *res.status_mut() = crate::web::status::status_of(&e);
+            Ok(res)
+        }
+        Err(e) => Err(u.err(e)),
+    }
+}
+
+/// Deletes one of the caller's saved filters.
+pub async fn delete_filter(
+    state: web::Data<AppState>,
+    posted: Posted,
+    path: web::Path<i64>,
+) -> ConsoleResult<HttpResponse> {
+    let Posted { user: u, .. } = posted;
+    let (actor, id) = (u.actor(), path.into_inner());
+    run(&state, u.lang, move |db| {
+        inbox_filters::delete(db, &actor, id)
+    })
+    .await?;
+    Ok(see_other("/admin/inbox?done=deleted"))
+}
+
 pub async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -613,8 +704,9 @@ fn pager<T>(
 
 /// The views (ビュー) above the list: each a filter of the one inbox query, added to the
 /// current filters (a second click on the current view removes it again).
-fn views(u: &ConsoleUser, q: &InboxQuery) -> Markup {
+fn views(u: &ConsoleUser, q: &InboxQuery, saved: &[InboxFilterView]) -> Markup {
     let lang = u.lang;
+    let now = inbox_filters::query_string(&q.params());
     let on = |v: &Option<String>, value: &str| blank(v).as_deref() == Some(value);
     let items: [(&str, &str, &str, bool); 4] = [
         (
@@ -649,6 +741,62 @@ fn views(u: &ConsoleUser, q: &InboxQuery) -> Markup {
                 @for (key, value, label, current) in items {
                     @let href = q.link(&[(key, if current { None } else { Some(value.to_owned()) }), ("page", None)]);
                     li { a href=(href) aria-current=[current.then_some("true")] { (label) } }
+                }
+            }
+            @if !saved.is_empty() {
+                // The user's own filters, after the built-in views.
+                ul.saved aria-label=(lang.t("保存した絞り込み", "Saved filters")) {
+                    @for f in saved {
+                        li { a href=(format!("/admin/inbox?{}", f.query)) aria-current=[(f.query == now).then_some("page")] { (f.name) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Saving the current filter under a name, and deleting saved ones: a disclosure under
+/// the views, open when it has a problem to show.
+fn filter_forms(
+    u: &ConsoleUser,
+    q: &InboxQuery,
+    saved: &[InboxFilterView],
+    error: Option<(&AppError, &str)>,
+) -> Markup {
+    let lang = u.lang;
+    let params = q.params();
+    html! {
+        details.saved-filters open[error.is_some()] {
+            summary { (lang.t("絞り込みの保存・削除", "Save or delete filters")) }
+            @if let Some((e, _)) = error {
+                (layout::error_detail_linked(lang, e, |f| (f == "name" || f == "filter").then_some("filter-name")))
+            }
+            @if params.is_empty() {
+                p.hint { (lang.t("条件を選んで検索すると、その条件に名前を付けて保存できます。", "Search with some filters first; then you can save them under a name.")) }
+            }
+            {
+                form method="post" action="/admin/inbox/filters" {
+                    (layout::csrf(u))
+                    @for (k, v) in &params { input type="hidden" name=(k) value=(v); }
+                    div.field {
+                        label for="filter-name" { (lang.t("今の条件を保存する名前", "Save the current filter as")) }
+                        span.hint #filter-name-hint { (lang.s(format!("同じ名前なら上書きします。{}件まで。", inbox_filters::MAX_PER_USER), format!("The same name replaces it; up to {}.", inbox_filters::MAX_PER_USER))) }
+                        input #filter-name type="text" name="filter_name" required maxlength=(inbox_filters::NAME_MAX) aria-describedby="filter-name-hint" value=[error.map(|(_, typed)| typed)];
+                    }
+                    button type="submit" { (lang.t("保存する", "Save")) }
+                }
+            }
+            @if !saved.is_empty() {
+                ul.filter-list {
+                    @for f in saved {
+                        li {
+                            (f.name) " "
+                            form.inline method="post" action=(format!("/admin/inbox/filters/{}/delete", f.id)) {
+                                (layout::csrf(u))
+                                button type="submit" aria-label=(lang.s(format!("「{}」を削除", f.name), format!("Delete “{}”", f.name))) { (lang.t("削除", "Delete")) }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -814,6 +962,7 @@ fn render(
     q: &InboxQuery,
     inbox: Inbox,
     sent: Option<(&AppError, &Fields)>,
+    filter_error: Option<(&AppError, &str)>,
 ) -> HttpResponse {
     let lang = u.lang;
     let needle = blank(&q.q);
@@ -887,7 +1036,8 @@ fn render(
         @if u.is_deployment_admin() {
             (layout::municipality_picker(u, "/admin/inbox", &inbox.municipalities, q.m.as_deref()))
         }
-        (views(u, q))
+        (views(u, q, &inbox.filters))
+        (filter_forms(u, q, &inbox.filters, filter_error))
         // The search and filters come first: one Tab from the navigation, not after the
         // lists. They keep the sort order and the view; a new search starts at page 1.
         form.filters method="get" action="/admin/inbox" role="search" aria-label=(lang.t("提案の検索と絞り込み", "Search and filter proposals")) {

@@ -15,12 +15,47 @@ use super::session::ConsoleUser;
 use crate::domain::error::AppError;
 
 const CSS: &str = include_str!("static/console.css");
+/// The optional keyboard shortcuts; pages work without it (progressive enhancement).
+const SHORTCUTS_JS: &str = include_str!("static/shortcuts.js");
 
 pub async fn css() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(CSS)
+}
+
+pub async fn shortcuts_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(SHORTCUTS_JS)
+}
+
+/// The list of shortcuts: a modal dialog the script opens with `?` (closed with Esc or
+/// its button, which needs no script), and the same list on the account page.
+pub fn shortcut_list(lang: Lang) -> Markup {
+    html! {
+        dl.keys {
+            dt { kbd { "/" } } dd { (lang.t("受付一覧の検索欄へ移動", "Go to the inbox search")) }
+            dt { kbd { "j" } } dd { (lang.t("一覧の次の行へ", "Next row of a list")) }
+            dt { kbd { "k" } } dd { (lang.t("一覧の前の行へ", "Previous row of a list")) }
+            dt { kbd { "Enter" } } dd { (lang.t("選んだ行を開く", "Open the chosen row")) }
+            dt { kbd { "?" } } dd { (lang.t("この一覧を表示", "Show this list")) }
+        }
+    }
+}
+
+fn shortcut_dialog(lang: Lang) -> Markup {
+    html! {
+        dialog #keys-help aria-labelledby="keys-help-h" {
+            h2 #keys-help-h { (lang.t("キーボードショートカット", "Keyboard shortcuts")) }
+            (shortcut_list(lang))
+            p.hint { (lang.t("入力欄の中や、Ctrl・Alt などと一緒に押したときは働きません。アカウントの画面でオフにできます。",
+                "They do nothing while you type in a field or hold Ctrl, Alt or another modifier. Turn them off on your account page.")) }
+            form method="dialog" { button type="submit" { (lang.t("閉じる", "Close")) } }
+        }
+    }
 }
 
 /// Percent-encodes a value for a query string.
@@ -187,6 +222,7 @@ fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
             "Partner reinstated.",
         ),
         "deleted" => lang.t("削除しました。", "Deleted."),
+        "filter" => lang.t("絞り込みを保存しました。", "Filter saved."),
         "password" => lang.t("パスワードを設定しました。", "Password set."),
         "invitation" => lang.t(
             "招待メールを本人に送りました。",
@@ -286,10 +322,10 @@ pub fn page_with_status(
                         a href="/admin/account" aria-current=[(nav == Nav::Account).then_some("page")] title=(lang.t("アカウント", "Account")) { (s.display_name) }
                         " "
                         span.muted {
-                            "（" (lang.role(s.staff.role))
-                            @if let Some((_, name)) = &s.municipality { "・" (name) }
-                            @else { "・" (lang.t("全自治体", "all municipalities")) }
-                            "）"
+                            (lang.t("（", "(")) (lang.role(s.staff.role))
+                            @if let Some((_, name)) = &s.municipality { (lang.t("・", ", ")) (name) }
+                            @else { (lang.t("・", ", ")) (lang.t("全自治体", "all municipalities")) }
+                            (lang.t("）", ")"))
                         }
                     }
                     a.lang href=(format!("/admin/lang/{}?next={}", other.0, url_encode(&u.here))) lang=(other.0) hreflang=(other.0) { (other.1) }
@@ -310,7 +346,14 @@ pub fn page_with_status(
                     @if let Some(m) = flash { div.alert.ok role="status" { (m) } }
                     (body)
                 }
-                footer.foot { p { "kyoso — " (lang.t("自治体と企業・大学・NPOの共創窓口", "the co-creation desk of municipalities and their partners")) } }
+                footer.foot {
+                    p { "kyoso — " (lang.t("自治体と企業・大学・NPOの共創窓口", "the co-creation desk of municipalities and their partners")) }
+                    p { a #keys-help-open href="/admin/account#shortcuts" { (lang.t("キーボードショートカット", "Keyboard shortcuts")) } }
+                }
+                @if s.keyboard_shortcuts {
+                    (shortcut_dialog(lang))
+                    script src="/admin/static/shortcuts.js" defer {}
+                }
             }
         }
     };

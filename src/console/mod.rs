@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod dashboard;
 pub mod departments;
 pub mod error_text;
+pub mod history;
 pub mod i18n;
 pub mod inbox;
 pub mod layout;
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(r("").route(get().to(home)))
             .service(r("/").route(get().to(home)))
             .service(r("/static/console.css").route(get().to(layout::css)))
+            .service(r("/static/shortcuts.js").route(get().to(layout::shortcuts_js)))
             .service(r("/lang/{code}").route(get().to(session::set_lang)))
             .service(
                 r("/login")
@@ -67,6 +69,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(r("/inbox/bulk").route(post().to(inbox::bulk)))
             .service(r("/inbox/export.csv").route(get().to(inbox::export_csv)))
             .service(r("/inbox/export.xlsx").route(get().to(inbox::export_xlsx)))
+            .service(r("/inbox/filters").route(post().to(inbox::save_filter)))
+            .service(r("/inbox/filters/{id}/delete").route(post().to(inbox::delete_filter)))
             .service(r("/proposals/{id}").route(get().to(proposal::show)))
             .service(r("/proposals/{id}/attachments").route(post().to(proposal::upload)))
             .service(r("/proposals/{id}/attachments/{file}").route(get().to(proposal::download)))
@@ -132,6 +136,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(r("/account/password").route(post().to(account::change_password)))
             .service(r("/account/notifications").route(post().to(account::update_notifications)))
+            .service(r("/account/shortcuts").route(post().to(account::set_shortcuts)))
             .service(
                 r("/password")
                     .route(get().to(credentials::change_form))

@@ -495,7 +495,7 @@ fn render_need(
                     dt { (lang.t("地域区分", "Zone")) } dd { (n.zone.as_deref().unwrap_or("—")) }
                     dt { (lang.t("募集期限", "Open until")) } dd { (layout::date(n.open_until)) }
                     dt { (lang.t("求めるパートナー", "Partners wanted")) } dd {
-                        @for (i, k) in n.desired_partner_kinds.iter().enumerate() { @if i > 0 { "、" } (lang.partner_kind(*k)) }
+                        @for (i, k) in n.desired_partner_kinds.iter().enumerate() { @if i > 0 { (lang.t("、", ", ")) } (lang.partner_kind(*k)) }
                     }
                     @if let Some(t) = n.published_at { dt { (lang.t("公開日時", "Published")) } dd { (layout::local_time(t)) } }
                 }

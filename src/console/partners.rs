@@ -7,10 +7,12 @@ use actix_web::{HttpResponse, web};
 use maud::{PreEscaped, html};
 use serde::Deserialize;
 
+use super::i18n::Lang;
 use super::inbox;
 use super::layout::{self, Nav, blank, select};
 use super::session::{ConsoleUser, Posted};
 use super::{ConsoleResult, run, run_search, see_other};
+use crate::domain::codes::{MunicipalityCode, Region};
 use crate::domain::error::AppError;
 use crate::domain::ids::PartnerId;
 use crate::domain::offers::{self, OfferQuery, OfferView};
@@ -95,6 +97,7 @@ pub async fn browse(
             }
         })
         .await?;
+    let places = super::municipality_options(&state, u.lang).await?;
     let lang = u.lang;
     let fields: Vec<(String, String)> = PolicyField::ALL
         .iter()
@@ -131,8 +134,8 @@ pub async fn browse(
                     td { (PreEscaped(title)) }
                     td { a href=(format!("/admin/partners/{}", o.partner.id)) { (o.partner.name) } br; span.muted { (lang.partner_kind(o.partner.kind)) } }
                     td { (lang.offer_kind(o.kind)) }
-                    td { @for (i, f) in o.policy_fields.iter().enumerate() { @if i > 0 { "、" } (lang.field(*f)) } }
-                    td { (o.regions.join(", ")) }
+                    td { @for (i, f) in o.policy_fields.iter().enumerate() { @if i > 0 { (lang.t("、", ", ")) } (lang.field(*f)) } }
+                    td { (region_names(lang, &o.regions, &places)) }
                 } } }
             } }
         }
@@ -184,6 +187,7 @@ pub async fn show(
         Ok((p, active, archived, props))
     })
     .await?;
+    let places = super::municipality_options(&state, u.lang).await?;
     let lang = u.lang;
     let prop_refs: Vec<&crate::domain::proposals::ProposalView> = props.iter().collect();
     let body = html! {
@@ -200,7 +204,7 @@ pub async fn show(
                 }
             }
             dt { (lang.t("ウェブサイト", "Website")) } dd { (p.website.as_deref().unwrap_or("—")) }
-            dt { (lang.t("対象地域", "Regions")) } dd { (p.regions.join(", ")) }
+            dt { (lang.t("対象地域", "Regions")) } dd { (region_names(lang, &p.regions, &places)) }
             @if let Some(c) = &p.contact {
                 dt { (lang.t("担当者", "Contact")) } dd { (c.name) " <" (c.email) ">" @if !c.email_verified { " " span.badge.unverified { (lang.t("メール未確認", "E-mail unverified")) } } @if let Some(ph) = &c.phone { " " (ph) } }
             }
@@ -251,4 +255,36 @@ pub async fn set_status(
     })
     .await?;
     Ok(see_other(&format!("/admin/partners/{id}?done={action}")))
+}
+
+/// Regions as staff read them: 全国, a prefecture's name, a municipality's name (from
+/// the municipalities kyoso knows) — never the raw code, except beside the prefecture
+/// for a municipality kyoso does not know.
+pub fn region_names(lang: Lang, codes: &[String], known: &[(String, String)]) -> String {
+    let names: Vec<String> = codes
+        .iter()
+        .map(|code| {
+            if code == Region::NATIONWIDE {
+                return lang.t("全国", "Nationwide").to_owned();
+            }
+            let Ok(m) = MunicipalityCode::parse(code) else {
+                return code.clone();
+            };
+            let pref = lang.t(
+                m.prefecture_name().unwrap_or_default(),
+                m.prefecture_name_en().unwrap_or_default(),
+            );
+            if m.is_prefecture() {
+                return pref.to_owned();
+            }
+            match known.iter().find(|(c, _)| c == code) {
+                Some((_, name)) => lang.s(format!("{pref}{name}"), format!("{name}, {pref}")),
+                None => lang.s(
+                    format!("{pref}内の市区町村（{code}）"),
+                    format!("a municipality in {pref} ({code})"),
+                ),
+            }
+        })
+        .collect();
+    names.join(lang.t("、", ", "))
 }

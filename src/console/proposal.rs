@@ -86,6 +86,7 @@ async fn load_with(
     let code = p.municipality.code.clone();
     let need = p.need.as_ref().map(|n| n.id);
     let offer = p.offer.as_ref().map(|o| o.id);
+    let lang = u.lang;
     let extras = run_search(state, u.lang, move |db, engine| {
         let suggestions = suggest::suggest(db, engine, &actor, id)?;
         let departments = if is_desk {
@@ -102,7 +103,10 @@ async fn load_with(
                         .map(|m| {
                             (
                                 format!("/admin/partners/{}", m.offer.partner.id),
-                                format!("{}（{}）", m.offer.title, m.offer.partner.name),
+                                lang.s(
+                                    format!("{}（{}）", m.offer.title, m.offer.partner.name),
+                                    format!("{} ({})", m.offer.title, m.offer.partner.name),
+                                ),
                                 m.explanation.matched_terms,
                             )
                         })
@@ -115,7 +119,10 @@ async fn load_with(
                         .map(|m| {
                             (
                                 format!("/admin/needs/{}", m.need.id),
-                                format!("{}（{}）", m.need.title, m.need.department.name),
+                                lang.s(
+                                    format!("{}（{}）", m.need.title, m.need.department.name),
+                                    format!("{} ({})", m.need.title, m.need.department.name),
+                                ),
                                 m.explanation.matched_terms,
                             )
                         })
@@ -439,7 +446,7 @@ fn timeline(u: &ConsoleUser, p: &ProposalView) -> Markup {
                         @if let Some(n) = &e.actor_name { " · " (n) }
                         @else if e.actor_type == "system" { " · " (lang.t("システム", "system")) }
                     }
-                    @if let Some(b) = &e.body { p.text { (b) } }
+                    @if let Some(b) = &e.body { p.text { (super::history::body(lang, e.kind, b)) } }
                 }
             }
         }
@@ -790,7 +797,7 @@ fn render(
                 ul { @for f in &x.files {
                     li {
                         a href=(format!("/admin/proposals/{}/attachments/{}", p.id, f.id)) download { (f.file_name) }
-                        " " span.muted { "(" (f.kind.label_ja()) "、" (format!("{:.1} KB", f.size_bytes as f64 / 1024.0)) "、" (layout::local_time(f.created_at)) @if let Some(n) = &f.uploaded_by.name { "、" (n) } ")" }
+                        " " span.muted { "(" (lang.t(f.kind.label_ja(), f.kind.label_en())) (lang.t("、", ", ")) (format!("{:.1} KB", f.size_bytes as f64 / 1024.0)) (lang.t("、", ", ")) (layout::local_time(f.created_at)) @if let Some(n) = &f.uploaded_by.name { (lang.t("、", ", ")) (n) } ")" }
                     }
                 } }
                 form method="post" action=(format!("/admin/proposals/{}/attachments", p.id)) enctype="multipart/form-data" {
@@ -819,7 +826,7 @@ fn render(
                     h2 #match-h { @if p.need.is_some() { (lang.t("このニーズに合う提供", "Offers matching the need")) } @else { (lang.t("この提供に合うニーズ", "Needs matching the offer")) } }
                     @if x.matches.is_empty() { p.muted { (lang.t("該当なし", "None")) } }
                     ul { @for (href, title, terms) in &x.matches {
-                        li { a href=(href) { (title) } @if !terms.is_empty() { br; span.muted { (lang.t("一致した語: ", "Matched: ")) (terms.join("、")) } } }
+                        li { a href=(href) { (title) } @if !terms.is_empty() { br; span.muted { (lang.t("一致した語: ", "Matched: ")) (terms.join(lang.t("、", ", "))) } } }
                     } }
                 }
                 }

@@ -1,17 +1,20 @@
 //! Recording a proposal that came by phone, visit, e-mail or at an event, on behalf of
 //! its proposer (`domain::proposals::intake::record`). Nothing valid is refused: the
-//! department may stay unknown (所管未定).
+//! department may stay unknown (所管未定). The partner and the need are found by name
+//! (`domain::proposals::lookup`): a 検索 button sends the form back with the candidates
+//! as radio buttons and everything typed kept, so it works without JavaScript.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::{NaiveTime, TimeZone, Utc};
-use maud::html;
+use maud::{Markup, html};
 
 use super::layout::{self, Nav, select};
 use super::session::{ConsoleUser, Fields, Posted};
 use super::{ConsoleError, ConsoleResult, run, see_other};
 use crate::domain::error::AppError;
 use crate::domain::proposals::intake::{self, Declarations, RecordProposal};
+use crate::domain::proposals::lookup::{self, NeedChoice, PartnerChoice};
 use crate::domain::vocab::{Channel, PolicyField};
 use crate::web::state::AppState;
 
@@ -23,7 +26,61 @@ pub async fn form(state: web::Data<AppState>, u: ConsoleUser) -> ConsoleResult<H
         )));
     }
     let ms = municipality_options(&state, &u).await?;
-    Ok(render(&u, &Fields::empty(), &ms, None))
+    Ok(render(&u, &Fields::empty(), &ms, None, &Choices::default()))
+}
+
+/// The candidates the form shows: `None` where nothing was searched for.
+#[derive(Default)]
+struct Choices {
+    partners: Option<Vec<PartnerChoice>>,
+    needs: Option<Vec<NeedChoice>>,
+    partner: Option<PartnerChoice>,
+    need: Option<NeedChoice>,
+}
+
+/// The partner and need chosen so far and, when asked (`search`), the candidates for
+/// the words in the two search boxes.
+async fn choices(
+    state: &web::Data<AppState>,
+    u: &ConsoleUser,
+    f: &Fields,
+    search: bool,
+) -> ConsoleResult<Result<Choices, AppError>> {
+    let actor = u.actor();
+    let code = if u.is_deployment_admin() {
+        f.opt("m")
+    } else {
+        None
+    };
+    // A chosen id that is not a number is the intake's to report; here it shows nothing.
+    let (partner_id, need_id) = (
+        f.id("partner_id").ok().flatten(),
+        f.id("need_id").ok().flatten(),
+    );
+    let (pq, nq) = (
+        search.then(|| f.opt("partner_q")).flatten(),
+        search.then(|| f.opt("need_q")).flatten(),
+    );
+    super::lift(
+        run(state, u.lang, move |db| {
+            let (partner, need) = lookup::chosen(db, &actor, code.as_deref(), partner_id, need_id)?;
+            let partners = match &pq {
+                Some(q) => Some(lookup::partners(db, &actor, code.as_deref(), q)?),
+                None => None,
+            };
+            let needs = match &nq {
+                Some(q) => Some(lookup::needs(db, &actor, code.as_deref(), q)?),
+                None => None,
+            };
+            Ok(Choices {
+                partners,
+                needs,
+                partner,
+                need,
+            })
+        })
+        .await,
+    )
 }
 
 async fn municipality_options(
@@ -56,6 +113,18 @@ fn received_at(f: &Fields) -> Result<Option<chrono::DateTime<Utc>>, AppError> {
 
 pub async fn submit(state: web::Data<AppState>, posted: Posted) -> ConsoleResult<HttpResponse> {
     let Posted { user: u, form: f } = posted;
+    // 検索: the same form again with the candidates, nothing recorded.
+    if f.checked("find") {
+        let ms = municipality_options(&state, &u).await?;
+        return Ok(match choices(&state, &u, &f, true).await? {
+            Ok(c) => render(&u, &f, &ms, None, &c),
+            Err(e) => {
+                let mut res = render(&u, &f, &ms, Some(&e), &Choices::default());
+                *res.status_mut() = crate::web::status::status_of(&e);
+                res
+            }
+        });
+    }
     let actor = u.actor();
     let input = (|| -> Result<RecordProposal, AppError> {
         Ok(RecordProposal {
@@ -98,7 +167,8 @@ pub async fn submit(state: web::Data<AppState>, posted: Posted) -> ConsoleResult
         ))),
         Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_))) => {
             let ms = municipality_options(&state, &u).await?;
-            let mut res = render(&u, &f, &ms, Some(&e));
+            let c = choices(&state, &u, &f, false).await?.unwrap_or_default();
+            let mut res = render(&u, &f, &ms, Some(&e), &c);
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(res)
         }
@@ -121,8 +191,8 @@ fn record_form_control(field: &str) -> Option<&'static str> {
         "submitter_org" => "submitter_org",
         "submitter_email" => "submitter_email",
         "submitter_phone" => "submitter_phone",
-        "need_id" => "need_id",
-        "partner_id" => "partner_id",
+        "need_id" | "need_q" => "need_q",
+        "partner_id" | "partner_q" => "partner_q",
         _ => return None,
     })
 }
@@ -132,6 +202,7 @@ fn render(
     f: &Fields,
     municipalities: &[(String, String)],
     error: Option<&AppError>,
+    c: &Choices,
 ) -> HttpResponse {
     let lang = u.lang;
     let channels: Vec<(String, String)> = Channel::ALL
@@ -178,14 +249,8 @@ fn render(
                 label for="submitter_phone" { (lang.t("電話番号", "Phone")) }
                 input #submitter_phone type="text" name="submitter_phone" inputmode="tel" value=[f.get("submitter_phone")];
             }
-            div.field {
-                label for="partner_id" { (lang.t("登録パートナーの番号（分かる場合）", "Registered partner id (if known)")) }
-                input #partner_id type="number" name="partner_id" min="1" value=[f.get("partner_id")];
-            }
-            div.field {
-                label for="need_id" { (lang.t("対象のニーズ番号（テーマ型の場合）", "Need id (if it answers a need)")) }
-                input #need_id type="number" name="need_id" min="1" value=[f.get("need_id")];
-            }
+            (partner_picker(u, f, c))
+            (need_picker(u, f, c))
             div.field {
                 label for="title" { (lang.t("件名（必須）", "Title (required)")) }
                 input #title type="text" name="title" required maxlength="200" value=[f.get("title")];
@@ -210,4 +275,111 @@ fn render(
         lang.t("提案の記録", "Record a proposal"),
         body,
     )
+}
+
+/// The search box and 検索 button of one picker. The button skips the browser's checks
+/// of required fields (`formnovalidate`): looking something up must work on a form
+/// that is only half filled in.
+fn search_box(
+    id: &str,
+    label: &str,
+    hint: &str,
+    value: Option<&str>,
+    lang: super::i18n::Lang,
+) -> Markup {
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            span.hint id=(format!("{id}-hint")) { (hint) }
+            span.search-row {
+                input id=(id) type="search" name=(id) value=[value] maxlength="100" aria-describedby=(format!("{id}-hint"));
+                " "
+                button type="submit" name="find" value="1" formnovalidate { (lang.t("検索", "Search")) }
+            }
+        }
+    }
+}
+
+fn partner_picker(u: &ConsoleUser, f: &Fields, c: &Choices) -> Markup {
+    let lang = u.lang;
+    let chosen = f.opt("partner_id");
+    // The chosen partner stays listed (and checked) after a new search.
+    let mut list: Vec<&PartnerChoice> = c.partner.iter().collect();
+    if let Some(found) = &c.partners {
+        list.extend(
+            found
+                .iter()
+                .filter(|p| Some(p.id) != c.partner.as_ref().map(|x| x.id)),
+        );
+    }
+    html! {
+        fieldset #partner {
+            legend { (lang.t("登録パートナー（分かる場合）", "Registered partner (if known)")) }
+            (search_box("partner_q", lang.t("名前で探す", "Find by name"), lang.t("団体名の一部（かな・カナどちらでも）か番号", "Part of the name (either kana) or the number"), f.get("partner_q"), lang))
+            @if let Some(found) = &c.partners {
+                @if found.is_empty() {
+                    p role="status" { (lang.t("該当するパートナーはありません。", "No partner matches.")) }
+                } @else if found.len() >= lookup::LIMIT {
+                    p.hint role="status" { (lang.s(format!("先頭の{}件です。語を加えて絞り込んでください。", lookup::LIMIT), format!("The first {} are shown: add words to narrow them.", lookup::LIMIT))) }
+                }
+            }
+            @if !list.is_empty() || chosen.is_some() {
+                div.choices {
+                    label { input type="radio" name="partner_id" value="" checked[chosen.is_none()]; " " (lang.t("指定しない", "None")) }
+                    @for p in &list {
+                        label {
+                            input type="radio" name="partner_id" value=(p.id) checked[chosen.as_deref() == Some(p.id.to_string().as_str())];
+                            " " (p.name) " "
+                            span.muted { (lang.t("（", "(")) (lang.partner_kind(p.kind)) (lang.t("・", ", ")) (lang.partner_status(p.status)) (lang.t("・番号 ", ", no. ")) (p.id) (lang.t("）", ")")) }
+                        }
+                    }
+                    // A number typed earlier that matches nothing is kept, to be refused by name.
+                    @if let Some(id) = chosen.as_deref().filter(|id| !list.iter().any(|p| p.id.to_string() == *id)) {
+                        label { input type="radio" name="partner_id" value=(id) checked; " " (lang.t("番号 ", "No. ")) (id) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn need_picker(u: &ConsoleUser, f: &Fields, c: &Choices) -> Markup {
+    let lang = u.lang;
+    let chosen = f.opt("need_id");
+    let mut list: Vec<&NeedChoice> = c.need.iter().collect();
+    if let Some(found) = &c.needs {
+        list.extend(
+            found
+                .iter()
+                .filter(|n| Some(n.id) != c.need.as_ref().map(|x| x.id)),
+        );
+    }
+    html! {
+        fieldset #need {
+            legend { (lang.t("対象のニーズ（テーマ型の場合）", "The need it answers (if any)")) }
+            (search_box("need_q", lang.t("件名で探す", "Find by title"), lang.t("この自治体のニーズの件名の一部か番号", "Part of the title of one of this municipality's needs, or its number"), f.get("need_q"), lang))
+            @if let Some(found) = &c.needs {
+                @if found.is_empty() {
+                    p role="status" { (lang.t("該当するニーズはありません。", "No need matches.")) }
+                } @else if found.len() >= lookup::LIMIT {
+                    p.hint role="status" { (lang.s(format!("先頭の{}件です。語を加えて絞り込んでください。", lookup::LIMIT), format!("The first {} are shown: add words to narrow them.", lookup::LIMIT))) }
+                }
+            }
+            @if !list.is_empty() || chosen.is_some() {
+                div.choices {
+                    label { input type="radio" name="need_id" value="" checked[chosen.is_none()]; " " (lang.t("指定しない", "None")) }
+                    @for n in &list {
+                        label {
+                            input type="radio" name="need_id" value=(n.id) checked[chosen.as_deref() == Some(n.id.to_string().as_str())];
+                            " " (n.title) " "
+                            span.muted { (lang.t("（", "(")) (lang.need_status(n.status)) (lang.t("・番号 ", ", no. ")) (n.id) (lang.t("）", ")")) }
+                        }
+                    }
+                    @if let Some(id) = chosen.as_deref().filter(|id| !list.iter().any(|n| n.id.to_string() == *id)) {
+                        label { input type="radio" name="need_id" value=(id) checked; " " (lang.t("番号 ", "No. ")) (id) }
+                    }
+                }
+            }
+        }
+    }
 }

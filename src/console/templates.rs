@@ -31,7 +31,24 @@ fn placeholders(u: &ConsoleUser) -> maud::Markup {
     html! {
         h2 { (lang.t("差し込み項目", "Placeholders")) }
         p.hint { (lang.t("本文に次の項目を書くと、回答を書くときに提案の内容で置き換えられます。これ以外の {…} は保存できません。", "These are replaced with the proposal's values when a reply is written; any other {…} is refused.")) }
-        dl.facts { @for (p, what) in PLACEHOLDERS { dt { code { "{" (p) "}" } } dd { (what) } } }
+        // The placeholders themselves are written in Japanese in any language: they are
+        // what a template's author types.
+        dl.facts { @for (p, what) in PLACEHOLDERS { dt { code lang="ja" { "{" (p) "}" } } dd { (lang.t(what, placeholder_en(p))) } } }
+    }
+}
+
+/// What a placeholder becomes, in English.
+fn placeholder_en(name: &str) -> &'static str {
+    match name {
+        "受付番号" => "The proposal's receipt number (e.g. 2026-000123)",
+        "提案者" => "The proposer's organisation (a person's name if none)",
+        "担当者" => "The proposer's contact person",
+        "件名" => "The proposal's title",
+        "担当課" => "The lead department's name (a generic word before routing)",
+        "回答期限" => "The due date of the first answer, as a Japanese date",
+        "結論期限" => "The due date of the decision",
+        "自治体名" => "The municipality's name",
+        _ => "",
     }
 }
 

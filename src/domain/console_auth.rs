@@ -126,6 +126,8 @@ pub struct StaffSession {
     /// An administrator reset the password: until the user chooses a new one, the
     /// console shows nothing but the page to do so.
     pub must_change_password: bool,
+    /// The console's single-key shortcuts are on for this user.
+    pub keyboard_shortcuts: bool,
 }
 
 fn staff_actor(user: &StaffUserRow) -> AppResult<StaffActor> {
@@ -486,6 +488,7 @@ pub fn session(db: &Db, token: &str) -> AppResult<Option<StaffSession>> {
         municipality,
         csrf_token: s.csrf_token,
         must_change_password: user.must_change_password,
+        keyboard_shortcuts: user.keyboard_shortcuts,
     }))
 }
 

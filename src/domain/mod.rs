@@ -15,6 +15,7 @@ pub mod email_verification;
 pub mod error;
 pub mod health;
 pub mod housekeeping;
+pub mod inbox_filters;
 pub mod invitations;
 pub mod municipalities;
 pub mod need_freshness;

@@ -485,3 +485,16 @@ pub fn me(db: &Db, actor: &Actor) -> AppResult<Me> {
         }),
     }
 }
+
+/// Turns the console's single-key shortcuts (`/`, `j`, `k`, `?`) on or off for the
+/// caller themselves: a screen reader's or speech input's own keys must win when the
+/// user says so (WCAG 2.1.4). A console preference, not an access right: not audited.
+pub fn set_keyboard_shortcuts(db: &Db, actor: &Actor, on: bool) -> AppResult<()> {
+    let me = actor.require_staff()?.id.0;
+    db.write(
+        |conn| match storage::staff::set_keyboard_shortcuts(conn, me, on)? {
+            0 => Err(AppError::NotFound("staff user")),
+            _ => Ok(()),
+        },
+    )
+}

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod demo_records;
 pub mod digest_runs;
 pub mod error;
+pub mod inbox_filters;
 pub mod index_log;
 pub mod invitations;
 pub mod job_state;

@@ -81,6 +81,8 @@ pub struct StaffUserRow {
     /// Set by an administrator's password reset: the console allows only choosing a
     /// new password until the user has done so.
     pub must_change_password: bool,
+    /// The console's single-key shortcuts are on (the user may turn them off).
+    pub keyboard_shortcuts: bool,
 }
 
 /// What an administrator (or, for name and locale, the user) may change.

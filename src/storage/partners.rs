@@ -223,3 +223,17 @@ pub fn set_locale(conn: &mut AnyConnection, id: i64, locale: &str) -> QueryResul
         .execute(conn)
         .map(|_| ())
 }
+
+/// Every partner's id, name, kind and status, by id: the record form's lookup by name
+/// (a few columns, so a deployment's thousands of partners stay a small read).
+pub fn directory(conn: &mut AnyConnection) -> QueryResult<Vec<(i64, String, String, String)>> {
+    partners::table
+        .select((
+            partners::id,
+            partners::name,
+            partners::kind,
+            partners::status,
+        ))
+        .order(partners::id)
+        .load(conn)
+}

@@ -57,6 +57,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         must_change_password -> Bool,
+        keyboard_shortcuts -> Bool,
     }
 }
 
@@ -456,6 +457,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    inbox_filters (id) {
+        id -> BigInt,
+        staff_user_id -> BigInt,
+        name -> Text,
+        query -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     reply_templates (id) {
         id -> BigInt,
         municipality_id -> BigInt,
@@ -491,6 +502,7 @@ diesel::table! {
 }
 
 diesel::joinable!(console_sessions -> staff_users (staff_user_id));
+diesel::joinable!(inbox_filters -> staff_users (staff_user_id));
 diesel::joinable!(staff_invitations -> staff_users (staff_user_id));
 diesel::joinable!(zones -> municipalities (municipality_id));
 diesel::joinable!(departments -> municipalities (municipality_id));
@@ -518,6 +530,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     departments,
     department_policy_fields,
     staff_users,
+    inbox_filters,
     partners,
     partner_regions,
     partner_email_verifications,

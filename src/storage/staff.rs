@@ -61,6 +61,13 @@ pub fn set_must_change_password(conn: &mut AnyConnection, id: i64, value: bool) 
         .map(drop)
 }
 
+/// Turns the console's keyboard shortcuts on or off for this user.
+pub fn set_keyboard_shortcuts(conn: &mut AnyConnection, id: i64, on: bool) -> QueryResult<usize> {
+    diesel::update(staff_users::table.find(id))
+        .set(staff_users::keyboard_shortcuts.eq(on))
+        .execute(conn)
+}
+
 /// The staff user's mail language (`ja` or `en`).
 pub fn locale_of(conn: &mut AnyConnection, id: i64) -> QueryResult<String> {
     staff_users::table

@@ -200,11 +200,68 @@ const PREFECTURES: [&str; 47] = [
     "沖縄県",
 ];
 
+/// The prefectures' English names, in the same order.
+const PREFECTURES_EN: [&str; 47] = [
+    "Hokkaido",
+    "Aomori",
+    "Iwate",
+    "Miyagi",
+    "Akita",
+    "Yamagata",
+    "Fukushima",
+    "Ibaraki",
+    "Tochigi",
+    "Gunma",
+    "Saitama",
+    "Chiba",
+    "Tokyo",
+    "Kanagawa",
+    "Niigata",
+    "Toyama",
+    "Ishikawa",
+    "Fukui",
+    "Yamanashi",
+    "Nagano",
+    "Gifu",
+    "Shizuoka",
+    "Aichi",
+    "Mie",
+    "Shiga",
+    "Kyoto",
+    "Osaka",
+    "Hyogo",
+    "Nara",
+    "Wakayama",
+    "Tottori",
+    "Shimane",
+    "Okayama",
+    "Hiroshima",
+    "Yamaguchi",
+    "Tokushima",
+    "Kagawa",
+    "Ehime",
+    "Kochi",
+    "Fukuoka",
+    "Saga",
+    "Nagasaki",
+    "Kumamoto",
+    "Oita",
+    "Miyazaki",
+    "Kagoshima",
+    "Okinawa",
+];
+
 impl MunicipalityCode {
     /// The name of the prefecture the code lies in.
     pub fn prefecture_name(&self) -> Option<&'static str> {
         let n: usize = self.0.get(..2)?.parse().ok()?;
         PREFECTURES.get(n.checked_sub(1)?).copied()
+    }
+
+    /// The English name of the prefecture the code lies in ("Hyogo").
+    pub fn prefecture_name_en(&self) -> Option<&'static str> {
+        let n: usize = self.0.get(..2)?.parse().ok()?;
+        PREFECTURES_EN.get(n.checked_sub(1)?).copied()
     }
 }
 
@@ -243,6 +300,7 @@ mod tests {
         let kobe = MunicipalityCode::parse("281000").unwrap();
         assert_eq!(kobe.prefecture().as_str(), "280003");
         assert_eq!(kobe.prefecture_name(), Some("兵庫県"));
+        assert_eq!(kobe.prefecture_name_en(), Some("Hyogo"));
         assert_eq!(
             MunicipalityCode::parse("472018").unwrap().prefecture_name(),
             Some("沖縄県")

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use crate::console::submit_proposal;
 use crate::helpers::{Backend, TEST_PASSWORD, TestApp, World, set_passwords};
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(crate) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn webdriver_url() -> String {
     std::env::var("KYOSO_TEST_WEBDRIVER_URL").expect(
@@ -49,21 +49,21 @@ axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] }, res
   .catch(e => done([{ rule: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));
 "#;
 
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
     std::fs::create_dir_all(&dir).expect("create the screenshot directory");
     dir
 }
 
 /// One browser session.
-struct Browser {
+pub(crate) struct Browser {
     client: awc::Client,
     base: String,
     _profile: crate::helpers::ScratchDir,
 }
 
 impl Browser {
-    async fn start() -> Browser {
+    pub(crate) async fn start() -> Browser {
         let driver = webdriver_url();
         let profile = crate::helpers::ScratchDir::new();
         let client = awc::Client::builder()
@@ -101,13 +101,13 @@ impl Browser {
         }
     }
 
-    async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         self.try_cmd(method, path, body)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    async fn try_cmd(
+    pub(crate) async fn try_cmd(
         &self,
         method: &str,
         path: &str,
@@ -139,11 +139,11 @@ impl Browser {
         Ok(v["value"].clone())
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.cmd("POST", "/url", Some(json!({"url": url}))).await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .cmd(
                 "POST",
@@ -154,13 +154,13 @@ impl Browser {
         v[ELEMENT].as_str().expect("an element").to_owned()
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.cmd("POST", &format!("/element/{el}/click"), None)
             .await;
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.cmd("POST", &format!("/element/{el}/clear"), None)
             .await;
@@ -173,7 +173,7 @@ impl Browser {
     }
 
     /// The text of an element; retried while a page that a click started is loading.
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let mut last = String::new();
         for _ in 0..50 {
             let found = self
@@ -202,7 +202,7 @@ impl Browser {
 
     /// Waits (up to 15 s) until the element's text contains `expected`: a click that
     /// submits a form returns before the next page has loaded.
-    async fn wait_text(&self, css: &str, expected: &str) -> String {
+    pub(crate) async fn wait_text(&self, css: &str, expected: &str) -> String {
         let mut text = String::new();
         for _ in 0..150 {
             text = self.text(css).await;
@@ -214,7 +214,7 @@ impl Browser {
         panic!("`{css}` never showed {expected:?}; it shows: {text}");
     }
 
-    async fn wait_url(&self, suffix: &str) {
+    pub(crate) async fn wait_url(&self, suffix: &str) {
         for _ in 0..150 {
             if self.url().await.ends_with(suffix) {
                 return;
@@ -224,7 +224,7 @@ impl Browser {
         panic!("never reached {suffix}: at {}", self.url().await);
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.cmd("GET", "/url", None)
             .await
             .as_str()
@@ -233,7 +233,7 @@ impl Browser {
     }
 
     /// A main screen: saved as `name`.png and checked for accessibility.
-    async fn screen(&self, name: &str) {
+    pub(crate) async fn screen(&self, name: &str) {
         self.screenshot(name).await;
         self.assert_no_policy_violations(name).await;
         self.assert_accessible(name).await;
@@ -242,7 +242,7 @@ impl Browser {
     }
 
     /// The browser console's entries since the last call (chromedriver clears them).
-    async fn browser_log(&self) -> Vec<Value> {
+    pub(crate) async fn browser_log(&self) -> Vec<Value> {
         self.cmd("POST", "/se/log", Some(json!({"type": "browser"})))
             .await
             .as_array()
@@ -252,7 +252,7 @@ impl Browser {
 
     /// Nothing on the page was blocked by the Content-Security-Policy (an inline style
     /// or script, or anything from elsewhere).
-    async fn assert_no_policy_violations(&self, name: &str) {
+    pub(crate) async fn assert_no_policy_violations(&self, name: &str) {
         let blocked: Vec<String> = self
             .browser_log()
             .await
@@ -269,7 +269,7 @@ impl Browser {
     }
 
     /// The WCAG 2.0 A/AA violations axe finds on the page.
-    async fn accessibility_violations(&self) -> Vec<Value> {
+    pub(crate) async fn accessibility_violations(&self) -> Vec<Value> {
         let script = format!("{}\n;{AXE_RUN}", axe_source());
         let found = self
             .cmd(
@@ -281,7 +281,7 @@ impl Browser {
         found.as_array().expect("a list of violations").clone()
     }
 
-    async fn assert_accessible(&self, name: &str) {
+    pub(crate) async fn assert_accessible(&self, name: &str) {
         let violations = self.accessibility_violations().await;
         assert!(
             violations.is_empty(),
@@ -291,7 +291,7 @@ impl Browser {
         );
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         use base64::Engine;
         let png = self.cmd("GET", "/screenshot", None).await;
         let bytes = base64::engine::general_purpose::STANDARD
@@ -300,7 +300,7 @@ impl Browser {
         std::fs::write(screenshot_dir().join(format!("{name}.png")), bytes).unwrap();
     }
 
-    async fn login(&self, app: &TestApp, email: &str) {
+    pub(crate) async fn login(&self, app: &TestApp, email: &str) {
         self.goto(&format!("{}/admin/login", app.base)).await;
         self.type_into("#email", email).await;
         self.type_into("#password", TEST_PASSWORD).await;
@@ -308,7 +308,7 @@ impl Browser {
         self.wait_url("/admin/inbox").await;
     }
 
-    async fn quit(self) {
+    pub(crate) async fn quit(self) {
         self.cmd("DELETE", "", None).await;
     }
 }

@@ -43,6 +43,7 @@ const TABLES: &[&str] = &[
     "departments",
     "digest_runs",
     "idempotency_keys",
+    "inbox_filters",
     "index_changes",
     "job_state",
     "link_revocations",

@@ -142,6 +142,19 @@ async fn seed(app: &TestApp, w: &World) -> Vars {
     let (pa, dept) = (Some(w.partner_a.1.as_str()), Some(y.dept_key.as_str()));
     let mut shared: HashMap<&'static str, String> = HashMap::new();
     let need = |title: &str, vis: &str| need_body(title, y.department_id, vis, "open");
+    // A saved inbox filter of 横浜市's desk officer: only they may delete it.
+    shared.insert(
+        "desk_filter",
+        kyoso::domain::inbox_filters::save(
+            &app.db,
+            &crate::moving_fast::staff_actor(app, "desk@141003.example.jp"),
+            "窓口の絞り込み",
+            &[("q".into(), "公園".into())],
+        )
+        .expect("seed a saved filter")
+        .id
+        .to_string(),
+    );
     shared.insert(
         "public_need",
         id_of(
@@ -538,6 +551,7 @@ fn console_rows() -> Vec<Row> {
         row(M::GET, "/admin", "/admin", none, "ok ok ok ok ok ok ok ok ok"),
         row(M::GET, "/admin/", "/admin/", none, "ok ok ok ok ok ok ok ok ok"),
         row(M::GET, "/admin/static/console.css", "/admin/static/console.css", none, "ok ok ok ok ok ok ok ok ok"),
+        row(M::GET, "/admin/static/shortcuts.js", "/admin/static/shortcuts.js", none, "ok ok ok ok ok ok ok ok ok"),
         row(M::GET, "/admin/lang/{code}", "/admin/lang/ja?next=/admin/inbox", none, "ok ok ok ok ok ok ok ok ok"),
         row(M::GET, "/admin/login", "/admin/login", none, "ok ok ok ok ok ok ok ok ok"),
         row(M::POST, "/admin/login", "/admin/login", form(&[("email", "desk@141003.example.jp"), ("password", "wrong")]), "403 403 403 403 403 403 403 403 403"),
@@ -566,6 +580,9 @@ fn console_rows() -> Vec<Row> {
         row(M::GET, "/admin/templates/{id}", "/admin/templates/{template}?m=141003", none, "in in in 403 403 ok ok 404 ok"),
         row(M::POST, "/admin/templates/{id}", "/admin/templates/{template}", form(&[("m", "141003"), ("name", "共有の定型文"), ("body", "{件名} について")]), "in in in 403 403 ok ok 404 ok"),
         row(M::POST, "/admin/templates/{id}/delete", "/admin/templates/{console_template}/delete", form(&[("m", "141003")]), "in in in 403 403 ok ok 404 ok"),
+        // Every staff member keeps their own saved filters; one is deleted only by its owner.
+        row(M::POST, "/admin/inbox/filters", "/admin/inbox/filters", form(&[("filter_name", "公園の提案"), ("q", "公園")]), "in in in ok ok ok ok ok ok"),
+        row(M::POST, "/admin/inbox/filters/{id}/delete", "/admin/inbox/filters/{desk_filter}/delete", none, "in in in 404 404 ok 404 404 404"),
         row(M::GET, "/admin/record", "/admin/record", none, "in in in 403 403 ok ok ok ok"),
         // The console offers `m` to deployment admins only: other staff record in,
         // and create needs, departments and rules of, their own municipality; where the
@@ -613,6 +630,7 @@ fn console_rows() -> Vec<Row> {
         row(M::POST, "/admin/outbox/{id}/retry", "/admin/outbox/{mail}/retry", none, "in in in 403 403 403 403 403 409"),
         // Last: it changes the password the session was opened with, then ends it.
         row(M::POST, "/admin/account/password", "/admin/account/password", form(&[("current_password", TEST_PASSWORD), ("new_password", "a-brand-new-password-9"), ("new_password_confirm", "a-brand-new-password-9")]), "in in in ok ok ok ok ok ok"),
+        row(M::POST, "/admin/account/shortcuts", "/admin/account/shortcuts", form(&[("shortcuts", "off")]), "in in in ok ok ok ok ok ok"),
         row(M::POST, "/admin/logout", "/admin/logout", none, "in in in in in in in in in"),
     ]
 }

@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod export;
 pub mod find;
 pub mod intake;
+pub mod lookup;
 pub mod returns;
 pub mod suggest;
 pub mod workflow;
