@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         let ev = evaluate_retrieval(&analyzers, &plain, Path::new(set_dir), None)?;
         println!("{}", ev.report(FOLDS, false));
+        print_grid(&ev);
         eprintln!(
             "{} questions in {:.1} s",
             ev.keys.len(),
@@ -50,5 +51,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok((hits.into_iter().map(|h| h.id).collect(), reasons))
     })?;
     println!("{}", ev.report(FOLDS, true));
+    print_grid(&ev);
     Ok(())
+}
+
+/// Every grid setting's whole-set figures, when `KYOSO_EVAL_GRID` is set
+/// (what was tried, for the log).
+fn print_grid(ev: &search_index::eval::Evaluation) {
+    if std::env::var_os("KYOSO_EVAL_GRID").is_none() {
+        return;
+    }
+    for (p, scores) in ev.grid.iter().zip(&ev.grid_scores) {
+        let s = search_index::eval::Summary::of(scores);
+        println!(
+            "grid\t{}\t{:.4}\t{:.4}\t{:.4}",
+            p.label(),
+            s.recall_at_10,
+            s.mrr_at_10,
+            s.ndcg_at_10
+        );
+    }
 }
