@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use search_index::eval::{EvalSet, FOLDS, evaluate_matching, evaluate_retrieval};
+use search_index::matching::MatchParams;
 use search_index::{Analyzers, DEFAULT_IPADIC_DIR, MatchRequest};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -52,6 +53,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     println!("{}", ev.report(FOLDS, true));
     print_grid(&ev);
+    if std::env::var_os("KYOSO_EVAL_GRID").is_some() {
+        // The free-text setting on need → offer pairs, for comparison.
+        let mut scores = Vec::new();
+        for need in &set.needs {
+            let Some(judged) = set.qrels.get(&need.id) else {
+                continue;
+            };
+            let hits = index.match_documents_with(
+                &MatchRequest {
+                    source: need.clone(),
+                    limit: 100,
+                    boost_ids: Vec::new(),
+                    exclude_ids: Vec::new(),
+                },
+                &MatchParams::text(),
+            )?;
+            let ids: Vec<i64> = hits.into_iter().map(|h| h.id).collect();
+            scores.push(search_index::eval::judge(&ids, judged));
+        }
+        let s = search_index::eval::Summary::of(&scores);
+        println!(
+            "text setting on this set\t{}\t{:.4}\t{:.4}\t{:.4}",
+            MatchParams::text().label(),
+            s.recall_at_10,
+            s.mrr_at_10,
+            s.ndcg_at_10
+        );
+    }
     Ok(())
 }
 

@@ -596,6 +596,10 @@ impl SearchIndex {
     }
 
     /// The candidates of the parts' searches under `filters`, with their scores.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a private step of three callers that each pass every argument; a struct would only rename them"
+    )]
     fn candidates(
         &self,
         searcher: &Searcher,
