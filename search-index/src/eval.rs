@@ -746,10 +746,12 @@ struct RetrievalQuery {
 }
 
 /// Ranking of paragraphs for questions (`docs.jsonl`, `queries.jsonl`,
-/// `qrels.tsv` in `dir`): kyoso's index and ranked any-term query (the
-/// matcher's, every grid setting) beside plain Okapi BM25 over IPADIC's
-/// MeCab-style tokens (`plain` is IPADIC in normal mode without the user
-/// dictionary or normalisation: fugashi's wakati output, in process).
+/// `qrels.tsv` in `dir`): kyoso's index and ranked any-term search
+/// ([`SearchIndex::rank_text`] for the shipped row; every setting of
+/// [`MatchParams::text_grid`] for the cross-validation) beside plain Okapi
+/// BM25 over IPADIC's MeCab-style tokens (`plain` is IPADIC in normal mode
+/// without the user dictionary or normalisation: fugashi's wakati output,
+/// in process) and over character bigrams.
 pub fn evaluate_retrieval(
     analyzers: &Analyzers,
     plain: &lindera::segmenter::Segmenter,
@@ -802,6 +804,20 @@ pub fn evaluate_retrieval(
             .map(|d| mecab(&format!("{} {}", d.title, d.body)))
             .collect::<Vec<_>>(),
     );
+    // The same plain BM25 over character bigrams (as the matching baseline).
+    let bigrams = |t: &str| -> Vec<String> {
+        analyzers
+            .bigram_query_tokens(t)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    };
+    let bm_bigram = Bm25::okapi(
+        &docs
+            .iter()
+            .map(|d| bigrams(&format!("{}\n{}", d.title, d.body)))
+            .collect::<Vec<_>>(),
+    );
     let grid = MatchParams::text_grid();
     let mut ev = Evaluation {
         title: "general retrieval (questions → paragraphs)".into(),
@@ -811,7 +827,10 @@ pub fn evaluate_retrieval(
         keys: Vec::new(),
         folds: Vec::new(),
         kyoso: Vec::new(),
-        baselines: vec![("MeCab-IPADIC BM25 (rank_bm25 recipe)".into(), Vec::new())],
+        baselines: vec![
+            ("MeCab-IPADIC BM25 (rank_bm25 recipe)".into(), Vec::new()),
+            ("bigram BM25 (title+body)".into(), Vec::new()),
+        ],
         lines: Vec::new(),
     };
     for q in &queries {
@@ -838,6 +857,14 @@ pub fn evaluate_retrieval(
         let base = judge(&ranked, judged);
         if let Some(b) = ev.baselines.get_mut(0) {
             b.1.push(base);
+        }
+        let ranked: Vec<i64> = bm_bigram
+            .rank(&bigrams(&q.text), None)
+            .into_iter()
+            .map(|i| i as i64 + 1)
+            .collect();
+        if let Some(b) = ev.baselines.get_mut(1) {
+            b.1.push(judge(&ranked, judged));
         }
         let rank = |s: &QueryScore| s.first_rank.map_or("-".to_string(), |r| r.to_string());
         ev.lines.push(format!(
