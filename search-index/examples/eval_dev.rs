@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use search_index::eval::{EvalSet, FOLDS, evaluate_matching, evaluate_retrieval};
+use search_index::matching::MatchParams;
 use search_index::{Analyzers, DEFAULT_IPADIC_DIR, MatchRequest};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         let ev = evaluate_retrieval(&analyzers, &plain, Path::new(set_dir), None)?;
         println!("{}", ev.report(FOLDS, false));
+        print_grid(&ev);
         eprintln!(
             "{} questions in {:.1} s",
             ev.keys.len(),
@@ -50,5 +52,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok((hits.into_iter().map(|h| h.id).collect(), reasons))
     })?;
     println!("{}", ev.report(FOLDS, true));
+    print_grid(&ev);
+    if std::env::var_os("KYOSO_EVAL_GRID").is_some() {
+        // The free-text setting on need → offer pairs, for comparison.
+        let mut scores = Vec::new();
+        for need in &set.needs {
+            let Some(judged) = set.qrels.get(&need.id) else {
+                continue;
+            };
+            let hits = index.match_documents_with(
+                &MatchRequest {
+                    source: need.clone(),
+                    limit: 100,
+                    boost_ids: Vec::new(),
+                    exclude_ids: Vec::new(),
+                },
+                &MatchParams::text(),
+            )?;
+            let ids: Vec<i64> = hits.into_iter().map(|h| h.id).collect();
+            scores.push(search_index::eval::judge(&ids, judged));
+        }
+        let s = search_index::eval::Summary::of(&scores);
+        println!(
+            "text setting on this set\t{}\t{:.4}\t{:.4}\t{:.4}",
+            MatchParams::text().label(),
+            s.recall_at_10,
+            s.mrr_at_10,
+            s.ndcg_at_10
+        );
+    }
     Ok(())
+}
+
+/// Every grid setting's whole-set figures, when `KYOSO_EVAL_GRID` is set
+/// (what was tried, for the log).
+fn print_grid(ev: &search_index::eval::Evaluation) {
+    if std::env::var_os("KYOSO_EVAL_GRID").is_none() {
+        return;
+    }
+    for (p, scores) in ev.grid.iter().zip(&ev.grid_scores) {
+        let s = search_index::eval::Summary::of(scores);
+        println!(
+            "grid\t{}\t{:.4}\t{:.4}\t{:.4}",
+            p.label(),
+            s.recall_at_10,
+            s.mrr_at_10,
+            s.ndcg_at_10
+        );
+    }
 }

@@ -29,8 +29,8 @@ use crate::document::{DocType, Document};
 use crate::error::{Error, Result};
 use crate::fingerprint::fnv1a64;
 use crate::index::{SearchIndex, WriterOptions};
-use crate::matching::{Candidate, MatchParams, fuse, match_filters};
-use crate::search::Identities;
+use crate::matching::{Candidate, MatchParams, fuse, fuse_scores, match_filters};
+use crate::search::{Filters, Identities, MAX_LIMIT};
 
 /// Cut-off of every metric.
 pub const K: usize = 10;
@@ -52,16 +52,27 @@ pub struct QueryScore {
 /// grade 0 or missing: not relevant). The only metric code of the project.
 pub fn judge(ranked: &[i64], judged: &HashMap<i64, u32>) -> QueryScore {
     let grade = |id: &i64| judged.get(id).copied().unwrap_or(0);
-    let relevant = judged.values().filter(|g| **g > 0).count();
-    let head = ranked.get(..K).unwrap_or(ranked);
-    let found = head.iter().filter(|id| grade(id) > 0).count();
-    let first = ranked.iter().position(|id| grade(id) > 0);
-    let gain = |g: u32| 2f64.powi(g.min(30) as i32) - 1.0;
-    let discount = |i: usize| (i as f64 + 2.0).log2();
-    let dcg: f64 = head
+    let ranks: Vec<(usize, u32)> = ranked
         .iter()
         .enumerate()
-        .map(|(i, id)| gain(grade(id)) / discount(i))
+        .filter(|(_, id)| grade(id) > 0)
+        .map(|(i, id)| (i, grade(id)))
+        .collect();
+    judge_ranks(&ranks, judged)
+}
+
+/// [`judge`] from the 0-based positions of the relevant records in a
+/// ranking (with their grades): what the metrics depend on.
+fn judge_ranks(ranks: &[(usize, u32)], judged: &HashMap<i64, u32>) -> QueryScore {
+    let relevant = judged.values().filter(|g| **g > 0).count();
+    let found = ranks.iter().filter(|(p, _)| *p < K).count();
+    let first = ranks.iter().map(|(p, _)| *p).min();
+    let gain = |g: u32| 2f64.powi(g.min(30) as i32) - 1.0;
+    let discount = |i: usize| (i as f64 + 2.0).log2();
+    let dcg: f64 = ranks
+        .iter()
+        .filter(|(p, _)| *p < K)
+        .map(|(p, g)| gain(*g) / discount(*p))
         .sum();
     let mut ideal: Vec<u32> = judged.values().copied().filter(|g| *g > 0).collect();
     ideal.sort_unstable_by(|a, b| b.cmp(a));
@@ -83,6 +94,33 @@ pub fn judge(ranked: &[i64], judged: &HashMap<i64, u32>) -> QueryScore {
         ndcg: if idcg > 0.0 { dcg / idcg } else { 0.0 },
         first_rank: first.map(|p| p + 1),
     }
+}
+
+/// [`judge`] of the ranking `params` gives `candidates` ([`fuse`]), without
+/// sorting them: a relevant record's position is the number of candidates
+/// ordered before it (higher score, or the same score and a lower id).
+pub fn judge_fused(
+    candidates: &[Candidate],
+    params: &MatchParams,
+    judged: &HashMap<i64, u32>,
+) -> QueryScore {
+    let scores = fuse_scores(candidates, params);
+    let mut ranks = Vec::new();
+    for (c, &s) in candidates.iter().zip(&scores) {
+        let g = judged.get(&c.id).copied().unwrap_or(0);
+        if g == 0 || s <= 0.0 {
+            continue;
+        }
+        let before = candidates
+            .iter()
+            .zip(&scores)
+            .filter(|(o, t)| **t > 0.0 && (**t > s || (**t == s && o.id < c.id)))
+            .count();
+        ranks.push((before, g));
+    }
+    // Summed in ranking order, as `judge` sums.
+    ranks.sort_unstable();
+    judge_ranks(&ranks, judged)
 }
 
 /// Means over queries.
@@ -577,7 +615,7 @@ pub fn evaluate_matching(
     mut kyoso_ranking: impl FnMut(&Document) -> Result<(Vec<i64>, Vec<String>)>,
 ) -> Result<Evaluation> {
     let a = index.analyzers();
-    let grid = MatchParams::grid();
+    let grid = MatchParams::matching_grid();
     let text = |d: &Document| format!("{}\n{}", d.title, d.body);
     let bigrams = |t: &str| -> Vec<String> {
         a.bigram_query_tokens(t)
@@ -634,7 +672,7 @@ pub fn evaluate_matching(
         ev.folds.push(fold_of(&need_key, FOLDS));
         let (_, candidates) = index.match_candidates(need)?;
         for (params, scores) in ev.grid.iter().zip(&mut ev.grid_scores) {
-            scores.push(judge(&fused_ids(&candidates, params), judged));
+            scores.push(judge_fused(&candidates, params, judged));
         }
         let (shipped, reasons) = kyoso_ranking(need)?;
         let ours = judge(&shipped, judged);
@@ -708,10 +746,12 @@ struct RetrievalQuery {
 }
 
 /// Ranking of paragraphs for questions (`docs.jsonl`, `queries.jsonl`,
-/// `qrels.tsv` in `dir`): kyoso's index and ranked any-term query (the
-/// matcher's, every grid setting) beside plain Okapi BM25 over IPADIC's
-/// MeCab-style tokens (`plain` is IPADIC in normal mode without the user
-/// dictionary or normalisation: fugashi's wakati output, in process).
+/// `qrels.tsv` in `dir`): kyoso's index and ranked any-term search
+/// ([`SearchIndex::rank_text`] for the shipped row; every setting of
+/// [`MatchParams::text_grid`] for the cross-validation) beside plain Okapi
+/// BM25 over IPADIC's MeCab-style tokens (`plain` is IPADIC in normal mode
+/// without the user dictionary or normalisation: fugashi's wakati output,
+/// in process) and over character bigrams.
 pub fn evaluate_retrieval(
     analyzers: &Analyzers,
     plain: &lindera::segmenter::Segmenter,
@@ -764,16 +804,33 @@ pub fn evaluate_retrieval(
             .map(|d| mecab(&format!("{} {}", d.title, d.body)))
             .collect::<Vec<_>>(),
     );
-    let grid = MatchParams::grid();
+    // The same plain BM25 over character bigrams (as the matching baseline).
+    let bigrams = |t: &str| -> Vec<String> {
+        analyzers
+            .bigram_query_tokens(t)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    };
+    let bm_bigram = Bm25::okapi(
+        &docs
+            .iter()
+            .map(|d| bigrams(&format!("{}\n{}", d.title, d.body)))
+            .collect::<Vec<_>>(),
+    );
+    let grid = MatchParams::text_grid();
     let mut ev = Evaluation {
         title: "general retrieval (questions → paragraphs)".into(),
         grid_scores: vec![Vec::new(); grid.len()],
         grid,
-        shipped: MatchParams::default(),
+        shipped: MatchParams::text(),
         keys: Vec::new(),
         folds: Vec::new(),
         kyoso: Vec::new(),
-        baselines: vec![("MeCab-IPADIC BM25 (rank_bm25 recipe)".into(), Vec::new())],
+        baselines: vec![
+            ("MeCab-IPADIC BM25 (rank_bm25 recipe)".into(), Vec::new()),
+            ("bigram BM25 (title+body)".into(), Vec::new()),
+        ],
         lines: Vec::new(),
     };
     for q in &queries {
@@ -782,9 +839,15 @@ pub fn evaluate_retrieval(
         };
         let (_, candidates) = index.rank_text_candidates(&q.text, DocType::Offer)?;
         for (params, scores) in ev.grid.iter().zip(&mut ev.grid_scores) {
-            scores.push(judge(&fused_ids(&candidates, params), judged));
+            scores.push(judge_fused(&candidates, params, judged));
         }
-        let ours = judge(&fused_ids(&candidates, &ev.shipped), judged);
+        // The shipped path itself, as deep as one page goes.
+        let shipped: Vec<i64> = index
+            .rank_text(&q.text, DocType::Offer, &Filters::default(), MAX_LIMIT)?
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        let ours = judge(&shipped, judged);
         ev.kyoso.push(ours);
         let ranked: Vec<i64> = bm
             .rank(&mecab(&q.text), None)
@@ -794,6 +857,14 @@ pub fn evaluate_retrieval(
         let base = judge(&ranked, judged);
         if let Some(b) = ev.baselines.get_mut(0) {
             b.1.push(base);
+        }
+        let ranked: Vec<i64> = bm_bigram
+            .rank(&bigrams(&q.text), None)
+            .into_iter()
+            .map(|i| i as i64 + 1)
+            .collect();
+        if let Some(b) = ev.baselines.get_mut(1) {
+            b.1.push(judge(&ranked, judged));
         }
         let rank = |s: &QueryScore| s.first_rank.map_or("-".to_string(), |r| r.to_string());
         ev.lines.push(format!(
@@ -878,6 +949,44 @@ mod tests {
         let j = judged(&[(1, 1), (2, 2)]);
         assert!((judge(&[2, 1], &j).ndcg - 1.0).abs() < 1e-9);
         assert!(judge(&[1, 2], &j).ndcg < 1.0);
+    }
+
+    #[test]
+    fn judging_fused_scores_equals_judging_the_sorted_ranking() {
+        // Ties on purpose (equal parts), zeros (matched by one part only or
+        // none), and a relevant record below, at and above the cut-off.
+        let candidates: Vec<Candidate> = (0..40i64)
+            .map(|i| Candidate {
+                id: 100 - i,
+                addr: tantivy::DocAddress::new(0, i as u32),
+                title: (i % 3) as f32,
+                body: (i % 5) as f32 * 0.5,
+                all_title: (i % 4) as f32,
+                all_body: ((i * 7) % 11) as f32 * 0.3,
+                bigram: ((i * 3) % 7) as f32,
+                bigram_tf: ((i * 5) % 9) as f32,
+                same_field: i % 2 == 0,
+            })
+            .collect();
+        let grid: Vec<MatchParams> = MatchParams::matching_grid()
+            .into_iter()
+            .chain(MatchParams::text_grid())
+            .map(|p| MatchParams {
+                policy_factor: 1.3,
+                ..p
+            })
+            .collect();
+        for relevant in [61i64, 70, 99, 100, 85] {
+            let j = judged(&[(relevant, 2), (77, 1)]);
+            for p in &grid {
+                assert_eq!(
+                    judge_fused(&candidates, p, &j),
+                    judge(&fused_ids(&candidates, p), &j),
+                    "{} relevant {relevant}",
+                    p.label()
+                );
+            }
+        }
     }
 
     #[test]

@@ -11,11 +11,18 @@
 //!   matched by plain BM25 on the bigram fields: finds what the dictionary
 //!   cuts badly and words written differently.
 //!
-//! Both parts are scaled by their best candidate and blended
-//! ([`MatchParams::bigram_weight`]); a shared policy field multiplies the
-//! result by [`MatchParams::policy_factor`]. Every setting was chosen by
-//! 5-fold cross-validation on the development set (`kyoso eval-matching
-//! --folds 5`), never on the pairs it is measured on.
+//! The two parts are fused by reciprocal rank or by a linear blend of the
+//! scores each scaled by its best candidate ([`MatchParams::bigram_weight`]);
+//! a shared policy field multiplies the result by
+//! [`MatchParams::policy_factor`]. Every setting was chosen by 5-fold
+//! cross-validation on the development set (`kyoso eval-matching`), never on
+//! the pairs it is measured on.
+//!
+//! The same ranked query serves free text ([`SearchIndex::rank_text`]: a
+//! question, a sentence) with its own setting, [`MatchParams::text`], chosen
+//! by cross-validation on general Japanese retrieval (`kyoso
+//! eval-retrieval`): every indexed word of the text rather than content
+//! words only, blended linearly with the bigram part.
 //!
 //! The reasons shown for a match are the content words that carried weight
 //! in that candidate, by their share of its content score.
@@ -39,7 +46,7 @@ use crate::error::{Error, Result};
 use crate::index::SearchIndex;
 use crate::region::{NATIONWIDE, covering_regions, is_prefecture};
 use crate::schema::Fields;
-use crate::search::{Identities, MAX_LIMIT};
+use crate::search::{Filters, Identities, MAX_LIMIT, filter_clauses};
 
 /// Content words kept from the source document, the most telling first
 /// (frequency × idf). Needs and offers are short, so the cap rarely bites;
@@ -67,6 +74,18 @@ pub enum Fusion {
     Rrf,
 }
 
+/// Which of the source's words query the morphological fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryWords {
+    /// Content words only ([`Analyzers::content_tokens`](crate::Analyzers::content_tokens)).
+    Content,
+    /// Every token the morphological field indexes (numbers, suffixes,
+    /// formal nouns and light verbs too; particles and auxiliaries are not
+    /// indexed): BM25's idf alone decides what weighs.
+    All,
+}
+
 /// The settings of the matcher. [`MatchParams::default`] is what 5-fold
 /// cross-validation on the development set selected.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -78,6 +97,11 @@ pub struct MatchParams {
     pub title_weight: f32,
     /// Score factor when the candidate shares the source's policy field.
     pub policy_factor: f32,
+    /// The words of the morphological part.
+    pub words: QueryWords,
+    /// Bigrams weighted by how often the source uses them (as Okapi BM25
+    /// counts a repeated query token), instead of once each.
+    pub bigram_tf: bool,
 }
 
 impl Default for MatchParams {
@@ -90,46 +114,116 @@ impl Default for MatchParams {
             bigram_weight: 0.5,
             title_weight: 2.0,
             policy_factor: 1.2,
+            words: QueryWords::Content,
+            bigram_tf: false,
         }
     }
 }
 
 impl MatchParams {
-    /// The small grid cross-validation chooses from.
-    pub fn grid() -> Vec<MatchParams> {
+    /// The setting of ranked any-term search for a free text
+    /// ([`SearchIndex::rank_text`]), chosen by 5-fold cross-validation on
+    /// general Japanese retrieval (JSQuAD questions → Wikipedia paragraphs,
+    /// `kyoso eval-retrieval`): every indexed word of the text (not only
+    /// content words) and a linear blend with the bigram part. Questions
+    /// reuse the wording of what answers them, numbers and suffixes
+    /// included, and score magnitudes matter there; needs and offers
+    /// describe one thing from the problem and the solution side, where
+    /// light words mislead and rank fusion was better ([`MatchParams::default`]).
+    pub fn text() -> MatchParams {
+        MatchParams {
+            fusion: Fusion::Linear,
+            bigram_weight: 0.5,
+            title_weight: 1.0,
+            policy_factor: 1.0,
+            words: QueryWords::All,
+            bigram_tf: true,
+        }
+    }
+
+    /// The grid cross-validation chooses the matching setting from (the
+    /// one [`MatchParams::default`] came from): content words, each bigram
+    /// once.
+    pub fn matching_grid() -> Vec<MatchParams> {
         let mut out = Vec::new();
         for policy_factor in [1.0, 1.2] {
             for title_weight in [1.0, 1.5, 2.0, 3.0] {
-                for step in 0..=10 {
-                    out.push(MatchParams {
-                        fusion: Fusion::Linear,
-                        bigram_weight: step as f32 / 10.0,
-                        title_weight,
-                        policy_factor,
-                    });
-                }
-                out.push(MatchParams {
-                    fusion: Fusion::Rrf,
-                    bigram_weight: 0.5,
-                    title_weight,
+                out.extend(Self::fusions(MatchParams {
                     policy_factor,
-                });
+                    title_weight,
+                    ..MatchParams::default()
+                }));
             }
         }
         out
     }
 
+    /// The grid cross-validation chooses [`MatchParams::text`] from: content
+    /// or all words, bigrams once or by count, five title weights; no
+    /// policy fields.
+    pub fn text_grid() -> Vec<MatchParams> {
+        let mut out = Vec::new();
+        for words in [QueryWords::Content, QueryWords::All] {
+            for bigram_tf in [false, true] {
+                for title_weight in [0.5, 1.0, 1.5, 2.0, 3.0] {
+                    out.extend(Self::fusions(MatchParams {
+                        policy_factor: 1.0,
+                        title_weight,
+                        words,
+                        bigram_tf,
+                        ..MatchParams::default()
+                    }));
+                }
+            }
+        }
+        out
+    }
+
+    /// `base` under the linear blend with bigram shares 0, 0.1, …, 1 and
+    /// under rank fusion.
+    fn fusions(base: MatchParams) -> impl Iterator<Item = MatchParams> {
+        (0..=10)
+            .map(move |step| MatchParams {
+                fusion: Fusion::Linear,
+                bigram_weight: step as f32 / 10.0,
+                ..base
+            })
+            .chain(std::iter::once(MatchParams {
+                fusion: Fusion::Rrf,
+                bigram_weight: 0.5,
+                ..base
+            }))
+    }
+
     /// One line for reports.
     pub fn label(&self) -> String {
+        let words = match self.words {
+            QueryWords::Content => "content",
+            QueryWords::All => "all",
+        };
+        let bigrams = if self.bigram_tf { "tf" } else { "once" };
         match self.fusion {
             Fusion::Linear => format!(
-                "linear bigram={:.1} title={:.1} policy={:.1}",
+                "linear words={words} bigrams={bigrams} bigram={:.1} title={:.1} policy={:.1}",
                 self.bigram_weight, self.title_weight, self.policy_factor
             ),
             Fusion::Rrf => format!(
-                "rrf title={:.1} policy={:.1}",
+                "rrf words={words} bigrams={bigrams} title={:.1} policy={:.1}",
                 self.title_weight, self.policy_factor
             ),
+        }
+    }
+
+    /// The parts of a candidate this setting reads.
+    pub(crate) fn parts(&self) -> Parts {
+        let linear = self.fusion == Fusion::Linear;
+        let needs_morph = !linear || self.bigram_weight < 1.0;
+        let needs_bigram = !linear || self.bigram_weight > 0.0;
+        Parts {
+            content: needs_morph && self.words == QueryWords::Content,
+            all: needs_morph && self.words == QueryWords::All,
+            bigram: needs_bigram && !self.bigram_tf,
+            bigram_tf: needs_bigram && self.bigram_tf,
         }
     }
 }
@@ -172,6 +266,24 @@ pub(crate) struct WeightedTerm {
     pub telling: f32,
 }
 
+/// Which parts of a match to compute (evaluation computes them all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Parts {
+    pub content: bool,
+    pub all: bool,
+    pub bigram: bool,
+    pub bigram_tf: bool,
+}
+
+impl Parts {
+    pub(crate) const EVERY: Parts = Parts {
+        content: true,
+        all: true,
+        bigram: true,
+        bigram_tf: true,
+    };
+}
+
 /// One record that passed the filters, with the scores of the match's parts.
 #[derive(Clone, Debug)]
 pub struct Candidate {
@@ -181,8 +293,14 @@ pub struct Candidate {
     pub title: f32,
     /// BM25 of the content words on the morphological body.
     pub body: f32,
-    /// Plain BM25 of the source's bigrams on the bigram title and body.
+    /// BM25 of every morphological token of the source on the title.
+    pub all_title: f32,
+    /// The same on the body.
+    pub all_body: f32,
+    /// Plain BM25 of the source's bigrams (each once) on the bigram title and body.
     pub bigram: f32,
+    /// The same with each bigram weighted by its count in the source.
+    pub bigram_tf: f32,
     /// The candidate carries one of the source's policy fields.
     pub same_field: bool,
 }
@@ -191,12 +309,15 @@ pub struct Candidate {
 #[derive(Clone, Debug, Default)]
 pub struct SourceTerms {
     pub(crate) content: Vec<WeightedTerm>,
-    pub(crate) bigrams: Vec<String>,
+    /// Every indexed token of the source ([`QueryWords::All`]).
+    pub(crate) all: Vec<WeightedTerm>,
+    /// Distinct bigrams in reading order, with their count in the source.
+    pub(crate) bigrams: Vec<(String, f32)>,
 }
 
 impl SourceTerms {
     pub fn is_empty(&self) -> bool {
-        self.content.is_empty() && self.bigrams.is_empty()
+        self.content.is_empty() && self.all.is_empty() && self.bigrams.is_empty()
     }
 
     /// The content words, most telling first.
@@ -205,30 +326,38 @@ impl SourceTerms {
     }
 }
 
-/// Order `candidates` by `params`: (index into `candidates`, fused score),
-/// best first; ties by id so rankings are reproducible.
-pub fn fuse(candidates: &[Candidate], params: &MatchParams) -> Vec<(usize, f32)> {
-    let content = |c: &Candidate| params.title_weight * c.title + c.body;
-    let mut out: Vec<(usize, f32)> = match params.fusion {
+/// The fused score of each candidate under `params` (same order as
+/// `candidates`; 0: no part matched).
+pub fn fuse_scores(candidates: &[Candidate], params: &MatchParams) -> Vec<f32> {
+    let tw = params.title_weight;
+    let morph = |c: &Candidate| match params.words {
+        QueryWords::Content => tw * c.title + c.body,
+        QueryWords::All => tw * c.all_title + c.all_body,
+    };
+    let bigram = |c: &Candidate| {
+        if params.bigram_tf {
+            c.bigram_tf
+        } else {
+            c.bigram
+        }
+    };
+    let mut out: Vec<f32> = match params.fusion {
         Fusion::Linear => {
-            let max_c = candidates.iter().map(content).fold(0.0, f32::max);
-            let max_b = candidates.iter().map(|c| c.bigram).fold(0.0, f32::max);
+            let max_m = candidates.iter().map(morph).fold(0.0, f32::max);
+            let max_b = candidates.iter().map(bigram).fold(0.0, f32::max);
             let w = params.bigram_weight.clamp(0.0, 1.0);
             candidates
                 .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let cs = if max_c > 0.0 { content(c) / max_c } else { 0.0 };
-                    let bs = if max_b > 0.0 { c.bigram / max_b } else { 0.0 };
-                    (i, (1.0 - w) * cs + w * bs)
+                .map(|c| {
+                    let ms = if max_m > 0.0 { morph(c) / max_m } else { 0.0 };
+                    let bs = if max_b > 0.0 { bigram(c) / max_b } else { 0.0 };
+                    (1.0 - w) * ms + w * bs
                 })
                 .collect()
         }
         Fusion::Rrf => {
             let mut fused = vec![0.0f32; candidates.len()];
-            for part in [&content as &dyn Fn(&Candidate) -> f32, &|c: &Candidate| {
-                c.bigram
-            }] {
+            for part in [&morph as &dyn Fn(&Candidate) -> f32, &bigram] {
                 let mut order: Vec<usize> = (0..candidates.len())
                     .filter(|&i| candidates.get(i).is_some_and(|c| part(c) > 0.0))
                     .collect();
@@ -242,14 +371,24 @@ pub fn fuse(candidates: &[Candidate], params: &MatchParams) -> Vec<(usize, f32)>
                     }
                 }
             }
-            fused.into_iter().enumerate().collect()
+            fused
         }
     };
-    for (i, score) in &mut out {
-        if candidates.get(*i).is_some_and(|c| c.same_field) {
+    for (score, c) in out.iter_mut().zip(candidates) {
+        if c.same_field {
             *score *= params.policy_factor;
         }
     }
+    out
+}
+
+/// Order `candidates` by `params`: (index into `candidates`, fused score),
+/// best first; ties by id so rankings are reproducible.
+pub fn fuse(candidates: &[Candidate], params: &MatchParams) -> Vec<(usize, f32)> {
+    let mut out: Vec<(usize, f32)> = fuse_scores(candidates, params)
+        .into_iter()
+        .enumerate()
+        .collect();
     out.retain(|(_, s)| *s > 0.0);
     out.sort_by(|a, b| {
         b.1.total_cmp(&a.1).then_with(|| {
@@ -333,38 +472,55 @@ impl SearchIndex {
             &excluded,
             all.max(1),
             &source.policy_fields,
+            Parts::EVERY,
         )?;
         Ok((terms, c))
     }
 
+    /// Ranked any-term search: the records of type `target` that pass
+    /// `filters` (the search filters and visibility rule), ranked for a free
+    /// text such as a question by the ranked query of matching under
+    /// [`MatchParams::text`], best first. Any of the text's words may match;
+    /// none is required.
+    pub fn rank_text(
+        &self,
+        text: &str,
+        target: DocType,
+        filters: &Filters,
+        limit: usize,
+    ) -> Result<Vec<MatchHit>> {
+        let req = MatchRequest {
+            source: text_source(text),
+            limit,
+            boost_ids: Vec::new(),
+            exclude_ids: Vec::new(),
+        };
+        let filters = filter_clauses(self.fields(), &[target], filters);
+        self.rank(&req, target, filters, &MatchParams::text())
+    }
+
     /// Every record of type `target` scored against `text` by the same ranked
-    /// query as matching, without filters (evaluation of general retrieval).
+    /// query as [`SearchIndex::rank_text`], without filters, with every part
+    /// (evaluation of general retrieval under many settings).
     pub fn rank_text_candidates(
         &self,
         text: &str,
         target: DocType,
     ) -> Result<(SourceTerms, Vec<Candidate>)> {
         let searcher = self.searcher();
-        let source = Document {
-            doc_type: DocType::Proposal,
-            id: 0,
-            title: String::new(),
-            body: text.to_string(),
-            policy_fields: Vec::new(),
-            municipality_codes: Vec::new(),
-            zone: None,
-            partner_kind: None,
-            partner_kinds_wanted: Vec::new(),
-            status: String::new(),
-            visibility: String::new(),
-            department_id: None,
-            owner_id: None,
-            updated_at_unix: 0,
-        };
+        let source = text_source(text);
         let terms = self.source_terms(&searcher, &source)?;
         let filters = vec![key_query(self.fields().doc_type, target.as_str())];
         let all = searcher.num_docs() as usize;
-        let c = self.candidates(&searcher, &terms, filters, &[], all.max(1), &[])?;
+        let c = self.candidates(
+            &searcher,
+            &terms,
+            filters,
+            &[],
+            all.max(1),
+            &[],
+            Parts::EVERY,
+        )?;
         Ok((terms, c))
     }
 
@@ -399,6 +555,7 @@ impl SearchIndex {
             &excluded,
             fetch,
             &src.policy_fields,
+            params.parts(),
         )?;
         let boosted: HashSet<i64> = req.boost_ids.iter().copied().collect();
         let mut scored: Vec<(f32, usize)> = fuse(&candidates, params)
@@ -456,6 +613,10 @@ impl SearchIndex {
     }
 
     /// The candidates of the parts' searches under `filters`, with their scores.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a private step of three callers that each pass every argument; a struct would only rename them"
+    )]
     fn candidates(
         &self,
         searcher: &Searcher,
@@ -464,6 +625,7 @@ impl SearchIndex {
         excluded: &[String],
         fetch: usize,
         policy_fields: &[String],
+        parts: Parts,
     ) -> Result<Vec<Candidate>> {
         let f = self.fields();
         let filter = |should: Vec<(Occur, Box<dyn Query>)>| -> BooleanQuery {
@@ -496,33 +658,46 @@ impl SearchIndex {
                         addr,
                         title: 0.0,
                         body: 0.0,
+                        all_title: 0.0,
+                        all_body: 0.0,
                         bigram: 0.0,
+                        bigram_tf: 0.0,
                         same_field: false,
                     });
                     set(c, score);
                 }
                 Ok(())
             };
-        let content_on = |field: Field| {
-            terms
-                .content
+        let words_on = |words: &[WeightedTerm], field: Field| {
+            words
                 .iter()
                 .map(|t| term_clause(field, &t.text, t.weight))
                 .collect::<Vec<_>>()
         };
-        part(content_on(f.title_ja), |c, s| c.title = s)?;
-        part(content_on(f.body_ja), |c, s| c.body = s)?;
-        let bigrams = terms
-            .bigrams
-            .iter()
-            .flat_map(|t| {
-                [
-                    term_clause(f.title_bi, t, 1.0),
-                    term_clause(f.body_bi, t, 1.0),
-                ]
-            })
-            .collect();
-        part(bigrams, |c, s| c.bigram = s)?;
+        if parts.content {
+            part(words_on(&terms.content, f.title_ja), |c, s| c.title = s)?;
+            part(words_on(&terms.content, f.body_ja), |c, s| c.body = s)?;
+        }
+        if parts.all {
+            part(words_on(&terms.all, f.title_ja), |c, s| c.all_title = s)?;
+            part(words_on(&terms.all, f.body_ja), |c, s| c.all_body = s)?;
+        }
+        let bigrams_on = |tf: bool| {
+            terms
+                .bigrams
+                .iter()
+                .flat_map(|(t, n)| {
+                    let w = if tf { *n } else { 1.0 };
+                    [term_clause(f.title_bi, t, w), term_clause(f.body_bi, t, w)]
+                })
+                .collect::<Vec<_>>()
+        };
+        if parts.bigram {
+            part(bigrams_on(false), |c, s| c.bigram = s)?;
+        }
+        if parts.bigram_tf {
+            part(bigrams_on(true), |c, s| c.bigram_tf = s)?;
+        }
 
         let mut identities = Identities::new(searcher);
         let mut out: Vec<Candidate> = by_addr.into_values().collect();
@@ -541,43 +716,75 @@ impl SearchIndex {
         let n = searcher.num_docs().max(1) as f32;
         let text = format!("{}\n{}", src.title, src.body);
 
-        let mut tf: HashMap<String, f32> = HashMap::new();
-        for t in a.content_tokens(&text) {
-            if is_stop_like(&t.text) {
-                continue;
+        let weigh = |tokens: Vec<tantivy::tokenizer::Token>,
+                     keep: fn(&str) -> bool|
+         -> Result<Vec<WeightedTerm>> {
+            let mut tf: HashMap<String, f32> = HashMap::new();
+            for t in tokens {
+                if keep(&t.text) {
+                    *tf.entry(t.text).or_default() += 1.0;
+                }
             }
-            *tf.entry(t.text).or_default() += 1.0;
-        }
-        let mut content = Vec::with_capacity(tf.len());
-        for (text, freq) in tf {
-            let df = doc_freq(searcher, &[f.title_ja, f.body_ja], &text)?;
-            if df == 0 {
-                continue;
+            let mut out = Vec::with_capacity(tf.len());
+            for (text, freq) in tf {
+                let df = doc_freq(searcher, &[f.title_ja, f.body_ja], &text)?;
+                if df == 0 {
+                    continue;
+                }
+                out.push(WeightedTerm {
+                    telling: freq * idf(df, n),
+                    weight: freq,
+                    text,
+                });
             }
-            content.push(WeightedTerm {
-                telling: freq * idf(df, n),
-                weight: freq,
-                text,
+            out.sort_by(|a, b| {
+                b.telling
+                    .total_cmp(&a.telling)
+                    .then_with(|| a.text.cmp(&b.text))
             });
-        }
-        content.sort_by(|a, b| {
-            b.telling
-                .total_cmp(&a.telling)
-                .then_with(|| a.text.cmp(&b.text))
-        });
-        content.truncate(MAX_TERMS);
+            out.truncate(MAX_TERMS);
+            Ok(out)
+        };
+        let content = weigh(a.content_tokens(&text), |t| !is_stop_like(t))?;
+        let all = weigh(a.ja_index_tokens(&text), |_| true)?;
 
-        let mut bigrams: Vec<String> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut bigrams: Vec<(String, f32)> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
         for t in a.bigram_query_tokens(&text) {
-            if bigrams.len() == MAX_BIGRAM_TERMS {
-                break;
-            }
-            if seen.insert(t.text.clone()) {
-                bigrams.push(t.text);
+            if let Some(&i) = seen.get(&t.text) {
+                if let Some(b) = bigrams.get_mut(i) {
+                    b.1 += 1.0;
+                }
+            } else if bigrams.len() < MAX_BIGRAM_TERMS {
+                seen.insert(t.text.clone(), bigrams.len());
+                bigrams.push((t.text, 1.0));
             }
         }
-        Ok(SourceTerms { content, bigrams })
+        Ok(SourceTerms {
+            content,
+            all,
+            bigrams,
+        })
+    }
+}
+
+/// A free text as the source of a ranked query.
+fn text_source(text: &str) -> Document {
+    Document {
+        doc_type: DocType::Proposal,
+        id: 0,
+        title: String::new(),
+        body: text.to_string(),
+        policy_fields: Vec::new(),
+        municipality_codes: Vec::new(),
+        zone: None,
+        partner_kind: None,
+        partner_kinds_wanted: Vec::new(),
+        status: String::new(),
+        visibility: String::new(),
+        department_id: None,
+        owner_id: None,
+        updated_at_unix: 0,
     }
 }
 

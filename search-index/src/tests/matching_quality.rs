@@ -310,3 +310,77 @@ fn eval_retrieval_smoke() {
     // On two documents most IPADIC tokens occur in both; the baseline only has to run.
     assert_eq!(ev.baselines[0].1.len(), 2);
 }
+
+/// Ranked any-term search for a free text ([`crate::SearchIndex::rank_text`]): a
+/// question that shares only some words (a number, a suffix-like noun) with
+/// the paragraph answering it still finds it first; no word is required; the
+/// search filters and the visibility rule hold; the limit is checked.
+#[test]
+fn rank_text_finds_the_answering_record_and_keeps_the_filters() {
+    use crate::search::{Filters, VisibilityScope};
+    let mut docs = vec![
+        doc(
+            DocType::Offer,
+            1,
+            "梅雨",
+            "梅雨は北海道と小笠原諸島を除く日本の各地で見られる。1年のうち6月ごろに始まる。",
+        ),
+        doc(
+            DocType::Offer,
+            2,
+            "梅雨",
+            "梅雨前線は5月に沖縄から北上し、7月に東北へ達する。",
+        ),
+        doc(
+            DocType::Offer,
+            3,
+            "台風",
+            "台風は8月から9月に多く上陸する。",
+        ),
+        doc(
+            DocType::Need,
+            4,
+            "梅雨どきの浸水",
+            "梅雨の時期に北海道でも浸水が起きた。",
+        ),
+    ];
+    let mut internal = doc(
+        DocType::Offer,
+        5,
+        "梅雨",
+        "梅雨は北海道と小笠原諸島を除く日本で見られる。",
+    );
+    internal.visibility = "internal".into();
+    docs.push(internal);
+    let index = memory_index(&docs);
+    let ids = |q: &str, filters: &Filters| -> Vec<i64> {
+        index
+            .rank_text(q, DocType::Offer, filters, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+    };
+    let public = Filters::default();
+    // 梅雨前線, 7月 and 東北 are in paragraph 2 only; 北海道 (a word of
+    // paragraph 1) does not outweigh them, and paragraph 1 still follows.
+    let found = ids("梅雨前線が7月に達するのは東北と北海道のどちら?", &public);
+    assert_eq!(found.first(), Some(&2), "{found:?}");
+    assert!(found.contains(&1), "{found:?}");
+    // Offers only, public only: the need and the internal offer never come.
+    assert!(!found.contains(&4) && !found.contains(&5), "{found:?}");
+    // The municipality's own staff see its internal record.
+    let staff = Filters {
+        visibility: VisibilityScope::PublicPlusInternalOf("281000".into()),
+        ..Filters::default()
+    };
+    assert!(ids("小笠原諸島を除く", &staff).contains(&5));
+    // Nothing searchable, nothing found; a bad limit is an error.
+    assert!(ids("。、!?", &public).is_empty());
+    assert!(index.rank_text("梅雨", DocType::Offer, &public, 0).is_err());
+    assert!(
+        index
+            .rank_text("梅雨", DocType::Offer, &public, 101)
+            .is_err()
+    );
+}
