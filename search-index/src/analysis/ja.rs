@@ -239,7 +239,9 @@ impl Scratch {
 /// Nouns that only serve grammar (形式名詞) even where IPADIC files them as
 /// ordinary nouns: こと, ため, 方 (the way to…), もの, よう; and the bare
 /// units of time and ratio (日, 後, 割, 年, 月), which IPADIC files as
-/// ordinary nouns when they stand alone.
+/// ordinary nouns when they stand alone; and 対応, the verbal noun of
+/// "dealing with" that any administrative text attaches to its topic
+/// (〜に対応する, 〜への対応), like the light verb する.
 const FORMAL_NOUNS: &[&str] = &[
     "こと",
     "事",
@@ -282,6 +284,7 @@ const FORMAL_NOUNS: &[&str] = &[
     "回",
     "前",
     "今",
+    "対応",
 ];
 
 /// Verbs and adjectives that carry grammar, not a topic: existence, doing,
