@@ -86,8 +86,9 @@ impl InboxQuery {
         .any(|v| blank(v).is_some())
     }
 
-    /// The parameters a saved filter keeps (`domain::inbox_filters::KEYS`), as set now.
-    fn params(&self) -> Vec<(String, String)> {
+    /// The search, filters and order: what a saved filter keeps
+    /// (`domain::inbox_filters::KEYS`) and every link of the page carries.
+    fn filter_fields(&self) -> [(&'static str, &Option<String>); 14] {
         [
             ("q", &self.q),
             ("state", &self.state),
@@ -104,9 +105,14 @@ impl InboxQuery {
             ("sort", &self.sort),
             ("dir", &self.dir),
         ]
-        .iter()
-        .filter_map(|(k, v)| blank(v).map(|v| ((*k).to_owned(), v)))
-        .collect()
+    }
+
+    /// The parameters a saved filter keeps, as set now.
+    fn params(&self) -> Vec<(String, String)> {
+        self.filter_fields()
+            .iter()
+            .filter_map(|(k, v)| blank(v).map(|v| ((*k).to_owned(), v)))
+            .collect()
     }
 
     fn sort(&self) -> Sort {
@@ -148,26 +154,13 @@ impl InboxQuery {
         let mut parts = vec![];
         // このページをすべて選択 holds for one page: only a link that asks for it keeps it.
         let unselected: Option<String> = None;
-        for (k, v) in [
-            ("q", &self.q),
-            ("state", &self.state),
-            ("channel", &self.channel),
-            ("field", &self.field),
-            ("department", &self.department),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("unassigned", &self.unassigned),
-            ("assignee", &self.assignee),
-            ("due", &self.due),
-            ("paused", &self.paused),
-            ("m", &self.m),
-            ("sort", &self.sort),
-            ("dir", &self.dir),
+        let paging = [
             ("page", &self.page),
             ("up", &self.up),
             ("op", &self.op),
             ("select", &unselected),
-        ] {
+        ];
+        for (k, v) in self.filter_fields().into_iter().chain(paging) {
             let value = match changes.iter().find(|(c, _)| *c == k) {
                 Some((_, changed)) => changed.clone(),
                 None => blank(v),

@@ -161,6 +161,25 @@ pub fn bulk_candidates(db: &Db, actor: &Actor, code: &str) -> AppResult<Vec<Assi
 /// On routing to `lead`: an assignee from a department that no longer leads loses the
 /// proposal (desk staff keep it). Returns the name of the assignee cleared, for the
 /// history.
+/// Records in the history that the 担当者 `name` was taken off the proposal, and why
+/// (re-routing, 所管外): an internal line of its own kind.
+pub(super) fn log_dropped(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    p: &ProposalRow,
+    name: &str,
+    because: &str,
+) -> AppResult<()> {
+    let text = format!("{because}、担当者（{name}）を外しました");
+    log_event(
+        conn,
+        actor,
+        p.id,
+        Event::text(EventKind::Assigned, &text, true),
+    )?;
+    Ok(())
+}
+
 pub(super) fn clear_if_not_lead(
     conn: &mut AnyConnection,
     p: &mut ProposalRow,

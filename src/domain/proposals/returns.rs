@@ -88,13 +88,7 @@ pub fn give_back(
             },
         )?;
         if let Some(name) = dropped {
-            let text = format!("所管外として返却したため、担当者（{name}）を外しました");
-            log_event(
-                conn,
-                actor,
-                p.id,
-                Event::text(EventKind::Assigned, &text, true),
-            )?;
+            super::assign::log_dropped(conn, actor, p, &name, "所管外として返却したため")?;
         }
         notifications::proposals::returned(conn, p, department, &reason, links::base(), event)
     })

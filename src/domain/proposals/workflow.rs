@@ -291,13 +291,7 @@ pub(super) fn route_step(
         },
     )?;
     if let Some(name) = dropped {
-        let text = format!("主管課の変更により、担当者（{name}）を外しました");
-        log_event(
-            conn,
-            actor,
-            p.id,
-            Event::text(EventKind::Assigned, &text, true),
-        )?;
+        super::assign::log_dropped(conn, actor, p, &name, "主管課の変更により")?;
     }
     notifications::proposals::routed(
         conn,
