@@ -110,8 +110,10 @@ pub fn prune_before(conn: &mut AnyConnection, before: chrono::NaiveDateTime) -> 
 }
 
 /// A PostgreSQL snapshot's bounds as 64-bit transaction ids (`xid8`, which never wrap):
-/// every transaction below `xmin` had ended when it was taken; every one at or above
-/// `xmax` had not started.
+/// every transaction below `xmin` had ended when it was taken. `xmax` is one past the
+/// newest transaction that had *ended*, not a bound on those handed out: a transaction
+/// in progress may have an id at or above it and then is listed nowhere in the snapshot
+/// (see `horizon`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Snapshot {
     pub xmin: u64,
@@ -147,11 +149,38 @@ pub fn current_snapshot(conn: &mut AnyConnection) -> Result<Option<Snapshot>, St
     }))
 }
 
+/// A transaction id above every one handed out before the current transaction's
+/// snapshot was taken: the current transaction's own id, assigned now (PostgreSQL
+/// only; this is the one thing a snapshot does not tell). Once a later snapshot's
+/// `xmin` reaches it, every transaction that was in progress — or had merely drawn its
+/// id — when this one's snapshot was taken has ended. It costs one transaction id, so
+/// readers ask for it only when they need it.
+fn horizon(conn: &mut AnyConnection) -> Result<u64, StorageError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        xid: String,
+    }
+    let row: Row =
+        diesel::sql_query("SELECT pg_current_xact_id()::text AS xid").get_result(conn)?;
+    row.xid.parse::<u64>().map_err(|e| {
+        StorageError::other(anyhow::anyhow!(
+            "PostgreSQL sent the xid {:?}: {e}",
+            row.xid
+        ))
+    })
+}
+
 /// What the follower sees of the log in one snapshot.
 #[derive(Debug, Default)]
 pub struct View {
     /// The snapshot it was read under (PostgreSQL only).
     pub snapshot: Option<Snapshot>,
+    /// PostgreSQL only, and only when `next` skips ids (after `after` or between its
+    /// changes): a transaction id above that of every writer which had drawn a skipped
+    /// id when the snapshot was taken (see `horizon`). A skipped id is passed once a
+    /// later snapshot's `xmin` reaches it.
+    pub horizon: Option<u64>,
     /// Up to `limit` changes after `after`, oldest first.
     pub next: Vec<Change>,
     /// The changes that have appeared in the id ranges asked about.
@@ -175,6 +204,18 @@ pub fn follow_view(
     db.read_snapshot(|conn| {
         let snapshot = current_snapshot(conn)?;
         let next = pending(conn, after, limit)?;
+        // Asked for after the snapshot was taken (by the first statement), so it is
+        // above the id of every writer that had drawn a change id by then.
+        let mut previous = after;
+        let skips = next.iter().any(|c| {
+            let skipped = c.id > previous + 1;
+            previous = c.id;
+            skipped
+        });
+        let horizon = match snapshot {
+            Some(_) if skips => Some(horizon(conn)?),
+            _ => None,
+        };
         let mut filled = vec![];
         for &(from, to) in gaps {
             filled.extend(between(conn, from, to)?);
@@ -184,6 +225,7 @@ pub fn follow_view(
             .unwrap_or(0);
         Ok(View {
             snapshot,
+            horizon,
             next,
             filled,
             pruned_through,
@@ -200,10 +242,16 @@ fn between(conn: &mut AnyConnection, from: i64, to: i64) -> QueryResult<Vec<Chan
         .load(conn)
 }
 
-/// The newest change id and the snapshot it was read in, together.
-pub fn max_id_with_snapshot(db: &Db) -> Result<(i64, Option<Snapshot>), StorageError> {
+/// The newest change id and, on PostgreSQL, the `horizon` of the snapshot it was read
+/// in: once a snapshot's `xmin` reaches it, every change id below the newest belongs to
+/// a transaction that has ended.
+pub fn max_id_with_horizon(db: &Db) -> Result<(i64, Option<u64>), StorageError> {
     db.read_snapshot(|conn| {
-        let snapshot = current_snapshot(conn)?;
-        Ok((max_id(conn)?, snapshot))
+        let newest = max_id(conn)?;
+        let horizon = match conn {
+            AnyConnection::Postgresql(_) => Some(horizon(conn)?),
+            AnyConnection::Sqlite(_) => None,
+        };
+        Ok((newest, horizon))
     })
 }

@@ -13,10 +13,16 @@
 //!
 //! * `index_log::record` gives the writing transaction its xid before it draws the
 //!   change id. So if id G is missing from a read whose snapshot S shows a later id,
-//!   G's transaction already had an xid when S was taken and had not committed: it was
-//!   in progress in S (xid < S.xmax), or it rolled back.
-//! * Once a later read's snapshot has `xmin >= S.xmax`, every transaction that was in
-//!   progress in S has ended. If G is still absent in that read, it never will appear:
+//!   G's transaction already had an xid when S was taken and had not committed (or it
+//!   rolled back).
+//! * That xid need not appear in S: a snapshot's `xmax` is one past the newest
+//!   transaction that had *ended*, and a writer that got its xid after the one that
+//!   committed G+1 (but drew G before it) is at or above `xmax`, listed nowhere, even
+//!   with `xmin == xmax`. So the follower asks, in S's transaction and after S was
+//!   taken, for an xid of its own (`View::horizon`): it is above the xid of every
+//!   writer holding a missing id. It does so only when a read skips ids.
+//! * Once a later read's snapshot has `xmin >= horizon`, every transaction that held a
+//!   missing id has ended. If G is still absent in that read, it never will appear:
 //!   the gap is passed. If it appeared, it is applied like any other change.
 //!
 //! (This relies on the sequence handing out ids in order, i.e. `CACHE 1`, the default
@@ -45,8 +51,8 @@ fn doc_type(s: &str) -> Option<DocType> {
     DocType::parse(s)
 }
 
-/// Ids missing from the log, `from..=to`, first seen missing in a snapshot whose
-/// `xmax` was `seen_before`: they can be passed once a snapshot's `xmin` reaches it.
+/// Ids missing from the log, `from..=to`, first seen missing in a read whose horizon
+/// was `seen_before`: they can be passed once a snapshot's `xmin` reaches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Gap {
     from: i64,
@@ -165,17 +171,18 @@ impl Follower {
             }
         }
         // New gaps: holes between the changes read now. On SQLite there are none to
-        // wait for (`snapshot` is None): a hole there is a rollback.
+        // wait for (no `horizon`): a hole there is a rollback. On PostgreSQL even a
+        // snapshot with nothing in progress (`xmin == xmax`) does not show that a hole
+        // is a rollback: its writer may have an xid at or above `xmax`.
         let mut frontier = self.frontier;
         for ch in &view.next {
-            if let Some(s) = view.snapshot
+            if let Some(horizon) = view.horizon
                 && ch.id > frontier + 1
-                && s.xmin < s.xmax
             {
                 gaps.push(Gap {
                     from: frontier + 1,
                     to: ch.id - 1,
-                    seen_before: s.xmax,
+                    seen_before: horizon,
                 });
             }
             frontier = frontier.max(ch.id);
@@ -214,12 +221,12 @@ fn rebuild_with(
     db: &Db,
     mut progress: impl FnMut(u64, u64),
 ) -> AppResult<u64> {
-    let (newest, snapshot) = index_log::max_id_with_snapshot(db)?;
+    let (newest, horizon) = index_log::max_id_with_horizon(db)?;
     // A change below `newest` may belong to a transaction still in progress; the tables
     // are read only once all of those have ended, or the checkpoint would pass a change
     // the tables read did not contain.
-    if let Some(s) = snapshot {
-        wait_for_transactions_before(db, s.xmax)?;
+    if let Some(h) = horizon {
+        wait_for_transactions_before(db, h)?;
     }
     let (upto, total) = db.read(|c| -> AppResult<_> {
         let upto = newest.max(housekeeping::pruned_through_in(c)?);
