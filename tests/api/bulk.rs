@@ -88,8 +88,8 @@ async fn bulk_route_changes_every_row_with_its_own_event_and_mail(backend: Backe
         &app,
         Some(&y.desk_key),
         &ids,
-        json!({"kind": "route", "primary_department_id": y.department_id,
-               "other_department_ids": [y.other_department_id, y.other_department_id]}),
+        json!({"kind": "route", "input": {"primary_department_id": y.department_id,
+               "other_department_ids": [y.other_department_id, y.other_department_id]}}),
     )
     .await;
     assert!(r.status.is_success(), "{}", r.text);
@@ -124,7 +124,7 @@ async fn one_refused_row_refuses_the_whole_batch(backend: Backend) {
         &app,
         Some(&y.dept_key),
         &[mine, theirs],
-        json!({"kind": "transition", "to": "in_dialogue"}),
+        json!({"kind": "transition", "input": {"to": "in_dialogue"}}),
     )
     .await;
     r.assert_problem(422, "invalid");
@@ -151,7 +151,7 @@ async fn one_refused_row_refuses_the_whole_batch(backend: Backend) {
         &app,
         Some(&y.dept_key),
         &[mine, theirs],
-        json!({"kind": "transition", "to": "in_dialogue"}),
+        json!({"kind": "transition", "input": {"to": "in_dialogue"}}),
     )
     .await;
     r.assert_problem(422, "invalid");
@@ -186,7 +186,7 @@ async fn one_refused_row_refuses_the_whole_batch(backend: Backend) {
         &app,
         Some(&y.desk_key),
         &[open, closed],
-        json!({"kind": "route", "primary_department_id": y.department_id}),
+        json!({"kind": "route", "input": {"primary_department_id": y.department_id}}),
     )
     .await;
     r.assert_problem(422, "invalid");
@@ -209,7 +209,7 @@ async fn one_refused_row_refuses_the_whole_batch(backend: Backend) {
         &app,
         Some(&y.desk_key),
         &[open],
-        json!({"kind": "transition", "to": "declined"}),
+        json!({"kind": "transition", "input": {"to": "declined"}}),
     )
     .await;
     r.assert_problem(422, "invalid");
@@ -224,7 +224,7 @@ async fn the_cap_and_the_callers_of_bulk(backend: Backend) {
     let y = &w.yokohama;
     let id = proposal(&app, &w, "上限の確認");
     let many: Vec<i64> = (0..201).map(|i| id + i).collect();
-    let action = json!({"kind": "assign", "assignee_id": null});
+    let action = json!({"kind": "assign", "input": {"assignee_id": null}});
     let r = bulk(&app, Some(&y.desk_key), &many, action.clone()).await;
     r.assert_problem(422, "invalid");
     assert_eq!(
@@ -364,7 +364,7 @@ async fn duplicates_link_within_one_municipality_without_cycles(backend: Backend
         &app,
         Some(&y.desk_key),
         &[fifth, first],
-        json!({"kind": "duplicate", "original": n_first}),
+        json!({"kind": "duplicate", "input": {"original": n_first}}),
     )
     .await;
     assert_eq!(
@@ -379,7 +379,7 @@ async fn duplicates_link_within_one_municipality_without_cycles(backend: Backend
         &app,
         Some(&y.desk_key),
         &[fifth, fourth],
-        json!({"kind": "duplicate", "original": n_first}),
+        json!({"kind": "duplicate", "input": {"original": n_first}}),
     )
     .await;
     assert!(r.status.is_success(), "{}", r.text);

@@ -502,7 +502,7 @@ fn api_rows() -> Vec<Row> {
         row(M::POST, "/api/v1/proposals/{id}/assign", "/api/v1/proposals/{own_proposal}/assign", |_| json!({"assignee_id": null}), "401 403 404 ok 404 ok ok 404 ok"),
         row(M::POST, "/api/v1/proposals/{id}/transition", "/api/v1/proposals/{own_proposal}/transition", |_| json!({"to": "in_dialogue"}), "401 403 404 ok 404 ok ok 404 ok"),
         // Staff only; a row the caller may not see refuses the batch (422, nothing changed).
-        row(M::POST, "/api/v1/proposals/bulk", "/api/v1/proposals/bulk", |_| json!({"proposal_ids": ["{own_proposal}"], "action": {"kind": "assign", "assignee_id": null}}), "401 403 403 ok 422 ok ok 422 ok"),
+        row(M::POST, "/api/v1/proposals/bulk", "/api/v1/proposals/bulk", |_| json!({"proposal_ids": ["{own_proposal}"], "action": {"kind": "assign", "input": {"assignee_id": null}}}), "401 403 403 ok 422 ok ok 422 ok"),
         row(M::POST, "/api/v1/proposals/{id}/duplicate", "/api/v1/proposals/{dup_proposal}/duplicate", |_| json!({"original": "{proposal_number}"}), "401 403 404 ok 404 ok ok 404 ok"),
         // 所管外: the lead department's staff only, not the desk.
         row(M::POST, "/api/v1/proposals/{id}/return", "/api/v1/proposals/{return_proposal}/return", |_| json!({"reason": "経済局の所管です"}), "401 403 404 ok 404 403 403 404 403"),

@@ -36,9 +36,12 @@ pub struct BulkInput {
     pub action: BulkAction,
 }
 
-/// One action for every chosen proposal, with the fields of its single-proposal route.
+/// One action for every chosen proposal: `kind` names it, `input` holds the body of its
+/// single-proposal route. (Adjacent, not internal, tagging: the inputs refuse unknown
+/// fields, so a `kind` beside their own fields would make the documented schema one
+/// that no body satisfies.)
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "input", rename_all = "snake_case")]
 pub enum BulkAction {
     /// As `POST /proposals/{id}/route` (the desk).
     Route(RouteInput),
