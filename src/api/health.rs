@@ -6,16 +6,31 @@ use serde::Serialize;
 use super::problem::{ApiResult, Problem};
 use crate::domain::error::AppError;
 use crate::domain::health::{self, JobReport};
+use crate::domain::search::INSTALL_DICTIONARY;
 use crate::web::state::{AppState, run};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
     pub status: &'static str,
+    /// True while the service runs with reduced quality (see `Readiness::degraded`).
+    pub degraded: bool,
+    /// `morphological` (IPADIC + bigrams) or `bigram_only` (no dictionary found).
+    pub search_analysis: &'static str,
 }
 
+/// `status` is `ready` whenever the service can serve, also when degraded: a node
+/// without the Japanese dictionary answers every request (search ranks less precisely),
+/// and taking it out of a load balancer for that would only move its load onto the
+/// other nodes. So the probe stays 200 and the body says what is reduced and the fix.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     pub status: &'static str,
+    /// True while the service runs with reduced quality; `warnings` says why.
+    pub degraded: bool,
+    /// `morphological` (IPADIC + bigrams) or `bigram_only` (no dictionary found).
+    pub search_analysis: &'static str,
+    /// For people: each reduced function and the command that restores it.
+    pub warnings: Vec<String>,
     /// `sqlite` or `postgresql`.
     pub database: &'static str,
     pub search: SearchReadiness,
@@ -36,8 +51,12 @@ pub struct SearchReadiness {
 /// The process is up.
 #[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
 #[get("/healthz")]
-pub async fn healthz() -> web::Json<Health> {
-    web::Json(Health { status: "ok" })
+pub async fn healthz(state: web::Data<AppState>) -> web::Json<Health> {
+    web::Json(Health {
+        status: "ok",
+        degraded: state.search.bigram_only(),
+        search_analysis: state.search.analysis_name(),
+    })
 }
 
 /// How long the readiness probe waits for the database: a database that does not
@@ -74,18 +93,24 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Readiness
     let Some(backlog) = backlog.filter(|_| trouble.is_empty()) else {
         return Err(AppError::Unavailable(format!("not ready: {}", trouble.join("; "))).into());
     };
+    let mut warnings = vec![];
+    if engine.bigram_only() {
+        warnings.push(format!(
+            "search quality is reduced: no Japanese dictionary (MeCab IPADIC), so text is \
+             analysed in bigrams only; install it with `{INSTALL_DICTIONARY}` and restart kyoso"
+        ));
+    }
     let search = SearchReadiness {
-        analysis: if engine.bigram_only() {
-            "bigram_only"
-        } else {
-            "morphological"
-        },
+        analysis: engine.analysis_name(),
         message: engine.analyzers.status().message.clone(),
         documents: engine.index.num_docs(),
         backlog,
     };
     Ok(web::Json(Readiness {
         status: "ready",
+        degraded: !warnings.is_empty(),
+        search_analysis: engine.analysis_name(),
+        warnings,
         database,
         search,
         jobs,

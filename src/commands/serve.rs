@@ -25,7 +25,7 @@ use actix_web::rt::signal::unix::{SignalKind, signal};
 
 use crate::config::Settings;
 use crate::domain::health::JobBoard;
-use crate::domain::search::SearchEngine;
+use crate::domain::search::{INSTALL_DICTIONARY, SearchEngine};
 use crate::storage::Db;
 use crate::{app, jobs};
 
@@ -105,12 +105,15 @@ pub async fn run(settings: Settings, listener: TcpListener) -> anyhow::Result<()
     for job in [&follower, &sender, &scheduler] {
         board.register(job.liveness());
     }
-    let server = app::server_with_limits(db, search, board, settings.limits, listener)?;
+    let server = app::server_with_limits(db, search.clone(), board, settings.limits, listener)?;
     *current.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.handle());
     // A signal that came before the handle was in place.
     if stopping.load(Ordering::SeqCst) {
         let handle = server.handle();
         actix_web::rt::spawn(async move { handle.stop(true).await });
+    }
+    if let Some(banner) = degraded_banner(&search, &settings) {
+        eprint!("{banner}");
     }
     log::info!(
         "kyoso ready on http://{}; API at /api/v1, OpenAPI at /api/v1/openapi.json, staff console at /admin",
@@ -121,6 +124,34 @@ pub async fn run(settings: Settings, listener: TcpListener) -> anyhow::Result<()
     drop((follower, sender, scheduler));
     log::info!("stopped");
     Ok(())
+}
+
+/// The block `serve` prints on stderr when search runs without the Japanese dictionary:
+/// a log line scrolls away among the others, this does not. Printed directly rather than
+/// logged, so no log filter (`KYOSO_LOG=error`) can hide it; the console tells admins
+/// too, and /readyz says `"degraded": true`.
+pub fn degraded_banner(search: &SearchEngine, settings: &Settings) -> Option<String> {
+    if !search.bigram_only() {
+        return None;
+    }
+    let rule = "=".repeat(78);
+    Some(format!(
+        "\n{rule}\n\
+         kyoso: SEARCH QUALITY IS REDUCED / 検索の精度が低下しています\n\
+         \n\
+         The Japanese dictionary (MeCab IPADIC) was not found in {dir},\n\
+         so search analyses text in bigrams only: every query works, but results\n\
+         and matches rank less precisely.\n\
+         日本語辞書がないため、検索は2文字ずつの区切り（バイグラム）だけで動いています。\n\
+         \n\
+         Fix (Debian/Ubuntu), then restart kyoso; the index is rebuilt at start:\n\
+         \n\
+         \x20   {INSTALL_DICTIONARY}\n\
+         \n\
+         (or point KYOSO_IPADIC_DIR at an IPADIC source directory)\n\
+         {rule}\n\n",
+        dir = settings.ipadic_dir.display(),
+    ))
 }
 
 /// Connects (retrying while the database does not answer), migrates and brings the

@@ -241,6 +241,33 @@ fn done_message(lang: Lang, code: &str) -> Option<&'static str> {
     })
 }
 
+/// The notice on every page while search runs without the Japanese dictionary, for
+/// administrators only: they can have it fixed, while department and desk staff could
+/// do nothing about it. A labelled region (a landmark, so screen-reader users find it
+/// in the landmark list) holding a status message, between the header and the menu so
+/// it is the first thing read after the header.
+fn degraded_notice(lang: Lang) -> Markup {
+    use crate::domain::search::INSTALL_DICTIONARY;
+    html! {
+        section.degraded aria-labelledby="degraded-h" {
+            div role="status" {
+                p {
+                    strong #degraded-h { (lang.t("検索の精度が低下しています", "Search quality is reduced")) }
+                    (lang.t("：", ": "))
+                    (lang.t(
+                        "日本語辞書（MeCab IPADIC）が見つからないため、検索は2文字ずつの区切り（バイグラム）だけで動いています。検索はできますが、並び順の精度が落ちます。",
+                        "the Japanese dictionary (MeCab IPADIC) was not found, so search analyses text in two-character pieces (bigrams) only. Search works, but ranks less precisely.",
+                    ))
+                }
+                p {
+                    (lang.t("サーバーの管理者が次のコマンドを実行し、kyoso を再起動すると直ります（検索の索引は再起動時に作り直されます）：", "To fix it, the server's operator runs this command and restarts kyoso (the search index is rebuilt at the restart): "))
+                    code lang="en" { (INSTALL_DICTIONARY) }
+                }
+            }
+        }
+    }
+}
+
 /// A console page with the header, the menu and the `main` landmark.
 pub fn page(u: &ConsoleUser, nav: Nav, title: &str, body: Markup) -> HttpResponse {
     page_with_status(u, nav, title, StatusCode::OK, body)
@@ -334,6 +361,7 @@ pub fn page_with_status(
                         button type="submit" { (lang.t("ログアウト", "Log out")) }
                     }
                 }
+                @if u.search_degraded && u.is_admin() { (degraded_notice(lang)) }
                 nav.menu aria-label=(lang.t("メインメニュー", "Main menu")) {
                     ul {
                         @for (n, href, label) in &items {

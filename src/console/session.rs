@@ -55,6 +55,8 @@ pub struct ConsoleUser {
     pub here: String,
     /// `?done=` of this request: what the previous form did.
     pub done: Option<String>,
+    /// Search runs on bigrams only (no Japanese dictionary): the header tells admins.
+    pub search_degraded: bool,
 }
 
 impl ConsoleUser {
@@ -155,6 +157,7 @@ impl FromRequest for ConsoleUser {
                 lang,
                 here,
                 done,
+                search_degraded: state.search.bigram_only(),
             })
         })
     }

@@ -23,6 +23,7 @@ mod compose;
 mod console;
 mod credentials;
 mod dashboard_labels;
+mod degraded;
 mod demo;
 mod desk;
 mod errors;

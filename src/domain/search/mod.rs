@@ -15,6 +15,11 @@ use search_index::{AnalysisMode, Analyzers, OpenOutcome, SearchIndex, Writer, Wr
 
 use crate::domain::error::{AppError, AppResult};
 
+/// The one command that ends bigram-only search on Debian: it installs the IPADIC source
+/// that [`search_index::Analyzers::load`] compiles at the next start. Named wherever the
+/// degraded mode is reported (start-up banner, /readyz, the console's header).
+pub const INSTALL_DICTIONARY: &str = "sudo apt-get install -y mecab-ipadic";
+
 /// The index, its analyzers, and its one writer.
 #[derive(Clone)]
 pub struct SearchEngine {
@@ -55,6 +60,16 @@ impl SearchEngine {
 
     pub fn bigram_only(&self) -> bool {
         self.analyzers.mode() == AnalysisMode::BigramOnly
+    }
+
+    /// How the text is analysed, as /healthz and /readyz name it: `morphological`
+    /// (IPADIC + bigrams) or `bigram_only` (no dictionary: search works, ranks worse).
+    pub fn analysis_name(&self) -> &'static str {
+        if self.bigram_only() {
+            "bigram_only"
+        } else {
+            "morphological"
+        }
     }
 
     pub(crate) fn with_writer<T>(
