@@ -116,6 +116,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         env: "KYOSO_REGISTRATIONS_PER_HOUR",
         help: "partner registrations per hour from one source address, 0 for no limit; default 5",
     },
+    SettingDoc {
+        key: "trusted_proxies",
+        env: "KYOSO_TRUSTED_PROXIES",
+        help: "addresses or ranges of proxies (HAProxy) whose X-Forwarded-For names the client, comma-separated, e.g. 10.0.0.0/8; default none: the TCP peer is the source",
+    },
 ];
 
 /// The settings file's shape; every field optional, unknown keys refused.
@@ -137,6 +142,7 @@ pub struct Layer {
     pub mail_retention_days: Option<u32>,
     pub proposals_per_hour: Option<u32>,
     pub registrations_per_hour: Option<u32>,
+    pub trusted_proxies: Option<String>,
 }
 
 impl Layer {
@@ -158,6 +164,7 @@ impl Layer {
             mail_retention_days: self.mail_retention_days.or(lower.mail_retention_days),
             proposals_per_hour: self.proposals_per_hour.or(lower.proposals_per_hour),
             registrations_per_hour: self.registrations_per_hour.or(lower.registrations_per_hour),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 
@@ -222,6 +229,7 @@ impl Layer {
             mail_retention_days,
             proposals_per_hour,
             registrations_per_hour,
+            trusted_proxies: get("KYOSO_TRUSTED_PROXIES"),
         })
     }
 
@@ -379,6 +387,11 @@ impl Settings {
         }
         if let Some(n) = l.registrations_per_hour {
             limits.registrations_per_source = crate::domain::throttle::Limit::hourly(n);
+        }
+        if let Some(list) = &l.trusted_proxies {
+            limits.trusted_proxies = list.parse().map_err(|e: String| {
+                ConfigError::invalid("trusted_proxies (KYOSO_TRUSTED_PROXIES)", e)
+            })?;
         }
         Ok(Settings {
             database,

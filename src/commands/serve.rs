@@ -105,7 +105,8 @@ pub async fn run(settings: Settings, listener: TcpListener) -> anyhow::Result<()
     for job in [&follower, &sender, &scheduler] {
         board.register(job.liveness());
     }
-    let server = app::server_with_limits(db, search.clone(), board, settings.limits, listener)?;
+    let server =
+        app::server_with_limits(db, search.clone(), board, settings.limits.clone(), listener)?;
     *current.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.handle());
     // A signal that came before the handle was in place.
     if stopping.load(Ordering::SeqCst) {

@@ -30,6 +30,7 @@ pub mod partners;
 pub mod proposals;
 pub mod reply_templates;
 pub mod search;
+pub mod sources;
 pub mod staff;
 pub mod throttle;
 pub mod validate;

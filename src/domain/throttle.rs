@@ -217,7 +217,7 @@ impl HashGate {
 }
 
 /// The per-source and per-partner limits a process applies.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub login_failures_per_source: Limit,
     pub registrations_per_source: Limit,
@@ -225,6 +225,8 @@ pub struct Limits {
     pub proposals_per_partner: Limit,
     /// The size and count limits of proposal attachments.
     pub attachments: super::attachments::Limits,
+    /// Proxies whose `X-Forwarded-For` names the source (see `sources`).
+    pub trusted_proxies: super::sources::TrustedProxies,
 }
 
 impl Default for Limits {
@@ -235,6 +237,7 @@ impl Default for Limits {
             proposals_per_source: PROPOSALS_PER_SOURCE,
             proposals_per_partner: PROPOSALS_PER_PARTNER,
             attachments: super::attachments::Limits::default(),
+            trusted_proxies: super::sources::TrustedProxies::default(),
         }
     }
 }

@@ -22,13 +22,23 @@ pub struct AppState {
     pub guards: Arc<crate::domain::throttle::Guards>,
 }
 
-/// The address a request came from, for per-source limits: the TCP peer. Proxies'
-/// `X-Forwarded-For` is not trusted (there is no setting naming trusted proxies yet),
-/// so behind a proxy every request counts as the proxy's.
+/// The address a request came from, for per-source limits and the audit log: the TCP
+/// peer, or the client a trusted proxy names in `X-Forwarded-For`
+/// (`KYOSO_TRUSTED_PROXIES`; see `domain::sources`).
 pub fn source(req: &actix_web::HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
+    let peer = req.peer_addr().map(|a| a.ip());
+    let client = match req.app_data::<web::Data<AppState>>() {
+        Some(state) if !state.guards.limits.trusted_proxies.is_empty() => {
+            let forwarded: Vec<&str> = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            state.guards.limits.trusted_proxies.client(peer, &forwarded)
+        }
+        _ => peer,
+    };
+    client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 /// Runs a domain call that also needs the search engine.

@@ -23,6 +23,7 @@ on_both_backends!(
     the_source_throttle_answers_429_with_retry_after,
     desk_staff_cannot_set_their_own_password,
     registration_and_intake_are_rate_limited,
+    behind_a_trusted_proxy_each_client_has_its_own_budget,
 );
 
 const DESK: &str = "desk@141003.example.jp";
@@ -423,4 +424,83 @@ async fn join_all<F: Future>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output
     })
     .await;
     out.into_iter().map(Option::unwrap).collect()
+}
+
+/// Registers a partner as if through a proxy that appended `forwarded` to the request.
+async fn register_via(app: &TestApp, forwarded: Option<&str>, n: usize) -> u16 {
+    let mut req = awc::Client::default().post(format!("{}/api/v1/partners", app.base));
+    if let Some(f) = forwarded {
+        req = req.insert_header(("X-Forwarded-For", f));
+    }
+    req.send_json(&json!({
+        "kind": "npo", "name": format!("NPO法人経由{n}"), "contact_name": "担当",
+        "contact_email": format!("via{n}@example.org"), "regions": ["nationwide"]
+    }))
+    .await
+    .expect("request reaches the server")
+    .status()
+    .as_u16()
+}
+
+/// Behind HAProxy every connection comes from the proxy: with the proxy named as trusted,
+/// each client has its own budget; without, a client cannot buy a fresh budget by writing
+/// the header itself.
+async fn behind_a_trusted_proxy_each_client_has_its_own_budget(backend: Backend) {
+    let limits = |proxies: &str| kyoso::domain::throttle::Limits {
+        registrations_per_source: kyoso::domain::throttle::Limit::hourly(2),
+        trusted_proxies: proxies.parse().unwrap(),
+        ..Default::default()
+    };
+    let behind = TestApp::spawn_limited(
+        backend,
+        crate::helpers::analyzers(),
+        limits("127.0.0.1, ::1"),
+    )
+    .await;
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    assert_eq!(
+        register_via(&behind, Some("198.51.100.1"), next()).await,
+        201
+    );
+    assert_eq!(
+        register_via(&behind, Some("198.51.100.1"), next()).await,
+        201
+    );
+    assert_eq!(
+        register_via(&behind, Some("198.51.100.1"), next()).await,
+        429
+    );
+    // Another client behind the same proxy is not held back by the first.
+    assert_eq!(
+        register_via(&behind, Some("198.51.100.2"), next()).await,
+        201
+    );
+    // The first client writes a made-up address in front: the proxy's appended one counts.
+    assert_eq!(
+        register_via(&behind, Some("203.0.113.9, 198.51.100.1"), next()).await,
+        429
+    );
+    // No header, or garbage where the client should be: the proxy's own budget.
+    assert_eq!(register_via(&behind, None, next()).await, 201);
+    assert_eq!(register_via(&behind, Some("unknown"), next()).await, 201);
+    assert_eq!(register_via(&behind, Some("not-an-ip"), next()).await, 429);
+
+    // Without trusted proxies the header means nothing.
+    let direct = TestApp::spawn_limited(backend, crate::helpers::analyzers(), limits("")).await;
+    assert_eq!(
+        register_via(&direct, Some("198.51.100.1"), next()).await,
+        201
+    );
+    assert_eq!(
+        register_via(&direct, Some("198.51.100.2"), next()).await,
+        201
+    );
+    assert_eq!(
+        register_via(&direct, Some("198.51.100.3"), next()).await,
+        429
+    );
 }
