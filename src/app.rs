@@ -186,7 +186,22 @@ pub fn build(
     let (app, _doc) = routes::register(app);
     app.wrap(ErrorHandlers::new().default_handler(problem::catch_all))
         .wrap(actix_web::middleware::from_fn(crate::security_headers::add))
+        .wrap(actix_web::middleware::from_fn(note_request))
         .wrap(access_log())
+}
+
+/// Notes that a request other than a probe started, so a draining server knows when
+/// the load balancer has stopped sending (`commands::serve`).
+async fn note_request(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if !matches!(req.path(), "/readyz" | "/healthz")
+        && let Some(state) = req.app_data::<web::Data<AppState>>()
+    {
+        state.jobs.request_started();
+    }
+    next.call(req).await
 }
 
 /// How long a stopping server lets requests in flight finish before it drops them.

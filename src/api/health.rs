@@ -75,6 +75,11 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Readiness
     let checkpoint = engine.checkpoint()?;
     let jobs = state.jobs.report();
     let mut trouble: Vec<String> = jobs.iter().filter_map(|j| j.trouble()).collect();
+    // Said first and without waiting for the database: a load balancer must take a
+    // stopping node out at its next check.
+    if state.jobs.draining() {
+        return Err(AppError::Unavailable("not ready: shutting down".to_owned()).into());
+    }
     let check = run(&state, move |db| health::database_backlog(db, checkpoint));
     let backlog = match actix_web::rt::time::timeout(DATABASE_CHECK, check).await {
         Ok(Ok(n)) => Some(n),

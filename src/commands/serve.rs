@@ -8,12 +8,16 @@
 //! wrong order. Then the starting server is stopped gracefully and the real one serves
 //! on the same socket (connections arriving in between wait in the listen queue).
 //!
-//! Stop: SIGTERM or SIGINT, at any time, stops the server in charge gracefully — it
+//! Stop: SIGTERM or SIGINT, at any time, first drains: `/readyz` answers 503 at once,
+//! so a load balancer checking it takes the node out, while requests still arriving
+//! are served; once no request (probes aside) has started for `QUIET` (at most
+//! `LONGEST_DRAIN` after the signal) the server in charge stops gracefully — it
 //! accepts no new connections and lets requests in flight finish (up to
 //! `app::SHUTDOWN_GRACE_SECS`) — and only then are the background jobs stopped and
-//! waited for, so a request in flight never loses the thread it relies on. The signals
-//! are handled here rather than by each actix server, so that one arriving between the
-//! two servers is not lost.
+//! waited for, so a request in flight never loses the thread it relies on. Without a
+//! load balancer nothing arrives and the drain takes `QUIET` at most. The signals are handled
+//! here rather than by each actix server, so that one arriving between the two servers
+//! is not lost.
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,21 +35,35 @@ use crate::{app, jobs};
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const LONGEST_RETRY: Duration = Duration::from_secs(10);
+/// A draining server stops once no request has started for this long: the load
+/// balancer has taken it out (or there is none).
+const QUIET: Duration = Duration::from_millis(300);
+/// A draining server stops after this even while requests keep coming (a load
+/// balancer that does not check `/readyz`); those then meet a closed port, which a
+/// load balancer retries on another node.
+const LONGEST_DRAIN: Duration = Duration::from_secs(10);
 
 /// Serves on `listener` until SIGTERM or SIGINT. Call inside an actix system.
 pub async fn run(settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     let stopping = Arc::new(AtomicBool::new(false));
     let current: Arc<Mutex<Option<ServerHandle>>> = Arc::new(Mutex::new(None));
+    let board = JobBoard::default();
     for (kind, what) in [
         (SignalKind::terminate(), "SIGTERM"),
         (SignalKind::interrupt(), "SIGINT"),
     ] {
         let mut signals = signal(kind)?;
-        let (stopping, current) = (stopping.clone(), current.clone());
+        let (stopping, current, board) = (stopping.clone(), current.clone(), board.clone());
         actix_web::rt::spawn(async move {
             while signals.recv().await.is_some() {
-                log::info!("{what}: finishing the requests in flight, then stopping");
+                log::info!("{what}: not ready any more; draining, then stopping");
                 stopping.store(true, Ordering::SeqCst);
+                board.start_draining();
+                let since = std::time::Instant::now();
+                while board.quiet_for() < QUIET && since.elapsed() < LONGEST_DRAIN {
+                    actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+                }
+                log::info!("drained; finishing the requests in flight, then stopping");
                 let handle = current.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 if let Some(h) = handle {
                     h.stop(true).await;
@@ -92,7 +110,6 @@ pub async fn run(settings: Settings, listener: TcpListener) -> anyhow::Result<()
         return Ok(());
     };
 
-    let board = JobBoard::default();
     let follower = jobs::index_follower::spawn(db.clone(), search.clone());
     let sender = jobs::mail_sender::spawn(db.clone(), crate::commands::mail::mailer(&settings)?);
     let scheduler = jobs::scheduler::spawn(

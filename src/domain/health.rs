@@ -3,7 +3,7 @@
 //! stopped), the board where a process lists the jobs it runs, and the database check
 //! that readiness adds to them. The probes in `api::health` render these.
 
-use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::error::AppResult;
@@ -113,24 +113,63 @@ impl JobReport {
     }
 }
 
-/// The jobs a process runs. `serve` registers the index follower, the mail sender and
-/// the scheduler; a test app registers what it starts. Readiness requires each
-/// registered job to be running.
+/// The jobs a process runs, and whether it is draining before a stop. `serve`
+/// registers the index follower, the mail sender and the scheduler; a test app
+/// registers what it starts. Readiness requires each registered job to be running and
+/// the process not to be draining.
 #[derive(Debug, Clone, Default)]
-pub struct JobBoard(Arc<Mutex<Vec<Arc<Liveness>>>>);
+pub struct JobBoard {
+    jobs: Arc<Mutex<Vec<Arc<Liveness>>>>,
+    drain: Arc<Drain>,
+}
+
+/// A stopping process first drains: `/readyz` answers 503 at once, so a load balancer
+/// takes the node out, while requests still arriving are served; the server stops
+/// once no request (probes aside) has started for a while.
+#[derive(Debug, Default)]
+struct Drain {
+    draining: AtomicBool,
+    /// When the last request other than a probe started, in ms since the Unix epoch.
+    last_request_ms: AtomicI64,
+}
 
 impl JobBoard {
     pub fn register(&self, job: Arc<Liveness>) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(job);
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(job);
     }
 
     pub fn report(&self) -> Vec<JobReport> {
-        self.0
+        self.jobs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .map(|j| j.report())
             .collect()
+    }
+
+    /// From now on readiness fails: the process is about to stop.
+    pub fn start_draining(&self) {
+        self.drain.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.drain.draining.load(Ordering::SeqCst)
+    }
+
+    /// A request (not a probe) has started.
+    pub fn request_started(&self) {
+        self.drain
+            .last_request_ms
+            .store(unix_ms(), Ordering::Relaxed);
+    }
+
+    /// How long ago the last request other than a probe started.
+    pub fn quiet_for(&self) -> std::time::Duration {
+        let ms = unix_ms() - self.drain.last_request_ms.load(Ordering::Relaxed);
+        std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
     }
 }
 

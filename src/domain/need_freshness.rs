@@ -3,8 +3,8 @@
 //! would close it — and the department (its mailbox and staff, as for a routed
 //! proposal; the desk when it has neither) is told in the same transaction, with a link
 //! to publish it again with a new date. Each (need, date) is told once. Run by the
-//! scheduler; safe to run twice or on several nodes (only open needs are closed, the
-//! notice is deduplicated).
+//! scheduler; safe to run twice or on several nodes at once: each need is closed by a
+//! conditional update that only one run wins, and the notice is deduplicated too.
 
 use chrono::NaiveDate;
 
@@ -21,8 +21,14 @@ pub fn run(db: &Db, today: NaiveDate) -> AppResult<usize> {
     db.write(|conn| {
         let expired = storage::needs::open_past(conn, today)?;
         let at = now();
+        let mut closed = 0;
         for need in &expired {
-            storage::needs::close(conn, need.id, at)?;
+            // Each need is claimed by the update that closes it: a run on another node
+            // that read it as open too finds it closed and leaves it (and its notice).
+            if !storage::needs::close_expired(conn, need.id, today, at)? {
+                continue;
+            }
+            closed += 1;
             index_log::record(conn, DocType::Need, need.id)?;
             let department = storage::municipalities::department(conn, need.department_id)?;
             let municipality = storage::municipalities::by_id(conn, need.municipality_id)?;
@@ -63,6 +69,6 @@ pub fn run(db: &Db, today: NaiveDate) -> AppResult<usize> {
                 )?;
             }
         }
-        Ok(expired.len())
+        Ok(closed)
     })
 }

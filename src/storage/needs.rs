@@ -36,16 +36,29 @@ pub fn open_past(conn: &mut AnyConnection, today: chrono::NaiveDate) -> QueryRes
         .load(conn)
 }
 
-/// Closes a need (募集終了) at `at`.
-pub fn close(conn: &mut AnyConnection, id: i64, at: chrono::NaiveDateTime) -> QueryResult<()> {
-    diesel::update(needs::table.find(id))
-        .set((
-            needs::status.eq("closed"),
-            needs::closed_at.eq(Some(at)),
-            needs::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Closes a need still open past its open-until date (before `today`); false when it
+/// is not (any more): another run closed it, or staff republished it with a new date
+/// since it was read. The condition is checked on the row itself, so of two
+/// concurrent runs exactly one closes it.
+pub fn close_expired(
+    conn: &mut AnyConnection,
+    id: i64,
+    today: chrono::NaiveDate,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        needs::table
+            .find(id)
+            .filter(needs::status.eq("open"))
+            .filter(needs::open_until.lt(today)),
+    )
+    .set((
+        needs::status.eq("closed"),
+        needs::closed_at.eq(Some(at)),
+        needs::updated_at.eq(at),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<NeedRow>> {

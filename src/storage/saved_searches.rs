@@ -114,13 +114,22 @@ pub fn delete_owned(
     .execute(conn)
 }
 
-pub fn set_checked(
+/// Moves the search's checkpoint from `from` to `at`; false when it is no longer at
+/// `from` (another run, on this or another node, took the period first). On
+/// PostgreSQL a concurrent run's update waits for the first to commit and then finds
+/// the row changed; SQLite serialises the writes.
+pub fn advance_checked(
     conn: &mut AnyConnection,
     id: i64,
+    from: chrono::NaiveDateTime,
     at: chrono::NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(saved_searches::table.find(id))
-        .set(saved_searches::last_checked_at.eq(at))
-        .execute(conn)
-        .map(|_| ())
+) -> QueryResult<bool> {
+    diesel::update(
+        saved_searches::table
+            .find(id)
+            .filter(saved_searches::last_checked_at.eq(from)),
+    )
+    .set(saved_searches::last_checked_at.eq(at))
+    .execute(conn)
+    .map(|n| n == 1)
 }

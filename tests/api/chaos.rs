@@ -87,13 +87,13 @@ fn seed() -> u64 {
 }
 
 /// An HTTP answer that arrived whole.
-struct Answer {
-    status: u16,
-    body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
 }
 
 /// What became of a request.
-enum Sent {
+pub(crate) enum Sent {
     Answered(Answer),
     /// Sent, but no whole answer came back: the kill cut it off. It may or may not have
     /// been stored.
@@ -103,7 +103,7 @@ enum Sent {
 }
 
 impl Sent {
-    fn answer(&self) -> Option<&Answer> {
+    pub(crate) fn answer(&self) -> Option<&Answer> {
         match self {
             Sent::Answered(a) => Some(a),
             _ => None,
@@ -113,7 +113,7 @@ impl Sent {
 
 /// One HTTP/1.1 request on its own connection. A plain socket rather than a client
 /// library: the test must see exactly whether a whole answer arrived before the kill.
-fn http(
+pub(crate) fn http(
     addr: &str,
     method: &str,
     path: &str,
@@ -292,11 +292,11 @@ impl Server {
 
 /// A proposal answered 2xx.
 #[derive(Clone, Debug)]
-struct Acked {
-    id: i64,
-    receipt: String,
-    municipality: &'static str,
-    title: String,
+pub(crate) struct Acked {
+    pub(crate) id: i64,
+    pub(crate) receipt: String,
+    pub(crate) municipality: &'static str,
+    pub(crate) title: String,
 }
 
 /// A partner submission whose answer was cut off: retried with the same key.
@@ -498,7 +498,7 @@ fn note(record: &Mutex<Record>, sent: &Sent, municipality: &'static str, title: 
 
 /// The IPADIC dictionary this test process built once, copied into the server's data
 /// directory so that each test server does not compile its own (seconds of CPU).
-fn share_dictionary(data_dir: &Path) {
+pub(crate) fn share_dictionary(data_dir: &Path) {
     helpers::analyzers();
     let from = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dict");
     if from.is_dir() {
@@ -729,7 +729,7 @@ fn kill_during_intake(backend: Backend) {
 
 /// Every acknowledged proposal with its receipt; numbers 1..n per municipality and
 /// year; no Idempotency-Key twice.
-fn check_receipts(conn: &mut kyoso::storage::AnyConnection, acked: &[Acked], seed: u64) {
+pub(crate) fn check_receipts(conn: &mut kyoso::storage::AnyConnection, acked: &[Acked], seed: u64) {
     use kyoso::domain::proposals::receipt_number;
     use kyoso::storage::schema::{municipalities as m, proposals as p, receipt_counters as rc};
 
@@ -811,7 +811,7 @@ fn check_receipts(conn: &mut kyoso::storage::AnyConnection, acked: &[Acked], see
 }
 
 /// Exactly one acknowledgement per proposal, and none for a proposal that is not there.
-fn check_acknowledgements(conn: &mut kyoso::storage::AnyConnection, seed: u64) {
+pub(crate) fn check_acknowledgements(conn: &mut kyoso::storage::AnyConnection, seed: u64) {
     use kyoso::storage::schema::{mail_outbox as o, proposals as p};
     let ids: Vec<i64> = p::table.select(p::id).load(conn).unwrap();
     let keys: Vec<String> = o::table

@@ -41,6 +41,7 @@ mod marketplace;
 mod migrations;
 mod moving_fast;
 mod need_page;
+mod nodes;
 mod openapi;
 mod outcomes;
 mod partner_verification;

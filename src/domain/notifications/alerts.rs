@@ -46,7 +46,9 @@ pub fn run(db: &Db, engine: &SearchEngine, threshold: f32) -> AppResult<usize> {
             _ => offer_changed(conn, engine, ch.doc_id, threshold),
         })?;
     }
-    db.write(|conn| -> AppResult<_> { Ok(job_state::set(conn, CHECKPOINT, &upto.to_string())?) })?;
+    // Raised, never lowered: a node whose index lags must not move the checkpoint back
+    // under one that got further (the alerts are deduplicated per pair either way).
+    db.write(|conn| -> AppResult<_> { Ok(job_state::raise(conn, CHECKPOINT, upto)?) })?;
     Ok(queued)
 }
 

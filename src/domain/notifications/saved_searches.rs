@@ -215,8 +215,10 @@ pub fn run(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
             })
             .collect();
         queued += db.write(|conn| -> AppResult<_> {
-            store::set_checked(conn, r.id, checked)?;
-            if fresh.is_empty() {
+            // The claim on the period since the last check: a run that lost it (the
+            // schedulers of two nodes ran this search at once) queues nothing.
+            if !store::advance_checked(conn, r.id, r.last_checked_at, checked)? || fresh.is_empty()
+            {
                 return Ok(0);
             }
             let to = match (r.staff_user_id, r.partner_id) {
@@ -227,11 +229,9 @@ pub fn run(db: &Db, engine: &SearchEngine) -> AppResult<usize> {
             let Some(to) = to else { return Ok(0) };
             let count = fresh.len().to_string();
             let items = fresh.join("\n") + "\n";
-            let dedupe = format!(
-                "saved_search:{}:{}",
-                r.id,
-                checked.and_utc().timestamp_micros()
-            );
+            // Keyed by the period's start: the notice of one period is one row even if
+            // two runs both got here.
+            let dedupe = format!("saved_search:{}:{}", r.id, since.timestamp_micros());
             Ok(usize::from(notify(
                 conn,
                 &to,
