@@ -24,6 +24,7 @@ use crate::domain::offers::{self, NewOfferInput};
 use crate::domain::partners::{self, RegisterPartner};
 use crate::domain::proposals::intake::{self, Declarations, RecordProposal, SubmitProposal};
 use crate::domain::proposals::workflow::{self, RouteInput};
+use crate::domain::search::{SearchEngine, follow};
 use crate::domain::staff::{self, NewStaffInput};
 use crate::domain::vocab::Role;
 
@@ -243,11 +244,17 @@ fn item_rng(seed: u64, kind: u64, i: usize) -> Rng {
     r
 }
 
+/// `kyoso load-seed`: seeds, then rebuilds the index under the data directory.
 pub fn run(settings: &Settings, db: &Db, o: &Options) -> anyhow::Result<SeedReport> {
-    let (m, p, s) = step(
-        "check",
-        crate::domain::demo_records::foreign_records(db).map(|(m, p, s)| (m, p, s)),
-    )?;
+    let engine = SearchEngine::open(&settings.data_dir, &settings.ipadic_dir)?;
+    eprintln!("{}", engine.analyzers.status());
+    run_with(db, &engine, o)
+}
+
+/// Seeds `db` (which must hold no municipality, partner or staff account), rebuilds
+/// `engine` from it with the rebuild `kyoso reindex` runs, and writes the run's files.
+pub fn run_with(db: &Db, engine: &SearchEngine, o: &Options) -> anyhow::Result<SeedReport> {
+    let (m, p, s) = step("check", crate::domain::demo_records::foreign_records(db))?;
     if m + p + s > 0 {
         anyhow::bail!(
             "load-seed needs an empty database (this one holds {m} municipalities, {p} partners, \
@@ -644,12 +651,23 @@ pub fn run(settings: &Settings, db: &Db, o: &Options) -> anyhow::Result<SeedRepo
     ));
 
     // The search index, through the same rebuild `kyoso reindex` runs.
-    let started = Instant::now();
-    let indexed = super::search::reindex(settings, db)?;
+    let progress = Progress::new("search index 索引", 0);
+    let indexed = follow::rebuild(db, engine, |done, total| {
+        if let Ok(mut last) = progress.last.try_lock()
+            && last.elapsed().as_millis() >= 200
+        {
+            *last = Instant::now();
+            eprint!("\rsearch index 索引 {done}/{total}   ");
+            let _ = std::io::stderr().flush();
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("rebuilding the search index: {e}"))?;
+    progress.done.store(indexed as usize, Ordering::Relaxed);
+    eprintln!();
     report.parts.push((
-        "search index rebuild".into(),
+        "search index rebuild (needs, offers, proposals)".into(),
         indexed as usize,
-        started.elapsed().as_secs_f64(),
+        progress.started.elapsed().as_secs_f64(),
     ));
 
     write_outputs(

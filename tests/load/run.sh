@@ -52,6 +52,8 @@ if [ -z "$kyoso" ]; then
   done
 fi
 [ -x "$kyoso" ] || { echo "no kyoso binary: cargo build --release (or set KYOSO_BIN)" >&2; exit 1; }
+# kyoso refuses KYOSO_* variables it does not know.
+unset KYOSO_BIN
 for tool in wrk curl python3; do
   command -v $tool >/dev/null || { echo "$tool not found: apt-get install -y $tool" >&2; exit 1; }
 done
@@ -85,7 +87,7 @@ wait_ready() { # URL SECONDS
 routes=(search needs_list need_page offer_page matches submit inbox deadlines)
 results="$work/results.jsonl"
 : >"$results"
-machine="$(nproc) cores, $(uname -r), kyoso $(basename "$(dirname "$kyoso")") build, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
+machine="$(nproc) cores, $(uname -r), kyoso binary $kyoso, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "load run $(date -u '+%Y-%m-%d %H:%M UTC'): scale $scale, wrk -t2 -c16 -d$duration per route; $machine" >&2
 
 record() { # CONFIG ROUTE JSON
