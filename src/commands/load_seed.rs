@@ -6,7 +6,7 @@
 //! directory: queries, need and offer ids, keys, and the need/offer documents as JSONL for
 //! the Groonga peer.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -130,6 +130,14 @@ impl Progress {
 
     fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if !std::io::stderr().is_terminal() {
+            // Into a log file: one line per tenth, not a bar redrawn 5 times a second.
+            if (done * 10).checked_div(self.total) != ((done - 1) * 10).checked_div(self.total) {
+                self.show(done);
+                eprintln!();
+            }
+            return;
+        }
         if let Ok(mut last) = self.last.try_lock()
             && (last.elapsed().as_millis() >= 200 || done == self.total)
         {
@@ -141,7 +149,10 @@ impl Progress {
     fn show(&self, done: usize) {
         let secs = self.started.elapsed().as_secs_f64();
         let width = 30;
-        let filled = (done * width).checked_div(self.total).unwrap_or(width).min(width);
+        let filled = (done * width)
+            .checked_div(self.total)
+            .unwrap_or(width)
+            .min(width);
         eprint!(
             "\r{:<28} [{}{}] {done}/{} ({:.0}/s)   ",
             self.label,
@@ -399,7 +410,9 @@ pub fn run_with(db: &Db, engine: &SearchEngine, o: &Options) -> anyhow::Result<S
                     contact_email: format!("partner{i}@load.kyoso.example.jp"),
                     phone: None,
                     website: None,
-                    description: Some("地域課題の解決に向けて、自治体との共創に取り組んでいます。".into()),
+                    description: Some(
+                        "地域課題の解決に向けて、自治体との共創に取り組んでいます。".into(),
+                    ),
                     regions,
                     locale: None,
                     key_label: None,
@@ -430,7 +443,7 @@ pub fn run_with(db: &Db, engine: &SearchEngine, o: &Options) -> anyhow::Result<S
     // (is_offer, id, municipality index, open public need)
     let made: Vec<(bool, i64, usize, bool)> = parallel(jobs, v.documents, &progress, |i| {
         let mut rng = item_rng(o.seed, 2, i);
-        let field = rng.pick(FIELDS).unwrap_or(&FIELDS[0]);
+        let field = load_text::pick_field(&mut rng);
         let mi = rng.below(munis.len());
         let muni = munis
             .get(mi)
@@ -551,7 +564,7 @@ pub fn run_with(db: &Db, engine: &SearchEngine, o: &Options) -> anyhow::Result<S
     let routed = AtomicUsize::new(0);
     let proposal_ids: Vec<ProposalId> = parallel(jobs, v.proposals, &progress, |i| {
         let mut rng = item_rng(o.seed, 3, i);
-        let field = rng.pick(FIELDS).unwrap_or(&FIELDS[0]);
+        let field = load_text::pick_field(&mut rng);
         let answer = (rng.chance(0.6) && !open_needs.is_empty())
             .then(|| open_needs.get(rng.below(open_needs.len())))
             .flatten();
@@ -690,7 +703,10 @@ fn field_department(m: &Municipality, field: &str) -> Option<i64> {
         .and_then(|i| m.departments.get(i).copied())
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site, each file its input")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, each file its input"
+)]
 fn write_outputs(
     out: &Path,
     seed: u64,

@@ -800,11 +800,36 @@ const ORG_SUFFIXES: &[(&str, &str)] = &[
 ];
 
 const FAMILY: &[&str] = &[
-    "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田",
-    "佐々木", "松本", "井上", "木村",
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "松本",
+    "井上",
+    "木村",
 ];
 const GIVEN: &[&str] = &[
-    "花子", "太郎", "陽菜", "蓮", "美咲", "大翔", "結衣", "悠真", "葵", "湊", "真由美", "健一",
+    "花子",
+    "太郎",
+    "陽菜",
+    "蓮",
+    "美咲",
+    "大翔",
+    "結衣",
+    "悠真",
+    "葵",
+    "湊",
+    "真由美",
+    "健一",
 ];
 
 /// Fills `{slot}` placeholders of a template from `slot` (unknown names stay empty).
@@ -931,6 +956,11 @@ pub fn organisation(rng: &mut Rng, i: usize) -> (&'static str, String) {
     (kind, format!("{name} 第{}事業部", i + 1))
 }
 
+/// One policy field, uniformly.
+pub fn pick_field(rng: &mut Rng) -> &'static Field {
+    rng.pick(FIELDS).unwrap_or(&EMPTY_FIELD)
+}
+
 const EMPTY_FIELD: Field = Field {
     code: "governance_dx",
     department: "デジタル推進課",
@@ -1035,7 +1065,11 @@ mod tests {
         assert_eq!(a, b);
         for seed in 0..200 {
             let mut rng = Rng::new(seed);
-            for (t, body) in [need(&mut rng, &c), offer(&mut rng, &c), proposal(&mut rng, &c)] {
+            for (t, body) in [
+                need(&mut rng, &c),
+                offer(&mut rng, &c),
+                proposal(&mut rng, &c),
+            ] {
                 assert!(!t.contains('{') && !body.contains('{'), "{t} {body}");
                 assert!(!t.is_empty() && body.chars().count() >= 20, "{t} {body}");
                 assert!(body.chars().count() <= 800);

@@ -43,7 +43,10 @@ async fn load_seed_writes_what_the_domain_writes_and_the_run_files_work(backend:
     };
     let report = load_seed::run_with(&app.db, &app.search, &options).unwrap();
     let table = report.table();
-    assert!(table.contains("proposals") && table.contains("search index"), "{table}");
+    assert!(
+        table.contains("proposals") && table.contains("search index"),
+        "{table}"
+    );
 
     let mut conn = app.db.conn().unwrap();
     let conn = &mut *conn;
@@ -56,7 +59,10 @@ async fn load_seed_writes_what_the_domain_writes_and_the_run_files_work(backend:
         let needs_n: i64 = needs::table.count().get_result(conn).unwrap();
         let offers_n: i64 = offers::table.count().get_result(conn).unwrap();
         assert_eq!(needs_n + offers_n, 90);
-        assert!(needs_n > 20 && offers_n > 20, "{needs_n} needs, {offers_n} offers");
+        assert!(
+            needs_n > 20 && offers_n > 20,
+            "{needs_n} needs, {offers_n} offers"
+        );
     }
 
     // Receipt numbers 1..n per municipality and fiscal year, whatever the writers' order.
@@ -150,9 +156,7 @@ async fn load_seed_writes_what_the_domain_writes_and_the_run_files_work(backend:
         "{}",
         inbox.text
     );
-    app.get("/api/v1/desk/deadlines", desk)
-        .await
-        .ok();
+    app.get("/api/v1/desk/deadlines", desk).await.ok();
     let queries = std::fs::read_to_string(out.0.join("queries.txt")).unwrap();
     assert!(queries.lines().count() >= 100);
 
@@ -165,8 +169,14 @@ async fn load_seed_writes_what_the_domain_writes_and_the_run_files_work(backend:
     found.ok();
     assert!(found.body["total"].as_u64().unwrap() >= 1, "{}", found.text);
     assert!(found.text.contains(title), "{title} not in {}", found.text);
-    let common = app.get("/api/v1/search?q=%E8%87%AA%E6%B2%BB%E4%BD%93", None).await;
-    assert!(common.body["total"].as_u64().unwrap() >= 10, "{}", common.text);
+    let common = app
+        .get("/api/v1/search?q=%E8%87%AA%E6%B2%BB%E4%BD%93", None)
+        .await;
+    assert!(
+        common.body["total"].as_u64().unwrap() >= 10,
+        "{}",
+        common.text
+    );
 
     // A second run would mix with real data: refused.
     let again = load_seed::run_with(&app.db, &app.search, &options)
