@@ -34,6 +34,7 @@ mod housekeeping;
 mod hygiene;
 mod inbox;
 mod integrity;
+mod load_seed;
 mod login_guard;
 mod mail;
 mod mail_once;
