@@ -8,11 +8,12 @@
 #
 #   tests/load/run.sh [--scale 1] [--duration 15s] [--configs sqlite,postgres,two-nodes]
 #                     [--json load-results.json] [--no-groonga] [--jobs 4]
+#                     [--dir DIR] [--seed-only]
 #
 # For each configuration it seeds a fresh database with `kyoso load-seed --scale S`
 # (one SQLite file; one PostgreSQL database that the one-node and the two-node runs
 # share), starts the service (two nodes: both on the same PostgreSQL, HAProxy in front
-# with health checks on /readyz, tests/load/haproxy.cfg), and runs wrk (2 threads,
+# with health checks on /readyz, tests/haproxy/kyoso.cfg as tests/api/nodes.rs uses it), and runs wrk (2 threads,
 # 16 connections, --duration each) once per route of tests/load/route.lua, one route
 # after the other. Per-key and per-address write limits are lifted for the run
 # (KYOSO_PROPOSALS_PER_HOUR=0, KYOSO_REGISTRATIONS_PER_HOUR=0): the run submits
@@ -21,6 +22,9 @@
 #
 # Output: a markdown table on stdout (req/s, p50/p90/p99 per route, non-2xx and socket
 # errors, peak memory VmHWM of each kyoso process) and the same figures as JSON.
+# With --dir the databases are kept in DIR and a later run with the same --dir reuses
+# what is seeded there (seeding 100,000 documents and 200,000 proposals takes a while);
+# --seed-only stops after seeding. Seeding is not measured as part of the routes.
 # PostgreSQL runs with its default durability (fsync on). This is a benchmark, not a
 # test: it is not part of the test command.
 set -euo pipefail
@@ -33,6 +37,8 @@ configs=sqlite,postgres,two-nodes
 json_out=load-results.json
 groonga=1
 jobs=4
+keep_dir=
+seed_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale=$2; shift 2 ;;
@@ -41,6 +47,8 @@ while [ $# -gt 0 ]; do
     --json) json_out=$2; shift 2 ;;
     --no-groonga) groonga=0; shift ;;
     --jobs) jobs=$2; shift 2 ;;
+    --dir) keep_dir=$2; shift 2 ;;
+    --seed-only) seed_only=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -58,7 +66,13 @@ for tool in wrk curl python3; do
   command -v $tool >/dev/null || { echo "$tool not found: apt-get install -y $tool" >&2; exit 1; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/kyoso-load.XXXXXX")
+if [ -n "$keep_dir" ]; then
+  mkdir -p "$keep_dir"
+  work=$(cd "$keep_dir" && pwd)
+  KEEP=1
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/kyoso-load.XXXXXX")
+fi
 chmod 755 "$work"
 pids=()
 pg_bin=
@@ -129,11 +143,16 @@ start_node() { # DATABASE_URL DATA_DIR PORT → pid in $node_pid
 
 seed() { # DATABASE_URL DATA_DIR NAME
   mkdir -p "$2"
+  if [ -s "$work/seed-$3.done" ]; then
+    echo "reusing the $3 database seeded in $work" >&2
+    return 0
+  fi
   echo "seeding $3 (scale $scale)" >&2
   local started=$SECONDS
   DATABASE_URL="$1" KYOSO_DATA_DIR="$2" KYOSO_LOG=warn \
     "$kyoso" load-seed --scale "$scale" --jobs "$jobs" --out "$work/files-$3" | tee "$work/seed-$3.txt" >&2
   echo "seeded $3 in $((SECONDS - started)) s" >&2
+  echo "$scale" >"$work/seed-$3.done"
 }
 
 stop_pids() {
@@ -143,6 +162,8 @@ stop_pids() {
 
 if [[ ,$configs, == *,sqlite,* ]]; then
   seed "sqlite://$work/sqlite/kyoso.sqlite3" "$work/sqlite" sqlite
+fi
+if [[ ,$configs, == *,sqlite,* && $seed_only = 0 ]]; then
   port=$(free_port)
   start_node "sqlite://$work/sqlite/kyoso.sqlite3" "$work/sqlite" "$port"
   wait_ready "http://127.0.0.1:$port/readyz" 600
@@ -156,12 +177,23 @@ if [[ ,$configs, == *,postgres,* || ,$configs, == *,two-nodes,* ]]; then
   [ -n "$pg_bin" ] || { echo "PostgreSQL not found: apt-get install -y postgresql-15" >&2; exit 1; }
   [ "$(id -u)" = 0 ] && chown postgres "$work"
   pg_port=$(free_port)
-  as_pg "$pg_bin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$work/initdb.log"
+  fresh_pg=0
+  if [ ! -d "$work/pg" ]; then
+    as_pg "$pg_bin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$work/initdb.log"
+    fresh_pg=1
+  fi
   as_pg "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
     -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB" >/dev/null
-  as_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres kyoso_load
+  if [ $fresh_pg = 1 ]; then
+    as_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres kyoso_load
+  fi
   pg_url="postgres://postgres@127.0.0.1:$pg_port/kyoso_load"
   seed "$pg_url" "$work/pg-seed" postgres
+fi
+
+if [ $seed_only = 1 ]; then
+  echo "seeded in $work" >&2
+  exit 0
 fi
 
 if [[ ,$configs, == *,postgres,* ]]; then
@@ -181,7 +213,7 @@ if [[ ,$configs, == *,two-nodes,* ]]; then
   start_node "$pg_url" "$work/pg-node2" "$p2"; n2=$node_pid
   wait_ready "http://127.0.0.1:$p1/readyz" 600
   wait_ready "http://127.0.0.1:$p2/readyz" 900
-  LB_PORT=$lb NODE1_PORT=$p1 NODE2_PORT=$p2 haproxy -f "$root/tests/load/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+  KYOSO_LB_BIND=127.0.0.1:$lb KYOSO_NODE1=127.0.0.1:$p1 KYOSO_NODE2=127.0.0.1:$p2 KYOSO_CHECK_INTER=1s haproxy -f "$root/tests/haproxy/kyoso.cfg" -db >"$work/haproxy.log" 2>&1 &
   pids+=("$!")
   wait_ready "http://127.0.0.1:$lb/readyz" 30
   run_routes two-nodes "http://127.0.0.1:$lb" "$work/files-postgres"
@@ -194,7 +226,7 @@ if [ "$groonga" = 1 ]; then
   files=$(ls -d "$work"/files-* | head -n 1)
   echo "loading $(wc -l <"$files/docs.jsonl") documents into Groonga (TokenMecab)" >&2
   started=$SECONDS
-  mkdir -p "$work/groonga"
+  rm -rf "$work/groonga"; mkdir -p "$work/groonga"
   python3 "$root/tests/load/groonga_load.py" "$files/docs.jsonl" | groonga -n "$work/groonga/db" >"$work/groonga-load.log" 2>&1
   record groonga "load" "{\"seconds\": $((SECONDS - started))}"
   gport=$(free_port)
