@@ -24,6 +24,13 @@
 //! eval-retrieval`): every indexed word of the text rather than content
 //! words only, blended linearly with the bigram part.
 //!
+//! The morphological part is scored either by tantivy's BM25 per field
+//! (k1 and b fixed) or by a BM25F over title and body joined, with its own
+//! k1 and b, computed here from the postings and field norms of the
+//! candidates ([`Scoring`]); the grids hold both and cross-validation
+//! chooses. A search query that reads as a sentence ([`is_sentence`]) is
+//! ranked the same way as free text, over a superset of the keyword result.
+//!
 //! The reasons shown for a match are the content words that carried weight
 //! in that candidate, by their share of its content score.
 //!
@@ -45,7 +52,7 @@ use tantivy::{DocAddress, DocId, DocSet, Searcher, TERMINATED, Term};
 use crate::document::{ANY_PARTNER_KIND, DocType, Document};
 use crate::error::{Error, Result};
 use crate::index::SearchIndex;
-use crate::query::ParsedQuery;
+use crate::query::{ParsedQuery, TextQuery};
 use crate::region::{NATIONWIDE, covering_regions, is_prefecture};
 use crate::schema::Fields;
 use crate::search::{Filters, Identities, MAX_LIMIT, filter_clauses};
@@ -925,7 +932,7 @@ pub(crate) struct SentencePage {
 impl SearchIndex {
     /// A search whose query [`is_sentence`]: the result set is every record
     /// passing `filters` that contains any of the sentence's indexed words
-    /// or character bigrams, or that the all-words query `and_query` matches
+    /// or character bigrams, or that its all-words query (`text.query`) matches
     /// (so it is a superset of what the same query finds as keywords, never
     /// less); it is ranked by [`MatchParams::text`] like
     /// [`SearchIndex::rank_text`]. The ranking reads each part's best
@@ -934,20 +941,19 @@ impl SearchIndex {
     pub(crate) fn sentence_page(
         &self,
         searcher: &Searcher,
-        parsed: &ParsedQuery,
-        and_query: &dyn Query,
+        text: &TextQuery,
         filters: Vec<Box<dyn Query>>,
         offset: usize,
         limit: usize,
         facet_collector: FacetCollector,
     ) -> Result<SentencePage> {
         let f = self.fields();
-        let source = text_source(&sentence_text(parsed));
+        let source = text_source(&sentence_text(&text.parsed));
         let terms = self.source_terms(searcher, &source)?;
         let params = MatchParams::text();
 
         // The result set, counted exactly with its facets.
-        let mut any: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, and_query.box_clone())];
+        let mut any: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, text.query.box_clone())];
         for t in &terms.all {
             any.push(term_clause(f.title_ja, &t.text, 1.0));
             any.push(term_clause(f.body_ja, &t.text, 1.0));

@@ -119,8 +119,7 @@ impl SearchIndex {
             // A pasted sentence: ranked any-term (see `sentence_page`).
             let page = self.sentence_page(
                 &searcher,
-                &text.parsed,
-                text.query.as_ref(),
+                &text,
                 filter_clauses(f, &req.doc_types, &req.filters),
                 offset,
                 req.limit,
