@@ -159,7 +159,7 @@ async fn a_pasted_sentence_is_ranked_any_term_within_the_rules(backend: Backend)
 
     // Filters hold.
     let offers = app.get(&url("&type=offer"), None).await;
-    assert_eq!(ids(&offers), [drone_id.clone()], "{}", offers.text);
+    assert_eq!(ids(&offers), [drone_id], "{}", offers.text);
     let kobe = app.get(&url("&type=need&municipality=281000"), None).await;
     assert!(
         ids(&kobe).iter().all(|id| *id != bridge_id),
