@@ -966,6 +966,14 @@ mod tests {
                 bigram: ((i * 3) % 7) as f32,
                 bigram_tf: ((i * 5) % 9) as f32,
                 same_field: i % 2 == 0,
+                joined: crate::matching::JoinedStats {
+                    content: vec![(1.5, (i % 3) as f32, (i % 2) as f32)],
+                    all: vec![(0.7, (i % 2) as f32, (i % 4) as f32), (2.0, 0.0, 1.0)],
+                    title_len: (5 + i % 6) as f32,
+                    body_len: (20 + i % 13) as f32,
+                    avg_title_len: 7.0,
+                    avg_body_len: 25.0,
+                },
             })
             .collect();
         let grid: Vec<MatchParams> = MatchParams::matching_grid()

@@ -114,7 +114,19 @@ impl SearchIndex {
             facet_collector.add_facet(format!("/{name}").as_str());
         }
         let top = TopDocs::with_limit(req.limit).and_offset(offset);
-        let (scored, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = if text.ranked {
+        let sentence = text.ranked && crate::matching::is_sentence(&text.parsed, self.analyzers());
+        let (scored, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = if sentence {
+            // A pasted sentence: ranked any-term (see `sentence_page`).
+            let page = self.sentence_page(
+                &searcher,
+                &text,
+                filter_clauses(f, &req.doc_types, &req.filters),
+                offset,
+                req.limit,
+                facet_collector,
+            )?;
+            (page.hits, page.total, page.facets)
+        } else if text.ranked {
             searcher.search(&full, &(top.order_by_score(), Count, facet_collector))?
         } else {
             let (newest, total, facets) = searcher.search(

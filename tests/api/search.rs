@@ -17,7 +17,172 @@ on_both_backends!(
     a_created_offer_is_searchable_within_a_second,
     matching_both_ways_with_filters_explanations_and_feedback,
     the_index_is_rebuilt_and_catches_up_after_a_crash,
+    a_pasted_sentence_is_ranked_any_term_within_the_rules,
 );
+
+/// Percent-encodes a query parameter (UTF-8 bytes; unreserved ASCII kept).
+fn enc(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A problem statement pasted into the search box: as keywords (every word required) it
+/// would find nothing; as a sentence it finds the records that share its words, best
+/// first, never fewer than its own words as keywords find, under the same visibility
+/// rules and filters, with an exact total and pages that add up.
+async fn a_pasted_sentence_is_ranked_any_term_within_the_rules(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    let k = &w.kobe;
+    let bridge = app
+        .post(
+            "/api/v1/needs",
+            Some(&y.dept_key),
+            &need(
+                "ドローンで橋梁点検を効率化したい",
+                "老朽化した橋梁の点検に人手がかかる。ドローンの活用を検討したい。",
+                y.department_id,
+                "public",
+            ),
+        )
+        .await;
+    let internal = app
+        .post(
+            "/api/v1/needs",
+            Some(&y.dept_key),
+            &need(
+                "橋梁点検の人手不足（庁内検討）",
+                "橋梁の老朽化と点検の人手不足について庁内で検討する。",
+                y.department_id,
+                "internal",
+            ),
+        )
+        .await;
+    let park = app
+        .post(
+            "/api/v1/needs",
+            Some(&k.dept_key),
+            &need(
+                "公園清掃ボランティアの募集",
+                "週末に公園を清掃する市民ボランティアを募りたい。",
+                k.department_id,
+                "public",
+            ),
+        )
+        .await;
+    let drone = app
+        .post(
+            "/api/v1/offers",
+            Some(&w.partner_a.1),
+            &offer(
+                "ドローン点検サービス",
+                "ドローンで橋やトンネルを点検し、記録を納品します。",
+                &["infrastructure_mobility"],
+                &["nationwide"],
+            ),
+        )
+        .await;
+    for r in [&bridge, &internal, &park, &drone] {
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    wait_indexed(&app).await;
+    let bridge_id = format!("need:{}", bridge.body["id"]);
+    let internal_id = format!("need:{}", internal.body["id"]);
+    let park_id = format!("need:{}", park.body["id"]);
+    let drone_id = format!("offer:{}", drone.body["id"]);
+
+    let sentence =
+        "市内の橋梁が老朽化しているが点検の人手が足りないので、ドローンで点検を効率化したい";
+    let url = |extra: &str| format!("/api/v1/search?q={}{extra}", enc(sentence));
+    // As a phrase (quoted, so every word is required in order) nothing says this.
+    let phrase = app
+        .get(
+            &format!("/api/v1/search?q={}", enc(&format!("\"{sentence}\""))),
+            None,
+        )
+        .await;
+    assert_eq!(phrase.status, 200, "{}", phrase.text);
+    assert_eq!(phrase.body["total"], 0, "{}", phrase.text);
+
+    let anon = app.get(&url(""), None).await;
+    assert_eq!(anon.status, 200, "{}", anon.text);
+    let found = ids(&anon);
+    assert_eq!(found.first(), Some(&bridge_id), "{found:?}");
+    assert!(found.contains(&drone_id), "{found:?}");
+    assert!(
+        !found.contains(&internal_id),
+        "internal need shown to an outsider: {found:?}"
+    );
+    // The park need shares at most a kana ending (したい / 募りたい): last if there.
+    if let Some(p) = found.iter().position(|id| *id == park_id) {
+        assert_eq!(p, found.len() - 1, "{found:?}");
+    }
+    assert_eq!(anon.body["total"], found.len(), "{}", anon.text);
+    let scores: Vec<f64> = anon.body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|p| p[0] >= p[1]), "{scores:?}");
+    // Facets count the same set.
+    let types: u64 = anon.body["facets"]["doc_type"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(types as usize, found.len(), "{}", anon.text);
+
+    // Recall holds: whatever a few of its words find as keywords, the sentence finds.
+    for words in ["ドローン", "橋梁 点検", "老朽化"] {
+        let kw = app
+            .get(&format!("/api/v1/search?q={}", enc(words)), None)
+            .await;
+        for id in ids(&kw) {
+            assert!(found.contains(&id), "{words}: {id} missing from {found:?}");
+        }
+    }
+
+    // Staff of the municipality see their internal need; another municipality's do not.
+    let own = ids(&app.get(&url(""), Some(&y.desk_key)).await);
+    assert!(own.contains(&internal_id), "{own:?}");
+    let other = ids(&app.get(&url(""), Some(&k.desk_key)).await);
+    assert!(!other.contains(&internal_id), "{other:?}");
+
+    // Filters hold.
+    let offers = app.get(&url("&type=offer"), None).await;
+    assert_eq!(ids(&offers), [drone_id], "{}", offers.text);
+    let kobe = app.get(&url("&type=need&municipality=281000"), None).await;
+    assert!(
+        ids(&kobe).iter().all(|id| *id != bridge_id),
+        "{}",
+        kobe.text
+    );
+
+    // Pages of one add up to the same ranking.
+    let mut paged = Vec::new();
+    let mut next = url("&limit=1");
+    loop {
+        let page = app.get(&next, None).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert_eq!(page.body["total"], found.len());
+        paged.extend(ids(&page));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => next = url(&format!("&limit=1&cursor={}", enc(c))),
+            None => break,
+        }
+        assert!(paged.len() <= found.len(), "pages repeat: {paged:?}");
+    }
+    assert_eq!(paged, found);
+}
 
 fn need(title: &str, body: &str, dept: i64, visibility: &str) -> Value {
     let mut b = need_body(title, dept, visibility, "open");

@@ -418,3 +418,107 @@ fn words_spanning_scripts_match_as_substrings() {
     assert_eq!(run(&index, "AI", Filters::default()).total, 2);
     assert_eq!(run(&index, "生成", Filters::default()).total, 2);
 }
+
+/// A pasted problem statement is ranked any-term: records that share some
+/// of its words are found (the all-words query finds none), best first,
+/// within the filters and visibility rule, with an exact total and pages
+/// that neither skip nor repeat.
+#[test]
+fn a_sentence_query_ranks_any_term_within_the_filters() {
+    let mut docs = corpus();
+    let mut bridge = doc(
+        DocType::Offer,
+        20,
+        "橋梁の老朽化点検",
+        "老朽化した橋梁をドローンで点検し、点検記録を自治体に納めます",
+    );
+    bridge.status = "active".into();
+    docs.push(bridge);
+    let index = memory_index(&docs);
+    let sentence =
+        "市内の橋梁が老朽化しており、点検の人手が足りないので、ドローンなどで点検を効率化したい";
+    let parsed = crate::query::parse(sentence).unwrap();
+    assert!(crate::matching::is_sentence(&parsed, index.analyzers()));
+    // Keywords stay keywords.
+    let keywords = crate::query::parse("防災 避難所").unwrap();
+    assert!(!crate::matching::is_sentence(&keywords, index.analyzers()));
+    let quoted = crate::query::parse(&format!("\"{sentence}\"")).unwrap();
+    assert!(!crate::matching::is_sentence(&quoted, index.analyzers()));
+
+    let all = run(&index, sentence, Filters::default());
+    let found = ids(&all);
+    assert_eq!(found.first(), Some(&20), "{found:?}");
+    assert!(
+        found.contains(&3),
+        "the drone offer shares ドローン: {found:?}"
+    );
+    assert_eq!(all.total, found.len());
+    assert!(all.hits.windows(2).all(|w| w[0].score >= w[1].score));
+    // Internal records of other municipalities stay out, filters hold.
+    assert!(!found.contains(&5) && !found.contains(&4), "{found:?}");
+    let r = index
+        .search(&SearchRequest {
+            query: sentence.into(),
+            doc_types: vec![DocType::Need],
+            limit: 20,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(r.hits.iter().all(|h| h.doc_type == DocType::Need));
+    // Pages of one: the same records in the same order, none twice.
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = index
+            .search(&SearchRequest {
+                query: sentence.into(),
+                limit: 1,
+                cursor: cursor.clone(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(page.total, all.total);
+        paged.extend(ids(&page));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(paged, found);
+}
+
+/// The joined BM25F reads each word's frequency in title and body and the
+/// two lengths from the index; with k1 → the BM25 formula by hand.
+#[test]
+fn joined_stats_read_frequencies_and_lengths() {
+    let a = doc(
+        DocType::Offer,
+        1,
+        "橋梁 点検",
+        "橋梁 の 点検 と 橋梁 の 補修",
+    );
+    let b = doc(DocType::Offer, 2, "公園 清掃", "公園 の 清掃");
+    let index = memory_index(&[a, b]);
+    let (terms, candidates) = index.rank_text_candidates("橋梁", DocType::Offer).unwrap();
+    assert!(!terms.is_empty());
+    let c = candidates.iter().find(|c| c.id == 1).unwrap();
+    let stats = &c.joined;
+    let hit = stats.all.iter().find(|(_, t, _)| *t > 0.0).unwrap();
+    assert_eq!((hit.1, hit.2), (1.0, 2.0), "{stats:?}");
+    assert!(stats.title_len >= 2.0 && stats.body_len > stats.title_len);
+    assert!(stats.avg_title_len > 0.0 && stats.avg_body_len > 0.0);
+    // b = 0: no length normalisation; tf 3 with title weight 1.
+    let (w, _, _) = *hit;
+    let expected = w * 3.0 * 2.2 / (3.0 + 1.2);
+    let got = stats.score(crate::matching::QueryWords::All, 1.2, 0.0, 1.0);
+    assert!((got - expected).abs() < 1e-4, "{got} vs {expected}");
+    // A title counted twice: tf 4.
+    let got = stats.score(crate::matching::QueryWords::All, 1.2, 0.0, 2.0);
+    assert!((got - w * 4.0 * 2.2 / (4.0 + 1.2)).abs() < 1e-4);
+    // The other record does not contain the word.
+    assert!(
+        candidates
+            .iter()
+            .all(|c| c.id != 2 || c.joined.all.is_empty())
+    );
+}
