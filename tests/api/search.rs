@@ -18,6 +18,7 @@ on_both_backends!(
     matching_both_ways_with_filters_explanations_and_feedback,
     the_index_is_rebuilt_and_catches_up_after_a_crash,
     a_page_of_hits_reads_as_single_reads_do_also_from_a_stale_index,
+    a_page_of_hits_costs_the_same_queries_however_many_hits,
 );
 
 fn need(title: &str, body: &str, dept: i64, visibility: &str) -> Value {
@@ -752,4 +753,93 @@ async fn a_page_of_hits_reads_as_single_reads_do_also_from_a_stale_index(backend
             .await;
         assert_eq!(x["offer"], single.body);
     }
+}
+
+/// Search reads its page of hits in a fixed number of queries: twelve hits of both
+/// types cost as many statements as two (counted with diesel's instrumentation on the
+/// only connection of a one-connection pool).
+async fn a_page_of_hits_costs_the_same_queries_however_many_hits(backend: Backend) {
+    use kyoso::domain::actor::Actor;
+    use kyoso::domain::search::query::{SearchQuery, search};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    for i in 0..6 {
+        let extra = if i == 0 { "と津波避難" } else { "" };
+        let r = app
+            .post(
+                "/api/v1/needs",
+                Some(&y.dept_key),
+                &need(
+                    &format!("防災訓練{extra}の企画 その{i}"),
+                    "地域の防災力を高めたい。",
+                    y.department_id,
+                    "public",
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let key = if i % 2 == 0 {
+            &w.partner_a.1
+        } else {
+            &w.partner_b.1
+        };
+        let r = app
+            .post(
+                "/api/v1/offers",
+                Some(key),
+                &offer(
+                    &format!("防災{extra}の支援 その{i}"),
+                    "防災の取り組みを支援します。",
+                    &["safety"],
+                    &["nationwide"],
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    wait_indexed(&app).await;
+    let db = Db::open(app.db.target().clone(), 1).unwrap();
+    let statements = Arc::new(AtomicUsize::new(0));
+    {
+        let counter = statements.clone();
+        let mut conn = db.conn().unwrap();
+        diesel::Connection::set_instrumentation(
+            &mut *conn,
+            move |e: diesel::connection::InstrumentationEvent<'_>| {
+                if matches!(
+                    e,
+                    diesel::connection::InstrumentationEvent::StartQuery { .. }
+                ) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        );
+    }
+    let cost = |q: &str| {
+        let before = statements.load(Ordering::SeqCst);
+        let page = search(
+            &db,
+            &app.search,
+            &Actor::Anonymous,
+            SearchQuery {
+                q: Some(q.into()),
+                limit: Some(50),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        (page.hits.len(), statements.load(Ordering::SeqCst) - before)
+    };
+    let (few, few_cost) = cost("津波");
+    let (many, many_cost) = cost("防災");
+    assert_eq!((few, many), (2, 12));
+    assert!(few_cost > 0, "the instrumentation counted nothing");
+    assert_eq!(
+        many_cost, few_cost,
+        "12 hits cost {many_cost} statements, 2 hits {few_cost}"
+    );
 }
