@@ -241,12 +241,13 @@ async fn load(
             matches::offers_for_need(db, engine, &actor, id, MatchQuery { limit: Some(10) })
                 .unwrap_or_default();
         let verdicts = matches::verdicts_for_need(db, &actor, id)?;
-        let hidden = verdicts
+        let rejected: Vec<OfferId> = verdicts
             .iter()
             .flatten()
             .filter(|(_, v)| v == "not_relevant")
-            .filter_map(|(o, _)| offers::get(db, &actor, *o).ok())
+            .map(|(o, _)| *o)
             .collect();
+        let hidden = offers::get_many(db, &actor, &rejected)?;
         // The inbox's own query with the need as a filter: the same permissions (a
         // department sees what was routed to it), every state.
         let query = ProposalQuery {

@@ -112,40 +112,54 @@ pub struct NeedQuery {
     pub limit: Option<i64>,
 }
 
+/// Sorted, without repeats: the ids a batch of rows names.
+fn distinct(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut v: Vec<i64> = ids.collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Turns rows into views with one query per table they name (partner kinds,
+/// municipalities, departments, zones), however many rows there are.
 fn views(conn: &mut AnyConnection, rows: Vec<NeedRow>) -> AppResult<Vec<NeedView>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut kinds: HashMap<i64, Vec<PartnerKind>> = HashMap::new();
     for (id, k) in storage::needs::partner_kinds_of(conn, &ids)? {
         kinds.entry(id).or_default().push(PartnerKind::from_db(&k)?);
     }
-    let mut municipalities: HashMap<i64, MunicipalityRef> = HashMap::new();
-    let mut departments: HashMap<i64, String> = HashMap::new();
-    let mut zones: HashMap<i64, Option<String>> = HashMap::new();
+    let municipalities: HashMap<i64, MunicipalityRef> =
+        storage::municipalities::by_ids(conn, &distinct(rows.iter().map(|r| r.municipality_id)))?
+            .into_iter()
+            .map(|m| {
+                (
+                    m.id,
+                    MunicipalityRef {
+                        code: m.code,
+                        name: m.name,
+                    },
+                )
+            })
+            .collect();
+    let departments: HashMap<i64, String> = storage::municipalities::departments_by_ids(
+        conn,
+        &distinct(rows.iter().map(|r| r.department_id)),
+    )?
+    .into_iter()
+    .map(|d| (d.id, d.name))
+    .collect();
+    let zones: HashMap<i64, String> = storage::municipalities::zones_by_ids(
+        conn,
+        &distinct(rows.iter().filter_map(|r| r.zone_id)),
+    )?
+    .into_iter()
+    .map(|z| (z.id, z.name))
+    .collect();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        if let std::collections::hash_map::Entry::Vacant(e) =
-            municipalities.entry(r.municipality_id)
-        {
-            let m = storage::municipalities::by_id(conn, r.municipality_id)?;
-            e.insert(MunicipalityRef {
-                code: m.code,
-                name: m.name,
-            });
-        }
-        if let std::collections::hash_map::Entry::Vacant(e) = departments.entry(r.department_id) {
-            let d = storage::municipalities::department(conn, r.department_id)?
-                .ok_or(AppError::NotFound("department"))?;
-            e.insert(d.name);
-        }
-        let zone = match r.zone_id {
-            None => None,
-            Some(z) => {
-                if let std::collections::hash_map::Entry::Vacant(e) = zones.entry(z) {
-                    e.insert(storage::municipalities::zone(conn, z)?.map(|z| z.name));
-                }
-                zones.get(&z).cloned().flatten()
-            }
-        };
         let m = municipalities
             .get(&r.municipality_id)
             .ok_or(AppError::NotFound("municipality"))?;
@@ -162,7 +176,7 @@ fn views(conn: &mut AnyConnection, rows: Vec<NeedRow>) -> AppResult<Vec<NeedView
                     .cloned()
                     .ok_or(AppError::NotFound("department"))?,
             },
-            zone,
+            zone: r.zone_id.and_then(|z| zones.get(&z).cloned()),
             desired_partner_kinds: kinds.remove(&r.id).unwrap_or_default(),
             policy_field: PolicyField::from_db(&r.policy_field)?,
             visibility: Visibility::from_db(&r.visibility)?,
@@ -395,6 +409,25 @@ pub fn get(db: &Db, actor: &Actor, id: NeedId) -> AppResult<NeedView> {
             .ok_or(AppError::NotFound("need"))?;
         one_view(conn, row)
     })
+}
+
+/// The needs among `ids` that `actor` may see, by id, read with a fixed number of
+/// queries whatever the number of ids: a page of search hits or matches. The same rule
+/// as [`get`] ([`may_see`]) drops the others, so an index that is behind the database
+/// never shows what the caller may not read.
+pub(crate) fn visible_many(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, NeedView>> {
+    let rows: Vec<NeedRow> = storage::needs::find_many(conn, ids)?
+        .into_iter()
+        .filter(|r| may_see(actor, r))
+        .collect();
+    Ok(views(conn, rows)?
+        .into_iter()
+        .map(|v| (v.id.0, v))
+        .collect())
 }
 
 pub fn update(db: &Db, actor: &Actor, id: NeedId, input: UpdateNeedInput) -> AppResult<NeedView> {

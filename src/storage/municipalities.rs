@@ -34,6 +34,17 @@ pub fn by_id(conn: &mut AnyConnection, id: i64) -> QueryResult<MunicipalityRow> 
         .first(conn)
 }
 
+/// The municipalities with these ids: one query for a page of records that name them.
+pub fn by_ids(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<MunicipalityRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    municipalities::table
+        .filter(municipalities::id.eq_any(ids))
+        .select(MunicipalityRow::as_select())
+        .load(conn)
+}
+
 pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<MunicipalityRow>> {
     municipalities::table
         .select(MunicipalityRow::as_select())
@@ -73,6 +84,17 @@ pub fn zone(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<ZoneRow>> {
         .select(ZoneRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// The zones with these ids: one query for a page of needs.
+pub fn zones_by_ids(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<ZoneRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    zones::table
+        .filter(zones::id.eq_any(ids))
+        .select(ZoneRow::as_select())
+        .load(conn)
 }
 
 pub fn insert_zone(
@@ -117,6 +139,20 @@ pub fn department(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Depar
         .select(DepartmentRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// The departments with these ids: one query for a page of needs or proposals.
+pub fn departments_by_ids(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<DepartmentRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    departments::table
+        .filter(departments::id.eq_any(ids))
+        .select(DepartmentRow::as_select())
+        .load(conn)
 }
 
 pub fn departments_of(

@@ -34,6 +34,18 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<OfferRow>> 
         .optional()
 }
 
+/// The offers with these ids (those that exist), in no particular order: one query for
+/// a page of search hits or matches.
+pub fn find_many(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<OfferRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    offers::table
+        .filter(offers::id.eq_any(ids))
+        .select(OfferRow::as_select())
+        .load(conn)
+}
+
 pub fn set_fields(conn: &mut AnyConnection, offer_id: i64, fields: &[&str]) -> QueryResult<()> {
     diesel::delete(opf::table.filter(opf::offer_id.eq(offer_id))).execute(conn)?;
     for f in fields {
@@ -118,22 +130,21 @@ pub fn list(conn: &mut AnyConnection, f: &OfferFilter) -> QueryResult<Vec<OfferR
         q = q.filter(offers::kind.eq(k.clone()));
     }
     if let Some(pf) = &f.policy_field {
-        q = q.filter(
-            offers::id.eq_any(
-                opf::table
-                    .filter(opf::policy_field.eq(pf.clone()))
-                    .select(opf::offer_id),
-            ),
-        );
+        // Correlated EXISTS answered by the primary keys (offer_id, …): the newest offers
+        // are checked until the page is full, instead of listing every offer of the
+        // field or region first (a scan of the whole child table).
+        q = q.filter(diesel::dsl::exists(
+            opf::table
+                .filter(opf::offer_id.eq(offers::id))
+                .filter(opf::policy_field.eq(pf.clone())),
+        ));
     }
     if let Some(codes) = &f.region_codes {
-        q = q.filter(
-            offers::id.eq_any(
-                offer_regions::table
-                    .filter(offer_regions::region_code.eq_any(codes.clone()))
-                    .select(offer_regions::offer_id),
-            ),
-        );
+        q = q.filter(diesel::dsl::exists(
+            offer_regions::table
+                .filter(offer_regions::offer_id.eq(offers::id))
+                .filter(offer_regions::region_code.eq_any(codes.clone())),
+        ));
     }
     if let Some(pk) = &f.partner_kind {
         q = q.filter(

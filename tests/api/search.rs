@@ -18,6 +18,8 @@ on_both_backends!(
     matching_both_ways_with_filters_explanations_and_feedback,
     the_index_is_rebuilt_and_catches_up_after_a_crash,
     a_pasted_sentence_is_ranked_any_term_within_the_rules,
+    a_page_of_hits_reads_as_single_reads_do_also_from_a_stale_index,
+    a_page_of_hits_costs_the_same_queries_however_many_hits,
 );
 
 /// Percent-encodes a query parameter (UTF-8 bytes; unreserved ASCII kept).
@@ -717,4 +719,292 @@ async fn without_the_dictionary_search_runs_on_bigrams_and_says_so(backend: Back
     wait_indexed(&app).await;
     let r = app.get("/api/v1/search?q=%E6%A9%8B%E6%A2%81", None).await; // 橋梁
     assert_eq!(ids(&r), [format!("offer:{}", o.body["id"])], "{}", r.text);
+}
+
+/// Changes a record behind the index's back: no change-log row, so the index keeps
+/// what it had (a stale index, as after a lost change or a lagging node).
+fn change_unindexed(app: &TestApp, sql: String) {
+    use diesel::RunQueryDsl;
+    app.db
+        .write(|conn| -> Result<_, kyoso::storage::StorageError> {
+            diesel::sql_query(sql)
+                .execute(conn)
+                .map_err(kyoso::storage::StorageError::other)
+        })
+        .unwrap();
+}
+
+/// The `(type:id, record)` pairs of a search page, checking every record against the
+/// single read (`GET /needs/{id}`, `GET /offers/{id}`) the same caller gets.
+async fn hits_as_single_reads(app: &TestApp, path: &str, key: Option<&str>) -> Vec<String> {
+    let r = app.get(path, key).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for h in r.body["hits"].as_array().unwrap() {
+        let record = &h["record"];
+        let single = app
+            .get(
+                &format!(
+                    "/api/v1/{}s/{}",
+                    record["type"].as_str().unwrap(),
+                    record["id"]
+                ),
+                key,
+            )
+            .await;
+        assert_eq!(
+            single.status, 200,
+            "a hit the caller cannot read: {}",
+            single.text
+        );
+        let mut expected = single.body.clone();
+        expected["type"] = record["type"].clone();
+        assert_eq!(
+            record, &expected,
+            "{path}: the hit differs from the single read"
+        );
+    }
+    ids(&r)
+}
+
+/// A page of hits of both types is read in one batch; it must give exactly what the
+/// single reads give, in the index's order, and must drop what the caller may no longer
+/// see although the index (stale) still says it may.
+async fn a_page_of_hits_reads_as_single_reads_do_also_from_a_stale_index(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    let mut needs = vec![];
+    for (title, visibility) in [
+        ("防災訓練の参加者を増やしたい", "public"),
+        ("防災倉庫の備蓄品を管理したい", "public"),
+        ("防災無線の聞こえにくさを解消したい", "public"),
+        ("庁内向け：防災担当の研修", "internal"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/needs",
+                Some(&y.dept_key),
+                &need(
+                    title,
+                    "地域の防災力を高める取り組みを検討したい。",
+                    y.department_id,
+                    visibility,
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        needs.push(r.body["id"].as_i64().unwrap());
+    }
+    let mut offers = vec![];
+    for (key, title) in [
+        (&w.partner_a.1, "防災アプリの提供"),
+        (&w.partner_b.1, "防災ワークショップの運営"),
+        (&w.partner_a.1, "防災ドローンによる被害把握"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/offers",
+                Some(key),
+                &offer(
+                    title,
+                    "防災の取り組みを支援します。",
+                    &["safety"],
+                    &["nationwide"],
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        offers.push(r.body["id"].as_i64().unwrap());
+    }
+    wait_indexed(&app).await;
+    let path = "/api/v1/search?q=%E9%98%B2%E7%81%BD&limit=50"; // 防災
+    let anon_before = hits_as_single_reads(&app, path, None).await;
+    assert_eq!(anon_before.len(), 6, "{anon_before:?}");
+    let staff_before = hits_as_single_reads(&app, path, Some(&y.desk_key)).await;
+    assert_eq!(staff_before.len(), 7, "{staff_before:?}");
+
+    // Behind the index: a public need becomes internal, another a draft, an offer is
+    // archived; a need is renamed (the record shows the database's text).
+    let (hidden, drafted, archived, renamed) = (needs[0], needs[1], offers[0], needs[2]);
+    change_unindexed(
+        &app,
+        format!("UPDATE needs SET visibility = 'internal' WHERE id = {hidden}"),
+    );
+    change_unindexed(
+        &app,
+        format!("UPDATE needs SET status = 'draft' WHERE id = {drafted}"),
+    );
+    change_unindexed(
+        &app,
+        format!("UPDATE offers SET status = 'archived' WHERE id = {archived}"),
+    );
+    change_unindexed(
+        &app,
+        format!("UPDATE needs SET title = '改名したニーズ' WHERE id = {renamed}"),
+    );
+    let gone = [
+        format!("need:{hidden}"),
+        format!("need:{drafted}"),
+        format!("offer:{archived}"),
+    ];
+    let anon_after = hits_as_single_reads(&app, path, None).await;
+    let expected: Vec<String> = anon_before
+        .iter()
+        .filter(|h| !gone.contains(h))
+        .cloned()
+        .collect();
+    assert_eq!(
+        anon_after, expected,
+        "stale hits must drop out, the rest keep their order"
+    );
+    // Staff of the need's town still read all of them (internal and draft needs of
+    // their own town, archived offers), in the same order.
+    let staff_after = hits_as_single_reads(&app, path, Some(&y.desk_key)).await;
+    assert_eq!(staff_after, staff_before);
+    // Another town's staff: not Yokohama's internal or draft needs; archived offers yes.
+    let kobe = hits_as_single_reads(&app, path, Some(&w.kobe.desk_key)).await;
+    assert!(!kobe.contains(&format!("need:{hidden}")), "{kobe:?}");
+    assert!(!kobe.contains(&format!("need:{drafted}")), "{kobe:?}");
+    assert!(!kobe.contains(&format!("need:{}", needs[3])), "{kobe:?}");
+    assert!(kobe.contains(&format!("offer:{archived}")), "{kobe:?}");
+
+    // Matches read their page the same way: never a need the caller may not see, never
+    // an archived offer, each record as its single read.
+    let m = app
+        .get(
+            &format!("/api/v1/offers/{}/matches?limit=50", offers[1]),
+            None,
+        )
+        .await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    let matched: Vec<i64> = m
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["need"]["id"].as_i64().unwrap())
+        .collect();
+    assert!(matched.contains(&renamed), "{}", m.text);
+    for x in m.body.as_array().unwrap() {
+        let id = x["need"]["id"].as_i64().unwrap();
+        assert!(![hidden, drafted, needs[3]].contains(&id), "{}", m.text);
+        let single = app.get(&format!("/api/v1/needs/{id}"), None).await;
+        assert_eq!(x["need"], single.body);
+    }
+    let m = app
+        .get(
+            &format!("/api/v1/needs/{renamed}/matches?limit=50"),
+            Some(&y.desk_key),
+        )
+        .await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    let matched: Vec<i64> = m
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["offer"]["id"].as_i64().unwrap())
+        .collect();
+    assert!(!matched.contains(&archived), "{}", m.text);
+    assert!(
+        matched.contains(&offers[1]) && matched.contains(&offers[2]),
+        "{}",
+        m.text
+    );
+    for x in m.body.as_array().unwrap() {
+        let id = x["offer"]["id"].as_i64().unwrap();
+        let single = app
+            .get(&format!("/api/v1/offers/{id}"), Some(&y.desk_key))
+            .await;
+        assert_eq!(x["offer"], single.body);
+    }
+}
+
+/// Search reads its page of hits in a fixed number of queries: twelve hits of both
+/// types cost as many statements as two (counted with diesel's instrumentation on the
+/// only connection of a one-connection pool).
+async fn a_page_of_hits_costs_the_same_queries_however_many_hits(backend: Backend) {
+    use kyoso::domain::actor::Actor;
+    use kyoso::domain::search::query::{SearchQuery, search};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let app = TestApp::spawn(backend).await;
+    let w = World::seed(&app.db);
+    let y = &w.yokohama;
+    for i in 0..6 {
+        let extra = if i == 0 { "と津波避難" } else { "" };
+        let r = app
+            .post(
+                "/api/v1/needs",
+                Some(&y.dept_key),
+                &need(
+                    &format!("防災訓練{extra}の企画 その{i}"),
+                    "地域の防災力を高めたい。",
+                    y.department_id,
+                    "public",
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let key = if i % 2 == 0 {
+            &w.partner_a.1
+        } else {
+            &w.partner_b.1
+        };
+        let r = app
+            .post(
+                "/api/v1/offers",
+                Some(key),
+                &offer(
+                    &format!("防災{extra}の支援 その{i}"),
+                    "防災の取り組みを支援します。",
+                    &["safety"],
+                    &["nationwide"],
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    wait_indexed(&app).await;
+    let db = Db::open(app.db.target().clone(), 1).unwrap();
+    let statements = Arc::new(AtomicUsize::new(0));
+    {
+        let counter = statements.clone();
+        let mut conn = db.conn().unwrap();
+        diesel::Connection::set_instrumentation(
+            &mut *conn,
+            move |e: diesel::connection::InstrumentationEvent<'_>| {
+                if matches!(
+                    e,
+                    diesel::connection::InstrumentationEvent::StartQuery { .. }
+                ) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        );
+    }
+    let cost = |q: &str| {
+        let before = statements.load(Ordering::SeqCst);
+        let page = search(
+            &db,
+            &app.search,
+            &Actor::Anonymous,
+            SearchQuery {
+                q: Some(q.into()),
+                limit: Some(50),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        (page.hits.len(), statements.load(Ordering::SeqCst) - before)
+    };
+    let (few, few_cost) = cost("津波");
+    let (many, many_cost) = cost("防災");
+    assert_eq!((few, many), (2, 12));
+    assert!(few_cost > 0, "the instrumentation counted nothing");
+    assert_eq!(
+        many_cost, few_cost,
+        "12 hits cost {many_cost} statements, 2 hits {few_cost}"
+    );
 }

@@ -261,19 +261,18 @@ pub fn view_if_allowed(
     }
 }
 
+/// Department names by id, in one query.
 fn department_names(
     conn: &mut AnyConnection,
     ids: impl IntoIterator<Item = i64>,
 ) -> AppResult<HashMap<i64, String>> {
-    let mut out = HashMap::new();
-    for id in ids {
-        if let std::collections::hash_map::Entry::Vacant(e) = out.entry(id)
-            && let Some(d) = storage::municipalities::department(conn, id)?
-        {
-            e.insert(d.name);
-        }
-    }
-    Ok(out)
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(storage::municipalities::departments_by_ids(conn, &ids)?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect())
 }
 
 fn event_views(conn: &mut AnyConnection, rows: Vec<ProposalEventRow>) -> AppResult<Vec<EventView>> {
@@ -362,34 +361,54 @@ pub fn views(
         .into_iter()
         .map(|s| (s.id, s.display_name))
         .collect();
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        if let std::collections::hash_map::Entry::Vacant(e) =
-            municipalities.entry(r.municipality_id)
-        {
-            let m = storage::municipalities::by_id(conn, r.municipality_id)?;
-            e.insert(MunicipalityRef {
+    // The municipalities, needs and offers a page names: one query each, not one per row.
+    let distinct = |ids: Vec<i64>| {
+        let mut ids = ids;
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let municipality_ids = distinct(rows.iter().map(|r| r.municipality_id).collect());
+    for m in storage::municipalities::by_ids(conn, &municipality_ids)? {
+        municipalities.insert(
+            m.id,
+            MunicipalityRef {
                 code: m.code,
                 name: m.name,
-            });
-        }
+            },
+        );
+    }
+    let need_titles: HashMap<i64, String> = storage::needs::find_many(
+        conn,
+        &distinct(rows.iter().filter_map(|r| r.need_id).collect()),
+    )?
+    .into_iter()
+    .map(|n| (n.id, n.title))
+    .collect();
+    let offer_titles: HashMap<i64, String> = storage::offers::find_many(
+        conn,
+        &distinct(rows.iter().filter_map(|r| r.offer_id).collect()),
+    )?
+    .into_iter()
+    .map(|o| (o.id, o.title))
+    .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
         let m = municipalities
             .get(&r.municipality_id)
             .ok_or(AppError::NotFound("municipality"))?;
-        let need = match r.need_id {
-            Some(n) => storage::needs::find(conn, n)?.map(|n| LinkRef {
-                id: n.id,
-                title: n.title,
-            }),
-            None => None,
-        };
-        let offer = match r.offer_id {
-            Some(o) => storage::offers::find(conn, o)?.map(|o| LinkRef {
-                id: o.id,
-                title: o.title,
-            }),
-            None => None,
-        };
+        let need = r.need_id.and_then(|n| {
+            need_titles.get(&n).map(|t| LinkRef {
+                id: n,
+                title: t.clone(),
+            })
+        });
+        let offer = r.offer_id.and_then(|o| {
+            offer_titles.get(&o).map(|t| LinkRef {
+                id: o,
+                title: t.clone(),
+            })
+        });
         let events = if with_events {
             let rows = storage::proposals::events(conn, r.id, access != Access::Proposer)?;
             Some(event_views(conn, rows)?)

@@ -103,9 +103,10 @@ pub fn offers_for_need(
     q: MatchQuery,
 ) -> AppResult<Vec<OfferMatch>> {
     let limit = limit(&q)?;
-    needs::get(db, actor, id)?;
     let (source, feedback) = db.read(|conn| -> AppResult<_> {
-        let row = storage::needs::find(conn, id.0)?.ok_or(AppError::NotFound("need"))?;
+        let row = storage::needs::find(conn, id.0)?
+            .filter(|n| needs::may_see(actor, n))
+            .ok_or(AppError::NotFound("need"))?;
         Ok((
             documents::need(conn, &row)?,
             storage::matching::feedback_for(conn, Some(id.0), None)?,
@@ -115,22 +116,26 @@ pub fn offers_for_need(
         .into_iter()
         .map(|(_, offer, verdict)| (offer, verdict))
         .collect();
-    let hits = ranked(engine, source, limit, others)?;
-    let mut out = vec![];
-    for h in hits.iter().filter(|h| h.doc_type == DocType::Offer) {
-        if let Ok(offer) = offers::get(db, actor, OfferId(h.id))
-            && offer.status == crate::domain::vocab::OfferStatus::Active
-        {
-            out.push(OfferMatch {
-                offer,
-                explanation: explanation(h),
-            });
-        }
-        if out.len() == limit {
-            break;
-        }
-    }
-    Ok(out)
+    let hits: Vec<_> = ranked(engine, source, limit, others)?
+        .into_iter()
+        .filter(|h| h.doc_type == DocType::Offer)
+        .collect();
+    // One batched read for the whole page, through the same rule as `offers::get`.
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let mut found = db.read(|conn| offers::visible_many(conn, actor, &ids))?;
+    Ok(hits
+        .iter()
+        .filter_map(|h| {
+            found
+                .remove(&h.id)
+                .filter(|o| o.status == crate::domain::vocab::OfferStatus::Active)
+                .map(|offer| OfferMatch {
+                    offer,
+                    explanation: explanation(h),
+                })
+        })
+        .take(limit)
+        .collect())
 }
 
 /// Open public needs that fit an offer.
@@ -142,9 +147,10 @@ pub fn needs_for_offer(
     q: MatchQuery,
 ) -> AppResult<Vec<NeedMatch>> {
     let limit = limit(&q)?;
-    offers::get(db, actor, id)?;
     let (source, feedback) = db.read(|conn| -> AppResult<_> {
-        let row = storage::offers::find(conn, id.0)?.ok_or(AppError::NotFound("offer"))?;
+        let row = storage::offers::find(conn, id.0)?
+            .filter(|o| offers::may_see(actor, o))
+            .ok_or(AppError::NotFound("offer"))?;
         Ok((
             documents::offer(conn, &row)?,
             storage::matching::feedback_for(conn, None, Some(id.0))?,
@@ -154,22 +160,26 @@ pub fn needs_for_offer(
         .into_iter()
         .map(|(need, _, verdict)| (need, verdict))
         .collect();
-    let hits = ranked(engine, source, limit, others)?;
-    let mut out = vec![];
-    for h in hits.iter().filter(|h| h.doc_type == DocType::Need) {
-        if let Ok(need) = needs::get(db, actor, NeedId(h.id))
-            && need.status == crate::domain::vocab::NeedStatus::Open
-        {
-            out.push(NeedMatch {
-                need,
-                explanation: explanation(h),
-            });
-        }
-        if out.len() == limit {
-            break;
-        }
-    }
-    Ok(out)
+    let hits: Vec<_> = ranked(engine, source, limit, others)?
+        .into_iter()
+        .filter(|h| h.doc_type == DocType::Need)
+        .collect();
+    // One batched read for the whole page, through the same rule as `needs::get`.
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let mut found = db.read(|conn| needs::visible_many(conn, actor, &ids))?;
+    Ok(hits
+        .iter()
+        .filter_map(|h| {
+            found
+                .remove(&h.id)
+                .filter(|n| n.status == crate::domain::vocab::NeedStatus::Open)
+                .map(|need| NeedMatch {
+                    need,
+                    explanation: explanation(h),
+                })
+        })
+        .take(limit)
+        .collect())
 }
 
 /// The staff's verdicts on a need's matches (offer, `good` or `not_relevant`): internal,

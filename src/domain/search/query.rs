@@ -10,7 +10,6 @@ use search_index::{DocType, Filters, SearchRequest, VisibilityScope};
 use super::{SearchEngine, index_error};
 use crate::domain::actor::Actor;
 use crate::domain::error::{AppError, AppResult};
-use crate::domain::ids::{NeedId, OfferId};
 use crate::domain::needs::{self, NeedView};
 use crate::domain::offers::{self, OfferView};
 use crate::domain::validate::Check;
@@ -165,16 +164,22 @@ pub fn search(
         }
         other => index_error(other),
     })?;
-    // Each hit is read back through the same rules as a direct read, so a stale index
-    // can never show what the caller may not see.
+    // Each hit is read back through the same rules as a direct read (`needs::get`,
+    // `offers::get`), so a stale index can never show what the caller may not see; a
+    // page is read in one transaction with a fixed number of queries per document type.
+    let (need_ids, offer_ids) = ids_by_type(results.hits.iter().map(|h| (h.doc_type, h.id)));
+    let (mut found_needs, mut found_offers) = db.read(|conn| -> AppResult<_> {
+        Ok((
+            needs::visible_many(conn, actor, &need_ids)?,
+            offers::visible_many(conn, actor, &offer_ids)?,
+        ))
+    })?;
     let mut hits = Vec::with_capacity(results.hits.len());
     for h in results.hits {
         let record = match h.doc_type {
-            DocType::Need => needs::get(db, actor, NeedId(h.id))
-                .ok()
-                .map(|n| Record::Need(Box::new(n))),
-            DocType::Offer => offers::get(db, actor, OfferId(h.id))
-                .ok()
+            DocType::Need => found_needs.remove(&h.id).map(|n| Record::Need(Box::new(n))),
+            DocType::Offer => found_offers
+                .remove(&h.id)
                 .map(|o| Record::Offer(Box::new(o))),
             DocType::Proposal => None,
         };
@@ -204,4 +209,17 @@ pub fn search(
             .collect(),
         next_cursor: results.next_cursor,
     })
+}
+
+/// The need ids and the offer ids of a page of hits, each in hit order.
+fn ids_by_type(hits: impl Iterator<Item = (DocType, i64)>) -> (Vec<i64>, Vec<i64>) {
+    let (mut needs, mut offers) = (vec![], vec![]);
+    for (t, id) in hits {
+        match t {
+            DocType::Need => needs.push(id),
+            DocType::Offer => offers.push(id),
+            DocType::Proposal => {}
+        }
+    }
+    (needs, offers)
 }
