@@ -376,6 +376,7 @@ async fn load(
                 db,
                 &actor,
                 DeadlineQuery {
+                    limit: None,
                     within: Some(3),
                     municipality: municipality.clone(),
                 },

@@ -550,6 +550,52 @@ async fn deadlines_pause_and_statistics(backend: Backend) {
             .any(|(id, _)| *id == fresh.body["id"].as_i64().unwrap())
     );
     assert!(d.body["overdue"][0]["business_days_left"].as_i64().unwrap() < 0);
+    assert_eq!(
+        d.body["overdue_total"].as_u64().unwrap() as usize,
+        overdue.len()
+    );
+
+    // Each list is capped by `limit`; the totals still count every clock.
+    let one = app.get("/api/v1/desk/deadlines?limit=1", Some(desk)).await;
+    assert_eq!(one.status, 200, "{}", one.text);
+    assert!(one.body["overdue"].as_array().unwrap().len() <= 1);
+    assert_eq!(one.body["overdue_total"], d.body["overdue_total"]);
+    assert_eq!(one.body["due_soon_total"], d.body["due_soon_total"]);
+    for bad in ["0", "1001", "-1"] {
+        let r = app
+            .get(&format!("/api/v1/desk/deadlines?limit={bad}"), Some(desk))
+            .await;
+        assert!(r.status == 422 || r.status == 400, "{bad}: {}", r.text);
+    }
+    // The database's pre-selection keeps a clock due on the last day that counts as soon
+    // and nothing after it.
+    let fresh_id = fresh.body["id"].as_i64().unwrap();
+    let left_of = |body: &serde_json::Value| {
+        body["due_soon"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["proposal"]["id"].as_i64() == Some(fresh_id))
+            .map(|i| i["business_days_left"].as_i64().unwrap())
+            .min()
+    };
+    let wide = app
+        .get("/api/v1/desk/deadlines?within=60", Some(desk))
+        .await;
+    let k = left_of(&wide.body).expect("a fresh proposal's clock is due within 60 days");
+    let exact = app
+        .get(&format!("/api/v1/desk/deadlines?within={k}"), Some(desk))
+        .await;
+    assert_eq!(left_of(&exact.body), Some(k), "{}", exact.text);
+    if k > 0 {
+        let short = app
+            .get(
+                &format!("/api/v1/desk/deadlines?within={}", k - 1),
+                Some(desk),
+            )
+            .await;
+        assert_eq!(left_of(&short.body), None, "{}", short.text);
+    }
 
     // Waiting for the proposer stops the clocks; resuming moves the dates on.
     let paused = app

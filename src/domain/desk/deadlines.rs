@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::municipality_of;
 use crate::domain::actor::Actor;
-use crate::domain::calendar::business_days_between;
+use crate::domain::calendar::{add_business_days, business_days_between};
 use crate::domain::error::{AppError, AppResult};
 use crate::domain::proposals::{Access, OPEN_STATES, ProposalView, local_date, views};
 use crate::domain::vocab::{ProposalState, Role};
@@ -63,9 +63,19 @@ pub struct DeadlineItem {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Deadlines {
     pub today: NaiveDate,
+    /// The oldest overdue clocks first, at most `limit`.
     pub overdue: Vec<DeadlineItem>,
+    /// The soonest clocks first, at most `limit`.
     pub due_soon: Vec<DeadlineItem>,
+    /// How many clocks are overdue in all (also beyond `limit`).
+    pub overdue_total: usize,
+    /// How many clocks are due soon in all.
+    pub due_soon_total: usize,
 }
+
+/// How many items each list carries unless the caller asks for another number.
+const DEFAULT_LIMIT: usize = 200;
+const MAX_LIMIT: usize = 1000;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -73,6 +83,8 @@ pub struct Deadlines {
 pub struct DeadlineQuery {
     /// "Due soon" means within this many business days; default 3.
     pub within: Option<i64>,
+    /// Items per list, 1–1000; default 200 (the totals count them all).
+    pub limit: Option<usize>,
     /// Deployment admins: which municipality.
     pub municipality: Option<String>,
 }
@@ -91,6 +103,14 @@ pub fn due_soon(db: &Db, actor: &Actor, q: DeadlineQuery) -> AppResult<Deadlines
 
 fn compute(db: &Db, actor: &Actor, q: DeadlineQuery, with_overdue: bool) -> AppResult<Deadlines> {
     let within = q.within.unwrap_or(3).clamp(0, 60);
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::field(
+            "limit",
+            "out_of_range",
+            "must be between 1 and 1000",
+        ));
+    }
     db.read(|conn| {
         let m = municipality_of(conn, actor, q.municipality.as_deref())?;
         let staff = actor.require_staff()?;
@@ -107,6 +127,10 @@ fn compute(db: &Db, actor: &Actor, q: DeadlineQuery, with_overdue: bool) -> AppR
             Access::Desk
         };
         let today = local_date(now());
+        // Only proposals with a running clock due by the last day that counts as soon:
+        // the database leaves out the many whose clocks are far off or stopped.
+        let last = add_business_days(today, u32::try_from(within).unwrap_or(0));
+        filter.overdue_before = Some(last.succ_opt().unwrap_or(last));
         let rows = storage::proposals::list(conn, &filter)?;
         let mut overdue = vec![];
         let mut soon = vec![];
@@ -124,26 +148,31 @@ fn compute(db: &Db, actor: &Actor, q: DeadlineQuery, with_overdue: bool) -> AppR
         }
         overdue.sort_by_key(|(_, due, _, p)| (*due, p.id));
         soon.sort_by_key(|(_, due, _, p)| (*due, p.id));
+        let (overdue_total, due_soon_total) = (overdue.len(), soon.len());
+        overdue.truncate(limit);
+        soon.truncate(limit);
+        // One batch of views per list, not one per item.
         let mut items =
             |list: Vec<(Clock, NaiveDate, i64, ProposalRow)>| -> AppResult<Vec<DeadlineItem>> {
-                list.into_iter()
-                    .map(|(clock, due_on, left, p)| {
-                        let proposal = views(conn, vec![p], access, false)?
-                            .pop()
-                            .ok_or(AppError::NotFound("proposal"))?;
-                        Ok(DeadlineItem {
-                            clock,
-                            due_on,
-                            business_days_left: left,
-                            proposal,
-                        })
+                let rows = list.iter().map(|(_, _, _, p)| p.clone()).collect();
+                let views = views(conn, rows, access, false)?;
+                Ok(list
+                    .into_iter()
+                    .zip(views)
+                    .map(|((clock, due_on, left, _), proposal)| DeadlineItem {
+                        clock,
+                        due_on,
+                        business_days_left: left,
+                        proposal,
                     })
-                    .collect()
+                    .collect())
             };
         Ok(Deadlines {
             today,
             overdue: items(overdue)?,
             due_soon: items(soon)?,
+            overdue_total,
+            due_soon_total,
         })
     })
 }
