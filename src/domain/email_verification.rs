@@ -92,11 +92,12 @@ pub(crate) fn send_link(conn: &mut AnyConnection, partner: &PartnerRow) -> AppRe
 
 /// Withdraws the partner's link mails still waiting: their links no longer work.
 fn withdraw_unsent(conn: &mut AnyConnection, partner_id: i64) -> AppResult<()> {
-    outbox::withdraw_pending(
-        conn,
-        templates::Template::EmailVerification,
-        &format!("email_verification:{partner_id}:"),
-    )?;
+    // Every link mail of the partner is named by its link's row (see `send_link`).
+    let keys: Vec<String> = storage::partners::verification_ids(conn, partner_id)?
+        .into_iter()
+        .map(|id| format!("email_verification:{partner_id}:{id}"))
+        .collect();
+    outbox::withdraw_pending(conn, templates::Template::EmailVerification, &keys)?;
     Ok(())
 }
 

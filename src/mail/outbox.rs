@@ -71,20 +71,23 @@ pub struct Outgoing<'a> {
     pub message: Rendered,
 }
 
-/// Withdraws mails of `kind` not yet picked up whose dedupe key starts with `prefix`, in
-/// the caller's transaction (e.g. a verification link superseded before it went out).
-/// Returns how many were withdrawn.
+/// Withdraws the mails of `kind` with these dedupe keys that have not gone out yet.
+/// Exact keys, not a key prefix: equality is answered by the unique index on any
+/// collation, where a `LIKE 'prefix%'` scanned every pending mail of the kind.
 pub fn withdraw_pending(
     conn: &mut AnyConnection,
     kind: Template,
-    prefix: &str,
+    dedupe_keys: &[String],
 ) -> QueryResult<usize> {
+    if dedupe_keys.is_empty() {
+        return Ok(0);
+    }
     diesel::delete(
         mail_outbox::table.filter(
-            mail_outbox::kind
-                .eq(kind.name())
-                .and(mail_outbox::status.eq(MailStatus::Pending.as_str()))
-                .and(mail_outbox::dedupe_key.like(format!("{prefix}%"))),
+            mail_outbox::dedupe_key
+                .eq_any(dedupe_keys)
+                .and(mail_outbox::kind.eq(kind.name()))
+                .and(mail_outbox::status.eq(MailStatus::Pending.as_str())),
         ),
     )
     .execute(conn)

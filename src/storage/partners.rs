@@ -128,6 +128,14 @@ pub fn add_verification(
         .get_result(conn)
 }
 
+/// The ids of every link the partner was sent (used or not).
+pub fn verification_ids(conn: &mut AnyConnection, partner_id: i64) -> QueryResult<Vec<i64>> {
+    partner_email_verifications::table
+        .filter(partner_email_verifications::partner_id.eq(partner_id))
+        .select(partner_email_verifications::id)
+        .load(conn)
+}
+
 /// When the partner's latest link was sent, if any.
 pub fn last_verification_sent(
     conn: &mut AnyConnection,

@@ -203,6 +203,19 @@ async fn a_changed_address_is_unverified_again_and_gets_a_new_link(backend: Back
     )
     .await;
     assert_eq!(verify(&app, &first_token).await.status, 422);
+    // The first link's mail, not sent yet, is withdrawn with it: exactly one link mail
+    // waits, to the second address.
+    let pending: Vec<String> = {
+        let mut c = app.db.conn().unwrap();
+        mo::mail_outbox
+            .filter(mo::kind.eq("email_verification"))
+            .filter(mo::status.eq("pending"))
+            .filter(mo::recipient_email.eq_any([first, second]))
+            .select(mo::recipient_email)
+            .load(&mut *c)
+            .unwrap()
+    };
+    assert_eq!(pending, vec![second.to_owned()]);
 
     let p = app.post("/api/v1/proposals", Some(key), &proposal()).await;
     assert_eq!(p.body["partner_email_verified"], false);
