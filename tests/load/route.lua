@@ -62,7 +62,8 @@ end
 
 function request()
   if route == "search" then
-    return get("/api/v1/search?q=" .. urlencode(pick(queries)), env.PARTNER_KEY)
+    -- 10 hits, as Groonga is asked for below.
+    return get("/api/v1/search?limit=10&q=" .. urlencode(pick(queries)), env.PARTNER_KEY)
   elseif route == "groonga" then
     -- The same work as kyoso's search: title weighted over body, 10 hits, HTML
     -- snippets of both fields, the facets kyoso's search page returns as drilldowns.
