@@ -89,6 +89,13 @@ pub struct DeadlineQuery {
     pub municipality: Option<String>,
 }
 
+/// The first date whose clocks no longer count as due soon: every date `d` from today
+/// on with `business_days_between(today, d) <= within` lies before it.
+fn soon_bound(today: NaiveDate, within: i64) -> NaiveDate {
+    let last = add_business_days(today, u32::try_from(within).unwrap_or(0));
+    add_business_days(last, 1)
+}
+
 /// Overdue and due-soon clocks of the open proposals the caller is responsible for.
 pub fn deadlines(db: &Db, actor: &Actor, q: DeadlineQuery) -> AppResult<Deadlines> {
     compute(db, actor, q, true)
@@ -127,10 +134,11 @@ fn compute(db: &Db, actor: &Actor, q: DeadlineQuery, with_overdue: bool) -> AppR
             Access::Desk
         };
         let today = local_date(now());
-        // Only proposals with a running clock due by the last day that counts as soon:
-        // the database leaves out the many whose clocks are far off or stopped.
-        let last = add_business_days(today, u32::try_from(within).unwrap_or(0));
-        filter.overdue_before = Some(last.succ_opt().unwrap_or(last));
+        // Only proposals with a running clock due before the first business day that no
+        // longer counts as soon (closed days in between count as soon: no business day
+        // passes on them): the database leaves out the many whose clocks are far off or
+        // stopped, and the loop below decides exactly.
+        filter.overdue_before = Some(soon_bound(today, within));
         let rows = storage::proposals::list(conn, &filter)?;
         let mut overdue = vec![];
         let mut soon = vec![];
@@ -175,4 +183,28 @@ fn compute(db: &Db, actor: &Actor, q: DeadlineQuery, with_overdue: bool) -> AppR
             due_soon_total,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The database's pre-selection never drops a clock the exact count keeps, whatever
+    /// day of the week or the year (holidays, the year-end closure) it is asked on.
+    #[test]
+    fn the_soon_bound_keeps_every_clock_due_soon() {
+        let start = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        for offset in 0..120 {
+            let today = start + chrono::TimeDelta::days(offset);
+            for within in [0, 1, 3, 10, 60] {
+                let bound = soon_bound(today, within);
+                for ahead in 0..150 {
+                    let due = today + chrono::TimeDelta::days(ahead);
+                    if business_days_between(today, due) <= within {
+                        assert!(due < bound, "{today} within {within}: {due} ≥ {bound}");
+                    }
+                }
+            }
+        }
+    }
 }
