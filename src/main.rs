@@ -235,6 +235,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .parse_filters(&settings.log)
         .format_timestamp_millis()
         .init();
+    kyoso::storage::sql_log::install_if_enabled();
     kyoso::mail::links::set_base(&settings.public_url);
     match cli.command {
         Command::Serve { .. } => {

@@ -26,6 +26,7 @@ pub mod reply_templates;
 pub mod saved_searches;
 pub mod schema;
 pub mod sessions;
+pub mod sql_log;
 pub mod staff;
 pub mod subscriptions;
 pub mod weekly_reports;

@@ -304,8 +304,10 @@ pub struct ProposalFilter {
     pub text: Option<TextMatch>,
     /// Only proposals with a running clock due before this date (期限超過): open, not
     /// paused, and the department's answer (while routed and unanswered), the first
-    /// answer (while unanswered) or the decision due before it. The SQL twin of
-    /// `domain::desk::deadlines::running_clocks`.
+    /// answer (while unanswered) or the decision due before it. Answered by the
+    /// generated column `next_due_on`, the SQL twin of
+    /// `domain::desk::deadlines::running_clocks`, through an index led by the
+    /// municipality.
     pub overdue_before: Option<chrono::NaiveDate>,
     pub before_id: Option<i64>,
     pub order: ListOrder,
@@ -348,6 +350,10 @@ pub enum ListOrder {
     State(Direction),
     /// By the lead department's name; unassigned last.
     Department(Direction),
+    /// By the first running clock's due date, then the id: the order of the index
+    /// `(municipality_id, next_due_on, id)`, so that the deadlines' pre-selection reads
+    /// only the index range it needs, whatever plan PostgreSQL caches.
+    NextDue,
 }
 
 type Backend = <AnyConnection as diesel::Connection>::Backend;
@@ -453,21 +459,13 @@ fn filtered<'a>(f: &ProposalFilter) -> Boxed<'a> {
     if let Some(t) = &f.text {
         q = q.filter(text_condition(t));
     }
-    if let Some(today) = f.overdue_before {
+    if let Some(before) = f.overdue_before {
+        // `next_due_on` is a generated column (migration 2026-12-07-300000): the first
+        // running clock's due date, NULL when no clock runs. Not in `schema::proposals`,
+        // which diesel caps at 32 columns.
         q = q.filter(
-            proposals::state
-                .eq_any(vec!["received", "routed", "in_dialogue"])
-                .and(proposals::paused_at.is_null())
-                .and(
-                    proposals::state
-                        .eq("routed")
-                        .and(proposals::first_response_at.is_null())
-                        .and(proposals::department_due_on.lt(today))
-                        .or(proposals::first_response_at
-                            .is_null()
-                            .and(proposals::proposer_due_on.lt(today)))
-                        .or(proposals::decision_due_on.lt(today)),
-                ),
+            diesel::dsl::sql::<diesel::sql_types::Bool>("proposals.next_due_on < ")
+                .bind::<diesel::sql_types::Date, _>(before),
         );
     }
     if let Some(b) = f.before_id {
@@ -516,6 +514,10 @@ fn ordered<'a>(q: Boxed<'a>, order: ListOrder) -> Boxed<'a> {
                 Desc => q.order((rank().desc(), proposals::id.desc())),
             }
         }
+        ListOrder::NextDue => q.order((
+            sql::<Nullable<diesel::sql_types::Date>>("proposals.next_due_on").asc(),
+            proposals::id.asc(),
+        )),
         ListOrder::Department(d) => {
             let name = || {
                 sql::<Nullable<Text>>(

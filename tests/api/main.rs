@@ -42,6 +42,7 @@ mod marketplace;
 mod migrations;
 mod moving_fast;
 mod need_page;
+mod next_due;
 mod nodes;
 mod openapi;
 mod outcomes;

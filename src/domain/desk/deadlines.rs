@@ -13,7 +13,7 @@ use crate::domain::error::{AppError, AppResult};
 use crate::domain::proposals::{Access, OPEN_STATES, ProposalView, local_date, views};
 use crate::domain::vocab::{ProposalState, Role};
 use crate::storage::models::ProposalRow;
-use crate::storage::proposals::ProposalFilter;
+use crate::storage::proposals::{ListOrder, ProposalFilter};
 use crate::storage::{self, Db, now};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -121,9 +121,13 @@ fn compute(db: &Db, actor: &Actor, q: DeadlineQuery, with_overdue: bool) -> AppR
     db.read(|conn| {
         let m = municipality_of(conn, actor, q.municipality.as_deref())?;
         let staff = actor.require_staff()?;
+        // No state filter: a running clock means an open proposal, and `overdue_before`
+        // below selects only those. In the order of the index the pre-selection reads:
+        // newest first by id, as it was, let PostgreSQL's generic plan walk the whole
+        // table backwards by id (1.2 s per request at 200,000 proposals).
         let mut filter = ProposalFilter {
             municipality_id: Some(m),
-            states: Some(OPEN_STATES.iter().map(|s| s.as_str().to_owned()).collect()),
+            order: ListOrder::NextDue,
             limit: 100_000,
             ..Default::default()
         };
