@@ -87,18 +87,62 @@ struct AnyOfWeight {
     tiers: Vec<Vec<Box<dyn Weight>>>,
 }
 
+impl AnyOfWeight {
+    /// The clauses' scorers, tier by tier, created at `target` with tantivy's
+    /// `scorer_danger`: a phrase then does not look for its first match up
+    /// front (which reads the positions of every candidate up to it, all of
+    /// them when the phrase matches nothing), but only checks what it is
+    /// asked about. Clauses that match nothing are left out.
+    fn children_at(
+        &self,
+        reader: &SegmentReader,
+        target: DocId,
+        boost: Score,
+    ) -> tantivy::Result<Vec<Vec<Child>>> {
+        let mut tiers = Vec::with_capacity(self.tiers.len());
+        for tier in &self.tiers {
+            let mut children = Vec::with_capacity(tier.len());
+            for w in tier {
+                let (found, scorer) = w.scorer_danger(reader, target, boost)?;
+                let (pos, defined) = match found {
+                    SeekDangerResult::Found => (target, true),
+                    SeekDangerResult::SeekLowerBound(bound) => (bound, false),
+                };
+                if pos < TERMINATED {
+                    children.push(Child {
+                        scorer,
+                        pos,
+                        defined,
+                    });
+                }
+            }
+            if !children.is_empty() {
+                tiers.push(children);
+            }
+        }
+        Ok(tiers)
+    }
+}
+
 impl Weight for AnyOfWeight {
+    /// The union walked from its first match (the query alone, or leading
+    /// an intersection): every clause finds its own first match, with its
+    /// own `seek`, which for a phrase is faster than one probe per
+    /// candidate. Inside an intersection tantivy asks for
+    /// [`Weight::scorer_danger`] instead (see `children_at`).
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let mut tiers = Vec::with_capacity(self.tiers.len());
         let mut clauses = 0;
         for tier in &self.tiers {
-            let mut children = Vec::new();
+            let mut children = Vec::with_capacity(tier.len());
             for w in tier {
-                let s = w.scorer(reader, boost)?;
-                if s.doc() != TERMINATED {
+                let scorer = w.scorer(reader, boost)?;
+                let pos = scorer.doc();
+                if pos != TERMINATED {
                     children.push(Child {
-                        scorer: s,
-                        lower_bound: None,
+                        scorer,
+                        pos,
+                        defined: true,
                     });
                 }
             }
@@ -121,6 +165,34 @@ impl Weight for AnyOfWeight {
         };
         scorer.settle_from(0);
         Ok(Box::new(scorer))
+    }
+
+    fn scorer_danger(
+        &self,
+        reader: &SegmentReader,
+        target: DocId,
+        boost: Score,
+    ) -> tantivy::Result<(SeekDangerResult, Box<dyn Scorer>)> {
+        let mut tiers = self.children_at(reader, target, boost)?;
+        if tiers.iter().map(Vec::len).sum::<usize>() <= 1 {
+            // One clause (or none): it is the union, in the state
+            // `scorer_danger` left it.
+            return Ok(match tiers.pop().and_then(|mut tier| tier.pop()) {
+                None => (
+                    SeekDangerResult::SeekLowerBound(TERMINATED),
+                    Box::new(EmptyScorer),
+                ),
+                Some(only) if only.defined => (SeekDangerResult::Found, only.scorer),
+                Some(only) => (SeekDangerResult::SeekLowerBound(only.pos), only.scorer),
+            });
+        }
+        let mut scorer = AnyOfScorer {
+            tiers,
+            doc: target,
+            scoring_tier: 0,
+        };
+        let found = scorer.seek_danger(target);
+        Ok((found, Box::new(scorer)))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -150,40 +222,43 @@ impl Weight for AnyOfWeight {
 
 struct Child {
     scorer: Box<dyn Scorer>,
-    /// `Some(bound)` after `seek_danger` missed: the scorer's state is
-    /// undefined, it has no match from the missed target up to `bound`
-    /// (exclusive), and it may only be moved by `seek_danger` until that
-    /// returns `Found`.
-    lower_bound: Option<DocId>,
+    /// The scorer's document while `defined`; otherwise a lower bound: after
+    /// `seek_danger` missed, the scorer's state is undefined, it has no
+    /// match from the missed target up to `pos` (exclusive), and it may only
+    /// be moved by `seek_danger` until that returns `Found`. Kept here so
+    /// the union's bookkeeping does not call into the scorer.
+    pos: DocId,
+    defined: bool,
 }
 
 impl Child {
     /// Where the child is: its document, or its lower bound while undefined.
     fn pos(&self) -> DocId {
-        self.lower_bound.unwrap_or_else(|| self.scorer.doc())
+        self.pos
     }
 
     fn is_on(&self, doc: DocId) -> bool {
-        self.lower_bound.is_none() && self.scorer.doc() == doc
+        self.defined && self.pos == doc
     }
 
     /// Does the child match `t`? Only checks `t` (one positional check for
     /// a phrase). `t` must not be below any target the child was asked about.
     fn probe(&mut self, t: DocId) -> bool {
-        let at = self.pos();
-        if at > t {
+        if self.pos > t {
             return false;
         }
-        if at == t && self.lower_bound.is_none() {
+        if self.pos == t && self.defined {
             return true;
         }
         match self.scorer.seek_danger(t) {
             SeekDangerResult::Found => {
-                self.lower_bound = None;
+                self.pos = t;
+                self.defined = true;
                 true
             }
             SeekDangerResult::SeekLowerBound(b) => {
-                self.lower_bound = Some(b);
+                self.pos = b;
+                self.defined = false;
                 false
             }
         }
@@ -192,18 +267,21 @@ impl Child {
     /// The child's first match ≥ `t`, leaving it in a defined state
     /// (or at `TERMINATED`, reported as a lower bound).
     fn next(&mut self, t: DocId) -> DocId {
-        if self.lower_bound.is_none() {
-            let doc = self.scorer.doc();
-            return if doc < t { self.scorer.seek(t) } else { doc };
+        if self.defined {
+            if self.pos < t {
+                self.pos = self.scorer.seek(t);
+            }
+            return self.pos;
         }
-        let mut t = t.max(self.pos());
+        let mut t = t.max(self.pos);
         while t < TERMINATED {
             if self.probe(t) {
                 return t;
             }
-            t = self.pos();
+            t = self.pos;
         }
-        self.lower_bound = Some(TERMINATED);
+        self.pos = TERMINATED;
+        self.defined = false;
         TERMINATED
     }
 }
@@ -247,7 +325,18 @@ impl AnyOfScorer {
                 else {
                     break;
                 };
-                if c.probe(at) {
+                if best == TERMINATED {
+                    // The earlier tiers have no match left: every later
+                    // document is this tier's to find, so its clauses are
+                    // walked like the first tier's (a phrase scorer's own
+                    // seek finds its next match faster than one probe per
+                    // candidate).
+                    let doc = c.next(at);
+                    if doc < self.doc {
+                        self.doc = doc;
+                        self.scoring_tier = tier_no;
+                    }
+                } else if c.probe(at) {
                     self.doc = at;
                     self.scoring_tier = tier_no;
                 }
@@ -418,6 +507,119 @@ mod tests {
                 let x = ours.explain(&searcher, *addr).unwrap().value();
                 let y = theirs.explain(&searcher, *addr).unwrap().value();
                 assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+            }
+        }
+    }
+
+    /// Phrase clauses, created lazily inside intersections
+    /// (`scorer_danger`) and eagerly alone: matches, counts and scores agree
+    /// with a `BooleanQuery` of should-clauses, also when a phrase matches
+    /// nothing.
+    #[test]
+    fn phrases_lazy_and_eager_agree_with_boolean_should() {
+        use tantivy::query::PhraseQuery;
+        use tantivy::schema::TEXT;
+        let mut sb = Schema::builder();
+        let a = sb.add_text_field("a", TEXT);
+        let b = sb.add_text_field("b", TEXT);
+        let index = Index::create_in_ram(sb.build());
+        let mut w: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let words = ["x", "y", "z", "q"];
+        for i in 0..4000u32 {
+            // A pseudo-random word sequence per field, so phrases match
+            // in some documents only.
+            let text = |seed: u32| {
+                (0..6)
+                    .map(|k| words[((i * 7 + seed * 13 + k * k * 5 + i / 3) % 4) as usize])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let mut d = doc!();
+            d.add_text(a, text(1));
+            d.add_text(b, text(2));
+            if i % 9 == 0 {
+                d.add_text(b, "rare");
+            }
+            w.add_document(d).unwrap();
+        }
+        w.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let phrase = |f, x: &str, y: &str| -> Box<dyn Query> {
+            Box::new(PhraseQuery::new(vec![
+                Term::from_field_text(f, x),
+                Term::from_field_text(f, y),
+            ]))
+        };
+        let t = |f, s: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(f, s),
+                IndexRecordOption::WithFreqs,
+            ))
+        };
+        for (x, y) in [
+            ("x", "y"),
+            ("z", "x"),
+            ("q", "q"),
+            ("rare", "x"),
+            ("x", "rare"),
+        ] {
+            let tiered = || {
+                AnyOfQuery::tiered(
+                    vec![phrase(a, x, y)],
+                    vec![phrase(b, x, y), phrase(b, y, x)],
+                )
+            };
+            let all =
+                || BooleanQuery::union(vec![phrase(a, x, y), phrase(b, x, y), phrase(b, y, x)]);
+            let cases: Vec<(Box<dyn Query>, Box<dyn Query>)> = vec![
+                (Box::new(tiered()), Box::new(all())),
+                (
+                    Box::new(BooleanQuery::intersection(vec![
+                        Box::new(tiered()),
+                        t(b, "rare"),
+                    ])),
+                    Box::new(BooleanQuery::intersection(vec![
+                        Box::new(all()),
+                        t(b, "rare"),
+                    ])),
+                ),
+                (
+                    Box::new(BooleanQuery::intersection(vec![
+                        t(a, "z"),
+                        Box::new(tiered()),
+                    ])),
+                    Box::new(BooleanQuery::intersection(vec![t(a, "z"), Box::new(all())])),
+                ),
+                (
+                    Box::new(BooleanQuery::intersection(vec![
+                        Box::new(tiered()),
+                        Box::new(AnyOfQuery::tiered(
+                            vec![phrase(a, "y", "z")],
+                            vec![phrase(b, "q", "x")],
+                        )),
+                    ])),
+                    Box::new(BooleanQuery::intersection(vec![
+                        Box::new(all()),
+                        Box::new(BooleanQuery::union(vec![
+                            phrase(a, "y", "z"),
+                            phrase(b, "q", "x"),
+                        ])),
+                    ])),
+                ),
+            ];
+            for (ours, theirs) in cases {
+                let got = searcher.search(&*ours, &DocSetCollector).unwrap();
+                let want = searcher.search(&*theirs, &DocSetCollector).unwrap();
+                assert_eq!(got, want, "{x} {y}: {ours:?}");
+                assert_eq!(searcher.search(&*ours, &Count).unwrap(), want.len());
+                let top = searcher
+                    .search(&*ours, &TopDocs::with_limit(50_000).order_by_score())
+                    .unwrap();
+                assert_eq!(top.len(), want.len());
+                for (score, addr) in top.iter().take(200) {
+                    let e = ours.explain(&searcher, *addr).unwrap().value();
+                    assert!((score - e).abs() < 1e-4, "{addr:?}: {score} vs {e}");
+                }
             }
         }
     }

@@ -17,7 +17,11 @@
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 use super::MAX_TOKEN_BYTES;
-use super::normalize::{LONG_VOWEL_MIN_CHARS, Normalized, is_katakana, is_plain_japanese};
+use std::rc::Rc;
+
+use super::normalize::{
+    LONG_VOWEL_MIN_CHARS, Normalized, is_katakana, is_plain_japanese, normalized_shared,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Class {
@@ -67,7 +71,7 @@ impl BigramTokenizer {
     /// into one reused buffer, which keeps allocation out of the per-token
     /// path of indexing.
     pub fn stream(&self, text: &str) -> BigramTokenStream {
-        let norm = Normalized::new(text);
+        let norm = normalized_shared(text);
         let chars = fold_katakana_runs(&norm.text);
         // Runs of one class, separators left out.
         let mut runs: Vec<(Class, usize, usize)> = Vec::new();
@@ -111,7 +115,7 @@ impl BigramTokenizer {
 
 /// The bigram analyzer's token stream (see [`BigramTokenizer::stream`]).
 pub struct BigramTokenStream {
-    norm: Normalized,
+    norm: Rc<Normalized>,
     chars: Vec<Ch>,
     /// Character ranges of the tokens; a token's position is its index.
     spans: Vec<(u32, u32)>,

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::{Arc, Weak};
 
 use lindera::segmenter::Segmenter;
@@ -17,7 +18,7 @@ use lindera_dictionary::viterbi::{Lattice, LexType, WordId};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 use super::MAX_TOKEN_BYTES;
-use super::normalize::{Normalized, fold_long_vowel, is_plain_japanese};
+use super::normalize::{Normalized, fold_long_vowel, is_plain_japanese, normalized_shared};
 
 /// tantivy tokenizer over a shared lindera segmenter.
 #[derive(Clone)]
@@ -55,7 +56,7 @@ impl JaTokenizer {
     /// The token stream of `text`: segmented up front, each kept morpheme
     /// written into one reused token (no allocation per token).
     pub fn stream(&self, text: &str) -> JaTokenStream {
-        let norm = Normalized::new(text);
+        let norm = normalized_shared(text);
         let mut morphemes = Vec::new();
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.serve(&self.segmenter);
@@ -123,7 +124,7 @@ struct Morpheme {
 
 /// The morphological analyzer's token stream (see [`JaTokenizer::stream`]).
 pub struct JaTokenStream {
-    norm: Normalized,
+    norm: Rc<Normalized>,
     morphemes: Vec<Morpheme>,
     next: usize,
     token: Token,
