@@ -603,23 +603,16 @@ fn propagation(writer: &str, reader: &str, key: &str, n: usize) -> Duration {
 /// it wakes when a change commits (in its own process, or by the other node's NOTIFY),
 /// so what remains is its step, above all tantivy's commit, which syncs every file of
 /// the new segment and the meta file (13–17 fsync/fdatasync/rename calls per commit,
-/// 100–900 ms on the shared 2-core machine while others build). Release build there
-/// (2026-12-07, load average 8–25): at idle median 190–240 ms, slowest 460–570 ms; under
-/// wrk load on both nodes median 860–880 ms, slowest 1.5–1.8 s. The bounds leave room
-/// for the debug build and a busy machine; they catch a follower that stalls, not one
-/// that misses 200 ms, and the test prints the figures.
-const IDLE_MEDIAN_MS: u64 = 500;
-const IDLE_MAX_MS: u64 = 1500;
-const LOAD_MEDIAN_MS: u64 = 1200;
-const LOAD_MAX_MS: u64 = 3000;
-const PROPAGATION_AT_IDLE: (Duration, Duration) = (
-    Duration::from_millis(IDLE_MEDIAN_MS),
-    Duration::from_millis(IDLE_MAX_MS),
-);
-const PROPAGATION_UNDER_LOAD: (Duration, Duration) = (
-    Duration::from_millis(LOAD_MEDIAN_MS),
-    Duration::from_millis(LOAD_MAX_MS),
-);
+/// 100–900 ms each commit while others build on the shared 2-core machine). Measured
+/// 2026-12-07 there: this test (debug build, load average about 10) at idle 75/91/128 ms
+/// (min/median/max), under its load 124/168/397 ms; release nodes with wrk on both: at
+/// idle 30/81/140 ms (load average 7), medians 189–267 ms and slowest 456–568 ms (load
+/// average 8–25); under wrk load medians 860–1000 ms, slowest 1.5–2.2 s. The bounds leave
+/// room for a busy machine; the test prints the figures.
+const PROPAGATION_AT_IDLE: (Duration, Duration) =
+    (Duration::from_millis(300), Duration::from_millis(1000));
+const PROPAGATION_UNDER_LOAD: (Duration, Duration) =
+    (Duration::from_millis(750), Duration::from_millis(1500));
 
 /// Asserts the (median, slowest) bound on sorted times.
 fn assert_propagation(times: &[Duration], bound: (Duration, Duration), label: &str) {
