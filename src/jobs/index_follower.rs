@@ -1,16 +1,39 @@
 //! The index follower: one thread per process that applies the index change log to the
-//! search index, so a saved change is searchable within a fraction of a second.
+//! search index, so a saved change is searchable within a fraction of a second. It
+//! steps when the process's index signal moves (a local commit with changes, or another
+//! node's NOTIFY on PostgreSQL, see `storage::index_signal`) and at least every `IDLE`.
+//! On PostgreSQL a second thread keeps the process's line to the other nodes.
+
+use std::time::{Duration, Instant};
 
 pub use super::{Job, Running};
 use crate::domain::Db;
 use crate::domain::search::SearchEngine;
 use crate::domain::search::follow::{BATCH, Follower, IDLE};
+use crate::storage::connection::DatabaseTarget;
+use crate::storage::index_signal::Peers;
+
+/// How often the peers thread looks for other nodes' notifications: diesel cannot block
+/// on them, so this bounds the delay they add (a look is a non-blocking socket read).
+const PEERS_POLL: Duration = Duration::from_millis(5);
+
+/// How long the peers thread waits before connecting again after losing its connection.
+const PEERS_RECONNECT: Duration = Duration::from_secs(1);
 
 pub fn spawn(db: Db, engine: SearchEngine) -> Running {
     Running::spawn("index-follower", move |job: &Job| {
+        // Stopped (and joined) when this body returns, or restarted with it.
+        let _peers = match db.target() {
+            DatabaseTarget::Postgres(url) => Some(spawn_peers(db.clone(), url.clone())),
+            DatabaseTarget::Sqlite(_) => None,
+        };
+        let signal = db.index_signal().clone();
         let mut follower = Follower::default();
         let mut failing = false;
         while !job.should_stop() {
+            // Taken before the step reads the log: a change committed after this point
+            // moves the signal, so the wait below does not sleep through it.
+            let seen = signal.any();
             match follower.step(&db, &engine) {
                 // A full batch means more is waiting: go on at once.
                 Ok(n) if n as i64 >= BATCH => continue,
@@ -20,9 +43,71 @@ pub fn spawn(db: Db, engine: SearchEngine) -> Running {
                         log::error!("search index follower: {e}; retrying");
                     }
                     failing = true;
+                    std::thread::sleep(IDLE);
+                    continue;
                 }
             }
-            std::thread::sleep(IDLE);
+            signal.wait_any(seen, IDLE);
+        }
+    })
+}
+
+/// The thread that NOTIFYs the other nodes after this process's commits and moves this
+/// process's signal when they NOTIFY. Without it (connection lost) the followers still
+/// poll every `IDLE`.
+fn spawn_peers(db: Db, url: String) -> Running {
+    Running::spawn("index-peers", move |job: &Job| {
+        let signal = db.index_signal().clone();
+        let mut peers: Option<Peers> = None;
+        let mut next_attempt = Instant::now();
+        let mut failing = false;
+        let mut announced = signal.local();
+        while !job.should_stop() {
+            let local = signal.wait_local(announced, PEERS_POLL);
+            let Some(p) = peers.as_mut() else {
+                if Instant::now() >= next_attempt {
+                    match Peers::connect(&url) {
+                        Ok(p) => {
+                            if failing {
+                                log::info!("index peers: connected again");
+                            }
+                            failing = false;
+                            peers = Some(p);
+                            // Changes may have come while nobody listened.
+                            signal.remote_change();
+                        }
+                        Err(e) => {
+                            if !failing {
+                                log::warn!(
+                                    "index peers: cannot listen for other nodes' changes ({e}); \
+                                     polling every {IDLE:?} meanwhile"
+                                );
+                            }
+                            failing = true;
+                            next_attempt = Instant::now() + PEERS_RECONNECT;
+                        }
+                    }
+                }
+                announced = local;
+                continue;
+            };
+            let result = (|| {
+                if local != announced {
+                    p.announce()?;
+                }
+                p.heard()
+            })();
+            announced = local;
+            match result {
+                Ok(true) => signal.remote_change(),
+                Ok(false) => {}
+                Err(e) => {
+                    log::warn!("index peers: lost the connection ({e}); connecting again");
+                    failing = true;
+                    peers = None;
+                    next_attempt = Instant::now() + PEERS_RECONNECT;
+                }
+            }
         }
     })
 }

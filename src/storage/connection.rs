@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::error::StorageError;
+use super::index_signal::{self, IndexSignal};
 
 /// One connection type over both backends. SQLite goes last: it accepts any string.
 #[derive(diesel::MultiConnection)]
@@ -145,6 +146,8 @@ pub struct Db {
     /// SQLite allows one writer; serialising writes in-process avoids SQLITE_BUSY on
     /// lock upgrades inside deferred transactions.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// Moves when a write transaction commits changes to the index change log.
+    index_signal: Arc<IndexSignal>,
 }
 
 impl Db {
@@ -179,11 +182,17 @@ impl Db {
             pool,
             target,
             sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
+            index_signal: Arc::new(IndexSignal::default()),
         })
     }
 
     pub fn target(&self) -> &DatabaseTarget {
         &self.target
+    }
+
+    /// What the index follower waits on (see `index_signal`).
+    pub fn index_signal(&self) -> &Arc<IndexSignal> {
+        &self.index_signal
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -210,13 +219,20 @@ impl Db {
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
         let armed = test_hook::take(&self.target);
-        in_transaction(&mut conn, Access::Write, |c| {
+        let recorded = index_signal::recorded_here();
+        let result = in_transaction(&mut conn, Access::Write, |c| {
             let value = f(c)?;
             if armed {
                 test_hook::fire();
             }
             Ok(value)
-        })
+        });
+        // Committed with changes to the index log: wake the follower (and, through it,
+        // the other nodes) now rather than at its next poll.
+        if result.is_ok() && index_signal::recorded_here() != recorded {
+            self.index_signal.local_change();
+        }
+        result
     }
 
     /// Runs `f` on one connection in a read transaction. On SQLite that is one

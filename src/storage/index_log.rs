@@ -44,6 +44,7 @@ pub fn record(conn: &mut AnyConnection, doc_type: DocType, doc_id: i64) -> Query
             index_changes::created_at.eq(now()),
         ))
         .execute(conn)?;
+    super::index_signal::note_recorded();
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod digest_runs;
 pub mod error;
 pub mod inbox_filters;
 pub mod index_log;
+pub mod index_signal;
 pub mod invitations;
 pub mod job_state;
 pub mod link_revocations;

@@ -7,8 +7,9 @@
 //! - behind HAProxy (`tests/haproxy/kyoso.cfg`, checking `/readyz`), under load from
 //!   several clients: a rolling restart (SIGTERM, start again, wait ready) fails no
 //!   request; a node killed with SIGKILL loses no acknowledged proposal and leaves the
-//!   receipt numbers gapless; a change written through one node is searchable on the
-//!   other within 200 ms.
+//!   receipt numbers gapless; a change written through one node becomes searchable on
+//!   the other, at idle and under that load, within the bounds of `PROPAGATION_*` (the
+//!   figures are printed; the target is 200 ms).
 
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -597,12 +598,33 @@ fn propagation(writer: &str, reader: &str, key: &str, n: usize) -> Duration {
     }
 }
 
-/// The longest a change may take to be searchable on the other node. The target is
-/// 200 ms (issue 15); on the shared 2-core test machine (load average above 10, debug
-/// build, the writer's node and the reader's node and the clients on the same cores)
-/// the follower's commit alone often takes longer, so the test asserts what catches a
-/// follower that stalls, and prints the figures.
-const PROPAGATION_BOUND: Duration = Duration::from_millis(1500);
+/// How long a change may take to be searchable on the other node: (median, slowest) of
+/// ten. The target is 200 ms (issue 15). The follower no longer sleeps through changes:
+/// it wakes when a change commits (in its own process, or by the other node's NOTIFY),
+/// so what remains is its step, above all tantivy's commit, which syncs every file of
+/// the new segment and the meta file (13–17 fsync/fdatasync/rename calls per commit,
+/// 100–900 ms each commit while others build on the shared 2-core machine). Measured
+/// 2026-12-07 there: this test (debug build, load average about 10) at idle 75/91/128 ms
+/// (min/median/max), under its load 124/168/397 ms; release nodes with wrk on both: at
+/// idle 30/81/140 ms (load average 7), medians 189–267 ms and slowest 456–568 ms (load
+/// average 8–25); under wrk load medians 860–1000 ms, slowest 1.5–2.2 s. The bounds leave
+/// room for a busy machine; the test prints the figures.
+const PROPAGATION_AT_IDLE: (Duration, Duration) =
+    (Duration::from_millis(300), Duration::from_millis(1000));
+const PROPAGATION_UNDER_LOAD: (Duration, Duration) =
+    (Duration::from_millis(750), Duration::from_millis(1500));
+
+/// Asserts the (median, slowest) bound on sorted times.
+fn assert_propagation(times: &[Duration], bound: (Duration, Duration), label: &str) {
+    let (median, slowest) = (times[times.len() / 2], times[times.len() - 1]);
+    assert!(
+        median <= bound.0 && slowest <= bound.1,
+        "changes took too long to be searchable on the other node {label}: median \
+         {median:?} (bound {:?}), slowest {slowest:?} (bound {:?}); all {times:?}",
+        bound.0,
+        bound.1
+    );
+}
 
 /// Ten changes, alternating the writing node; sorted times.
 fn propagation_times(
@@ -664,7 +686,7 @@ fn behind_haproxy_restarts_and_a_kill_lose_nothing() {
     // (c) Propagation at idle, for comparison.
     let probes = AtomicUsize::new(0);
     let idle = propagation_times(&nodes, &world.partner_a.1, &probes, "at idle");
-    assert!(idle[idle.len() - 1] <= PROPAGATION_BOUND, "{idle:?}");
+    assert_propagation(&idle, PROPAGATION_AT_IDLE, "at idle");
 
     let stop = Arc::new(AtomicBool::new(false));
     let phase = Arc::new(Mutex::new("warm-up"));
@@ -681,10 +703,7 @@ fn behind_haproxy_restarts_and_a_kill_lose_nothing() {
     // (c) Propagation, during the load, both directions.
     std::thread::sleep(Duration::from_millis(500));
     let loaded = propagation_times(&nodes, &world.partner_a.1, &probes, "under load");
-    assert!(
-        loaded[loaded.len() - 1] <= PROPAGATION_BOUND,
-        "a change took longer than {PROPAGATION_BOUND:?} to be searchable on the other node: {loaded:?}"
-    );
+    assert_propagation(&loaded, PROPAGATION_UNDER_LOAD, "under load");
 
     // (a) Rolling restart: no request fails.
     *phase.lock().unwrap() = "rolling restart";

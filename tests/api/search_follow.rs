@@ -313,3 +313,121 @@ fn a_change_whose_writer_got_its_transaction_id_later_is_not_passed() {
     );
     assert_eq!(count_hits(&engine, "倉庫"), 1);
 }
+
+on_both_backends!(the_index_signal_moves_once_per_committed_write_with_changes);
+
+/// The follower wakes on the process's index signal: it moves once when a write
+/// transaction that recorded changes commits — however many it recorded — and not when
+/// such a transaction rolls back, nor for a write without changes. A waiting thread is
+/// woken by the move, not by its timeout.
+async fn the_index_signal_moves_once_per_committed_write_with_changes(backend: Backend) {
+    use kyoso::domain::error::{AppError, AppResult};
+    use std::time::{Duration, Instant};
+    let scratch = ScratchDir::new();
+    let db = Db::open(fresh_database(backend, &scratch), 2).unwrap();
+    db.migrate().unwrap();
+    let w = World::seed(&db);
+    let actor = Actor::Partner(PartnerId(w.partner_a.0));
+    let signal = db.index_signal().clone();
+
+    let before = signal.local();
+    let id = offer(&db, &actor, "防災アプリの提供");
+    assert_eq!(signal.local(), before + 1);
+
+    let failed: AppResult<()> = db.write(|c| {
+        index_log::record(c, DocType::Offer, id)?;
+        index_log::record(c, DocType::Offer, id)?;
+        Err(AppError::internal(anyhow::anyhow!(
+            "rolled back on purpose"
+        )))
+    });
+    assert!(failed.is_err());
+    assert_eq!(signal.local(), before + 1, "a rolled-back write moved it");
+
+    db.write(|c| -> AppResult<_> {
+        kyoso::storage::job_state::set(c, "signal-test", "1")?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        signal.local(),
+        before + 1,
+        "a write without changes moved it"
+    );
+
+    db.write(|c| -> AppResult<_> {
+        for _ in 0..3 {
+            index_log::record(c, DocType::Offer, id)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(signal.local(), before + 2, "one move per transaction");
+
+    let seen = signal.any();
+    let waiter = {
+        let signal = signal.clone();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            let now = signal.wait_any(seen, Duration::from_secs(30));
+            (now, t.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    offer(&db, &actor, "防災無線の保守");
+    let (now, waited) = waiter.join().unwrap();
+    assert_ne!(now, seen);
+    assert!(
+        waited < Duration::from_secs(10),
+        "woken by the timeout: {waited:?}"
+    );
+}
+
+/// Two processes' lines on one PostgreSQL database: what one announces the other hears
+/// (once, however often it looks), and a line does not hear its own announcement; a
+/// line to another database hears nothing.
+#[test]
+fn peers_on_one_database_hear_each_other_and_not_themselves() {
+    use kyoso::storage::index_signal::Peers;
+    use std::time::{Duration, Instant};
+    let scratch = ScratchDir::new();
+    let other_scratch = ScratchDir::new();
+    let DatabaseTarget::Postgres(url) = fresh_database(Backend::Postgres, &scratch) else {
+        unreachable!()
+    };
+    let DatabaseTarget::Postgres(other_url) = fresh_database(Backend::Postgres, &other_scratch)
+    else {
+        unreachable!()
+    };
+    let mut a = Peers::connect(&url).unwrap();
+    let mut b = Peers::connect(&url).unwrap();
+    let mut elsewhere = Peers::connect(&other_url).unwrap();
+    let heard_within = |p: &mut Peers, within: Duration| {
+        let until = Instant::now() + within;
+        loop {
+            if p.heard().unwrap() {
+                return true;
+            }
+            if Instant::now() > until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    a.announce().unwrap();
+    assert!(
+        heard_within(&mut b, Duration::from_secs(10)),
+        "b did not hear a"
+    );
+    assert!(!b.heard().unwrap(), "heard twice");
+    assert!(!a.heard().unwrap(), "a heard itself");
+    b.announce().unwrap();
+    assert!(
+        heard_within(&mut a, Duration::from_secs(10)),
+        "a did not hear b"
+    );
+    assert!(
+        !heard_within(&mut elsewhere, Duration::from_millis(300)),
+        "another database's line heard it"
+    );
+}
