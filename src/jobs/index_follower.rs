@@ -17,6 +17,13 @@ use crate::storage::index_signal::Peers;
 /// on them, so this bounds the delay they add (a look is a non-blocking socket read).
 const PEERS_POLL: Duration = Duration::from_millis(5);
 
+/// The shortest time from one step that applied changes to the next: a commit costs
+/// about the same for one change as for a hundred (the new segment's files are synced
+/// one by one), so while changes keep coming they are gathered for this long, as the old
+/// fixed poll did, instead of being committed back to back at the cost of the requests'
+/// CPU. The first change after a quiet spell is applied at once.
+const COMMIT_SPACING: Duration = Duration::from_millis(100);
+
 /// How long the peers thread waits before connecting again after losing its connection.
 const PEERS_RECONNECT: Duration = Duration::from_secs(1);
 
@@ -30,14 +37,21 @@ pub fn spawn(db: Db, engine: SearchEngine) -> Running {
         let signal = db.index_signal().clone();
         let mut follower = Follower::default();
         let mut failing = false;
+        let mut applied_at: Option<Instant> = None;
         while !job.should_stop() {
+            if let Some(wait) = applied_at.and_then(|t| COMMIT_SPACING.checked_sub(t.elapsed())) {
+                std::thread::sleep(wait);
+            }
             // Taken before the step reads the log: a change committed after this point
             // moves the signal, so the wait below does not sleep through it.
             let seen = signal.any();
             match follower.step(&db, &engine) {
                 // A full batch means more is waiting: go on at once.
                 Ok(n) if n as i64 >= BATCH => continue,
-                Ok(_) => failing = false,
+                Ok(n) => {
+                    failing = false;
+                    applied_at = (n > 0).then(Instant::now);
+                }
                 Err(e) => {
                     if !failing {
                         log::error!("search index follower: {e}; retrying");
