@@ -81,6 +81,17 @@ pub fn find_many(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<NeedR
         .load(conn)
 }
 
+/// (id, title) of the given needs: what a proposal's page names, without the bodies.
+pub fn titles_of(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    needs::table
+        .filter(needs::id.eq_any(ids))
+        .select((needs::id, needs::title))
+        .load(conn)
+}
+
 pub fn set_partner_kinds(
     conn: &mut AnyConnection,
     need_id: i64,

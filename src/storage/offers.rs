@@ -46,6 +46,17 @@ pub fn find_many(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<Offer
         .load(conn)
 }
 
+/// (id, title) of the given offers: what a proposal's page names, without the bodies.
+pub fn titles_of(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    offers::table
+        .filter(offers::id.eq_any(ids))
+        .select((offers::id, offers::title))
+        .load(conn)
+}
+
 pub fn set_fields(conn: &mut AnyConnection, offer_id: i64, fields: &[&str]) -> QueryResult<()> {
     diesel::delete(opf::table.filter(opf::offer_id.eq(offer_id))).execute(conn)?;
     for f in fields {

@@ -45,6 +45,18 @@ pub fn find_many(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<Partn
         .load(conn)
 }
 
+/// (id, whether the e-mail address is verified) of the given partners, for lists that
+/// show only that of each proposer.
+pub fn verified_of(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, bool)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    partners::table
+        .filter(partners::id.eq_any(ids))
+        .select((partners::id, partners::email_verified_at.is_not_null()))
+        .load(conn)
+}
+
 pub fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> QueryResult<()> {
     diesel::update(partners::table.find(id))
         .set((

@@ -102,6 +102,17 @@ pub fn find_many(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<Staff
         .load(conn)
 }
 
+/// (id, display name) of the given staff users.
+pub fn names_of(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    staff_users::table
+        .filter(staff_users::id.eq_any(ids))
+        .select((staff_users::id, staff_users::display_name))
+        .load(conn)
+}
+
 /// Active staff who may own a proposal of `municipality_id`: its desk staff and admins,
 /// and the staff of `department_id` (the lead department), by name.
 pub fn assignable(

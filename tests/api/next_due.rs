@@ -95,7 +95,7 @@ async fn the_stored_first_due_date_is_the_first_running_clock(backend: Backend) 
                                 ))
                                 .execute(&mut *conn)
                                 .unwrap();
-                            let row = kyoso::storage::proposals::find(&mut *conn, id)
+                            let row = kyoso::storage::proposals::find(&mut conn, id)
                                 .unwrap()
                                 .unwrap();
                             let clocks = running_clocks(&row).unwrap();
@@ -121,9 +121,9 @@ async fn the_stored_first_due_date_is_the_first_running_clock(backend: Backend) 
                                     ..Default::default()
                                 };
                                 let listed =
-                                    kyoso::storage::proposals::list(&mut *conn, &filter).unwrap();
+                                    kyoso::storage::proposals::list(&mut conn, &filter).unwrap();
                                 let counted =
-                                    kyoso::storage::proposals::count_filtered(&mut *conn, &filter)
+                                    kyoso::storage::proposals::count_filtered(&mut conn, &filter)
                                         .unwrap();
                                 let due = clocks.iter().any(|(_, d)| *d < bound);
                                 assert_eq!(listed.len(), usize::from(due), "{what} before {bound}");
@@ -161,13 +161,13 @@ async fn the_stored_first_due_date_is_the_first_running_clock(backend: Backend) 
                 .join("; ")
         };
         let inbox = plan(
-            &mut *conn,
+            &mut conn,
             "SELECT * FROM proposals WHERE municipality_id = 1 ORDER BY id DESC LIMIT 51",
         );
         assert!(inbox.contains("proposals_municipality_id"), "{inbox}");
         assert!(!inbox.contains("TEMP B-TREE"), "{inbox}");
         let deadlines = plan(
-            &mut *conn,
+            &mut conn,
             "SELECT * FROM proposals WHERE municipality_id = 1 AND \
              proposals.next_due_on < '2026-03-10' ORDER BY proposals.next_due_on, id LIMIT 100000",
         );

@@ -345,9 +345,10 @@ pub fn views(
     let mut partner_ids: Vec<i64> = rows.iter().filter_map(|r| r.partner_id).collect();
     partner_ids.sort_unstable();
     partner_ids.dedup();
-    let verified: HashMap<i64, bool> = storage::partners::find_many(conn, &partner_ids)?
+    // Only the columns a page shows: the full rows of a page's partners and needs (with
+    // their descriptions and bodies) were most of the inbox's database time.
+    let verified: HashMap<i64, bool> = storage::partners::verified_of(conn, &partner_ids)?
         .into_iter()
-        .map(|p| (p.id, p.email_verified_at.is_some()))
         .collect();
     // Staff names only for staff: the proposer never sees who handles its proposal.
     let mut assignee_ids: Vec<i64> = if access == Access::Proposer {
@@ -357,9 +358,8 @@ pub fn views(
     };
     assignee_ids.sort_unstable();
     assignee_ids.dedup();
-    let assignees: HashMap<i64, String> = storage::staff::find_many(conn, &assignee_ids)?
+    let assignees: HashMap<i64, String> = storage::staff::names_of(conn, &assignee_ids)?
         .into_iter()
-        .map(|s| (s.id, s.display_name))
         .collect();
     // The municipalities, needs and offers a page names: one query each, not one per row.
     let distinct = |ids: Vec<i64>| {
@@ -378,19 +378,17 @@ pub fn views(
             },
         );
     }
-    let need_titles: HashMap<i64, String> = storage::needs::find_many(
+    let need_titles: HashMap<i64, String> = storage::needs::titles_of(
         conn,
         &distinct(rows.iter().filter_map(|r| r.need_id).collect()),
     )?
     .into_iter()
-    .map(|n| (n.id, n.title))
     .collect();
-    let offer_titles: HashMap<i64, String> = storage::offers::find_many(
+    let offer_titles: HashMap<i64, String> = storage::offers::titles_of(
         conn,
         &distinct(rows.iter().filter_map(|r| r.offer_id).collect()),
     )?
     .into_iter()
-    .map(|o| (o.id, o.title))
     .collect();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
