@@ -122,12 +122,15 @@ impl Normalized {
     }
 }
 
+/// A text and its normalisation, as remembered by `RECENT`.
+type Remembered = Option<(String, Rc<Normalized>)>;
+
 thread_local! {
     /// The last texts normalised on this thread. tantivy analyses a
     /// document's fields in field order, so each title and body is seen by
     /// the morphological analyzer and then, two texts later, by the bigram
     /// analyzer; both share one normalisation.
-    static RECENT: RefCell<[Option<(String, Rc<Normalized>)>; 2]> = const { RefCell::new([None, None]) };
+    static RECENT: RefCell<[Remembered; 2]> = const { RefCell::new([None, None]) };
 }
 
 /// [`Normalized::new`], shared with the previous caller on this thread
@@ -293,7 +296,7 @@ mod tests {
                 if end == start + first.len_utf8() {
                     push_single(&mut out, first);
                 } else {
-                    for c in original[start..end].nfkc() {
+                    for c in original.get(start..end).unwrap().nfkc() {
                         out.extend(c.to_lowercase());
                     }
                 }
