@@ -14,14 +14,15 @@ CREATE INDEX proposals_municipality_id ON proposals (municipality_id, id);
 -- writer can leave it stale. "Overdue before D" is then `next_due_on < D`, which an
 -- index answers, where the three-way OR it replaces read every open proposal.
 -- Dates are ISO text on SQLite, so the earliest is the smallest string; min() of
--- several arguments is NULL if any is, hence the sentinel.
+-- several arguments is NULL if any is, hence the sentinel '~', which sorts after every
+-- date string (also years past 9999, which chrono writes with a leading '+').
 ALTER TABLE proposals ADD COLUMN next_due_on TEXT GENERATED ALWAYS AS (
     CASE WHEN paused_at IS NULL AND state IN ('received', 'routed', 'in_dialogue') THEN
         nullif(min(
             coalesce(CASE WHEN state = 'routed' AND first_response_at IS NULL
-                          THEN department_due_on END, '9999-12-31'),
+                          THEN department_due_on END, '~'),
             coalesce(CASE WHEN first_response_at IS NULL THEN proposer_due_on END,
-                     '9999-12-31'),
-            coalesce(decision_due_on, '9999-12-31')), '9999-12-31')
+                     '~'),
+            coalesce(decision_due_on, '~')), '~')
     END) VIRTUAL;
 CREATE INDEX proposals_municipality_next_due ON proposals (municipality_id, next_due_on, id);
