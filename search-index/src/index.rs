@@ -22,6 +22,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use crate::analysis::{AnalysisMode, Analyzers};
 use crate::document::{DocType, Document};
 use crate::error::Result;
+use crate::results_cache::ResultsCache;
 use crate::schema::{Fields, SCHEMA_VERSION, build_schema};
 
 /// Name of the marker file in the index directory.
@@ -112,6 +113,7 @@ struct Inner {
     fields: Fields,
     analyzers: Analyzers,
     dir: Option<PathBuf>,
+    results: ResultsCache,
 }
 
 impl SearchIndex {
@@ -215,6 +217,7 @@ impl SearchIndex {
                 fields,
                 analyzers: analyzers.clone(),
                 dir,
+                results: ResultsCache::default(),
             }),
         })
     }
@@ -290,8 +293,8 @@ impl SearchIndex {
         &self.inner.fields
     }
 
-    pub(crate) fn tantivy_index(&self) -> &Index {
-        &self.inner.index
+    pub(crate) fn results_cache(&self) -> &ResultsCache {
+        &self.inner.results
     }
 }
 

@@ -19,13 +19,16 @@ pub mod document;
 pub mod error;
 pub mod eval;
 mod fingerprint;
+pub(crate) mod highlight;
 pub mod index;
 pub mod matching;
 pub mod query;
 pub mod region;
+pub(crate) mod results_cache;
 pub mod schema;
 pub mod search;
 pub(crate) mod union;
+mod warm;
 
 pub use analysis::dictionary::DEFAULT_IPADIC_DIR;
 pub use analysis::{AnalysisMode, AnalysisStatus, Analyzers};

@@ -10,12 +10,12 @@ use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::snippet::{Snippet, SnippetGenerator};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use crate::document::{ANY_PARTNER_KIND, DocType};
 use crate::error::Result;
 use crate::fingerprint::fnv1a64;
+use crate::highlight::Highlighter;
 use crate::index::SearchIndex;
 use crate::query::{self, QueryError};
 use crate::region::{NATIONWIDE, covering_regions, is_prefecture};
@@ -25,8 +25,12 @@ use crate::schema::{FACETS, Fields};
 pub const MAX_LIMIT: usize = 100;
 /// Deepest offset a cursor may reach; past it, refine the query.
 pub const MAX_OFFSET: usize = 10_000;
-const TITLE_SNIPPET_CHARS: usize = 200;
-const BODY_SNIPPET_CHARS: usize = 160;
+/// Longest snippet of a title, in bytes of the original text (what tantivy's
+/// snippet generator measured before [`crate::highlight`]; about 66 Japanese
+/// characters). A field without a match shows this many characters instead.
+const TITLE_SNIPPET_BYTES: usize = 200;
+/// Longest snippet of a body, as [`TITLE_SNIPPET_BYTES`] (about 53 Japanese characters).
+const BODY_SNIPPET_BYTES: usize = 160;
 
 /// Which non-public records a searcher may see.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +104,26 @@ impl SearchIndex {
             Some(c) => decode_cursor(c, checksum)?,
             None => 0,
         };
+        let searcher = self.searcher();
+        let generation = searcher.generation().generation_id();
+        // Every field of the request decides the page, so all of it is the key.
+        let key = serde_json::to_string(req)?;
+        if let Some(cached) = self.results_cache().get(generation, &key) {
+            return Ok(cached);
+        }
+        let results = self.search_uncached(req, &searcher, checksum, offset)?;
+        self.results_cache().put(generation, key, &results);
+        Ok(results)
+    }
+
+    /// The search itself, on `searcher`, from `offset` (the cursor's).
+    fn search_uncached(
+        &self,
+        req: &SearchRequest,
+        searcher: &Searcher,
+        checksum: u64,
+        offset: usize,
+    ) -> Result<SearchResults> {
         let f = self.fields();
         let text = query::build(&req.query, self.analyzers(), f)?;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text.query.box_clone())];
@@ -108,7 +132,6 @@ impl SearchIndex {
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
         }
         let full = BooleanQuery::new(clauses);
-        let searcher = self.searcher();
         let mut facet_collector = FacetCollector::for_field("facet");
         for name in FACETS {
             facet_collector.add_facet(format!("/{name}").as_str());
@@ -118,7 +141,7 @@ impl SearchIndex {
         let (scored, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = if sentence {
             // A pasted sentence: ranked any-term (see `sentence_page`).
             let page = self.sentence_page(
-                &searcher,
+                searcher,
                 &text,
                 filter_clauses(f, &req.doc_types, &req.filters),
                 offset,
@@ -144,9 +167,9 @@ impl SearchIndex {
             )
         };
 
-        let snippets = Snippets::new(self, &text.parsed)?;
+        let snippets = Highlighter::new(self.analyzers(), &text.parsed);
         let mut hits = Vec::with_capacity(scored.len());
-        let mut identities = Identities::new(&searcher);
+        let mut identities = Identities::new(searcher);
         for (score, addr) in scored {
             let (doc_type, id) = identities.read(addr)?;
             let stored: TantivyDocument = searcher.doc(addr)?;
@@ -156,8 +179,8 @@ impl SearchIndex {
                 doc_type,
                 id,
                 score,
-                title_snippet: snippets.title(title),
-                body_snippet: snippets.body(body),
+                title_snippet: snippets.snippet(title, TITLE_SNIPPET_BYTES, TITLE_SNIPPET_BYTES),
+                body_snippet: snippets.snippet(body, BODY_SNIPPET_BYTES, BODY_SNIPPET_BYTES),
             });
         }
 
@@ -423,106 +446,4 @@ fn decode_cursor(cursor: &str, checksum: u64) -> Result<usize, QueryError> {
         return Err(QueryError::BadCursor);
     }
     Ok(offset)
-}
-
-// ---- snippets ----
-
-/// Snippet generators for one search: morphological first, bigram when the
-/// hit matched only as a substring.
-struct Snippets {
-    title_ja: SnippetGenerator,
-    body_ja: SnippetGenerator,
-    title_bi: SnippetGenerator,
-    body_bi: SnippetGenerator,
-}
-
-impl Snippets {
-    /// Highlight terms are the positive words' own tokens (not exclusions,
-    /// which tantivy's `SnippetGenerator::create` would also pick up).
-    fn new(index: &SearchIndex, parsed: &query::ParsedQuery) -> Result<Snippets> {
-        let a = index.analyzers();
-        let f = index.fields();
-        let mut ja = BTreeMap::new();
-        let mut bi = BTreeMap::new();
-        for term in parsed.positive() {
-            for t in a.ja_query_tokens(&term.text) {
-                ja.insert(t.text, 1.0);
-            }
-            for t in a.bigram_query_tokens(&term.text) {
-                bi.insert(t.text, 1.0);
-            }
-        }
-        let tk = |field: Field| index.tantivy_index().tokenizer_for_field(field);
-        Ok(Snippets {
-            title_ja: SnippetGenerator::new(
-                ja.clone(),
-                tk(f.title_ja)?,
-                f.title_ja,
-                TITLE_SNIPPET_CHARS,
-            ),
-            body_ja: SnippetGenerator::new(ja, tk(f.body_ja)?, f.body_ja, BODY_SNIPPET_CHARS),
-            title_bi: SnippetGenerator::new(
-                bi.clone(),
-                tk(f.title_bi)?,
-                f.title_bi,
-                TITLE_SNIPPET_CHARS,
-            ),
-            body_bi: SnippetGenerator::new(bi, tk(f.body_bi)?, f.body_bi, BODY_SNIPPET_CHARS),
-        })
-    }
-
-    fn title(&self, text: &str) -> String {
-        render(&self.title_ja, &self.title_bi, text, TITLE_SNIPPET_CHARS)
-    }
-
-    fn body(&self, text: &str) -> String {
-        render(&self.body_ja, &self.body_bi, text, BODY_SNIPPET_CHARS)
-    }
-}
-
-fn render(ja: &SnippetGenerator, bi: &SnippetGenerator, text: &str, max_chars: usize) -> String {
-    let s = ja.snippet(text);
-    if !s.highlighted().is_empty() {
-        return snippet_html(&s);
-    }
-    let s = bi.snippet(text);
-    if !s.highlighted().is_empty() {
-        return snippet_html(&s);
-    }
-    // No match in this field: show its beginning.
-    let head: String = text.chars().take(max_chars).collect();
-    htmlescape::encode_minimal(&head)
-}
-
-/// `<mark>` around highlighted ranges, everything else escaped. Overlapping
-/// bigram ranges (東京 + 京都) merge into one mark.
-fn snippet_html(s: &Snippet) -> String {
-    let fragment = s.fragment();
-    let mut ranges: Vec<std::ops::Range<usize>> = s.highlighted().to_vec();
-    ranges.sort_by_key(|r| (r.start, r.end));
-    let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
-    for r in ranges {
-        match merged.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
-        }
-    }
-    let mut out = String::with_capacity(fragment.len() + merged.len() * 13);
-    let mut at = 0;
-    for r in merged {
-        let (Some(before), Some(marked)) =
-            (fragment.get(at..r.start), fragment.get(r.start..r.end))
-        else {
-            continue;
-        };
-        out.push_str(&htmlescape::encode_minimal(before));
-        out.push_str("<mark>");
-        out.push_str(&htmlescape::encode_minimal(marked));
-        out.push_str("</mark>");
-        at = r.end;
-    }
-    out.push_str(&htmlescape::encode_minimal(
-        fragment.get(at..).unwrap_or(""),
-    ));
-    out
 }

@@ -522,3 +522,34 @@ fn joined_stats_read_frequencies_and_lengths() {
             .all(|c| c.id != 2 || c.joined.all.is_empty())
     );
 }
+
+#[test]
+fn cached_results_never_outlive_a_commit_nor_cross_scopes() {
+    let index = memory_index(&corpus());
+    let first = run(&index, "防災", Filters::default());
+    // The same request again is answered from the cache, identically.
+    assert_eq!(run(&index, "防災", Filters::default()), first);
+    assert!(index.results_cache().len() >= 1);
+    // Another scope is another request: never the public page.
+    let staff = Filters {
+        visibility: VisibilityScope::PublicPlusInternalOf("281000".into()),
+        ..Default::default()
+    };
+    let inside = run(&index, "防災", staff.clone());
+    assert!(ids(&inside).contains(&4), "{:?}", ids(&inside));
+    assert!(!ids(&run(&index, "防災", Filters::default())).contains(&4));
+    assert!(ids(&run(&index, "サーバー", Filters::default())).contains(&3));
+    // A commit (a new record, a deleted one) is seen by the next search at once.
+    let mut w = index
+        .writer(crate::index::WriterOptions::default())
+        .unwrap();
+    w.upsert(&doc(DocType::Need, 77, "新しい防災の課題", "防災"))
+        .unwrap();
+    w.delete(DocType::Offer, 3);
+    w.commit().unwrap();
+    let after = run(&index, "防災", Filters::default());
+    assert!(ids(&after).contains(&77), "{:?}", ids(&after));
+    assert_eq!(after.total, first.total + 1);
+    let gone = run(&index, "サーバー", Filters::default());
+    assert!(!ids(&gone).contains(&3), "{:?}", ids(&gone));
+}
