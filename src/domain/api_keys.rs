@@ -153,10 +153,43 @@ pub fn authenticate(db: &Db, key: &str) -> AppResult<Actor> {
         Ok((actor, row.id, row.last_used_at))
     })?;
     // Record use at most once a minute: a write per request would serialise readers on SQLite.
-    if last_used.is_none_or(|t| now() - t > chrono::TimeDelta::minutes(1)) {
-        db.write(|conn| -> AppResult<_> { Ok(storage::api_keys::touch(conn, row_id)?) })?;
+    if last_used.is_none_or(|t| now() - t > chrono::TimeDelta::minutes(1)) && claim_touch(row_id) {
+        // The record is bookkeeping: a busy or failing database must not turn an
+        // authenticated read into an error.
+        if let Err(e) =
+            db.write(|conn| -> AppResult<_> { Ok(storage::api_keys::touch(conn, row_id)?) })
+        {
+            log::warn!("could not record the use of API key {row_id}: {e}");
+        }
     }
     Ok(actor)
+}
+
+/// Whether this request records the use of key `row_id`: one request per key and
+/// minute in this process. Without it every request that arrives before the first
+/// record commits (sixteen at once under load, all after start) queues for the single
+/// SQLite writer to write the same timestamp.
+fn claim_touch(row_id: i64) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+    const EVERY: Duration = Duration::from_secs(60);
+    static RECENT: OnceLock<Mutex<HashMap<i64, Instant>>> = OnceLock::new();
+    let mut recent = RECENT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let at = Instant::now();
+    if recent.len() > 10_000 {
+        recent.retain(|_, t| at.duration_since(*t) < EVERY);
+    }
+    match recent.get(&row_id) {
+        Some(t) if at.duration_since(*t) < EVERY => false,
+        _ => {
+            recent.insert(row_id, at);
+            true
+        }
+    }
 }
 
 fn owner_of(actor: &Actor) -> AppResult<(Option<i64>, Option<i64>)> {

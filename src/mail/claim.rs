@@ -81,17 +81,22 @@ pub fn claim(
     let at = now();
     // Row locking differs: PostgreSQL skips rows another node holds; SQLite has one
     // writer at a time, so the plain subquery is already exclusive.
-    let lock = match conn {
-        AnyConnection::Postgresql(_) => " FOR UPDATE SKIP LOCKED",
-        AnyConnection::Sqlite(_) => "",
+    // The index `mail_outbox_claim` holds exactly the claimable rows in id order, so a
+    // claim reads about one batch even with a large backlog. SQLite's planner, without
+    // statistics, prefers an equality index and sorts every pending row instead, so
+    // it is named there; the `status IN` term repeats the index's condition word for
+    // word, as SQLite requires to use a partial index.
+    let (lock, index) = match conn {
+        AnyConnection::Postgresql(_) => (" FOR UPDATE SKIP LOCKED", ""),
+        AnyConnection::Sqlite(_) => ("", " INDEXED BY mail_outbox_claim"),
     };
     // A row claimed by a sender from before leases (no `lease_until`) counts as held
     // for one lease from its claim.
     let sql = format!(
         "UPDATE mail_outbox SET status = 'sending', claimed_by = $1, claimed_at = $2, \
          claim_token = $3, lease_until = $4 WHERE id IN (\
-         SELECT id FROM mail_outbox WHERE delivery = 'immediate' AND \
-         ((status = 'pending' AND next_attempt_at <= $2) OR \
+         SELECT id FROM mail_outbox{index} WHERE delivery = 'immediate' AND \
+         status IN ('pending', 'sending') AND ((status = 'pending' AND next_attempt_at <= $2) OR \
           (status = 'sending' AND lease_until < $2) OR \
           (status = 'sending' AND lease_until IS NULL AND claimed_at < $5)) \
          ORDER BY id LIMIT $6{lock}) RETURNING *"

@@ -460,7 +460,7 @@ fn filtered<'a>(f: &ProposalFilter) -> Boxed<'a> {
         q = q.filter(text_condition(t));
     }
     if let Some(before) = f.overdue_before {
-        // `next_due_on` is a generated column (migration 2026-12-07-300000): the first
+        // `next_due_on` is a generated column (migration 2026-12-08-150000): the first
         // running clock's due date, NULL when no clock runs. Not in `schema::proposals`,
         // which diesel caps at 32 columns.
         q = q.filter(
