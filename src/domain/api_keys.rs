@@ -154,11 +154,20 @@ pub fn authenticate(db: &Db, key: &str) -> AppResult<Actor> {
     })?;
     // Record use at most once a minute: a write per request would serialise readers on SQLite.
     if last_used.is_none_or(|t| now() - t > chrono::TimeDelta::minutes(1)) && claim_touch(row_id) {
-        // The record is bookkeeping: a busy or failing database must not turn an
-        // authenticated read into an error.
-        if let Err(e) =
-            db.write(|conn| -> AppResult<_> { Ok(storage::api_keys::touch(conn, row_id)?) })
-        {
+        // The record is bookkeeping, written beside the request: neither a busy writer
+        // (SQLite's single writer is held for seconds by start-up jobs) nor a failing
+        // database may delay or fail an authenticated read.
+        let db = db.clone();
+        let spawned = std::thread::Builder::new()
+            .name("api-key-use".into())
+            .spawn(move || {
+                if let Err(e) =
+                    db.write(|conn| -> AppResult<_> { Ok(storage::api_keys::touch(conn, row_id)?) })
+                {
+                    log::warn!("could not record the use of API key {row_id}: {e}");
+                }
+            });
+        if let Err(e) = spawned {
             log::warn!("could not record the use of API key {row_id}: {e}");
         }
     }
