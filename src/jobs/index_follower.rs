@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 pub use super::{Job, Running};
 use crate::domain::Db;
 use crate::domain::search::SearchEngine;
-use crate::domain::search::follow::{BATCH, Follower, IDLE};
-use crate::storage::connection::DatabaseTarget;
-use crate::storage::index_signal::Peers;
+use crate::domain::search::follow::{BATCH, DatabaseTarget, Follower, IDLE, Peers};
 
 /// How often the peers thread looks for other nodes' notifications: diesel cannot block
 /// on them, so this bounds the delay they add (a look is a non-blocking socket read).

@@ -297,6 +297,12 @@ fn wait_for_transactions_before(db: &Db, xmax: u64) -> AppResult<()> {
     }
 }
 
+// What the follower job needs of storage to wake on other nodes' commits (which
+// database it follows, the line to the other nodes), named here so that jobs reach
+// storage only through the domain, as every layer above it does.
+pub use crate::storage::connection::DatabaseTarget;
+pub use crate::storage::index_signal::Peers;
+
 /// The longest the follower waits for the index signal (`storage::index_signal`) before
 /// it reads the log anyway: what a change written by another process that does not
 /// signal (a CLI command; a node whose NOTIFY line is down) waits at most, and how often
