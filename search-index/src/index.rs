@@ -229,6 +229,12 @@ impl SearchIndex {
             .inner
             .index
             .writer_with_num_threads(threads, options.heap_bytes)?;
+        // Files of a commit that a crash cut off (written, but not in meta.json) are
+        // removed before the first commit: tantivy counts opstamps on from meta.json,
+        // so redoing the same changes names a delete file exactly as the lost commit
+        // did, and creating it would fail (see the test
+        // `a_commit_cut_off_by_a_crash_leaves_nothing_the_next_commit_trips_on`).
+        writer.garbage_collect_files().wait()?;
         Ok(Writer {
             writer,
             fields: self.inner.fields,

@@ -24,11 +24,11 @@ pub fn start(settings: &Settings, db: &Db) -> anyhow::Result<SearchEngine> {
             engine.opened
         );
         let n = follow::rebuild(db, &engine, |_, _| {})
-            .map_err(|e| anyhow::anyhow!("rebuilding the search index: {e}"))?;
+            .map_err(|e| anyhow::Error::new(e).context("rebuilding the search index"))?;
         log::info!("search index rebuilt: {n} documents");
     }
     let applied = follow::catch_up(db, &engine)
-        .map_err(|e| anyhow::anyhow!("catching up the search index: {e}"))?;
+        .map_err(|e| anyhow::Error::new(e).context("catching up the search index"))?;
     if applied > 0 {
         log::info!("search index caught up with {applied} change(s) made while it was not running");
     }
@@ -66,7 +66,7 @@ pub fn reindex(settings: &Settings, db: &Db) -> anyhow::Result<u64> {
         );
         let _ = std::io::stderr().flush();
     })
-    .map_err(|e| anyhow::anyhow!("rebuilding the search index: {e}"))?;
+    .map_err(|e| anyhow::Error::new(e).context("rebuilding the search index"))?;
     eprintln!();
     eprintln!("{n} documents in {:.1} s", started.elapsed().as_secs_f64());
     Ok(n)

@@ -161,3 +161,62 @@ fn upsert_replaces_and_delete_all_clears() {
     w.commit().unwrap();
     assert_eq!(index.num_docs(), 0);
 }
+
+/// A process killed inside a commit may leave that commit's delete file behind
+/// (tantivy names it `<segment>.<opstamp>.del` and creates it exclusively) while
+/// `meta.json` still describes the commit before. The next process counts opstamps on
+/// from `meta.json`, so when it applies the same changes — as the index follower does
+/// after a restart — its commit wants the same name: without a clean-up at start it
+/// failed with `FileAlreadyExists`, and `kyoso serve` could not start until the index
+/// was rebuilt. Here the leftovers of such a commit are laid into a copy of the index
+/// taken before it.
+#[test]
+fn a_commit_cut_off_by_a_crash_leaves_nothing_the_next_commit_trips_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (live, crashed) = (tmp.path().join("live"), tmp.path().join("crashed"));
+    let files = |dir: &std::path::Path| -> std::collections::BTreeSet<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    // What the restarted process does first: apply change 4, a deletion.
+    let apply_change_4 = |dir: &std::path::Path| {
+        let (index, outcome) = SearchIndex::open_or_create(dir, analyzers()).unwrap();
+        assert_eq!(outcome, OpenOutcome::Opened);
+        assert_eq!(index.checkpoint().unwrap(), Some(3));
+        let mut w = index.writer(WriterOptions::default()).unwrap();
+        w.delete(DocType::Need, 2);
+        w.commit_with_checkpoint(4).unwrap();
+        assert_eq!(index.checkpoint().unwrap(), Some(4));
+        assert_eq!(count(&index, "防災訓練"), 2);
+    };
+    {
+        let (index, _) = SearchIndex::open_or_create(&live, analyzers()).unwrap();
+        let mut w = index.writer(WriterOptions::default()).unwrap();
+        for id in 1..=3 {
+            w.upsert(&doc(DocType::Need, id, "防災訓練", "避難所の運営"))
+                .unwrap();
+        }
+        w.commit_with_checkpoint(3).unwrap();
+    }
+    fs::create_dir(&crashed).unwrap();
+    for name in files(&live) {
+        if !name.ends_with(".lock") {
+            fs::copy(live.join(&name), crashed.join(&name)).unwrap();
+        }
+    }
+    // The run the crash cut off: its delete file was written, its meta.json not.
+    apply_change_4(&live);
+    let before = files(&crashed);
+    let left_over: Vec<String> = files(&live)
+        .into_iter()
+        .filter(|n| n.ends_with(".del") && !before.contains(n))
+        .collect();
+    assert!(!left_over.is_empty(), "the commit wrote no delete file");
+    for name in left_over.iter().chain([&".managed.json".to_owned()]) {
+        fs::copy(live.join(name), crashed.join(name)).unwrap();
+    }
+    // The next run does the same on what the crash left.
+    apply_change_4(&crashed);
+}
