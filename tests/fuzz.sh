@@ -57,19 +57,20 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Runs kyoso with only the settings given here: none of the caller's KYOSO_* variables or
-# DATABASE_URL, no kyoso.toml (it runs in its own directory), mail as files in its data
-# directory.
+# Replaces the current shell with kyoso, with only the settings given here: none of the
+# caller's KYOSO_* variables or DATABASE_URL, no kyoso.toml (it runs in its own
+# directory), mail as files in its data directory. Call it in a subshell: `(run_kyoso …)`
+# in the foreground, `run_kyoso … &` in the background — there bash's subshell for the
+# function becomes kyoso itself, so `$!` is kyoso's pid and `kill "$!"` stops it (a
+# second subshell inside would leave kyoso running after its parent was killed).
 run_kyoso() {
   local dir=$1 url=$2
   shift 2
-  (
-    cd "$dir"
-    for v in $(compgen -e | grep -E '^KYOSO_' | grep -v '^KYOSO_TEST_' || true); do unset "$v"; done
-    # No write limits: generated requests should reach the domain code, not a 429.
-    DATABASE_URL=$url KYOSO_DATA_DIR="$dir/data" KYOSO_LOG=warn \
-      KYOSO_PROPOSALS_PER_HOUR=0 KYOSO_REGISTRATIONS_PER_HOUR=0 exec "$kyoso" "$@"
-  )
+  cd "$dir"
+  for v in $(compgen -e | grep -E '^KYOSO_' | grep -v '^KYOSO_TEST_' || true); do unset "$v"; done
+  # No write limits: generated requests should reach the domain code, not a 429.
+  DATABASE_URL=$url KYOSO_DATA_DIR="$dir/data" KYOSO_LOG=warn \
+    KYOSO_PROPOSALS_PER_HOUR=0 KYOSO_REGISTRATIONS_PER_HOUR=0 exec "$kyoso" "$@"
 }
 
 failures=()
@@ -84,7 +85,7 @@ fuzz_backend() {
     mkdir -p "$dir/data/dict"
     find "$dictionary" -mindepth 1 -maxdepth 1 ! -name '.*' -exec cp -r {} "$dir/data/dict/" \;
   fi
-  run_kyoso "$dir" "$url" demo >"$dir/demo.log" 2>&1 || { cat "$dir/demo.log" >&2; return 1; }
+  (run_kyoso "$dir" "$url" demo) >"$dir/demo.log" 2>&1 || { cat "$dir/demo.log" >&2; return 1; }
   # demo-credentials.txt lines are "role<TAB>who<TAB>key"; take the first of each role.
   local partner_key desk_key
   partner_key=$(awk -F'\t' '$1 == "partner" { print $3; exit }' "$dir/data/demo-credentials.txt")
