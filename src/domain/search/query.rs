@@ -128,20 +128,20 @@ pub fn search(
         );
     }
     c.finish()?;
-    let visibility = db.read(|conn| -> AppResult<_> {
-        Ok(match staff {
-            Some(s) => match s.municipality {
-                Some(m) => VisibilityScope::PublicPlusInternalOf(
-                    storage::municipalities::by_id(conn, m.0)?.code,
-                ),
-                None => match &municipality {
-                    Some(code) => VisibilityScope::PublicPlusInternalOf(code.as_str().to_owned()),
-                    None => VisibilityScope::PublicOnly,
-                },
+    // Only a municipality's staff needs the database here (for its code); partners and
+    // the deployment's operators do not open a transaction for nothing.
+    let visibility = match staff {
+        Some(s) => match s.municipality {
+            Some(m) => VisibilityScope::PublicPlusInternalOf(db.read(|conn| -> AppResult<_> {
+                Ok(storage::municipalities::by_id(conn, m.0)?.code)
+            })?),
+            None => match &municipality {
+                Some(code) => VisibilityScope::PublicPlusInternalOf(code.as_str().to_owned()),
+                None => VisibilityScope::PublicOnly,
             },
-            None => VisibilityScope::PublicOnly,
-        })
-    })?;
+        },
+        None => VisibilityScope::PublicOnly,
+    };
     let request = SearchRequest {
         query: text,
         doc_types,
