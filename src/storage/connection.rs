@@ -450,8 +450,8 @@ mod tests {
 
     /// The bundled SQLite is built with the query planner stability guarantee
     /// (`.cargo/config.toml`): without it a statement with a bound LIMIT is prepared
-    /// again at every execution (12 % of the server's CPU per search, measured). A build
-    /// that lost the setting (the file not beside the workspace) fails here.
+    /// again at every execution (4.5 % of the search route's CPU samples, measured). A
+    /// build that lost the setting (the file not beside the workspace) fails here.
     #[test]
     fn sqlite_is_built_with_a_stable_query_plan() {
         #[derive(diesel::QueryableByName)]
