@@ -235,9 +235,10 @@ impl Db {
         result
     }
 
-    /// Runs `f` on one connection in a read transaction. On SQLite that is one
-    /// snapshot; on PostgreSQL (READ COMMITTED) each statement sees what was committed
-    /// when it began — use [`Db::read_snapshot`] where several statements must agree.
+    /// Runs `f` on one connection to read. On SQLite in a read transaction, one
+    /// snapshot; on PostgreSQL each statement sees what was committed when it began (no
+    /// transaction in release builds, a READ ONLY one in debug builds) — use
+    /// [`Db::read_snapshot`] where several statements must agree. Never write here.
     pub fn read<T, E: From<StorageError> + std::fmt::Display>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -329,6 +330,10 @@ fn begin(conn: &mut AnyConnection, access: Access) -> diesel::QueryResult<()> {
         AnyConnection::Sqlite(c) if access == Access::Write => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
         }
+        // Only in debug builds (see `in_transaction`).
+        AnyConnection::Postgresql(c) if access == Access::Read => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN READ ONLY")
+        }
         AnyConnection::Postgresql(c) if access == Access::Snapshot => {
             AnsiTransactionManager::begin_transaction_sql(
                 c,
@@ -349,6 +354,27 @@ fn in_transaction<T, E: From<StorageError> + std::fmt::Display>(
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
 ) -> Result<T, E> {
     type Tm = <AnyConnection as Connection>::TransactionManager;
+    // On PostgreSQL (READ COMMITTED) a read transaction gives its statements nothing
+    // they do not have alone — each sees what was committed when it began — and costs
+    // two round trips (BEGIN, COMMIT). Release builds run reads without one; debug
+    // builds, the tests among them, run them in a READ ONLY transaction, so a write
+    // slipped into a read fails there instead of committing statement by statement.
+    if access == Access::Read
+        && matches!(conn, AnyConnection::Postgresql(_))
+        && !cfg!(debug_assertions)
+    {
+        return match catch_unwind(AssertUnwindSafe(|| f(&mut *conn))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic_message(panic.as_ref());
+                log::error!("a panic inside a database read ({what})");
+                Err(
+                    StorageError::other(anyhow::anyhow!("panic inside a database read: {what}"))
+                        .into(),
+                )
+            }
+        };
+    }
     begin(conn, access).map_err(StorageError::from)?;
     match catch_unwind(AssertUnwindSafe(|| f(&mut *conn))) {
         Ok(Ok(value)) => {
